@@ -1,0 +1,3 @@
+"""product-metrics: a product-KPI warehouse for SaaS teams."""
+
+__version__ = "0.1.0"

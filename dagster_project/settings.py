@@ -1,0 +1,142 @@
+"""Settings, read once from ``METRICS_*`` environment variables, else defaults.
+
+Nothing else in the code base reads ``os.environ`` for settings: build a
+``Settings`` with :func:`load_settings` (optionally with overrides from the
+command line) and pass it along.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from dagster_project.errors import MetricsError
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_models"
+SEEDS_DIR = PROJECT_ROOT / "seeds"
+EXPECTATIONS_DIR = PROJECT_ROOT / "expectations"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything a run can be told. Paths are absolute after :func:`load_settings`."""
+
+    landing_dir: Path = Path("data/landing")
+    warehouse_path: Path = Path("data/warehouse.duckdb")
+    serving_path: Path = Path("data/serving.duckdb")
+    reporting_timezone: str = "UTC"
+    reporting_currency: str = "USD"
+    # ISO date; empty means "latest day with subscription activity" (METRICS.md).
+    as_of_date: str | None = None
+    # A source whose quarantined share of landed rows is above this fails the build.
+    quarantine_max_share: float = 0.01
+    duckdb_memory_limit: str = "8GB"
+    duckdb_threads: int = 2
+    # Where DuckDB spills when a query outgrows memory_limit.
+    duckdb_temp_dir: Path = Path("data/tmp")
+    # Extra dbt vars (METRICS.md settings such as gross_margin), as "k=v,k=v".
+    dbt_vars: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def data_dir(self) -> Path:
+        return self.warehouse_path.parent
+
+    @property
+    def parquet_dir(self) -> Path:
+        return self.serving_path.parent / "serving" / "parquet"
+
+    def dbt_vars_dict(self) -> dict[str, object]:
+        """The dbt ``--vars`` that carry these settings into the models."""
+        out: dict[str, object] = {
+            "reporting_timezone": self.reporting_timezone,
+            "reporting_currency": self.reporting_currency,
+        }
+        if self.as_of_date:
+            out["as_of_date"] = self.as_of_date
+        out.update(self.dbt_vars)
+        return out
+
+
+_ENV = {
+    "landing_dir": "METRICS_LANDING_DIR",
+    "warehouse_path": "METRICS_WAREHOUSE_PATH",
+    "serving_path": "METRICS_SERVING_PATH",
+    "reporting_timezone": "METRICS_REPORTING_TIMEZONE",
+    "reporting_currency": "METRICS_REPORTING_CURRENCY",
+    "as_of_date": "METRICS_AS_OF_DATE",
+    "quarantine_max_share": "METRICS_QUARANTINE_MAX_SHARE",
+    "duckdb_memory_limit": "METRICS_DUCKDB_MEMORY_LIMIT",
+    "duckdb_threads": "METRICS_DUCKDB_THREADS",
+    "duckdb_temp_dir": "METRICS_DUCKDB_TEMP_DIR",
+    "dbt_vars": "METRICS_DBT_VARS",
+}
+
+
+def env_names() -> dict[str, str]:
+    """Setting name -> environment variable (for --help and the README)."""
+    return dict(_ENV)
+
+
+def _parse_vars(text: str) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        if "=" not in part:
+            raise MetricsError(
+                f"METRICS_DBT_VARS: '{part}' is not of the form name=value (rule: k=v,k=v)"
+            )
+        k, v = part.split("=", 1)
+        out[k.strip()] = v.strip()
+    return out
+
+
+def _coerce(name: str, raw: str) -> object:
+    try:
+        if name in {"landing_dir", "warehouse_path", "serving_path", "duckdb_temp_dir"}:
+            return Path(raw)
+        if name == "quarantine_max_share":
+            value = float(raw)
+            if not 0 <= value <= 1:
+                raise ValueError("must be between 0 and 1")
+            return value
+        if name == "duckdb_threads":
+            return int(raw)
+        if name == "dbt_vars":
+            return _parse_vars(raw)
+        if name == "as_of_date":
+            import datetime as _dt
+
+            return _dt.date.fromisoformat(raw).isoformat() if raw else None
+    except ValueError as exc:
+        raise MetricsError(f"setting {_ENV[name]}={raw!r} is invalid: {exc}") from None
+    return raw
+
+
+def load_settings(
+    env: dict[str, str] | None = None, base_dir: Path | None = None, **overrides: object
+) -> Settings:
+    """Environment first, then ``overrides`` (command-line flags) win; None overrides are ignored.
+
+    Relative paths are resolved against ``base_dir`` (default: the current directory).
+    """
+    env = os.environ if env is None else env
+    values: dict[str, object] = {}
+    for name, var in _ENV.items():
+        if var in env and env[var] != "":
+            values[name] = _coerce(name, env[var])
+    for name, value in overrides.items():
+        if value is None:
+            continue
+        if name not in _ENV:
+            raise TypeError(f"unknown setting {name}")
+        values[name] = _coerce(name, value) if isinstance(value, str) else value
+    settings = Settings(**values)
+    base = (base_dir or Path.cwd()).resolve()
+    paths = {
+        f.name: (base / getattr(settings, f.name)).resolve()
+        for f in dataclasses.fields(settings)
+        if isinstance(getattr(settings, f.name), Path)
+    }
+    return dataclasses.replace(settings, **paths)
