@@ -1,0 +1,9 @@
+{#- Join the rate in force on a row's own date (latest fx row on or before it; DATA_CONTRACT.md).
+    Usage: from rows {{ fx_rate_join('rows', 'rows.issued_date', 'rows.currency') }}
+    then `rows.amount * fx.rate_to_reporting`. The reporting currency converts at 1. -#}
+{% macro fx_rate_join(alias, date_expr, currency_expr, fx_alias='fx') -%}
+    left join {{ ref('stg_reference__fx_rates') }} as {{ fx_alias }}
+        on {{ fx_alias }}.currency = {{ currency_expr }}
+        and {{ date_expr }} >= {{ fx_alias }}.valid_from
+        and {{ date_expr }} < {{ fx_alias }}.valid_to
+{%- endmacro %}

@@ -1,0 +1,28 @@
+-- One row per release.
+
+with
+
+releases as (
+    select * from {{ source('raw', 'releases') }}
+),
+
+deduped as (
+    {{ dedupe('releases', ['release_id']) }}
+),
+
+final as (
+    select
+        release_id,
+        name as release_name,
+        planned_at,
+        {{ to_reporting_date('planned_at') }} as planned_date,
+        released_at,
+        {{ to_reporting_date('released_at') }} as released_date,
+        coalesce(product, 'unknown') as product,
+        kind,
+        _file,
+        _line
+    from deduped
+)
+
+select * from final
