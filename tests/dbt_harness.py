@@ -80,7 +80,12 @@ def run_dbt(path: Path, args: list[str], vars: dict | None = None) -> None:
         full += ["--vars", json.dumps(vars)]
     result = dbtRunner().invoke(full)
     if not result.success:
-        raise RuntimeError(f"dbt {' '.join(args)} failed: {result.exception or result.result}")
+        failed = []
+        for res in getattr(result.result, "results", None) or []:
+            if str(res.status).lower().split(".")[-1] in {"error", "fail"}:
+                failed.append(f"{res.node.unique_id}: {res.message}")
+        detail = "; ".join(failed) or str(result.exception)
+        raise RuntimeError(f"dbt {' '.join(args)} failed: {detail}"[:4000])
 
 
 def query(path: Path, sql: str) -> list[tuple]:

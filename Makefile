@@ -1,0 +1,60 @@
+# product-metrics: `make run` builds the demo warehouse, `make test` runs the suite.
+# Both set everything up on a fresh machine (virtualenv in .venv) and are idempotent.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+export DAGSTER_HOME ?= $(CURDIR)/data/dagster_home
+export DBT_SEND_ANONYMOUS_USAGE_STATS := False
+export PATH := $(CURDIR)/$(BIN):$(PATH)
+
+DEMO_CUSTOMERS ?= 1000
+DEMO_DAYS ?= 730
+
+.PHONY: help install run generate build test lint ui bench clean
+
+help:
+	@echo "make run     set up, generate the demo data set, build and publish everything"
+	@echo "make test    set up and run the test suite"
+	@echo "make ui      open the Dagster UI (lineage, runs, checks) on http://127.0.0.1:3000"
+	@echo "make bench   speed and memory at named scales (writes bench/RESULTS.md)"
+	@echo "make lint    ruff"
+	@echo "make clean   remove data/ (generated data and databases)"
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@mkdir -p $(DAGSTER_HOME)
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+generate: $(STAMP)
+	$(BIN)/product-metrics generate --out data/landing --customers $(DEMO_CUSTOMERS) --days $(DEMO_DAYS)
+
+build: $(STAMP)
+	$(BIN)/product-metrics build
+
+run: generate build
+	@echo
+	@echo "Marts:  data/serving.duckdb (schema marts), e.g."
+	@echo "        $(BIN)/python -c \"import duckdb; print(duckdb.connect('data/serving.duckdb', read_only=True).sql('select * from marts.saas_metrics_monthly order by month desc limit 6'))\""
+	@echo "Parquet: data/serving/parquet/"
+	@echo "UI:     make ui   (then open http://127.0.0.1:3000)"
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -q
+
+lint: $(STAMP)
+	$(BIN)/ruff check dagster_project tests bench
+
+ui: $(STAMP)
+	$(BIN)/product-metrics ui
+
+bench: $(STAMP)
+	$(BIN)/python bench/run.py
+
+clean:
+	rm -rf data

@@ -1,0 +1,108 @@
+"""`product-metrics build`: the whole asset graph, in this process, and a readable report."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+import dagster as dg
+
+from dagster_project.errors import MetricsError
+from dagster_project.settings import Settings
+
+MAX_LISTED = 12
+
+
+@dataclass
+class BuildReport:
+    success: bool
+    published: bool
+    settings: Settings
+    failed_checks: list[str] = field(default_factory=list)  # blocking, failed
+    warnings: list[str] = field(default_factory=list)  # non-blocking, failed
+    step_errors: list[str] = field(default_factory=list)
+    checks_run: int = 0
+    materialized: int = 0
+    run_id: str = ""
+
+    def describe(self) -> str:
+        lines: list[str] = []
+        if self.published:
+            lines.append(
+                f"Build passed: {self.materialized} assets materialised, {self.checks_run} checks "
+                f"run, marts published."
+            )
+            lines.append(f"  serving database: {self.settings.serving_path} (schema marts, read-only for BI tools)")
+            lines.append(f"  Parquet copies:   {self.settings.parquet_dir}")
+            lines.append(f"  working warehouse: {self.settings.warehouse_path} (schemas raw, staging, intermediate, marts, ops)")
+        else:
+            lines.append(
+                "Build FAILED: nothing was published; the serving database "
+                f"{self.settings.serving_path} is unchanged."
+            )
+            for msg in self.failed_checks[:MAX_LISTED]:
+                lines.append(f"  blocking check failed: {msg}")
+            for msg in self.step_errors[:MAX_LISTED]:
+                lines.append(f"  step failed: {msg}")
+        if self.warnings:
+            lines.append(f"  {len(self.warnings)} warning(s) (non-blocking checks):")
+            lines.extend(f"    - {w}" for w in self.warnings[:MAX_LISTED])
+            if len(self.warnings) > MAX_LISTED:
+                lines.append(f"    ... and {len(self.warnings) - MAX_LISTED} more (see the Dagster UI)")
+        if self.run_id:
+            lines.append(f"  run id: {self.run_id}")
+        return "\n".join(lines)
+
+
+def _instance() -> dg.DagsterInstance:
+    # With DAGSTER_HOME set (as `make` does) runs are recorded where `dagster dev` sees them.
+    if os.environ.get("DAGSTER_HOME"):
+        os.makedirs(os.environ["DAGSTER_HOME"], exist_ok=True)
+        return dg.DagsterInstance.get()
+    return dg.DagsterInstance.ephemeral()
+
+
+def _check_message(evaluation: dg.AssetCheckEvaluation) -> str:
+    target = evaluation.asset_key.to_user_string()
+    text = evaluation.description or ""
+    meta = evaluation.metadata or {}
+    failed_rows = meta.get("dagster_dbt/failed_row_count")
+    if failed_rows is not None and not text:
+        text = f"{failed_rows.value} failing row(s)"
+    return f"{target} / {evaluation.check_name}" + (f": {text}" if text else "")
+
+
+def run_build(settings: Settings) -> BuildReport:
+    from dagster_project.definitions import FULL_BUILD_JOB, build_definitions
+
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    if not settings.landing_dir.exists():
+        raise MetricsError(
+            f"landing folder {settings.landing_dir} does not exist: create it (one folder per "
+            "source) or run `product-metrics generate` for a demo data set"
+        )
+    defs = build_definitions(settings)
+    job = defs.resolve_job_def(FULL_BUILD_JOB)
+    with _instance() as instance:
+        result = job.execute_in_process(instance=instance, raise_on_error=False)
+        report = BuildReport(success=result.success, published=False, settings=settings,
+                             run_id=result.run_id)
+        for evaluation in result.get_asset_check_evaluations():
+            report.checks_run += 1
+            if evaluation.passed:
+                continue
+            if evaluation.severity == dg.AssetCheckSeverity.ERROR:
+                report.failed_checks.append(_check_message(evaluation))
+            else:
+                report.warnings.append(_check_message(evaluation))
+        for event in result.get_step_failure_events():
+            error = event.step_failure_data.error
+            message = (error.message if error else "unknown error").strip().splitlines()[0]
+            report.step_errors.append(f"{event.step_key}: {message}")
+        materialized = result.get_asset_materialization_events()
+        report.materialized = len(materialized)
+        report.published = any(
+            ev.asset_key == dg.AssetKey(["serving", "published_marts"]) for ev in materialized
+        )
+        report.success = result.success and report.published
+    return report

@@ -1,0 +1,179 @@
+"""`product-metrics`: the command line.
+
+Every command prints what it did and where; a problem the user can fix is printed as one
+paragraph (no traceback) with a non-zero exit code.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from dagster_project import __version__
+from dagster_project.errors import MetricsError
+from dagster_project.settings import PROJECT_ROOT, Settings, env_names, load_settings
+
+EPILOG = """\
+settings (environment variables; command-line flags win):
+{env}
+
+typical use:
+  product-metrics generate --out data/landing          # demo data set
+  product-metrics build                                 # ingest, transform, check, publish
+  product-metrics scorecard                             # KPIs against targets
+  product-metrics ui                                    # lineage and runs in the Dagster UI
+
+BI tools read the published marts from the serving database (schema `marts`),
+read-only; see README.md and ../shared/DATA_CONTRACT.md.
+"""
+
+
+def _settings_flags(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--landing", metavar="DIR", help="landing folder (METRICS_LANDING_DIR)")
+    p.add_argument("--warehouse", metavar="PATH", help="working warehouse (METRICS_WAREHOUSE_PATH)")
+    p.add_argument("--serving", metavar="PATH", help="serving database (METRICS_SERVING_PATH)")
+    p.add_argument("--as-of", metavar="DATE", help="report through this date (METRICS_AS_OF_DATE)")
+
+
+def _load(args: argparse.Namespace) -> Settings:
+    return load_settings(
+        landing_dir=getattr(args, "landing", None),
+        warehouse_path=getattr(args, "warehouse", None),
+        serving_path=getattr(args, "serving", None),
+        as_of_date=getattr(args, "as_of", None),
+    )
+
+
+def cmd_generate(args: argparse.Namespace) -> int:
+    from dagster_project.generate import generate
+
+    out = Path(args.out or _load(args).landing_dir)
+    start = dt.date.fromisoformat(args.start) if args.start else dt.date(2024, 1, 1)
+    summary = generate(
+        out, customers=args.customers, days=args.days, start=start, seed=args.seed,
+        bad_rows=args.bad_rows,
+    )
+    print(summary.describe())
+    print(f"landing folder: {out}")
+    return 0
+
+
+def cmd_build(args: argparse.Namespace) -> int:
+    from dagster_project.build import run_build
+
+    settings = _load(args)
+    report = run_build(settings)
+    print(report.describe())
+    return 0 if report.success else 1
+
+
+def cmd_scorecard(args: argparse.Namespace) -> int:
+    import duckdb
+
+    from dagster_project.reports.scorecard import render_scorecard
+
+    settings = _load(args)
+    if not settings.serving_path.exists():
+        raise MetricsError(
+            f"no serving database at {settings.serving_path}: run `product-metrics build` first"
+        )
+    con = duckdb.connect(str(settings.serving_path), read_only=True)
+    try:
+        print(render_scorecard(con, period=args.period, color=sys.stdout.isatty() and not args.no_color))
+    finally:
+        con.close()
+    return 0
+
+
+def cmd_ui(args: argparse.Namespace) -> int:
+    from dagster_project.defs.transform.project import ensure_manifest
+
+    ensure_manifest()
+    env = dict(os.environ)
+    env.setdefault("DAGSTER_HOME", str(PROJECT_ROOT / "data" / "dagster_home"))
+    Path(env["DAGSTER_HOME"]).mkdir(parents=True, exist_ok=True)
+    dagster = Path(sys.executable).parent / "dagster"
+    cmd = [str(dagster if dagster.exists() else "dagster"), "dev", "-w",
+           str(PROJECT_ROOT / "workspace.yaml"), "-p", str(args.port), "-h", args.host]
+    print(f"Dagster UI on http://{args.host}:{args.port} (Ctrl-C stops it)")
+    return subprocess.call(cmd, cwd=PROJECT_ROOT, env=env)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    env = "\n".join(f"  {var:<32} {name}" for name, var in env_names().items())
+    parser = argparse.ArgumentParser(
+        prog="product-metrics",
+        description=(
+            "Product-KPI warehouse for SaaS teams: landed files are ingested into DuckDB, "
+            "dbt builds fact tables and metric marts, data-quality checks guard every stage, "
+            "and only a build that passed its checks is published for BI tools."
+        ),
+        epilog=EPILOG.format(env=env),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"product-metrics {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    g = sub.add_parser(
+        "generate",
+        help="write a realistic demo landing data set",
+        description="Write a deterministic demo data set for every landing source "
+        "(same arguments, same bytes).",
+    )
+    g.add_argument("--out", metavar="DIR", help="landing folder to write (default: METRICS_LANDING_DIR)")
+    g.add_argument("--customers", type=int, default=1000, help="number of customers (default 1000)")
+    g.add_argument("--days", type=int, default=730, help="days of history (default 730)")
+    g.add_argument("--start", metavar="DATE", help="first day, YYYY-MM-DD (default 2024-01-01)")
+    g.add_argument("--seed", type=int, default=42, help="random seed (default 42)")
+    g.add_argument("--bad-rows", action="store_true",
+                   help="also land a few contract-breaking rows, to see the quarantine at work")
+    g.set_defaults(func=cmd_generate)
+
+    b = sub.add_parser(
+        "build",
+        help="ingest, transform, check and publish (the whole asset graph)",
+        description="Materialise the whole Dagster asset graph in this process: ingest new "
+        "landing files, build the dbt models, run every check, and publish the marts to the "
+        "serving database only if every blocking check passed. Exit code 1 when it did not "
+        "publish, with the reason.",
+    )
+    _settings_flags(b)
+    b.set_defaults(func=cmd_build)
+
+    s = sub.add_parser("scorecard", help="print the KPI scorecard from the serving database")
+    _settings_flags(s)
+    s.add_argument("--period", metavar="PERIOD",
+                   help="YYYY-MM or YYYY-Qn (default: the latest period of each KPI)")
+    s.add_argument("--no-color", action="store_true", help="plain text, no colours")
+    s.set_defaults(func=cmd_scorecard)
+
+    u = sub.add_parser("ui", help="open the Dagster UI (lineage, runs, checks)")
+    u.add_argument("--port", type=int, default=3000)
+    u.add_argument("--host", default="127.0.0.1")
+    u.set_defaults(func=cmd_ui)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    started = time.perf_counter()
+    try:
+        code = args.func(args)
+    except MetricsError as exc:
+        print(f"product-metrics {args.command}: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    if args.command in {"generate", "build"}:
+        print(f"({time.perf_counter() - started:.1f} s)")
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,111 @@
+"""One ingestion asset per landing source: new files -> landed.<source> -> raw.<source>,
+rejected rows -> ops.quarantine, per-file counts -> ops.ingestion_log.
+
+Each asset carries two blocking checks: landed = accepted + quarantined for every file,
+and the source's quarantined share stays under ``quarantine_max_share``.
+"""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from dagster_project.contract import SOURCES
+from dagster_project.resources import WarehouseResource
+from dagster_project.settings import Settings
+
+BALANCE_CHECK = "landed_equals_accepted_plus_quarantined"
+SHARE_CHECK = "quarantine_share_under_threshold"
+
+
+def _column_schema(source: str) -> dg.TableSchema:
+    src = SOURCES[source]
+    cols = [
+        dg.TableColumn(
+            c.name,
+            c.sql_type,
+            description=("required" if c.required else "optional")
+            + (f"; one of {', '.join(c.enum)}" if c.enum else "")
+            + ("; personal data" if c.personal else ""),
+        )
+        for c in src.columns
+    ]
+    cols += [
+        dg.TableColumn("_file", "VARCHAR", description="landing file, relative to the landing dir"),
+        dg.TableColumn("_line", "BIGINT", description="line (CSV/JSONL) or row (Parquet) in the file"),
+        dg.TableColumn("_ingested_at", "TIMESTAMP", description="when the file was ingested (UTC)"),
+    ]
+    return dg.TableSchema(columns=cols)
+
+
+def _ingestion_asset(source: str, settings: Settings) -> dg.AssetsDefinition:
+    key = dg.AssetKey(["raw", source])
+
+    @dg.asset(
+        key=key,
+        group_name="ingestion",
+        description=(
+            f"{SOURCES[source].description} Accepted rows of the files landed in "
+            f"<landing>/{source}/, typed per the data contract; rejected rows go to ops.quarantine."
+        ),
+        kinds={"duckdb", "python"},
+        owners=["team:data-platform"],
+        pool="duckdb",
+        metadata={"dagster/column_schema": _column_schema(source), "landing_folder": source},
+        check_specs=[
+            dg.AssetCheckSpec(BALANCE_CHECK, asset=key, blocking=True,
+                              description="Every file: landed rows = accepted + quarantined."),
+            dg.AssetCheckSpec(SHARE_CHECK, asset=key, blocking=True,
+                              description="Quarantined share of landed rows <= quarantine_max_share."),
+        ],
+    )
+    def ingest(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
+        from dagster_project.ingest import ingest_source, prepare_warehouse
+
+        with warehouse.connect() as con:
+            prepare_warehouse(con)
+            result = ingest_source(con, settings.landing_dir, source)
+            unbalanced = con.execute(
+                "select file, landed_rows, accepted_rows, quarantined_rows from ops.ingestion_log "
+                "where source = ? and landed_rows <> accepted_rows + quarantined_rows",
+                [source],
+            ).fetchall()
+        for message in result.messages[:20]:
+            context.log.warning(message)
+        yield dg.MaterializeResult(
+            metadata={**result.to_metadata(), "dagster/row_count": result.accepted_rows}
+        )
+        yield dg.AssetCheckResult(
+            check_name=BALANCE_CHECK,
+            passed=not unbalanced,
+            severity=dg.AssetCheckSeverity.ERROR,
+            metadata={"unbalanced_files": [u[0] for u in unbalanced][:20]},
+            description=(
+                "every file balances" if not unbalanced
+                else f"{len(unbalanced)} file(s) do not balance, e.g. {unbalanced[0]}"
+            ),
+        )
+        share = result.quarantined_rows / result.landed_rows if result.landed_rows else 0.0
+        limit = settings.quarantine_max_share
+        yield dg.AssetCheckResult(
+            check_name=SHARE_CHECK,
+            passed=share <= limit,
+            severity=dg.AssetCheckSeverity.ERROR,
+            metadata={
+                "quarantined_rows": result.quarantined_rows,
+                "landed_rows": result.landed_rows,
+                "quarantined_share": share,
+                "threshold": limit,
+                "sample": "\n".join(result.messages[:5]),
+            },
+            description=(
+                f"{source}: {result.quarantined_rows} of {result.landed_rows} landed rows "
+                f"quarantined ({share:.2%}; limit {limit:.2%})"
+                + (f"; e.g. {result.messages[0]}" if share > limit and result.messages else "")
+            ),
+        )
+
+    return ingest
+
+
+def build_ingestion_assets(settings: Settings) -> list[dg.AssetsDefinition]:
+    return [_ingestion_asset(source, settings) for source in SOURCES]

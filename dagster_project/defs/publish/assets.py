@@ -1,0 +1,74 @@
+"""The publish asset: downstream of every mart (and so of every blocking check), it swaps
+the checked marts into the serving database."""
+
+from __future__ import annotations
+
+import json
+
+import dagster as dg
+
+from dagster_project import __version__
+from dagster_project.defs.publish.publisher import publish
+from dagster_project.defs.transform.project import MANIFEST_PATH
+from dagster_project.resources import WarehouseResource
+from dagster_project.settings import Settings
+
+PUBLISH_KEY = dg.AssetKey(["serving", "published_marts"])
+
+
+def mart_keys_from_manifest() -> list[dg.AssetKey]:
+    manifest = json.loads(MANIFEST_PATH.read_text())
+    return sorted(
+        (
+            dg.AssetKey(["marts", node["name"]])
+            for node in manifest["nodes"].values()
+            if node["resource_type"] == "model" and node["schema"] == "marts"
+        ),
+        key=lambda k: k.to_user_string(),
+    )
+
+
+def build_publish_asset(settings: Settings, extra_deps: list[dg.AssetKey]) -> dg.AssetsDefinition:
+    @dg.asset(
+        key=PUBLISH_KEY,
+        group_name="publish",
+        deps=[*mart_keys_from_manifest(), *extra_deps],
+        description=(
+            "The serving database (METRICS_SERVING_PATH): every table of schema marts and the "
+            "ops tables (without raw_record), swapped in atomically once every upstream check "
+            "passed; Parquet copies beside it."
+        ),
+        kinds={"duckdb", "parquet"},
+        owners=["team:data-platform"],
+        pool="duckdb",
+    )
+    def published_marts(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
+        with warehouse.connect(read_only=True) as con:
+            as_of = con.execute(
+                "select max(as_of_date) from intermediate.int_as_of_date"
+            ).fetchone()[0]
+            summary = publish(
+                con,
+                settings.serving_path,
+                settings.parquet_dir,
+                build_info={
+                    "as_of_date": str(as_of),
+                    "version": __version__,
+                    "run_id": context.run.run_id,
+                    "reporting_currency": settings.reporting_currency,
+                    "reporting_timezone": settings.reporting_timezone,
+                },
+            )
+        context.log.info(summary.describe())
+        table = "\n".join(f"| {t} | {n} |" for t, n in summary.tables.items())
+        return dg.MaterializeResult(
+            metadata={
+                "serving_path": dg.MetadataValue.path(str(settings.serving_path)),
+                "parquet_dir": dg.MetadataValue.path(str(settings.parquet_dir)),
+                "as_of_date": str(as_of),
+                "tables": dg.MetadataValue.md("| table | rows |\n|---|---|\n" + table),
+                "dagster/row_count": sum(summary.tables.values()),
+            }
+        )
+
+    return published_marts

@@ -1,0 +1,134 @@
+"""Write-audit-publish: copy the checked marts into the serving database in one atomic step.
+
+A new serving file is written beside the old one and renamed over it, so a BI tool that
+holds the old file open keeps reading a consistent version and never blocks the build,
+and a failed build leaves the served file exactly as it was.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+
+from dagster_project.errors import MetricsError
+
+PUBLISHED_SCHEMA = "marts"
+# Columns that hold personal data never leave the working warehouse.
+PERSONAL_COLUMNS = {"email", "comment", "raw_record"}
+
+
+@dataclass
+class PublishSummary:
+    serving_path: Path
+    parquet_dir: Path
+    tables: dict[str, int] = field(default_factory=dict)  # "schema.table" -> rows
+    published_at: str = ""
+
+    def describe(self) -> str:
+        marts = [t for t in self.tables if t.startswith(PUBLISHED_SCHEMA + ".")]
+        return (
+            f"published {len(marts)} marts to {self.serving_path} "
+            f"(Parquet copies in {self.parquet_dir})"
+        )
+
+
+def _tables(con: duckdb.DuckDBPyConnection, schema: str) -> list[str]:
+    rows = con.execute(
+        "select table_name from information_schema.tables "
+        "where table_schema = ? and table_type = 'BASE TABLE' order by table_name",
+        [schema],
+    ).fetchall()
+    return [r[0] for r in rows]
+
+
+def _columns(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> list[str]:
+    rows = con.execute(
+        "select column_name from information_schema.columns "
+        "where table_schema = ? and table_name = ? order by ordinal_position",
+        [schema, table],
+    ).fetchall()
+    return [r[0] for r in rows]
+
+
+def publish(
+    con: duckdb.DuckDBPyConnection,
+    serving_path: Path,
+    parquet_dir: Path,
+    build_info: dict[str, str] | None = None,
+) -> PublishSummary:
+    """Publish ``marts.*`` and ``ops.*`` (without raw_record) from the open warehouse ``con``."""
+    serving_path = Path(serving_path)
+    serving_path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = serving_path.with_name(f".{serving_path.name}.publishing-{os.getpid()}")
+    for leftover in (tmp, Path(str(tmp) + ".wal")):
+        leftover.unlink(missing_ok=True)
+    summary = PublishSummary(serving_path, parquet_dir)
+    summary.published_at = dt.datetime.now(dt.UTC).replace(tzinfo=None).isoformat(timespec="seconds")
+
+    marts = _tables(con, PUBLISHED_SCHEMA)
+    if not marts:
+        raise MetricsError(f"nothing to publish: the warehouse has no tables in schema {PUBLISHED_SCHEMA}")
+    con.execute(f"attach '{tmp}' as serving_new")
+    try:
+        for schema in (PUBLISHED_SCHEMA, "ops"):
+            con.execute(f"create schema serving_new.{schema}")
+        for table in marts:
+            cols = _columns(con, PUBLISHED_SCHEMA, table)
+            leaked = PERSONAL_COLUMNS.intersection(cols)
+            if leaked:
+                raise MetricsError(
+                    f"refusing to publish marts.{table}: it has personal-data column(s) "
+                    f"{sorted(leaked)} (rule: personal data never reaches a published table)"
+                )
+            con.execute(
+                f'create table serving_new.{PUBLISHED_SCHEMA}."{table}" as '
+                f'select * from {PUBLISHED_SCHEMA}."{table}"'
+            )
+        for table in _tables(con, "ops"):
+            keep = [c for c in _columns(con, "ops", table) if c not in PERSONAL_COLUMNS]
+            select = ", ".join(f'"{c}"' for c in keep)
+            con.execute(f'create table serving_new.ops."{table}" as select {select} from ops."{table}"')
+        info = {"published_at": summary.published_at, **(build_info or {})}
+        con.execute("create table serving_new.ops.build_info (key varchar, value varchar)")
+        con.executemany(
+            "insert into serving_new.ops.build_info values (?, ?)", [[k, str(v)] for k, v in info.items()]
+        )
+        created = [(PUBLISHED_SCHEMA, t) for t in marts]
+        created += [("ops", t) for t in _tables(con, "ops")] + [("ops", "build_info")]
+        for schema, table in created:
+            n = con.execute(f'select count(*) from serving_new.{schema}."{table}"').fetchone()[0]
+            summary.tables[f"{schema}.{table}"] = n
+        _export_parquet(con, marts, parquet_dir)
+        con.execute("checkpoint serving_new")
+    except BaseException:
+        con.execute("detach serving_new")
+        tmp.unlink(missing_ok=True)
+        raise
+    con.execute("detach serving_new")
+    # The swap: readers of the old file keep their open inode; new readers get the new one.
+    os.replace(tmp, serving_path)
+    return summary
+
+
+def _export_parquet(con: duckdb.DuckDBPyConnection, marts: list[str], parquet_dir: Path) -> None:
+    parquet_dir = Path(parquet_dir)
+    parquet_dir.parent.mkdir(parents=True, exist_ok=True)
+    staging = parquet_dir.with_name(parquet_dir.name + ".new")
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(parents=True)
+    for table in marts:
+        con.execute(
+            f"copy (select * from serving_new.{PUBLISHED_SCHEMA}.\"{table}\") "
+            f"to '{staging / (table + '.parquet')}' (format parquet)"
+        )
+    old = parquet_dir.with_name(parquet_dir.name + ".old")
+    shutil.rmtree(old, ignore_errors=True)
+    if parquet_dir.exists():
+        parquet_dir.rename(old)
+    staging.rename(parquet_dir)
+    shutil.rmtree(old, ignore_errors=True)

@@ -1,0 +1,71 @@
+"""The dbt project as Dagster sees it, and the environment dbt runs with."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from dagster_dbt import DbtProject
+
+from dagster_project.errors import MetricsError
+from dagster_project.settings import DBT_PROJECT_DIR, Settings
+
+MANIFEST_PATH = DBT_PROJECT_DIR / "target" / "manifest.json"
+
+
+def dbt_project() -> DbtProject:
+    project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
+    # Parses only under `dagster dev`; elsewhere ensure_manifest() has made it.
+    project.prepare_if_dev()
+    return project
+
+
+def apply_dbt_env(settings: Settings) -> None:
+    """dbt reads its connection from the profile's env_var() calls; set them from settings.
+
+    dbt runs as a child process that inherits this environment.
+    """
+    os.environ["DBT_DUCKDB_PATH"] = str(settings.warehouse_path)
+    os.environ["DBT_DUCKDB_MEMORY_LIMIT"] = settings.duckdb_memory_limit
+    os.environ["DBT_DUCKDB_TEMP_DIR"] = str(settings.duckdb_temp_dir)
+    os.environ["DBT_THREADS"] = str(settings.duckdb_threads)
+    os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "False")
+
+
+def _newest_source_mtime() -> float:
+    newest = 0.0
+    for folder in ("models", "macros", "tests"):
+        for path in (DBT_PROJECT_DIR / folder).rglob("*"):
+            if path.suffix in {".sql", ".yml", ".yaml"}:
+                newest = max(newest, path.stat().st_mtime)
+    for path in (DBT_PROJECT_DIR / "dbt_project.yml", DBT_PROJECT_DIR / "profiles.yml"):
+        newest = max(newest, path.stat().st_mtime)
+    for path in (DBT_PROJECT_DIR.parent / "seeds").glob("*.csv"):
+        newest = max(newest, path.stat().st_mtime)
+    return newest
+
+
+def ensure_manifest(force: bool = False) -> Path:
+    """Run `dbt parse` when the manifest is missing or older than the project files."""
+    if (
+        not force
+        and MANIFEST_PATH.exists()
+        and MANIFEST_PATH.stat().st_mtime >= _newest_source_mtime()
+    ):
+        return MANIFEST_PATH
+    from dbt.cli.main import dbtRunner
+
+    os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "False")
+    result = dbtRunner().invoke(
+        [
+            "parse",
+            "--project-dir", str(DBT_PROJECT_DIR),
+            "--profiles-dir", str(DBT_PROJECT_DIR),
+            "--quiet",
+        ]
+    )
+    if not result.success or not MANIFEST_PATH.exists():
+        raise MetricsError(
+            f"dbt could not parse the project in {DBT_PROJECT_DIR}: {result.exception}"
+        )
+    return MANIFEST_PATH
