@@ -37,8 +37,8 @@ class Settings:
     duckdb_threads: int = 2
     # Where DuckDB spills when a query outgrows memory_limit.
     duckdb_temp_dir: Path = Path("data/tmp")
-    # Extra dbt vars (METRICS.md settings such as gross_margin), as "k=v,k=v".
-    dbt_vars: dict[str, str] = field(default_factory=dict)
+    # Other metric settings (dbt vars such as gross_margin), a YAML mapping.
+    dbt_vars: dict[str, object] = field(default_factory=dict)
 
     @property
     def data_dir(self) -> Path:
@@ -80,16 +80,19 @@ def env_names() -> dict[str, str]:
     return dict(_ENV)
 
 
-def _parse_vars(text: str) -> dict[str, str]:
-    out: dict[str, str] = {}
-    for part in filter(None, (p.strip() for p in text.split(","))):
-        if "=" not in part:
-            raise MetricsError(
-                f"METRICS_DBT_VARS: '{part}' is not of the form name=value (rule: k=v,k=v)"
-            )
-        k, v = part.split("=", 1)
-        out[k.strip()] = v.strip()
-    return out
+def _parse_vars(text: str) -> dict[str, object]:
+    import yaml
+
+    try:
+        value = yaml.safe_load(text) if text.strip() else {}
+    except yaml.YAMLError as exc:
+        raise MetricsError(f"METRICS_DBT_VARS is not valid YAML: {exc}") from None
+    if not isinstance(value, dict):
+        raise MetricsError(
+            "METRICS_DBT_VARS must be a YAML mapping, e.g. "
+            "'{gross_margin: 0.75, passive_events: [page_view]}'"
+        )
+    return {str(k): v for k, v in value.items()}
 
 
 def _coerce(name: str, raw: str) -> object:
@@ -140,3 +143,17 @@ def load_settings(
         if isinstance(getattr(settings, f.name), Path)
     }
     return dataclasses.replace(settings, **paths)
+
+
+def metric_vars(settings: Settings) -> dict[str, object]:
+    """The metric settings in force: dbt_project.yml's vars, overridden by these settings.
+
+    Python assets read metric settings (e.g. smoothing_alpha) from here, so dbt and Python
+    share one set of defaults.
+    """
+    import yaml
+
+    project = yaml.safe_load((DBT_PROJECT_DIR / "dbt_project.yml").read_text())
+    merged: dict[str, object] = dict(project.get("vars") or {})
+    merged.update(settings.dbt_vars_dict())
+    return merged

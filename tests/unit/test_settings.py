@@ -1,0 +1,48 @@
+from pathlib import Path
+
+import pytest
+
+from dagster_project.errors import MetricsError
+from dagster_project.settings import load_settings, metric_vars
+
+
+def test_defaults_resolve_under_the_base_dir(tmp_path: Path) -> None:
+    s = load_settings(env={}, base_dir=tmp_path)
+    assert s.landing_dir == tmp_path / "data" / "landing"
+    assert s.warehouse_path == tmp_path / "data" / "warehouse.duckdb"
+    assert s.serving_path == tmp_path / "data" / "serving.duckdb"
+    assert s.parquet_dir == tmp_path / "data" / "serving" / "parquet"
+    assert s.reporting_timezone == "UTC" and s.reporting_currency == "USD"
+    assert s.as_of_date is None and s.quarantine_max_share == 0.01
+
+
+def test_environment_then_flags_win(tmp_path: Path) -> None:
+    env = {"METRICS_LANDING_DIR": "/x/landing", "METRICS_QUARANTINE_MAX_SHARE": "0.05",
+           "METRICS_AS_OF_DATE": "2025-03-31", "METRICS_REPORTING_TIMEZONE": "Europe/Berlin"}
+    s = load_settings(env=env, base_dir=tmp_path, landing_dir="/y/landing")
+    assert s.landing_dir == Path("/y/landing")
+    assert s.quarantine_max_share == 0.05
+    assert s.dbt_vars_dict() == {"reporting_timezone": "Europe/Berlin",
+                                 "reporting_currency": "USD", "as_of_date": "2025-03-31"}
+
+
+@pytest.mark.parametrize(
+    ("var", "value", "fragment"),
+    [
+        ("METRICS_QUARANTINE_MAX_SHARE", "2", "METRICS_QUARANTINE_MAX_SHARE"),
+        ("METRICS_AS_OF_DATE", "31/03/2025", "METRICS_AS_OF_DATE"),
+        ("METRICS_DUCKDB_THREADS", "two", "METRICS_DUCKDB_THREADS"),
+        ("METRICS_DBT_VARS", "[1, 2]", "YAML mapping"),
+    ],
+)
+def test_invalid_settings_name_the_variable(var: str, value: str, fragment: str) -> None:
+    with pytest.raises(MetricsError, match=fragment):
+        load_settings(env={var: value})
+
+
+def test_metric_vars_merge_project_defaults_with_overrides() -> None:
+    s = load_settings(env={"METRICS_DBT_VARS": "{gross_margin: 0.75, passive_events: [page_view]}"})
+    merged = metric_vars(s)
+    assert merged["gross_margin"] == 0.75
+    assert merged["passive_events"] == ["page_view"]
+    assert merged["smoothing_alpha"] == 0.5  # dbt_project.yml default
