@@ -26,15 +26,18 @@ $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
-	@mkdir -p $(DAGSTER_HOME)
 	@touch $(STAMP)
 
-install: $(STAMP)
+$(DAGSTER_HOME)/dagster.yaml: dagster.yaml
+	@mkdir -p $(DAGSTER_HOME)
+	cp dagster.yaml $(DAGSTER_HOME)/dagster.yaml
 
-generate: $(STAMP)
+install: $(STAMP) $(DAGSTER_HOME)/dagster.yaml
+
+generate: install
 	$(BIN)/product-metrics generate --out data/landing --customers $(DEMO_CUSTOMERS) --days $(DEMO_DAYS)
 
-build: $(STAMP)
+build: install
 	$(BIN)/product-metrics build
 
 run: generate build
@@ -50,7 +53,7 @@ test: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check dagster_project tests bench
 
-ui: $(STAMP)
+ui: install
 	$(BIN)/product-metrics ui
 
 bench: $(STAMP)

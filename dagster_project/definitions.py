@@ -10,7 +10,9 @@ import dagster as dg
 from dagster_dbt import DbtCliResource
 
 from dagster_project.defs.ingestion.assets import build_ingestion_assets
+from dagster_project.defs.ingestion.sensors import build_landing_sensor
 from dagster_project.defs.publish.assets import build_publish_asset
+from dagster_project.defs.publish.schedules import build_failure_sensor, build_schedules
 from dagster_project.defs.transform.assets import build_dbt_assets
 from dagster_project.defs.transform.project import dbt_project
 from dagster_project.resources import WarehouseResource
@@ -44,6 +46,8 @@ def build_definitions(settings: Settings) -> dg.Definitions:
     return dg.Definitions(
         assets=assets,
         jobs=[dg.define_asset_job(FULL_BUILD_JOB, selection=dg.AssetSelection.all())],
+        schedules=build_schedules(settings, FULL_BUILD_JOB),
+        sensors=[build_landing_sensor(settings, FULL_BUILD_JOB), build_failure_sensor(settings)],
         resources={
             "warehouse": WarehouseResource.from_settings(settings),
             "dbt": DbtCliResource(

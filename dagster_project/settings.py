@@ -37,6 +37,12 @@ class Settings:
     duckdb_threads: int = 2
     # Where DuckDB spills when a query outgrows memory_limit.
     duckdb_temp_dir: Path = Path("data/tmp")
+    # Nightly schedule (cron, in schedule_timezone) and how many days back it re-processes.
+    schedule_cron: str = "0 2 * * *"
+    schedule_timezone: str = "UTC"
+    lookback_days: int = 3
+    # Seconds between looks of the sensor that starts a run when new files land.
+    sensor_interval_seconds: int = 60
     # Other metric settings (dbt vars such as gross_margin), a YAML mapping.
     dbt_vars: dict[str, object] = field(default_factory=dict)
 
@@ -71,6 +77,10 @@ _ENV = {
     "duckdb_memory_limit": "METRICS_DUCKDB_MEMORY_LIMIT",
     "duckdb_threads": "METRICS_DUCKDB_THREADS",
     "duckdb_temp_dir": "METRICS_DUCKDB_TEMP_DIR",
+    "schedule_cron": "METRICS_SCHEDULE_CRON",
+    "schedule_timezone": "METRICS_SCHEDULE_TIMEZONE",
+    "lookback_days": "METRICS_LOOKBACK_DAYS",
+    "sensor_interval_seconds": "METRICS_SENSOR_INTERVAL_SECONDS",
     "dbt_vars": "METRICS_DBT_VARS",
 }
 
@@ -104,8 +114,11 @@ def _coerce(name: str, raw: str) -> object:
             if not 0 <= value <= 1:
                 raise ValueError("must be between 0 and 1")
             return value
-        if name == "duckdb_threads":
-            return int(raw)
+        if name in {"duckdb_threads", "lookback_days", "sensor_interval_seconds"}:
+            value = int(raw)
+            if value < 0:
+                raise ValueError("must not be negative")
+            return value
         if name == "dbt_vars":
             return _parse_vars(raw)
         if name == "as_of_date":

@@ -5,7 +5,6 @@ Each asset carries two blocking checks: landed = accepted + quarantined for ever
 and the source's quarantined share stays under ``quarantine_max_share``.
 """
 
-from __future__ import annotations
 
 import dagster as dg
 

@@ -1,7 +1,6 @@
 """The publish asset: downstream of every mart (and so of every blocking check), it swaps
 the checked marts into the serving database."""
 
-from __future__ import annotations
 
 import json
 

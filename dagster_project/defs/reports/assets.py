@@ -1,6 +1,5 @@
 """Python assets downstream of dbt: the buying trend (SES forecast per segment)."""
 
-from __future__ import annotations
 
 import dagster as dg
 

@@ -1,7 +1,6 @@
 """The dbt project as Dagster assets: seeds, staging, intermediate and marts models, with
 their dbt tests as asset checks (severity error = blocking, warn = non-blocking)."""
 
-from __future__ import annotations
 
 import json
 from collections.abc import Mapping
