@@ -13,6 +13,7 @@ from dagster_project.defs.ingestion.assets import build_ingestion_assets
 from dagster_project.defs.ingestion.sensors import build_landing_sensor
 from dagster_project.defs.publish.assets import build_publish_asset
 from dagster_project.defs.publish.schedules import build_failure_sensor, build_schedules
+from dagster_project.defs.quality.checks import build_quality_checks
 from dagster_project.defs.transform.assets import build_dbt_assets
 from dagster_project.defs.transform.project import dbt_project
 from dagster_project.resources import WarehouseResource
@@ -43,8 +44,10 @@ def build_definitions(settings: Settings) -> dg.Definitions:
         extra = []
     publish = build_publish_asset(settings, [key for a in extra for key in a.keys])
     assets = [*ingestion, dbt_models, *extra, publish]
+    checks = build_quality_checks(settings, asset_keys=[k for a in assets for k in a.keys])
     return dg.Definitions(
         assets=assets,
+        asset_checks=checks,
         jobs=[dg.define_asset_job(FULL_BUILD_JOB, selection=dg.AssetSelection.all())],
         schedules=build_schedules(settings, FULL_BUILD_JOB),
         sensors=[build_landing_sensor(settings, FULL_BUILD_JOB), build_failure_sensor(settings)],

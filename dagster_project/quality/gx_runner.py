@@ -1,0 +1,256 @@
+"""Run a JSON expectation suite with Great Expectations 1.x on a pandas DataFrame.
+
+GX's SQL datasource fails over duckdb (see STACK_NOTES.md), so frames are validated with
+the pandas datasource of one ephemeral context, created lazily once per process (GX takes
+~2.5 s to import, so nothing here imports it at module level). Tables are read into pandas
+only with the columns the suite needs and in chunks of at most ``CHUNK_ROWS`` rows, cut by
+a hash of the suite's key so that uniqueness is still judged exactly.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from dagster_project.quality.results import (
+    SAMPLE_SIZE,
+    ExpectationOutcome,
+    SuiteResult,
+    merge_outcomes,
+)
+from dagster_project.quality.suites import (
+    FRAME_ROWS,
+    Expectation,
+    Suite,
+    column_label,
+    load_suite,
+    needed_columns,
+    on_distinct_rows,
+    select,
+    severity_of,
+)
+
+if TYPE_CHECKING:
+    import duckdb
+    import pandas as pd
+
+CHUNK_ROWS = 1_000_000
+RESULT_FORMAT = {"result_format": "SUMMARY", "partial_unexpected_count": 20}
+
+_batch_definition: Any = None
+
+
+def _gx_batch_definition() -> Any:
+    """The one pandas batch definition of this process's ephemeral GX context."""
+    global _batch_definition
+    if _batch_definition is None:
+        import great_expectations as gx
+        from great_expectations.data_context.types.base import ProgressBarsConfig
+
+        context = gx.get_context(mode="ephemeral")
+        context.variables.progress_bars = ProgressBarsConfig(
+            globally=False, metric_calculations=False
+        )
+        _batch_definition = (
+            context.data_sources.add_pandas("product_metrics_quality")
+            .add_dataframe_asset("frame")
+            .add_batch_definition_whole_dataframe("whole_frame")
+        )
+    return _batch_definition
+
+
+def _as_suite(suite: Suite | str | Path) -> Suite:
+    return suite if isinstance(suite, dict) else load_suite(suite)
+
+
+def _normalise(df: pd.DataFrame) -> pd.DataFrame:
+    """pandas 3 reads text as its ``str`` dtype, which GX 1.24's type checks do not know:
+    hand GX plain object columns instead (values unchanged)."""
+    import pandas as pd
+
+    text = [c for c in df.columns if isinstance(df[c].dtype, pd.StringDtype)]
+    if not text:
+        return df
+    out = df.copy(deep=False)
+    for c in text:
+        out[c] = out[c].astype(object)
+    return out
+
+
+def _exception_message(info: Any) -> str | None:
+    if not isinstance(info, dict):
+        return None
+    if info.get("raised_exception"):
+        text = str(info.get("exception_message") or "exception")
+        return text.strip().splitlines()[-1][:200] if text.strip() else "exception"
+    for value in info.values():
+        message = _exception_message(value)
+        if message:
+            return message
+    return None
+
+
+def _outcome(expectation: Expectation, gx_result: Any) -> ExpectationOutcome:
+    res = dict(gx_result.result or {})
+    error = _exception_message(gx_result.exception_info)
+    unexpected = res.get("unexpected_count")
+    if expectation["type"] == "expect_column_values_to_not_be_null":
+        sample: list[Any] = []  # the values are all missing: nothing to show
+    elif res.get("partial_unexpected_counts"):
+        sample = [c["value"] for c in res["partial_unexpected_counts"]]
+    else:
+        sample = list(res.get("partial_unexpected_list") or [])
+    observed = res.get("observed_value", unexpected)
+    return ExpectationOutcome(
+        type=expectation["type"],
+        column=column_label(expectation),
+        severity=severity_of(expectation),
+        success=bool(gx_result.success) and error is None,
+        observed=observed,
+        unexpected_count=None if unexpected is None else int(unexpected),
+        element_count=None if res.get("element_count") is None else int(res["element_count"]),
+        unexpected_sample=tuple(sample[:SAMPLE_SIZE]),
+        error=error,
+    )
+
+
+def _run_gx(df: pd.DataFrame, name: str, expectations: list[Expectation]) -> list[ExpectationOutcome]:
+    import great_expectations as gx
+
+    tagged = []
+    for i, e in enumerate(expectations):
+        e = {**e, "meta": {**(e.get("meta") or {}), "_position": i}}
+        tagged.append(e)
+    suite = gx.ExpectationSuite(name=name, expectations=tagged)
+    validation = (
+        _gx_batch_definition()
+        .get_batch(batch_parameters={"dataframe": df})
+        .validate(suite, result_format=RESULT_FORMAT)
+    )
+    outcomes: list[ExpectationOutcome | None] = [None] * len(expectations)
+    for r in validation.results:
+        i = int(r.expectation_config.meta["_position"])
+        outcomes[i] = _outcome(expectations[i], r)
+    return [o for o in outcomes if o is not None]
+
+
+def validate_frame(
+    df: pd.DataFrame,
+    suite: Suite | str | Path,
+    *,
+    frame: str = FRAME_ROWS,
+    target: str | None = None,
+) -> SuiteResult:
+    """Validate ``df`` against the suite's expectations of ``frame`` ("rows" or "stats").
+
+    Expectations marked ``meta.rows = "distinct"`` are judged on the distinct rows of the
+    suite's ``meta.distinct_on`` columns (identical re-landed rows count once).
+    """
+    suite = _as_suite(suite)
+    started = time.perf_counter()
+    part = select(suite, frame)
+    expectations = part["expectations"]
+    data = _normalise(df)
+    outcomes: dict[int, ExpectationOutcome] = {}
+    plain_idx = [i for i, e in enumerate(expectations) if not on_distinct_rows(e)]
+    distinct_idx = [i for i, e in enumerate(expectations) if on_distinct_rows(e)]
+    for indexes, frame_df in (
+        (plain_idx, data),
+        (distinct_idx, _distinct(data, suite) if distinct_idx else data),
+    ):
+        if indexes:
+            found = _run_gx(frame_df, suite["name"], [expectations[i] for i in indexes])
+            outcomes.update(zip(indexes, found, strict=True))
+    return SuiteResult(
+        suite=suite["name"],
+        target=target or suite.get("meta", {}).get("table") or suite["name"],
+        outcomes=tuple(outcomes[i] for i in sorted(outcomes)),
+        rows=len(df),
+        engine="great_expectations",
+        seconds=time.perf_counter() - started,
+    )
+
+
+def _distinct(df: pd.DataFrame, suite: Suite) -> pd.DataFrame:
+    columns = [c for c in suite["meta"].get("distinct_on", []) if c in df.columns]
+    return df.drop_duplicates(subset=columns or None)
+
+
+def quote_table(table: str) -> str:
+    return ".".join(f'"{part}"' for part in table.split("."))
+
+
+def table_columns(con: duckdb.DuckDBPyConnection, table: str) -> list[str] | None:
+    """The table's columns, or None when it does not exist."""
+    schema, name = table.split(".") if "." in table else ("main", table)
+    rows = con.execute(
+        "select column_name from information_schema.columns "
+        "where table_schema = ? and table_name = ? order by ordinal_position",
+        [schema, name],
+    ).fetchall()
+    return [r[0] for r in rows] or None
+
+
+def _missing_column_outcomes(part: Suite, missing: set[str]) -> dict[int, ExpectationOutcome]:
+    out = {}
+    for i, e in enumerate(part["expectations"]):
+        cols = set(needed_columns({"meta": {}, "expectations": [e]}))
+        gone = sorted(cols & missing)
+        if gone:
+            out[i] = ExpectationOutcome(
+                type=e["type"], column=column_label(e), severity=severity_of(e), success=False,
+                error=f"column {', '.join(gone)} missing from the table",
+            )
+    return out
+
+
+def validate_table(
+    con: duckdb.DuckDBPyConnection,
+    table: str,
+    suite: Suite | str | Path,
+    *,
+    frame: str = FRAME_ROWS,
+    chunk_rows: int = CHUNK_ROWS,
+) -> SuiteResult:
+    """Validate a warehouse table with GX: only the columns the suite reads, at most
+    ``chunk_rows`` rows in pandas at a time (chunks cut by a hash of ``meta.key``)."""
+    suite = _as_suite(suite)
+    started = time.perf_counter()
+    present = table_columns(con, table)
+    if present is None:
+        return SuiteResult(suite["name"], table, (), rows=None,
+                           note="table not built yet (no data for it); nothing to check")
+    part = select(suite, frame)
+    key = [c for c in suite["meta"].get("key", []) if c in present]
+    wanted = needed_columns(part, extra=tuple(key))
+    missing = {c for c in wanted if c not in present}
+    broken = _missing_column_outcomes(part, missing)
+    runnable = {**part, "expectations": [
+        e for i, e in enumerate(part["expectations"]) if i not in broken
+    ]}
+    columns = [c for c in wanted if c in present]
+    rows = con.execute(f"select count(*) from {quote_table(table)}").fetchone()[0]
+    chunks = max(1, math.ceil(rows / chunk_rows))
+    select_list = ", ".join(f'"{c}"' for c in columns) or "1 as _none"
+    spread = ", ".join(f'"{c}"' for c in (key or columns))
+    results: list[SuiteResult] = []
+    if runnable["expectations"]:
+        for i in range(chunks):
+            where = f" where hash({spread}) % {chunks} = {i}" if chunks > 1 else ""
+            df = con.execute(f"select {select_list} from {quote_table(table)}{where}").df()
+            results.append(validate_frame(df, runnable, frame=frame, target=table))
+    merged: dict[int, ExpectationOutcome] = dict(broken)
+    run_positions = [i for i in range(len(part["expectations"])) if i not in broken]
+    for pos, j in zip(run_positions, range(len(runnable["expectations"])), strict=True):
+        merged[pos] = merge_outcomes([r.outcomes[j] for r in results])
+    return SuiteResult(
+        suite=suite["name"],
+        target=table,
+        outcomes=tuple(merged[i] for i in sorted(merged)),
+        rows=rows,
+        engine="great_expectations",
+        seconds=time.perf_counter() - started,
+        extra={"chunks": chunks, "columns_read": columns},
+    )
