@@ -24,6 +24,22 @@ class BuildReport:
     checks_run: int = 0
     materialized: int = 0
     run_id: str = ""
+    step_seconds: dict[str, float] = field(default_factory=dict)
+    wall_seconds: float = 0.0
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "success": self.success,
+            "published": self.published,
+            "failed_checks": self.failed_checks,
+            "warnings": self.warnings,
+            "step_errors": self.step_errors,
+            "checks_run": self.checks_run,
+            "materialized": self.materialized,
+            "run_id": self.run_id,
+            "step_seconds": self.step_seconds,
+            "wall_seconds": self.wall_seconds,
+        }
 
     def describe(self) -> str:
         lines: list[str] = []
@@ -72,8 +88,21 @@ def _check_message(evaluation: dg.AssetCheckEvaluation) -> str:
     return f"{target} / {evaluation.check_name}" + (f": {text}" if text else "")
 
 
+def _step_seconds(result: object) -> dict[str, float]:
+    """Wall seconds of each successful step (ingestion per source, dbt, checks, publish)."""
+    seconds: dict[str, float] = {}
+    for event in result.all_events:  # type: ignore[attr-defined]
+        if event.event_type_value == "STEP_SUCCESS" and event.step_key:
+            seconds[event.step_key] = round(event.event_specific_data.duration_ms / 1000, 3)
+    return seconds
+
+
 def run_build(settings: Settings) -> BuildReport:
+    import time
+
     from dagster_project.definitions import FULL_BUILD_JOB, build_definitions
+
+    started = time.perf_counter()
 
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     if not settings.landing_dir.exists():
@@ -105,4 +134,6 @@ def run_build(settings: Settings) -> BuildReport:
             ev.asset_key == dg.AssetKey(["serving", "published_marts"]) for ev in materialized
         )
         report.success = result.success and report.published
+        report.step_seconds = _step_seconds(result)
+    report.wall_seconds = round(time.perf_counter() - started, 3)
     return report

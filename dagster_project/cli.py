@@ -69,6 +69,10 @@ def cmd_build(args: argparse.Namespace) -> int:
     settings = _load(args)
     report = run_build(settings)
     print(report.describe())
+    if args.report_json:
+        import json
+
+        Path(args.report_json).write_text(json.dumps(report.to_dict(), indent=2))
     return 0 if report.success else 1
 
 
@@ -143,6 +147,8 @@ def build_parser() -> argparse.ArgumentParser:
         "publish, with the reason.",
     )
     _settings_flags(b)
+    b.add_argument("--report-json", metavar="PATH",
+                   help="also write the build report (checks, step timings) as JSON")
     b.set_defaults(func=cmd_build)
 
     s = sub.add_parser("scorecard", help="print the KPI scorecard from the serving database")

@@ -1,0 +1,262 @@
+"""Benchmark: speed, memory and how cost grows with data.
+
+Generates data at named scales, then measures, each as a separate process under
+``/usr/bin/time -v`` (wall seconds and peak RSS, children included):
+  generate, the DuckDB baseline scan of every landed file, a full build (with the
+  per-stage breakdown from the build's own step timings), and an incremental nightly run
+  after landing one more day.
+
+    .venv/bin/python bench/run.py                 # S and M, writes bench/RESULTS.md
+    .venv/bin/python bench/run.py --scales L      # opt-in: 100 000 customers
+    .venv/bin/python bench/run.py --scales tiny --out /tmp/r.md   # smoke
+
+Timings are printed and written, never asserted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import platform
+import re
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+
+# name: (customers, days, events target, opt-in)
+SCALES = {
+    "tiny": (20, 45, "~5k", False),
+    "S": (1_000, 730, "~1M", False),
+    "M": (10_000, 730, "~10M", False),
+    "L": (100_000, 730, "~100M", True),
+}
+TARGETS = {
+    "M full build": "<= 90 s and <= 3 GiB peak RSS",
+    "M incremental": "<= 20 s and < 1/5 of the full build",
+    "L full build": "< 15 min without running out of memory",
+    "generate": ">= 1 million events per second",
+}
+
+
+@dataclass
+class Measure:
+    seconds: float
+    peak_rss_mib: float
+    ok: bool
+    output: str = ""
+
+
+@dataclass
+class ScaleResult:
+    scale: str
+    customers: int
+    days: int
+    rows: dict[str, int] = field(default_factory=dict)
+    generate: Measure | None = None
+    baseline: dict[str, float] = field(default_factory=dict)
+    baseline_total: float = 0.0
+    full: Measure | None = None
+    full_stages: dict[str, float] = field(default_factory=dict)
+    incremental: Measure | None = None
+    incremental_stages: dict[str, float] = field(default_factory=dict)
+
+
+def timed(cmd: list[str], env: dict[str, str] | None = None) -> Measure:
+    """Run ``cmd`` under GNU time; wall seconds and peak RSS (MiB, largest process)."""
+    proc = subprocess.run(
+        ["/usr/bin/time", "-v", *cmd],
+        check=False,
+        capture_output=True,
+        text=True,
+        env={**os.environ, **(env or {})},
+        cwd=ROOT,
+    )
+    err = proc.stderr
+    wall = re.search(r"Elapsed \(wall clock\) time.*: (?:(\d+):)?(\d+):(\d+(?:\.\d+)?)", err)
+    rss = re.search(r"Maximum resident set size \(kbytes\): (\d+)", err)
+    seconds = 0.0
+    if wall:
+        h, m, s = wall.groups()
+        seconds = (int(h or 0) * 3600) + int(m) * 60 + float(s)
+    return Measure(
+        seconds=round(seconds, 2),
+        peak_rss_mib=round(int(rss.group(1)) / 1024, 1) if rss else 0.0,
+        ok=proc.returncode == 0,
+        output=(proc.stdout + "\n" + err)[-3000:],
+    )
+
+
+def baseline_scan(landing: Path) -> dict[str, float]:
+    """Seconds DuckDB alone needs to read each source's files once (count(*))."""
+    script = r"""
+import json, sys, time, duckdb
+from pathlib import Path
+landing = Path(sys.argv[1])
+con = duckdb.connect()
+con.execute("set threads=2")
+out = {}
+for src in sorted(p for p in landing.iterdir() if p.is_dir()):
+    files = sorted(str(f) for f in src.rglob('*') if f.is_file())
+    t = time.perf_counter()
+    n = 0
+    for f in files:
+        if '.parquet' in f:
+            n += con.execute(f"select count(*) from read_parquet('{f}')").fetchone()[0]
+        elif '.csv' in f:
+            n += con.execute(f"select count(*) from read_csv('{f}', all_varchar=true)").fetchone()[0]
+        else:
+            n += con.execute(f"select count(*) from read_csv('{f}', columns={{'l':'VARCHAR'}}, delim=chr(1), quote='', escape='', header=false)").fetchone()[0]
+    out[src.name] = [round(time.perf_counter() - t, 3), n]
+print(json.dumps(out))
+"""
+    proc = subprocess.run(
+        [sys.executable, "-c", script, str(landing)], check=False, capture_output=True, text=True
+    )
+    if proc.returncode != 0:
+        raise RuntimeError(proc.stderr)
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def stage_breakdown(report_json: Path) -> dict[str, float]:
+    if not report_json.exists():
+        return {}
+    steps = json.loads(report_json.read_text()).get("step_seconds", {})
+    stages = {"ingest": 0.0, "dbt build (models + dbt tests)": 0.0, "checks (GX, invariants)": 0.0,
+              "reports": 0.0, "publish": 0.0}
+    for key, secs in steps.items():
+        if key.startswith("raw__"):
+            stages["ingest"] += secs
+        elif key.startswith("dbt_models"):
+            stages["dbt build (models + dbt tests)"] += secs
+        elif key.startswith("serving__"):
+            stages["publish"] += secs
+        elif "buying_trend" in key:
+            stages["reports"] += secs
+        else:
+            stages["checks (GX, invariants)"] += secs
+    return {k: round(v, 2) for k, v in stages.items()}
+
+
+def run_scale(name: str, work: Path, memory_limit: str) -> ScaleResult:
+    customers, days, _, _ = SCALES[name]
+    res = ScaleResult(name, customers, days)
+    base = work / name
+    shutil.rmtree(base, ignore_errors=True)
+    landing = base / "landing"
+    env = {
+        "METRICS_LANDING_DIR": str(landing),
+        "METRICS_WAREHOUSE_PATH": str(base / "warehouse.duckdb"),
+        "METRICS_SERVING_PATH": str(base / "serving.duckdb"),
+        "METRICS_DUCKDB_TEMP_DIR": str(base / "tmp"),
+        "METRICS_DUCKDB_MEMORY_LIMIT": memory_limit,
+        "DAGSTER_HOME": "",
+    }
+    cli = str(BIN / "product-metrics")
+    res.generate = timed([cli, "generate", "--out", str(landing), "--customers", str(customers),
+                          "--days", str(days)], env)
+    if not res.generate.ok:
+        raise RuntimeError(f"generate failed at {name}: {res.generate.output}")
+    scan = baseline_scan(landing)
+    res.baseline = {k: v[0] for k, v in scan.items()}
+    res.rows = {k: v[1] for k, v in scan.items()}
+    res.baseline_total = round(sum(res.baseline.values()), 2)
+    report = base / "full.json"
+    res.full = timed([cli, "build", "--report-json", str(report)], env)
+    res.full_stages = stage_breakdown(report)
+    # The nightly incremental run: one more day lands, then a build.
+    code = (
+        "from pathlib import Path; from dagster_project.generate import land_next_day; "
+        f"land_next_day(Path({str(landing)!r}), customers={customers}, days={days})"
+    )
+    add_day = timed([sys.executable, "-c", code], env)
+    if add_day.ok:
+        report = base / "incremental.json"
+        res.incremental = timed([cli, "build", "--report-json", str(report)], env)
+        res.incremental_stages = stage_breakdown(report)
+    else:
+        res.incremental = None
+    return res
+
+
+def _fmt(m: Measure | None) -> str:
+    if m is None:
+        return "n/a"
+    return f"{m.seconds:.1f} s, {m.peak_rss_mib:.0f} MiB" + ("" if m.ok else " (FAILED)")
+
+
+def render(results: list[ScaleResult]) -> str:
+    import duckdb
+
+    mem_gib = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    lines = [
+        "# Benchmark results",
+        "",
+        (
+            f"Run {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC on {os.cpu_count()} cores, "
+            f"{mem_gib:.0f} GiB, {platform.platform()}; Python {platform.python_version()}, "
+            f"duckdb {duckdb.__version__}. Made by `make bench` (bench/run.py): each figure is "
+            "a whole process under `/usr/bin/time -v` (wall time, peak RSS of the largest "
+            "process)."
+        ),
+        "",
+        "| scale | customers | events | generate | events/s | DuckDB scan (baseline) | full build | x baseline | incremental (+1 day) |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in results:
+        events = r.rows.get("product_events", 0)
+        eps = events / r.generate.seconds if r.generate and r.generate.seconds else 0
+        ratio = (r.full.seconds / r.baseline_total) if r.full and r.baseline_total else 0
+        lines.append(
+            f"| {r.scale} | {r.customers:,} | {events:,} | {_fmt(r.generate)} | {eps:,.0f} | "
+            f"{r.baseline_total:.2f} s | {_fmt(r.full)} | {ratio:.0f}x | {_fmt(r.incremental)} |"
+        )
+    lines += ["", "## Stage breakdown (seconds, from the build's step timings)", ""]
+    for r in results:
+        lines.append(f"### {r.scale}")
+        lines.append("")
+        lines.append("| stage | full build | incremental |")
+        lines.append("|---|---|---|")
+        for stage, secs in r.full_stages.items():
+            lines.append(f"| {stage} | {secs} | {r.incremental_stages.get(stage, '')} |")
+        lines.append("")
+        lines.append("Baseline scan per source (s): " + ", ".join(
+            f"{k} {v}" for k, v in sorted(r.baseline.items())))
+        lines.append("")
+        lines.append("Rows landed: " + ", ".join(f"{k} {v:,}" for k, v in sorted(r.rows.items())))
+        lines.append("")
+    lines += ["## Targets", ""] + [f"- {k}: {v}" for k, v in TARGETS.items()]
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--scales", default="S,M", help="comma-separated: tiny, S, M, L (default S,M)")
+    parser.add_argument("--out", default=str(ROOT / "bench" / "RESULTS.md"))
+    parser.add_argument("--workdir", default=str(ROOT / "data" / "bench"))
+    parser.add_argument("--memory-limit", default="8GB", help="DuckDB memory_limit for the builds")
+    args = parser.parse_args(argv)
+    results = []
+    for name in [s.strip() for s in args.scales.split(",") if s.strip()]:
+        if name not in SCALES:
+            parser.error(f"unknown scale {name}; choose from {', '.join(SCALES)}")
+        print(f"[bench] scale {name} ...", flush=True)
+        r = run_scale(name, Path(args.workdir), args.memory_limit)
+        print(f"[bench] {name}: generate {_fmt(r.generate)}; full build {_fmt(r.full)}; "
+              f"incremental {_fmt(r.incremental)}; stages {r.full_stages}", flush=True)
+        results.append(r)
+    text = render(results)
+    Path(args.out).write_text(text)
+    print(text)
+    print(f"[bench] written to {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

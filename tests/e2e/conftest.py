@@ -1,0 +1,36 @@
+"""The whole graph on a small demo data set, built once per test session."""
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+
+from dagster_project.settings import Settings, load_settings
+
+# Small, but long enough for churn, reactivation, annual renewals and every mart.
+DEMO = {"customers": 60, "days": 240, "start": dt.date(2024, 1, 1), "seed": 7}
+
+
+def settings_for(root: Path, **overrides: object) -> Settings:
+    return load_settings(env={}, base_dir=root, **overrides)
+
+
+@pytest.fixture(scope="session")
+def demo_landing(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from dagster_project.generate import generate
+
+    landing = tmp_path_factory.mktemp("demo") / "landing"
+    generate(landing, **DEMO)
+    return landing
+
+
+@pytest.fixture(scope="session")
+def built(tmp_path_factory: pytest.TempPathFactory, demo_landing: Path):
+    """(settings, report) of one full build of the demo data."""
+    from dagster_project.build import run_build
+
+    root = tmp_path_factory.mktemp("build")
+    settings = settings_for(root, landing_dir=demo_landing)
+    report = run_build(settings)
+    assert report.published, report.describe()
+    return settings, report

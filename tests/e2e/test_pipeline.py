@@ -1,0 +1,152 @@
+"""End to end: demo data -> ingestion -> dbt -> checks -> publish."""
+
+import re
+from pathlib import Path
+
+import duckdb
+
+from dagster_project.build import run_build
+
+# DATA_CONTRACT.md section 2: the fixed published columns.
+PUBLISHED = {
+    "saas_metrics_monthly": (
+        "month, mrr_start, new_mrr, expansion_mrr, reactivation_mrr, contraction_mrr, "
+        "churned_mrr, mrr_end, net_new_mrr, arr_end, customers_start, new_customers, "
+        "reactivated_customers, churned_customers, customers_end, arpa, logo_churn_rate, "
+        "customer_retention_rate, gross_mrr_churn_rate, net_mrr_churn_rate, "
+        "net_revenue_retention, gross_revenue_retention, quick_ratio, ltv, "
+        "sales_marketing_spend, cac, ltv_to_cac, cac_payback_months"
+    ),
+    "mrr_movements_monthly": (
+        "month, segment, region, acquisition_channel, mrr_start, new_mrr, expansion_mrr, "
+        "reactivation_mrr, contraction_mrr, churned_mrr, mrr_end, net_new_mrr, arr_end, "
+        "customers_start, new_customers, reactivated_customers, churned_customers, customers_end"
+    ),
+    "customer_cohorts_monthly": (
+        "cohort_month, months_since_start, cohort_customers, active_customers, logo_retention, "
+        "cohort_start_mrr, mrr, revenue_retention"
+    ),
+    "product_usage_daily": (
+        "date, dau, wau, mau, stickiness, new_users, total_users, active_pct_of_base"
+    ),
+    "user_cohorts_monthly": (
+        "cohort_month, months_since_start, cohort_users, active_users, user_retention"
+    ),
+    "nps_monthly": "month, responses, promoters, passives, detractors, nps",
+    "leads_monthly": (
+        "month, leads, qualified_leads, converted_leads, lead_to_customer_rate, "
+        "lead_velocity_rate_pct"
+    ),
+    "kpi_scorecard": (
+        "kpi, grain, period_start, actual, target, attainment, status, previous_actual, change"
+    ),
+}
+
+
+def _serving(path: Path) -> duckdb.DuckDBPyConnection:
+    return duckdb.connect(str(path), read_only=True)
+
+
+def test_every_contract_table_is_published_with_its_columns(built) -> None:
+    settings, _ = built
+    con = _serving(settings.serving_path)
+    try:
+        for table, columns in PUBLISHED.items():
+            have = [r[0] for r in con.execute(f"describe marts.{table}").fetchall()]
+            want = [c.strip() for c in columns.split(",")]
+            missing = [c for c in want if c not in have]
+            assert not missing, f"marts.{table} lacks {missing}"
+            assert con.execute(f"select count(*) from marts.{table}").fetchone()[0] > 0, table
+    finally:
+        con.close()
+
+
+def test_no_personal_data_is_published(built) -> None:
+    settings, _ = built
+    con = _serving(settings.serving_path)
+    try:
+        cols = con.execute(
+            "select table_schema, table_name, column_name, data_type "
+            "from information_schema.columns"
+        ).fetchall()
+        assert not [c for c in cols if c[2] in {"email", "comment", "raw_record"}]
+        for schema, table, column, dtype in cols:
+            if dtype != "VARCHAR":
+                continue
+            n = con.execute(
+                f'select count(*) from "{schema}"."{table}" where "{column}" like \'%@%\''
+            ).fetchone()[0]
+            assert n == 0, f"{schema}.{table}.{column} holds e-mail-like values"
+    finally:
+        con.close()
+
+
+def test_every_file_balances_and_the_demo_has_no_quarantine(built) -> None:
+    settings, _ = built
+    con = _serving(settings.serving_path)
+    try:
+        unbalanced = con.execute(
+            "select * from ops.ingestion_log "
+            "where landed_rows <> accepted_rows + quarantined_rows"
+        ).fetchall()
+        assert unbalanced == []
+        assert con.execute("select count(*) from ops.ingestion_log").fetchone()[0] >= 10
+        assert con.execute("select count(*) from ops.quarantine").fetchone()[0] == 0
+    finally:
+        con.close()
+
+
+def test_the_mrr_bridge_reconciles_in_the_published_marts(built) -> None:
+    settings, _ = built
+    con = _serving(settings.serving_path)
+    try:
+        off = con.execute(
+            """select month from marts.saas_metrics_monthly
+               where abs(mrr_start + new_mrr + expansion_mrr + reactivation_mrr
+                         - contraction_mrr - churned_mrr - mrr_end) >= 0.005"""
+        ).fetchall()
+        assert off == []
+        diff = con.execute(
+            """with seg as (
+                   select month, sum(mrr_end) as mrr_end, sum(customers_end) as customers_end,
+                          sum(new_mrr) as new_mrr, sum(churned_mrr) as churned_mrr
+                   from marts.mrr_movements_monthly group by month)
+               select s.month from marts.saas_metrics_monthly s
+               left join seg using (month)
+               where abs(coalesce(seg.mrr_end, 0) - s.mrr_end) >= 0.005
+                  or coalesce(seg.customers_end, 0) <> s.customers_end
+                  or abs(coalesce(seg.new_mrr, 0) - s.new_mrr) >= 0.005
+                  or abs(coalesce(seg.churned_mrr, 0) - s.churned_mrr) >= 0.005"""
+        ).fetchall()
+        assert diff == []
+    finally:
+        con.close()
+
+
+def test_a_second_build_with_no_new_files_changes_nothing(built) -> None:
+    settings, _ = built
+
+    def snapshot() -> tuple:
+        con = _serving(settings.serving_path)
+        try:
+            log = con.execute(
+                "select source, file, content_hash, landed_rows, accepted_rows, "
+                "quarantined_rows, ingested_at from ops.ingestion_log order by source, file"
+            ).fetchall()
+            mrr = con.execute("select * from marts.saas_metrics_monthly order by month").fetchall()
+            return log, mrr
+        finally:
+            con.close()
+
+    before = snapshot()
+    report = run_build(settings)
+    assert report.published, report.describe()
+    assert snapshot() == before
+
+
+def test_the_build_report_says_where_the_marts_are(built) -> None:
+    settings, report = built
+    text = report.describe()
+    assert "Build passed" in text
+    assert str(settings.serving_path) in text
+    assert re.search(r"\d+ checks run", text)
