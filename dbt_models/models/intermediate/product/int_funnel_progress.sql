@@ -1,0 +1,199 @@
+-- One row per funnel actor and funnel step reached (METRICS.md, Usage: Funnel), events cut
+-- at as_of_date.
+--
+-- Actor: the user_id of an event; an event without one belongs to the user whose user_id
+-- appeared on an event together with its anonymous_id (the earliest such event decides,
+-- ties by user_id);
+-- otherwise the anonymous visitor, counted by anonymous_id.
+-- Cohort month: the user's sign-up month (users); for anonymous visitors and for users
+-- missing from `users`, the month of their first event.
+-- Steps (seeds/funnel_steps.csv, by step_order): the actor enters at its first event of
+-- step 1; it reaches step k at its first step-k event at or after the time it reached
+-- step k-1 and at most `funnel_window_days` days after it entered. Taking the earliest
+-- event at each step is the best possible choice, so an actor is counted at a step exactly
+-- when it did the steps in order within the window. A skipped step stops the actor there.
+{%- set max_steps = var('funnel_max_steps', 12) | int %}
+{%- set window_days = var('funnel_window_days') | int %}
+
+with
+
+as_of as (
+    select * from {{ ref('int_as_of_date') }}
+),
+
+events as (
+    select * from {{ ref('stg_product__events') }}
+),
+
+users as (
+    select * from {{ ref('stg_product__users') }}
+),
+
+funnel_steps as (
+    select * from {{ ref('stg_reference__funnel_steps') }}
+),
+
+steps as (
+    select
+        step_order,
+        step_name,
+        event_name,
+        dense_rank() over (order by step_order) as step_rank
+    from funnel_steps
+),
+
+cut_events as (
+    select
+        events.event_id,
+        events.event_name,
+        events.occurred_at,
+        events.occurred_date,
+        events.user_id,
+        events.anonymous_id
+    from events
+    cross join as_of
+    where events.occurred_date <= as_of.as_of_date
+),
+
+identity_pairs as (
+    select
+        anonymous_id,
+        user_id,
+        min(occurred_at) as first_seen_at
+    from cut_events
+    where anonymous_id is not null
+        and user_id is not null
+    group by anonymous_id, user_id
+),
+
+identity_links as (
+    select
+        anonymous_id,
+        user_id,
+        row_number() over (partition by anonymous_id order by first_seen_at, user_id) as link_rank
+    from identity_pairs
+),
+
+anonymous_owners as (
+    select anonymous_id, user_id
+    from identity_links
+    where link_rank = 1
+),
+
+actor_events as (
+    select
+        case
+            when coalesce(cut_events.user_id, anonymous_owners.user_id) is null then 'anonymous'
+            else 'user'
+        end as actor_type,
+        coalesce(cut_events.user_id, anonymous_owners.user_id, cut_events.anonymous_id) as actor_id,
+        cut_events.event_name,
+        cut_events.occurred_at,
+        cut_events.occurred_date
+    from cut_events
+    left join anonymous_owners
+        on anonymous_owners.anonymous_id = cut_events.anonymous_id
+),
+
+actor_first_events as (
+    select
+        actor_type,
+        actor_id,
+        min(occurred_date) as first_event_date
+    from actor_events
+    group by actor_type, actor_id
+),
+
+actors as (
+    select
+        actor_first_events.actor_type,
+        actor_first_events.actor_id,
+        case
+            when users.user_id is not null then {{ month_start('users.signed_up_date') }}
+            else {{ month_start('actor_first_events.first_event_date') }}
+        end as cohort_month
+    from actor_first_events
+    left join users
+        on actor_first_events.actor_type = 'user'
+        and users.user_id = actor_first_events.actor_id
+),
+
+step_events as (
+    select
+        actor_events.actor_type,
+        actor_events.actor_id,
+        steps.step_rank,
+        actor_events.occurred_at
+    from actor_events
+    inner join steps
+        on steps.event_name = actor_events.event_name
+),
+
+progress_1 as (
+    select
+        actor_type,
+        actor_id,
+        min(occurred_at) as entered_at,
+        min(occurred_at) as reached_at_1
+    from step_events
+    where step_rank = 1
+    group by actor_type, actor_id
+),
+
+{% for k in range(2, max_steps + 1) %}
+progress_{{ k }} as (
+    -- step {{ k }}: the first step-{{ k }} event at or after step {{ k - 1 }}, inside the window
+    select
+        previous.actor_type,
+        previous.actor_id,
+        previous.entered_at,
+        {% for j in range(1, k) %}previous.reached_at_{{ j }},
+        {% endfor %}min(step_events.occurred_at) as reached_at_{{ k }}
+    from progress_{{ k - 1 }} as previous
+    left join step_events
+        on step_events.actor_type = previous.actor_type
+        and step_events.actor_id = previous.actor_id
+        and step_events.step_rank = {{ k }}
+        and step_events.occurred_at >= previous.reached_at_{{ k - 1 }}
+        and step_events.occurred_at <= {{ dbt.dateadd('day', window_days, 'previous.entered_at') }}
+    group by
+        previous.actor_type,
+        previous.actor_id,
+        previous.entered_at{% for j in range(1, k) %},
+        previous.reached_at_{{ j }}{% endfor %}
+),
+
+{% endfor %}
+reached as (
+    select
+        progress.actor_type,
+        progress.actor_id,
+        progress.entered_at,
+        step_ranks.step_rank,
+        case step_ranks.step_rank
+            {% for k in range(1, max_steps + 1) %}when {{ k }} then progress.reached_at_{{ k }}
+            {% endfor %}
+        end as reached_at
+    from progress_{{ max_steps }} as progress
+    cross join (select distinct step_rank from steps) as step_ranks
+),
+
+final as (
+    select
+        actors.cohort_month,
+        steps.step_order,
+        steps.step_name,
+        reached.actor_type,
+        reached.actor_id,
+        reached.entered_at,
+        reached.reached_at
+    from reached
+    inner join actors
+        on actors.actor_type = reached.actor_type
+        and actors.actor_id = reached.actor_id
+    inner join steps
+        on steps.step_rank = reached.step_rank
+    where reached.reached_at is not null
+)
+
+select * from final

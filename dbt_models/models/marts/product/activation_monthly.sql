@@ -1,0 +1,85 @@
+-- Activation per sign-up cohort (METRICS.md, Usage): one row per sign-up month, continuous
+-- from the first sign-up month through the as-of month. A user is activated when they
+-- performed `activation_event` at or after signed_up_at and at most
+-- `activation_window_days` x 24 hours after it. Events after as_of_date are not known yet,
+-- so the latest cohorts may still be inside their window.
+
+with
+
+as_of as (
+    select * from {{ ref('int_as_of_date') }}
+),
+
+users as (
+    select * from {{ ref('stg_product__users') }}
+),
+
+events as (
+    select * from {{ ref('stg_product__events') }}
+),
+
+cohort_members as (
+    select
+        users.user_id,
+        users.signed_up_at,
+        {{ month_start('users.signed_up_date') }} as signup_month
+    from users
+    cross join as_of
+    where users.signed_up_date <= as_of.as_of_date
+),
+
+activation_events as (
+    select
+        events.user_id,
+        events.occurred_at
+    from events
+    cross join as_of
+    where events.event_name = {{ usage_literal(var('activation_event')) }}
+        and events.user_id is not null
+        and events.occurred_date <= as_of.as_of_date
+),
+
+activated_users as (
+    select distinct cohort_members.user_id
+    from cohort_members
+    inner join activation_events
+        on activation_events.user_id = cohort_members.user_id
+        and activation_events.occurred_at >= cohort_members.signed_up_at
+        and activation_events.occurred_at
+            <= {{ dbt.dateadd('day', var('activation_window_days') | int, 'cohort_members.signed_up_at') }}
+),
+
+cohorts as (
+    select
+        cohort_members.signup_month,
+        count(*) as users,
+        count(activated_users.user_id) as activated_users
+    from cohort_members
+    left join activated_users
+        on activated_users.user_id = cohort_members.user_id
+    group by cohort_members.signup_month
+),
+
+bounds as (
+    select
+        (select min(signup_month) from cohorts) as start_month,
+        {{ month_start('as_of.as_of_date') }} as end_month
+    from as_of
+),
+
+months as (
+    {{ usage_period_spine('month', 'bounds.start_month', 'bounds.end_month', 'bounds', 10000) }}
+),
+
+final as (
+    select
+        months.period_start as signup_month,
+        cast(coalesce(cohorts.users, 0) as bigint) as users,
+        cast(coalesce(cohorts.activated_users, 0) as bigint) as activated_users,
+        {{ usage_ratio('cohorts.activated_users', 'cohorts.users') }} as activation_rate
+    from months
+    left join cohorts
+        on cohorts.signup_month = months.period_start
+)
+
+select * from final

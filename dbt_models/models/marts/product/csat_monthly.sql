@@ -1,0 +1,56 @@
+-- CSAT (METRICS.md, Satisfaction): one row per month, continuous from the first month with
+-- a `csat` response through the as-of month. csat = share of responses scoring 4 or 5,
+-- NULL in a month without responses.
+
+with
+
+as_of as (
+    select * from {{ ref('int_as_of_date') }}
+),
+
+responses as (
+    select * from {{ ref('stg_survey__responses') }}
+),
+
+csat_responses as (
+    select
+        {{ month_start('responses.responded_date') }} as month,
+        responses.score
+    from responses
+    cross join as_of
+    where responses.survey = 'csat'
+        and responses.responded_date <= as_of.as_of_date
+),
+
+monthly as (
+    select
+        month,
+        count(*) as responses,
+        sum(case when score >= 4 then 1 else 0 end) as satisfied_responses
+    from csat_responses
+    group by month
+),
+
+bounds as (
+    select
+        (select min(month) from monthly) as start_month,
+        {{ month_start('as_of.as_of_date') }} as end_month
+    from as_of
+),
+
+months as (
+    {{ usage_period_spine('month', 'bounds.start_month', 'bounds.end_month', 'bounds', 10000) }}
+),
+
+final as (
+    select
+        months.period_start as month,
+        cast(coalesce(monthly.responses, 0) as bigint) as responses,
+        cast(coalesce(monthly.satisfied_responses, 0) as bigint) as satisfied_responses,
+        {{ usage_ratio('monthly.satisfied_responses', 'monthly.responses') }} as csat
+    from months
+    left join monthly
+        on monthly.month = months.period_start
+)
+
+select * from final

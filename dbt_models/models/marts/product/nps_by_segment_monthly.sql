@@ -1,0 +1,82 @@
+-- NPS per customer segment (METRICS.md, Satisfaction): one row per month (continuous from
+-- the first `nps` response through the as-of month) and segment that ever answered. The
+-- segment is that of the response's customer_id, else of its user's customer (users),
+-- else 'unknown' (also for a customer missing from customers).
+
+with
+
+as_of as (
+    select * from {{ ref('int_as_of_date') }}
+),
+
+responses as (
+    select * from {{ ref('stg_survey__responses') }}
+),
+
+users as (
+    select * from {{ ref('stg_product__users') }}
+),
+
+customers as (
+    select * from {{ ref('stg_crm__customers') }}
+),
+
+nps_responses as (
+    select
+        {{ month_start('responses.responded_date') }} as month,
+        coalesce(customers.segment, 'unknown') as segment,
+        responses.score
+    from responses
+    cross join as_of
+    left join users
+        on users.user_id = responses.user_id
+    left join customers
+        on customers.customer_id = coalesce(responses.customer_id, users.customer_id)
+    where responses.survey = 'nps'
+        and responses.responded_date <= as_of.as_of_date
+),
+
+monthly as (
+    select
+        month,
+        segment,
+        count(*) as responses,
+        sum(case when score >= 9 then 1 else 0 end) as promoters,
+        sum(case when score between 7 and 8 then 1 else 0 end) as passives,
+        sum(case when score <= 6 then 1 else 0 end) as detractors
+    from nps_responses
+    group by month, segment
+),
+
+segments as (
+    select distinct segment from monthly
+),
+
+bounds as (
+    select
+        (select min(month) from monthly) as start_month,
+        {{ month_start('as_of.as_of_date') }} as end_month
+    from as_of
+),
+
+months as (
+    {{ usage_period_spine('month', 'bounds.start_month', 'bounds.end_month', 'bounds', 10000) }}
+),
+
+final as (
+    select
+        months.period_start as month,
+        segments.segment,
+        cast(coalesce(monthly.responses, 0) as bigint) as responses,
+        cast(coalesce(monthly.promoters, 0) as bigint) as promoters,
+        cast(coalesce(monthly.passives, 0) as bigint) as passives,
+        cast(coalesce(monthly.detractors, 0) as bigint) as detractors,
+        {{ usage_ratio('100 * (monthly.promoters - monthly.detractors)', 'monthly.responses') }} as nps
+    from months
+    cross join segments
+    left join monthly
+        on monthly.month = months.period_start
+        and monthly.segment = segments.segment
+)
+
+select * from final

@@ -1,0 +1,60 @@
+-- NPS (METRICS.md, Satisfaction): one row per month, continuous from the first month with
+-- an `nps` response through the as-of month. Promoters score 9-10, passives 7-8, detractors
+-- 0-6; nps = 100 x (promoters - detractors) / responses, NULL in a month without responses.
+
+with
+
+as_of as (
+    select * from {{ ref('int_as_of_date') }}
+),
+
+responses as (
+    select * from {{ ref('stg_survey__responses') }}
+),
+
+nps_responses as (
+    select
+        {{ month_start('responses.responded_date') }} as month,
+        responses.score
+    from responses
+    cross join as_of
+    where responses.survey = 'nps'
+        and responses.responded_date <= as_of.as_of_date
+),
+
+monthly as (
+    select
+        month,
+        count(*) as responses,
+        sum(case when score >= 9 then 1 else 0 end) as promoters,
+        sum(case when score between 7 and 8 then 1 else 0 end) as passives,
+        sum(case when score <= 6 then 1 else 0 end) as detractors
+    from nps_responses
+    group by month
+),
+
+bounds as (
+    select
+        (select min(month) from monthly) as start_month,
+        {{ month_start('as_of.as_of_date') }} as end_month
+    from as_of
+),
+
+months as (
+    {{ usage_period_spine('month', 'bounds.start_month', 'bounds.end_month', 'bounds', 10000) }}
+),
+
+final as (
+    select
+        months.period_start as month,
+        cast(coalesce(monthly.responses, 0) as bigint) as responses,
+        cast(coalesce(monthly.promoters, 0) as bigint) as promoters,
+        cast(coalesce(monthly.passives, 0) as bigint) as passives,
+        cast(coalesce(monthly.detractors, 0) as bigint) as detractors,
+        {{ usage_ratio('100 * (monthly.promoters - monthly.detractors)', 'monthly.responses') }} as nps
+    from months
+    left join monthly
+        on monthly.month = months.period_start
+)
+
+select * from final

@@ -1,0 +1,71 @@
+-- Releases (METRICS.md, Growth and delivery): one row per month of release, continuous from
+-- the first month with a shipped release through the as-of month. A release is shipped in
+-- the month of released_at (through as_of_date). On time: released_at <= planned_at; days
+-- late = calendar days (reporting time zone) from planned to released day, 0 when on time
+-- or early. Releases without planned_at count as shipped but not in the on-time figures.
+
+with
+
+as_of as (
+    select * from {{ ref('int_as_of_date') }}
+),
+
+releases as (
+    select * from {{ ref('stg_product__releases') }}
+),
+
+shipped as (
+    select
+        {{ month_start('releases.released_date') }} as month,
+        case when releases.planned_at is not null then 1 else 0 end as has_plan,
+        case when releases.released_at <= releases.planned_at then 1 else 0 end as is_on_time,
+        case when releases.released_at > releases.planned_at then 1 else 0 end as is_late,
+        case
+            when releases.planned_at is null then null
+            when releases.released_at <= releases.planned_at then 0
+            else {{ dbt.datediff('releases.planned_date', 'releases.released_date', 'day') }}
+        end as days_late
+    from releases
+    cross join as_of
+    where releases.released_at is not null
+        and releases.released_date <= as_of.as_of_date
+),
+
+monthly as (
+    select
+        month,
+        count(*) as releases_shipped,
+        sum(has_plan) as releases_with_plan,
+        sum(is_on_time) as on_time_releases,
+        sum(is_late) as late_releases,
+        avg(cast(days_late as double)) as mean_days_late
+    from shipped
+    group by month
+),
+
+bounds as (
+    select
+        (select min(month) from monthly) as start_month,
+        {{ month_start('as_of.as_of_date') }} as end_month
+    from as_of
+),
+
+months as (
+    {{ usage_period_spine('month', 'bounds.start_month', 'bounds.end_month', 'bounds', 10000) }}
+),
+
+final as (
+    select
+        months.period_start as month,
+        cast(coalesce(monthly.releases_shipped, 0) as bigint) as releases_shipped,
+        cast(coalesce(monthly.releases_with_plan, 0) as bigint) as releases_with_plan,
+        cast(coalesce(monthly.on_time_releases, 0) as bigint) as on_time_releases,
+        cast(coalesce(monthly.late_releases, 0) as bigint) as late_releases,
+        {{ usage_ratio('monthly.on_time_releases', 'monthly.releases_with_plan') }} as on_time_share,
+        monthly.mean_days_late
+    from months
+    left join monthly
+        on monthly.month = months.period_start
+)
+
+select * from final
