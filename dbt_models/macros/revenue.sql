@@ -1,0 +1,94 @@
+{#- Business rules and helpers of the revenue marts (METRICS.md: Revenue, Churn and
+    retention, Unit economics, Customer cohorts). Portable SQL (DuckDB and Spark): no macro
+    here needs a DuckDB-only construct, so none is dispatched. -#}
+
+{#- Exact money. Subscription MRR is computed as DOUBLE, then stored as DECIMAL(38,10) so
+    that every sum, running sum and comparison (with 0, p = c) downstream is exact:
+    floating drift would otherwise create fake movements. -#}
+{% macro to_money(expr) -%}
+    cast({{ expr }} as decimal(38, 10))
+{%- endmacro %}
+
+{#- Money as published: DOUBLE (unrounded; METRICS.md, Rounding). -#}
+{% macro revenue_publish_money(expr) -%}
+    cast({{ expr }} as double)
+{%- endmacro %}
+
+{#- numerator / denominator as a DOUBLE fraction; NULL when the denominator is 0 or NULL. -#}
+{% macro revenue_ratio(numerator, denominator) -%}
+    (cast({{ numerator }} as double) / nullif(cast({{ denominator }} as double), 0))
+{%- endmacro %}
+
+{#- A settings var as a DOUBLE literal (gross_margin). -#}
+{% macro revenue_number_var(name) -%}
+    cast({{ var(name) | float }} as double)
+{%- endmacro %}
+
+{#- DATE d plus n days (n may be negative), as a DATE. -#}
+{% macro revenue_add_days(d, n) -%}
+    cast({{ dbt.dateadd('day', n, d) }} as date)
+{%- endmacro %}
+
+{#- DATE d plus n months, as a DATE. -#}
+{% macro revenue_add_months(d, n) -%}
+    cast({{ dbt.dateadd('month', n, d) }} as date)
+{%- endmacro %}
+
+{#- Open end of a validity interval. -#}
+{% macro revenue_end_of_time() -%}
+    cast('9999-12-31' as date)
+{%- endmacro %}
+
+{#- Subscription MRR of one state (METRICS.md, Subscription MRR at an instant t):
+    0 when canceled, else max(unit_amount * quantity - discount_amount, 0) / months of the
+    billing period, with the amounts already in the reporting currency at the event's rate.
+    A DOUBLE; wrap it in to_money() to store it. -#}
+{% macro revenue_subscription_mrr(event_type, unit_amount, quantity, discount_amount, billing_period_months) -%}
+    case
+        when {{ event_type }} = 'canceled' then cast(0 as double)
+        else greatest(
+            cast({{ unit_amount }} as double) * cast(coalesce({{ quantity }}, 1) as double)
+                - cast(coalesce({{ discount_amount }}, 0) as double),
+            cast(0 as double)
+        ) / cast({{ billing_period_months }} as double)
+    end
+{%- endmacro %}
+
+{#- Daily movement type (METRICS.md, Daily movement), p = MRR at the end of the day before,
+    c = at the end of the day; NULL when p = c (no movement). `was_active_before`: the
+    customer's MRR was > 0 at the end of some earlier day. -#}
+{% macro revenue_movement_type(p, c, was_active_before) -%}
+    case
+        when {{ p }} = {{ c }} then null
+        when {{ p }} = 0 and not {{ was_active_before }} then 'new'
+        when {{ p }} = 0 then 'reactivation'
+        when {{ c }} = 0 then 'churn'
+        when {{ c }} > {{ p }} then 'expansion'
+        else 'contraction'
+    end
+{%- endmacro %}
+
+{#- A continuous series of months, column `month` (DATE, first day): start_month,
+    start_month + 1 month, ... through end_month. The bounds are columns of the one-row
+    `bounds_relation` (a CTE name); NULL bounds give no rows (empty warehouse). Portable:
+    a fixed-size number series (dbt.generate_series) cut at end_month. -#}
+{% macro revenue_month_spine(start_month, end_month, bounds_relation, max_months=2400) -%}
+    select {{ revenue_add_months(start_month, 'cast(series.generated_number as integer) - 1') }} as month
+    from {{ bounds_relation }}
+    cross join ({{ dbt.generate_series(max_months) }}) as series
+    where {{ revenue_add_months(start_month, 'cast(series.generated_number as integer) - 1') }}
+        <= {{ end_month }}
+{%- endmacro %}
+
+{#- The six bridge sums of a set of movements (columns movement_type, amount):
+    money exact, counts of new, reactivated and churned customers. -#}
+{% macro revenue_movement_sums(type_column='movement_type', amount_column='amount') -%}
+    sum(case when {{ type_column }} = 'new' then {{ amount_column }} else 0 end) as new_mrr,
+    sum(case when {{ type_column }} = 'expansion' then {{ amount_column }} else 0 end) as expansion_mrr,
+    sum(case when {{ type_column }} = 'reactivation' then {{ amount_column }} else 0 end) as reactivation_mrr,
+    sum(case when {{ type_column }} = 'contraction' then {{ amount_column }} else 0 end) as contraction_mrr,
+    sum(case when {{ type_column }} = 'churn' then {{ amount_column }} else 0 end) as churned_mrr,
+    sum(case when {{ type_column }} = 'new' then 1 else 0 end) as new_customers,
+    sum(case when {{ type_column }} = 'reactivation' then 1 else 0 end) as reactivated_customers,
+    sum(case when {{ type_column }} = 'churn' then 1 else 0 end) as churned_customers
+{%- endmacro %}

@@ -1,0 +1,96 @@
+-- Customer cohorts (METRICS.md, Customer cohorts): one row per cohort month (the month of a
+-- customer's new movement) and month since start, a full triangle through the as-of month,
+-- zero cells included. At k, active_customers and mrr are the cohort's customers active and
+-- their MRR at the end of month cohort_month + k (of as_of_date for the as-of month).
+
+with
+
+months as (
+    select * from {{ ref('int_revenue_months') }}
+),
+
+movements as (
+    select * from {{ ref('int_mrr_movements') }}
+),
+
+customer_months as (
+    select * from {{ ref('int_customer_mrr_monthly') }}
+),
+
+cohort_members as (
+    select
+        customer_id,
+        movement_month as cohort_month
+    from movements
+    where movement_type = 'new'
+),
+
+cohorts as (
+    select
+        cohort_month,
+        count(*) as cohort_customers
+    from cohort_members
+    group by cohort_month
+),
+
+triangle as (
+    select
+        cohorts.cohort_month,
+        cohorts.cohort_customers,
+        months.month,
+        {{ dbt.datediff('cohorts.cohort_month', 'months.month', 'month') }} as months_since_start
+    from cohorts
+    inner join months
+        on months.month >= cohorts.cohort_month
+),
+
+cohort_activity as (
+    select
+        cohort_members.cohort_month,
+        customer_months.month,
+        count(*) as active_customers,
+        sum(customer_months.mrr_end) as mrr
+    from cohort_members
+    inner join customer_months
+        on customer_months.customer_id = cohort_members.customer_id
+        and customer_months.month >= cohort_members.cohort_month
+        and customer_months.mrr_end > 0
+    group by cohort_members.cohort_month, customer_months.month
+),
+
+cells as (
+    select
+        triangle.cohort_month,
+        triangle.months_since_start,
+        triangle.cohort_customers,
+        coalesce(cohort_activity.active_customers, 0) as active_customers,
+        coalesce(cohort_activity.mrr, 0) as mrr
+    from triangle
+    left join cohort_activity
+        on cohort_activity.cohort_month = triangle.cohort_month
+        and cohort_activity.month = triangle.month
+),
+
+with_start as (
+    select
+        cells.*,
+        max(case when cells.months_since_start = 0 then cells.mrr end) over (
+            partition by cells.cohort_month
+        ) as cohort_start_mrr
+    from cells
+),
+
+final as (
+    select
+        cohort_month,
+        cast(months_since_start as integer) as months_since_start,
+        cast(cohort_customers as bigint) as cohort_customers,
+        cast(active_customers as bigint) as active_customers,
+        {{ revenue_ratio('active_customers', 'cohort_customers') }} as logo_retention,
+        {{ revenue_publish_money('cohort_start_mrr') }} as cohort_start_mrr,
+        {{ revenue_publish_money('mrr') }} as mrr,
+        {{ revenue_ratio('mrr', 'cohort_start_mrr') }} as revenue_retention
+    from with_start
+)
+
+select * from final

@@ -1,0 +1,32 @@
+-- One row per daily MRR movement of a customer (METRICS.md, Daily movement), with the
+-- customer's current attributes. Money in the reporting currency, published as DOUBLE.
+
+with
+
+movements as (
+    select * from {{ ref('int_mrr_movements') }}
+),
+
+customers as (
+    select * from {{ ref('stg_crm__customers') }}
+),
+
+final as (
+    select
+        movements.customer_id,
+        movements.movement_date,
+        movements.movement_month,
+        movements.movement_type,
+        {{ revenue_publish_money('movements.amount') }} as amount,
+        {{ revenue_publish_money('movements.mrr_change') }} as mrr_change,
+        {{ revenue_publish_money('movements.mrr_before') }} as mrr_before,
+        {{ revenue_publish_money('movements.mrr_after') }} as mrr_after,
+        coalesce(customers.segment, 'unknown') as segment,
+        coalesce(customers.region, 'unknown') as region,
+        coalesce(customers.acquisition_channel, 'unknown') as acquisition_channel
+    from movements
+    left join customers
+        on customers.customer_id = movements.customer_id
+)
+
+select * from final
