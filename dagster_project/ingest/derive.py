@@ -1,0 +1,284 @@
+"""Re-deriving a whole source from ``landed.<source>``: ``raw.<source>``, the source's rows
+of ``ops.quarantine`` and the counts in ``ops.ingestion_log``.
+
+Deriving from all landed rows each time keeps the result independent of how files were
+batched into runs. Rules, in this order (each rule sees only the rows the earlier ones
+kept):
+
+0. Reader problems (``landed._read_error``: malformed line, invalid JSON, missing required
+   column in the file, unreadable file).
+1. Row rules: ``contract.typed_select_sql``'s ``_reason`` (unparsable values, missing
+   required values, enums, negative amounts, source rules).
+2. Conflicting duplicates (sources with a key and ``on_conflict='quarantine'``): rows that
+   share the key but differ in parsed content (the typed contract columns, not lineage
+   or ``_extra``; JSON values compared minified) are ALL quarantined. Identical duplicates
+   are accepted (staging dedupes). ``customers`` (last_wins) and ``marketing_spend`` (no
+   key) skip this rule.
+3. Ownership (``subscription_events``): a subscription belongs to the customer of its
+   first row in file order (``_file``, ``_line``) among the rows kept by rules 0-2; a row
+   naming another customer is quarantined.
+
+Why 2 before 3: when two copies of an event disagree, "we cannot know which is right", so
+both go, whichever customer they name; ownership is then decided by a row that is itself
+accepted, so the message always points at an accepted row. Ownership is order-dependent
+by definition (first in file order); duplicates are not.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+import duckdb
+
+from dagster_project.contract import (
+    LINEAGE_COLUMNS,
+    SOURCES,
+    quote_literal,
+    typed_select_sql,
+)
+from dagster_project.ingest.schema import landed_table, raw_table, scalar
+
+# (owned column, owner column): the owned id belongs to the owner of its first row.
+OWNERSHIP: dict[str, tuple[str, str]] = {
+    "subscription_events": ("subscription_id", "customer_id"),
+}
+
+# Bump when the derivation changes in a way the generated SQL does not show.
+DERIVATION_VERSION = "1"
+
+_CLS = "_ingest_cls"
+_DUP = "_ingest_dup"
+_OWNER = "_ingest_owner"
+_REASON = "_ingest_reason"
+_TEMP_TABLES = (_CLS, _DUP, _OWNER, _REASON)
+
+
+class IngestionInvariantError(RuntimeError):
+    """An internal error: the ingestion broke one of its own invariants (a bug, not a user
+    problem), e.g. landed rows != accepted + quarantined for a file."""
+
+
+def _q(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _loc(struct: str) -> str:
+    return f"{struct}.f || ':' || cast({struct}.l as varchar)"
+
+
+def derivation_statements(source: str) -> list[str]:
+    """The SQL statements (in order) that rebuild the temp tables of the classification."""
+    src = SOURCES[source]
+    landed = landed_table(source)
+    relation = f"(select *, rowid as _rid from {landed}) as l"
+    typed = typed_select_sql(source, relation, extra_columns=("_read_error", "_rid"))
+    stmts = [f"create or replace temp table {_CLS} as\n{typed}"]
+    passing = f"select * from {_CLS} where _read_error is null and _reason is null"
+
+    keys = list(src.key)
+    if keys and src.on_conflict == "quarantine":
+        k = ", ".join(_q(c) for c in keys)
+        content_parts = []
+        for col in src.columns:
+            expr = _q(col.name)
+            if col.type == "json":  # formatting differences are not content differences
+                expr = f"case when json_valid({expr}) then json({expr})::varchar else {expr} end"
+            content_parts.append(f"{_q(col.name)} := {expr}")
+        content = "struct_pack(" + ", ".join(content_parts) + ")"
+        key_names = ", ".join(keys)
+        key_text = " || ', ' || ".join(
+            f"'''' || cast({_q(c)} as varchar) || ''''" for c in keys
+        )
+        loc = "struct_pack(f := _file, l := _line)"
+        stmts.append(
+            f"""create or replace temp table {_DUP} as
+with p as ({passing}),
+dk as (select {k} from p group by {k} having count(*) > 1),
+d as (select p._rid, p._file, p._line, {", ".join("p." + _q(c) for c in keys)}, {content} as _c
+      from p semi join dk using ({k})),
+ck as (select {k} from d group by {k} having count(distinct _c) > 1),
+c1 as (
+    select d.*, first_value(_c) over w as _c1, first_value({loc}) over w as _loc1
+    from d semi join ck using ({k})
+    window w as (partition by {k} order by _file, _line
+                 rows between unbounded preceding and unbounded following)
+),
+c2 as (
+    select *, min(case when _c is distinct from _c1 then {loc} end)
+                  over (partition by {k}) as _loc_diff
+    from c1
+)
+select _rid,
+       'duplicate {key_names} ' || {key_text} || ' with different content (also in '
+       || case when _c is distinct from _c1 then {_loc("_loc1")} else {_loc("_loc_diff")} end
+       || ')' as reason
+from c2"""
+        )
+    else:
+        stmts.append(f"create or replace temp table {_DUP} as select null::bigint as _rid, "
+                     "null::varchar as reason where false")
+
+    if source in OWNERSHIP:
+        owned, owner = (_q(c) for c in OWNERSHIP[source])
+        owned_name, owner_name = OWNERSHIP[source]
+        stmts.append(
+            f"""create or replace temp table {_OWNER} as
+with s as (select * from ({passing}) p anti join {_DUP} d using (_rid)),
+o as (
+    select {owned},
+           arg_min(struct_pack(c := {owner}, f := _file, l := _line),
+                   struct_pack(f := _file, l := _line)) as first
+    from s group by {owned}
+)
+select s._rid,
+       '{owned_name.removesuffix("_id")} ' || s.{owned} || ' belongs to {owner_name.removesuffix("_id")} '
+       || o.first.c || ' (first seen in ' || {_loc("o.first")} || '), not ' || s.{owner} as reason
+from s join o using ({owned})
+where s.{owner} <> o.first.c"""
+        )
+    else:
+        stmts.append(f"create or replace temp table {_OWNER} as select null::bigint as _rid, "
+                     "null::varchar as reason where false")
+
+    stmts.append(
+        f"""create or replace temp table {_REASON} as
+select _rid, coalesce(_read_error, _reason) as reason from {_CLS}
+where _read_error is not null or _reason is not null
+union all select _rid, reason from {_DUP}
+union all select _rid, reason from {_OWNER}"""
+    )
+    return stmts
+
+
+def raw_record_sql(source: str, alias: str = "l") -> str:
+    """JSON text of a landed row (null members dropped), for ops.quarantine.raw_record."""
+    parts = [f"{quote_literal(c)}, {alias}.{_q(c)}" for c in SOURCES[source].column_names]
+    parts.append(f"'_extra', try_cast({alias}._extra as json)")
+    parts.append(f"'_raw_line', {alias}._raw_line")
+    obj = "json_object(" + ", ".join(parts) + ")"
+    return f"nullif(json_merge_patch('{{}}', {obj})::varchar, '{{}}')"
+
+
+def publish_statements(source: str) -> list[str]:
+    """Statements that rebuild raw.<source>, the source's quarantine rows and log counts
+    from the temp tables of :func:`derivation_statements`."""
+    src = SOURCES[source]
+    raw = raw_table(source)
+    cols = ", ".join(_q(c) for c in (*src.column_names, *LINEAGE_COLUMNS))
+    lit = quote_literal(source)
+    return [
+        # CTAS (faster than INSERT into the DDL's table); the typed casts give exactly the
+        # types of create_typed_table_sql, which check_raw_schema verifies.
+        f"create or replace table {raw} as select {cols} from {_CLS} anti join {_REASON} using (_rid)",
+        f"delete from ops.quarantine where source = {lit}",
+        f"""insert into ops.quarantine
+select {lit}, l._file, l._line, r.reason, {raw_record_sql(source)}
+from {_REASON} r join {landed_table(source)} l on l.rowid = r._rid
+order by l._file, l._line""",
+        f"update ops.ingestion_log set accepted_rows = 0, quarantined_rows = 0 where source = {lit}",
+        f"""update ops.ingestion_log g
+set accepted_rows = c.n - c.q, quarantined_rows = c.q
+from (
+    select c._file, count(*) as n, count(r._rid) as q
+    from {_CLS} c left join {_REASON} r using (_rid)
+    group by c._file
+) c
+where g.source = {lit} and g.file = c._file""",
+    ]
+
+
+def derivation_fingerprint(source: str) -> str:
+    """Changes whenever the SQL of the derivation changes (new contract, new rules)."""
+    text = "\n;\n".join([DERIVATION_VERSION, *derivation_statements(source),
+                         *publish_statements(source)])
+    return "derived:" + hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def current_fingerprint(con: duckdb.DuckDBPyConnection, source: str) -> str | None:
+    value = scalar(
+        con,
+        "select comment from duckdb_tables() where database_name = current_database() "
+        "and schema_name = 'raw' and table_name = ?",
+        [source],
+    )
+    return str(value) if value is not None else None
+
+
+def derive(con: duckdb.DuckDBPyConnection, source: str) -> None:
+    """Rebuild raw.<source>, its ops.quarantine rows and ops.ingestion_log counts
+    (inside the caller's transaction), then check the invariants."""
+    for stmt in derivation_statements(source):
+        con.execute(stmt)
+    for stmt in publish_statements(source):
+        con.execute(stmt)
+    fingerprint = derivation_fingerprint(source)
+    con.execute(f"comment on table {raw_table(source)} is {quote_literal(fingerprint)}")
+    # On an error the caller rolls back, which also drops these temp tables.
+    for table in _TEMP_TABLES:
+        con.execute(f"drop table if exists temp.{table}")
+    check_raw_schema(con, source)
+    check_invariants(con, source)
+
+
+def expected_raw_schema(source: str) -> list[tuple[str, str]]:
+    src = SOURCES[source]
+    return [(c.name, c.sql_type) for c in src.columns] + [
+        ("_file", "VARCHAR"), ("_line", "BIGINT"), ("_ingested_at", "TIMESTAMP")
+    ]
+
+
+def check_raw_schema(con: duckdb.DuckDBPyConnection, source: str) -> None:
+    """raw.<source> must have exactly the columns of ``create_typed_table_sql``."""
+    actual = [
+        (str(r[0]), str(r[1]))
+        for r in con.execute(f"describe {raw_table(source)}").fetchall()
+    ]
+    expected = expected_raw_schema(source)
+    if actual != expected:
+        raise IngestionInvariantError(
+            f"raw.{source} has columns {actual}, expected {expected} (create_typed_table_sql)"
+        )
+
+
+def check_invariants(con: duckdb.DuckDBPyConnection, source: str) -> None:
+    """Raise :class:`IngestionInvariantError` unless, for every file of the source,
+    ops.ingestion_log says landed = accepted + quarantined and those counts are the rows
+    of the file in landed.<source>, raw.<source> and ops.quarantine, and every landed
+    file has exactly one log row."""
+    lit = quote_literal(source)
+    rows = con.execute(
+        f"""
+with lg as (
+    select file, count(*) as n_log, any_value(landed_rows) as landed_rows,
+           any_value(accepted_rows) as accepted_rows, any_value(quarantined_rows) as quarantined_rows
+    from ops.ingestion_log where source = {lit} group by file
+),
+ld as (select _file as file, count(*) as n from {landed_table(source)} group by 1),
+rw as (select _file as file, count(*) as n from {raw_table(source)} group by 1),
+qu as (select file, count(*) as n from ops.quarantine where source = {lit} group by 1),
+files as (select file from lg union select file from ld union select file from rw
+          union select file from qu)
+select f.file, lg.n_log, lg.landed_rows, lg.accepted_rows, lg.quarantined_rows,
+       coalesce(ld.n, 0), coalesce(rw.n, 0), coalesce(qu.n, 0)
+from files f
+left join lg on lg.file = f.file
+left join ld on ld.file = f.file
+left join rw on rw.file = f.file
+left join qu on qu.file = f.file
+where lg.n_log is distinct from 1
+   or lg.landed_rows is distinct from coalesce(ld.n, 0)
+   or lg.accepted_rows is distinct from coalesce(rw.n, 0)
+   or lg.quarantined_rows is distinct from coalesce(qu.n, 0)
+   or lg.landed_rows <> lg.accepted_rows + lg.quarantined_rows
+order by f.file
+limit 5"""
+    ).fetchall()
+    if rows:
+        details = "; ".join(
+            f"{r[0]}: log rows={r[1]} landed/accepted/quarantined in log={r[2]}/{r[3]}/{r[4]}, "
+            f"in tables={r[5]}/{r[6]}/{r[7]}"
+            for r in rows
+        )
+        raise IngestionInvariantError(
+            f"ingestion of {source} broke landed = accepted + quarantined: {details}"
+        )

@@ -1,0 +1,314 @@
+"""``ingest_source``: new landing files -> landed.<source> -> raw.<source>, ops.quarantine,
+ops.ingestion_log. See the package docstring for the contract it implements."""
+
+from __future__ import annotations
+
+import csv
+import time
+import zlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import duckdb
+
+from dagster_project.contract import SOURCES
+from dagster_project.errors import MetricsError
+from dagster_project.ingest.derive import (
+    check_invariants,
+    current_fingerprint,
+    derivation_fingerprint,
+    derive,
+)
+from dagster_project.ingest.files import Fingerprint, LandingFile, discover, fingerprint
+from dagster_project.ingest.readers import (
+    EmptyHeaderError,
+    UnnumberableFileError,
+    load_file,
+    load_unreadable,
+)
+from dagster_project.ingest.schema import (
+    ensure_base,
+    ensure_source_tables,
+    first_row,
+    landed_table,
+    prepare_warehouse,
+    scalar,
+)
+
+MAX_MESSAGES = 50
+QUARANTINE_SAMPLE = 10
+_MAX_MESSAGE_CHARS = 300
+
+# Errors that mean "this file cannot be read" (corrupt gzip or Parquet, broken header...).
+# Anything else (out of memory, interrupts, bugs in our SQL) propagates.
+_FILE_ERRORS: tuple[type[BaseException], ...] = (
+    duckdb.IOException,
+    duckdb.InvalidInputException,
+    duckdb.ConversionException,
+    OSError,
+    EOFError,
+    zlib.error,
+    csv.Error,
+    UnicodeError,
+    EmptyHeaderError,
+    UnnumberableFileError,
+)
+
+
+@dataclass
+class SourceIngestResult:
+    """What one ``ingest_source`` call did. Row counts are totals over all ingested files
+    of the source (not only this run's); ``files_*`` are about this run."""
+
+    source: str
+    files_seen: int = 0  # landable files found under <landing>/<source>/
+    files_ingested: int = 0  # new (or changed) files loaded this run
+    files_skipped: int = 0  # content already ingested (same or another path)
+    landed_rows: int = 0
+    accepted_rows: int = 0
+    quarantined_rows: int = 0
+    messages: list[str] = field(default_factory=list)  # a sample of human-readable warnings
+    derived: bool = False  # raw/quarantine/log counts were rebuilt this run
+    seconds: float = 0.0
+
+    def add(self, message: str) -> None:
+        if len(self.messages) < MAX_MESSAGES:
+            message = message.replace("\r", "\\r").replace("\n", "\\n")
+            if len(message) > _MAX_MESSAGE_CHARS:
+                message = message[: _MAX_MESSAGE_CHARS - 3] + "..."
+            self.messages.append(message)
+
+    def to_metadata(self) -> dict[str, object]:
+        """Plain values for Dagster metadata (ints, floats and one text)."""
+        return {
+            "source": self.source,
+            "files_seen": self.files_seen,
+            "files_ingested": self.files_ingested,
+            "files_skipped": self.files_skipped,
+            "landed_rows": self.landed_rows,
+            "accepted_rows": self.accepted_rows,
+            "quarantined_rows": self.quarantined_rows,
+            "quarantined_share": (
+                self.quarantined_rows / self.landed_rows if self.landed_rows else 0.0
+            ),
+            "derived": self.derived,
+            "seconds": round(self.seconds, 3),
+            "messages": "\n".join(self.messages) if self.messages else "(none)",
+        }
+
+
+def _utc_naive(now: datetime | None) -> datetime:
+    if now is None:
+        now = datetime.now(UTC)
+    if now.tzinfo is not None:
+        now = now.astimezone(UTC).replace(tzinfo=None)
+    return now
+
+
+def _first_line(error: BaseException) -> str:
+    text = str(error).strip() or type(error).__name__
+    return text.splitlines()[0]
+
+
+def _is_file_error(error: BaseException, file: LandingFile) -> bool:
+    """Is ``error`` about this file's bytes (not about the machine)? DuckDB's IO errors
+    name the file when the file is at fault (corrupt or truncated gzip); other IO errors
+    (a full disk while spilling) must fail the run instead of marking the file broken."""
+    if isinstance(error, duckdb.IOException):
+        return str(file.path) in str(error) or file.path.name in str(error)
+    return isinstance(error, _FILE_ERRORS)
+
+
+def ingest_source(
+    con: duckdb.DuckDBPyConnection,
+    landing_dir: Path,
+    source: str,
+    now: datetime | None = None,
+) -> SourceIngestResult:
+    """Ingest the new files of one source and re-derive the source.
+
+    * Files: ``landing_dir/<source>/**`` with a landing suffix, in order of their path
+      relative to the source folder. A missing or empty folder means no data (tables
+      exist, empty).
+    * A file whose sha256 is already in ops.ingestion_log for the source is skipped,
+      under any path. A logged path whose content changed has its rows replaced.
+    * Each new file is loaded into landed.<source> and logged in its own transaction, so
+      a crash never leaves a file half-loaded or loaded without its log row.
+    * A file DuckDB cannot read at all (corrupt gzip/Parquet, ...) does not stop the
+      others: it is logged and lands as ONE row with ``_read_error`` (line NULL), which is
+      quarantined: its log row says landed_rows = quarantined_rows = 1, accepted_rows = 0,
+      so landed = accepted + quarantined still holds. The same bytes are not retried
+      (land a fixed file, which has another hash).
+    * Then, if anything changed (or the derivation code changed, or a previous run died
+      before deriving), raw.<source>, its ops.quarantine rows and the log counts are
+      rebuilt from all landed rows in one transaction (``derive``), and the invariant
+      landed = accepted + quarantined is checked per file (``IngestionInvariantError``).
+
+    ``now`` (default: the current time) is stored as ``ingested_at``; naive values are UTC.
+    """
+    if source not in SOURCES:
+        raise MetricsError(f"unknown source {source!r}; known sources: {', '.join(SOURCES)}")
+    started = time.monotonic()
+    ingested_at = _utc_naive(now)
+    result = SourceIngestResult(source=source)
+    ensure_base(con)
+    ensure_source_tables(con, source)
+
+    files, ignored = discover(Path(landing_dir), source)
+    result.files_seen = len(files)
+    if ignored:
+        shown = ", ".join(ignored[:5]) + (f" and {len(ignored) - 5} more" if len(ignored) > 5 else "")
+        result.add(f"{source}: ignored {len(ignored)} file(s) that are not landing files "
+                   f"(.csv, .jsonl, .ndjson, optionally .gz, .parquet; not hidden): {shown}")
+
+    logged: dict[str, str] = dict(
+        con.execute(
+            "select file, content_hash from ops.ingestion_log where source = ?", [source]
+        ).fetchall()
+    )
+    prints: dict[str, Fingerprint] = {}
+    for f in files:
+        try:
+            prints[f.name] = fingerprint(f)
+        except OSError as exc:  # e.g. permissions; not logged, so retried next run
+            result.add(f"{f.name}: cannot read the file, will retry next run: {_first_line(exc)}")
+
+    changed_paths = {
+        name for name, fp in prints.items() if name in logged and logged[name] != fp.content_hash
+    }
+    known: dict[str, str] = {h: name for name, h in logged.items() if name not in changed_paths}
+    to_load: list[LandingFile] = []
+    drop_only: list[str] = []  # changed paths whose new content is skipped
+    for f in files:
+        fp = prints.get(f.name)
+        if fp is None:
+            continue
+        if logged.get(f.name) == fp.content_hash:
+            result.files_skipped += 1
+            continue
+        if f.name in changed_paths:
+            result.add(f"{f.name}: content changed since it was ingested (files are meant to be "
+                       "immutable): its rows are replaced")
+        if fp.content_hash in known:
+            result.files_skipped += 1
+            result.add(f"{f.name}: same content as {known[fp.content_hash]}, already ingested: "
+                       "skipped")
+            if f.name in changed_paths:
+                drop_only.append(f.name)
+            continue
+        known[fp.content_hash] = f.name
+        to_load.append(f)
+
+    for f in to_load:
+        _ingest_file(con, source, f, prints[f.name], ingested_at,
+                     replace=f.name in changed_paths, result=result)
+        result.files_ingested += 1
+
+    pending = scalar(
+        con,
+        "select count(*) from ops.ingestion_log where source = ? and "
+        "(accepted_rows is null or quarantined_rows is null)",
+        [source],
+    )
+    stale = current_fingerprint(con, source) != derivation_fingerprint(source)
+    if to_load or drop_only or pending or stale:
+        def rebuild() -> None:
+            _drop_files(con, source, drop_only)
+            derive(con, source)
+
+        _transaction(con, rebuild)
+        result.derived = True
+    else:
+        check_invariants(con, source)
+
+    totals = first_row(
+        con,
+        "select coalesce(sum(landed_rows), 0), coalesce(sum(accepted_rows), 0), "
+        "coalesce(sum(quarantined_rows), 0) from ops.ingestion_log where source = ?",
+        [source],
+    )
+    assert totals is not None
+    result.landed_rows, result.accepted_rows, result.quarantined_rows = (int(v) for v in totals)
+    if result.quarantined_rows:
+        _quarantine_messages(con, result)
+    result.seconds = time.monotonic() - started
+    return result
+
+
+def ingest_all(con: duckdb.DuckDBPyConnection, landing_dir: Path,
+               now: datetime | None = None) -> dict[str, SourceIngestResult]:
+    """Prepare the warehouse and ingest every source of the contract, in contract order."""
+    prepare_warehouse(con)
+    return {source: ingest_source(con, landing_dir, source, now=now) for source in SOURCES}
+
+
+def _transaction(con: duckdb.DuckDBPyConnection, work: Callable[[], None]) -> None:
+    con.execute("begin transaction")
+    try:
+        work()
+    except BaseException:
+        con.execute("rollback")
+        raise
+    con.execute("commit")
+
+
+def _drop_files(con: duckdb.DuckDBPyConnection, source: str, names: list[str]) -> None:
+    for name in names:
+        con.execute(f"delete from {landed_table(source)} where _file = ?", [name])
+        con.execute("delete from ops.ingestion_log where source = ? and file = ?", [source, name])
+
+
+def _log_file(con: duckdb.DuckDBPyConnection, source: str, f: LandingFile, fp: Fingerprint,
+              rows: int, ingested_at: datetime) -> None:
+    con.execute(
+        "insert into ops.ingestion_log (source, file, content_hash, landed_rows, accepted_rows, "
+        "quarantined_rows, ingested_at) values (?, ?, ?, ?, NULL, NULL, ?)",
+        [source, f.name, fp.content_hash, rows, ingested_at],
+    )
+
+
+def _ingest_file(con: duckdb.DuckDBPyConnection, source: str, f: LandingFile, fp: Fingerprint,
+                 ingested_at: datetime, replace: bool, result: SourceIngestResult) -> None:
+    """Load one file and log it (accepted/quarantined stay NULL until ``derive``)."""
+    con.execute("begin transaction")
+    try:
+        if replace:
+            _drop_files(con, source, [f.name])
+        load = load_file(con, source, f, fp, ingested_at)
+        _log_file(con, source, f, fp, load.rows, ingested_at)
+    except BaseException as exc:
+        con.execute("rollback")
+        if not _is_file_error(exc, f):
+            raise
+        error = _first_line(exc).replace(str(f.path), f.name)
+        result.add(f"{f.name}: cannot read the file ({error}): logged with one quarantined row")
+
+        def unreadable() -> None:
+            if replace:
+                _drop_files(con, source, [f.name])
+            rows = load_unreadable(con, source, f, ingested_at, error)
+            _log_file(con, source, f, fp, rows, ingested_at)
+
+        _transaction(con, unreadable)
+        return
+    con.execute("commit")
+    for message in load.messages:
+        result.add(message)
+
+
+def _quarantine_messages(con: duckdb.DuckDBPyConnection, result: SourceIngestResult) -> None:
+    result.add(
+        f"{result.source}: {result.quarantined_rows} of {result.landed_rows} landed rows are "
+        "quarantined (ops.quarantine)"
+    )
+    rows = con.execute(
+        "select file, line, reason from ops.quarantine where source = ? "
+        "order by file, line nulls first limit ?",
+        [result.source, QUARANTINE_SAMPLE],
+    ).fetchall()
+    for file, line, reason in rows:
+        where = f"{file}: line {line}" if line is not None else file
+        result.add(f"{where}: {reason}")
+

@@ -1,0 +1,136 @@
+"""Tables the ingestion writes, and the DDL that creates them when missing.
+
+``landed.<source>`` (all text, append-only per file):
+    the contract columns (VARCHAR, in contract order), then
+    ``_file`` VARCHAR       path relative to the landing dir, forward slashes
+    ``_line`` BIGINT        CSV: line of the row, the header being line 1; JSONL: physical
+                            line; Parquet: row number (1-based); NULL for the one row that
+                            stands for a file that could not be read at all
+    ``_ingested_at`` TIMESTAMP  when the file was ingested (UTC)
+    ``_extra`` VARCHAR      JSON object of the non-null values of the columns/keys the
+                            contract does not know (NULL when none); ignored downstream
+    ``_read_error`` VARCHAR why the reader could not give this row's columns (malformed CSV
+                            line, invalid JSON, invalid UTF-8, a required column missing from
+                            the whole file, an unreadable file); NULL when it read fine
+    ``_raw_line`` VARCHAR   the raw text of a line that could not be split into columns
+
+``raw.<source>``: exactly ``contract.create_typed_table_sql`` (contract columns typed,
+then ``_file, _line, _ingested_at``); rebuilt from ``landed.<source>``.
+
+``ops.ingestion_log`` and ``ops.quarantine``: exactly the columns of DATA_CONTRACT.md
+section 3 (no constraints: DuckDB checks unique indexes eagerly inside a transaction).
+"""
+
+from __future__ import annotations
+
+import duckdb
+
+from dagster_project.contract import SOURCES, create_typed_table_sql
+
+TECH_COLUMNS = (
+    ("_file", "VARCHAR"),
+    ("_line", "BIGINT"),
+    ("_ingested_at", "TIMESTAMP"),
+    ("_extra", "VARCHAR"),
+    ("_read_error", "VARCHAR"),
+    ("_raw_line", "VARCHAR"),
+)
+
+INGESTION_LOG_DDL = """
+create table if not exists ops.ingestion_log (
+  source VARCHAR,
+  file VARCHAR,
+  content_hash VARCHAR,
+  landed_rows BIGINT,
+  accepted_rows BIGINT,
+  quarantined_rows BIGINT,
+  ingested_at TIMESTAMP
+)"""
+
+QUARANTINE_DDL = """
+create table if not exists ops.quarantine (
+  source VARCHAR,
+  file VARCHAR,
+  line BIGINT,
+  reason VARCHAR,
+  raw_record VARCHAR
+)"""
+
+
+def first_row(con: duckdb.DuckDBPyConnection, sql: str, params: list | None = None) -> tuple | None:
+    """The first row of a query, reading the result to its end: with duckdb 2.0 a result
+    left unfinished blocks ``con.sql`` on the caller's connection."""
+    rows = con.execute(sql, params).fetchall() if params is not None else con.execute(sql).fetchall()
+    return rows[0] if rows else None
+
+
+def scalar(con: duckdb.DuckDBPyConnection, sql: str, params: list | None = None) -> object:
+    row = first_row(con, sql, params)
+    return row[0] if row else None
+
+
+def landed_columns(source: str) -> list[str]:
+    return [*SOURCES[source].column_names, *(name for name, _ in TECH_COLUMNS)]
+
+
+def landed_table(source: str) -> str:
+    return f"landed.{source}"
+
+
+def raw_table(source: str) -> str:
+    return f"raw.{source}"
+
+
+def set_utc(con: duckdb.DuckDBPyConnection) -> None:
+    """Timestamps without an offset are UTC: the typed casts rely on the session zone."""
+    con.execute("set TimeZone='UTC'")
+
+
+def ensure_base(con: duckdb.DuckDBPyConnection) -> None:
+    set_utc(con)
+    for schema in ("landed", "raw", "ops"):
+        con.execute(f"create schema if not exists {schema}")
+    con.execute(INGESTION_LOG_DDL)
+    con.execute(QUARANTINE_DDL)
+
+
+def ensure_source_tables(con: duckdb.DuckDBPyConnection, source: str) -> None:
+    """Create ``landed.<source>`` (adding contract columns it lacks, so the contract may
+    gain optional columns) and an empty ``raw.<source>`` when missing."""
+    src = SOURCES[source]
+    cols = [f'"{c}" VARCHAR' for c in src.column_names]
+    cols += [f'"{name}" {sql_type}' for name, sql_type in TECH_COLUMNS]
+    con.execute(f"create table if not exists {landed_table(source)} (\n  " + ",\n  ".join(cols) + "\n)")
+    present = {
+        str(r[0])
+        for r in con.execute(
+            "select column_name from duckdb_columns() where database_name = current_database() "
+            "and schema_name = 'landed' and table_name = ?",
+            [source],
+        ).fetchall()
+    }
+    for name in src.column_names:
+        if name not in present:
+            con.execute(f'alter table {landed_table(source)} add column "{name}" VARCHAR')
+    if not table_exists(con, "raw", source):
+        con.execute(create_typed_table_sql(source, raw_table(source)))
+
+
+def table_exists(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
+    return bool(scalar(
+        con,
+        "select count(*) from duckdb_tables() where database_name = current_database() "
+        "and schema_name = ? and table_name = ?",
+        [schema, table],
+    ))
+
+
+def prepare_warehouse(con: duckdb.DuckDBPyConnection) -> None:
+    """Create schemas ``landed``, ``raw``, ``ops``, the ops tables and every source's
+    ``landed``/``raw`` table if missing, and set TimeZone=UTC on the connection.
+
+    Idempotent; never drops or rewrites data.
+    """
+    ensure_base(con)
+    for source in SOURCES:
+        ensure_source_tables(con, source)
