@@ -80,7 +80,7 @@ e29,feature_used,2024-03-12 10:00:00,dave,
 VARS = {"passive_events": ["page_view"], "as_of_date": "2024-03-20"}
 SPAN_SQL = "select min(date), max(date), count(*) from marts.product_usage_daily"
 SELECT = (
-    "+product_usage_daily+ +user_cohorts_monthly +activation_monthly +funnel_monthly"
+    "+product_usage_daily +product_usage_weekly +product_usage_monthly +user_cohorts_monthly +activation_monthly +funnel_monthly"
     " +referral_monthly"
 )
 

@@ -1,0 +1,153 @@
+{#- The KPI scorecard's business rules (METRICS.md, KPI scorecard; docs/metrics_notes_sales.md).
+    Portable SQL (DuckDB and Spark): nothing here needs a DuckDB-only construct. -#}
+
+{#- The KPI registry: every KPI a target in seeds/kpi_targets.csv may name, the mart its
+    actuals come from, and its unit (for display). Both grains (month, quarter) exist for
+    every KPI; int_kpi_actuals unpivots exactly these names, and the singular test
+    tests/scorecard/assert_kpi_targets_name_registered_kpis fails the build on any other. -#}
+{% macro scorecard_kpi_registry() -%}
+    {{ return([
+        {'kpi': 'mrr', 'source': 'saas_metrics_monthly', 'unit': 'money', 'quarterly': 'at the quarter end (mrr_end of its last month)'},
+        {'kpi': 'arr', 'source': 'saas_metrics_monthly', 'unit': 'money', 'quarterly': '12 x mrr at the quarter end'},
+        {'kpi': 'mrr_growth_rate', 'source': 'saas_metrics_monthly', 'unit': 'fraction', 'quarterly': 'net_new_mrr of the quarter / mrr_start of the quarter'},
+        {'kpi': 'new_mrr', 'source': 'saas_metrics_monthly', 'unit': 'money', 'quarterly': 'sum over the quarter'},
+        {'kpi': 'expansion_mrr', 'source': 'saas_metrics_monthly', 'unit': 'money', 'quarterly': 'sum over the quarter'},
+        {'kpi': 'reactivation_mrr', 'source': 'saas_metrics_monthly', 'unit': 'money', 'quarterly': 'sum over the quarter'},
+        {'kpi': 'contraction_mrr', 'source': 'saas_metrics_monthly', 'unit': 'money', 'quarterly': 'sum over the quarter'},
+        {'kpi': 'churned_mrr', 'source': 'saas_metrics_monthly', 'unit': 'money', 'quarterly': 'sum over the quarter'},
+        {'kpi': 'net_new_mrr', 'source': 'saas_metrics_monthly', 'unit': 'money', 'quarterly': 'sum over the quarter (= mrr at the end - mrr at the start)'},
+        {'kpi': 'customers', 'source': 'saas_metrics_monthly', 'unit': 'count', 'quarterly': 'customers_end at the quarter end'},
+        {'kpi': 'new_customers', 'source': 'saas_metrics_monthly', 'unit': 'count', 'quarterly': 'sum over the quarter'},
+        {'kpi': 'churned_customers', 'source': 'saas_metrics_monthly', 'unit': 'count', 'quarterly': 'sum over the quarter'},
+        {'kpi': 'arpa', 'source': 'saas_metrics_monthly', 'unit': 'money', 'quarterly': 'mrr / customers at the quarter end'},
+        {'kpi': 'logo_churn_rate', 'source': 'saas_metrics_monthly', 'unit': 'fraction', 'quarterly': 'churned_customers of the quarter / customers at the quarter start'},
+        {'kpi': 'customer_retention_rate', 'source': 'fct_mrr_movements', 'unit': 'fraction', 'quarterly': 'customers active at the quarter start and end / customers at the start'},
+        {'kpi': 'gross_mrr_churn_rate', 'source': 'saas_metrics_monthly', 'unit': 'fraction', 'quarterly': '(churned + contraction of the quarter) / mrr at the quarter start'},
+        {'kpi': 'net_mrr_churn_rate', 'source': 'saas_metrics_monthly', 'unit': 'fraction', 'quarterly': '(churned + contraction - expansion - reactivation of the quarter) / mrr at the quarter start'},
+        {'kpi': 'net_revenue_retention', 'source': 'fct_mrr_movements', 'unit': 'fraction', 'quarterly': 'customers active at the quarter start: their mrr at the quarter end / mrr at the start'},
+        {'kpi': 'gross_revenue_retention', 'source': 'fct_mrr_movements', 'unit': 'fraction', 'quarterly': 'the same, each end mrr capped at its start mrr'},
+        {'kpi': 'quick_ratio', 'source': 'saas_metrics_monthly', 'unit': 'ratio', 'quarterly': '(new + expansion + reactivation) / (churned + contraction), quarter sums'},
+        {'kpi': 'ltv', 'source': 'saas_metrics_monthly', 'unit': 'money', 'quarterly': 'ltv of the quarter\'s last month'},
+        {'kpi': 'sales_marketing_spend', 'source': 'saas_metrics_monthly', 'unit': 'money', 'quarterly': 'sum over the quarter'},
+        {'kpi': 'cac', 'source': 'saas_metrics_monthly', 'unit': 'money', 'quarterly': 'spend of the quarter / new customers of the quarter'},
+        {'kpi': 'ltv_to_cac', 'source': 'saas_metrics_monthly', 'unit': 'ratio', 'quarterly': 'ltv (quarter end) / cac (quarter)'},
+        {'kpi': 'cac_payback_months', 'source': 'saas_metrics_monthly', 'unit': 'months', 'quarterly': 'cac (quarter) / ((new_mrr / new_customers of the quarter) x gross_margin)'},
+        {'kpi': 'dau', 'source': 'product_usage_daily', 'unit': 'count', 'quarterly': 'mean daily dau over the quarter\'s days'},
+        {'kpi': 'mau', 'source': 'product_usage_daily', 'unit': 'count', 'quarterly': 'mau on the quarter\'s last reported day'},
+        {'kpi': 'dau_mau', 'source': 'product_usage_daily', 'unit': 'fraction', 'quarterly': 'mean daily stickiness over the quarter\'s days'},
+        {'kpi': 'activation_rate', 'source': 'activation_monthly', 'unit': 'fraction', 'quarterly': 'activated users / users of the quarter\'s sign-up months'},
+        {'kpi': 'nps', 'source': 'nps_monthly', 'unit': 'score', 'quarterly': '100 x (promoters - detractors) / responses of the quarter'},
+        {'kpi': 'csat', 'source': 'csat_monthly', 'unit': 'fraction', 'quarterly': 'satisfied responses / responses of the quarter'},
+        {'kpi': 'qualified_leads', 'source': 'leads_monthly', 'unit': 'count', 'quarterly': 'sum over the quarter'},
+        {'kpi': 'lead_velocity_rate_pct', 'source': 'leads_monthly', 'unit': 'percent', 'quarterly': '100 x (qualified leads of the quarter - of the previous quarter) / previous quarter'},
+        {'kpi': 'lead_to_customer_rate', 'source': 'leads_monthly', 'unit': 'fraction', 'quarterly': 'converted leads / leads created in the quarter'},
+        {'kpi': 'on_time_release_share', 'source': 'releases_monthly', 'unit': 'fraction', 'quarterly': 'on-time releases / shipped releases with a plan date in the quarter'},
+        {'kpi': 'revenue', 'source': 'bookings_vs_revenue_monthly', 'unit': 'money', 'quarterly': 'sum over the quarter'},
+        {'kpi': 'bookings', 'source': 'bookings_vs_revenue_monthly', 'unit': 'money', 'quarterly': 'sum over the quarter (total contract value)'},
+        {'kpi': 'bookings_count', 'source': 'bookings_vs_revenue_monthly', 'unit': 'count', 'quarterly': 'sum over the quarter'},
+    ]) }}
+{%- endmacro %}
+
+{#- The registry's KPI names whose actuals come from `source`. -#}
+{% macro scorecard_kpis_of(source) -%}
+    {%- set names = [] -%}
+    {%- for entry in scorecard_kpi_registry() if entry.source == source -%}
+        {%- do names.append(entry.kpi) -%}
+    {%- endfor -%}
+    {{ return(names) }}
+{%- endmacro %}
+
+{#- numerator / denominator as a DOUBLE; NULL when the denominator is 0 or NULL. -#}
+{% macro scorecard_ratio(numerator, denominator) -%}
+    (cast({{ numerator }} as double) / nullif(cast({{ denominator }} as double), 0))
+{%- endmacro %}
+
+{#- A SQL string literal, quotes escaped. -#}
+{% macro scorecard_literal(value) -%}
+    '{{ (value | string) | replace("'", "''") }}'
+{%- endmacro %}
+
+{#- Long form (kpi, grain, period_start, actual) of a wide relation holding `period_column`
+    and one column per KPI, named as the KPI. One select per KPI, unioned. -#}
+{% macro scorecard_unpivot(relation, grain, kpis, period_column='period_start') -%}
+    {%- for kpi in kpis %}
+    select
+        {{ scorecard_literal(kpi) }} as kpi,
+        {{ scorecard_literal(grain) }} as grain,
+        {{ period_column }} as period_start,
+        cast({{ kpi }} as double) as actual
+    from {{ relation }}
+    {% if not loop.last %}union all{% endif %}
+    {%- endfor %}
+{%- endmacro %}
+
+{#- Attainment (METRICS.md, KPI scorecard): actual / target, target / actual for
+    lower_is_better, whenever the ratio keeps its meaning:
+      higher_is_better: target > 0 -> actual / target;
+                        target < 0 and actual < 0 -> target / actual;
+      lower_is_better:  target > 0 and actual > 0 -> target / actual;
+                        target < 0 -> actual / target;
+    else (target = 0, or the signs make the ratio say the opposite of the truth) NULL, and
+    the status compares actual with target directly (scorecard_status). NULL actual -> NULL. -#}
+{% macro scorecard_attainment(actual, target, direction) -%}
+    case
+        when {{ actual }} is null or {{ target }} is null then null
+        when {{ direction }} = 'lower_is_better' then
+            case
+                when {{ target }} > 0 and {{ actual }} > 0
+                    then cast({{ target }} as double) / cast({{ actual }} as double)
+                when {{ target }} < 0
+                    then cast({{ actual }} as double) / cast({{ target }} as double)
+            end
+        else
+            case
+                when {{ target }} > 0
+                    then cast({{ actual }} as double) / cast({{ target }} as double)
+                when {{ target }} < 0 and {{ actual }} < 0
+                    then cast({{ target }} as double) / cast({{ actual }} as double)
+            end
+    end
+{%- endmacro %}
+
+{#- Status: no_data when the actual is NULL; on_track when attainment >= 1; at_risk when
+    attainment >= 1 - tolerance (NULL tolerance = 0); else off_track. When attainment is
+    NULL with an actual (see scorecard_attainment) there is no relative shortfall to weigh:
+    on_track if the actual meets the target, else off_track. -#}
+{% macro scorecard_status(actual, target, direction, tolerance, attainment) -%}
+    case
+        when {{ actual }} is null then 'no_data'
+        when {{ attainment }} is null then
+            case
+                when {{ direction }} = 'lower_is_better' and {{ actual }} <= {{ target }} then 'on_track'
+                when {{ direction }} <> 'lower_is_better' and {{ actual }} >= {{ target }} then 'on_track'
+                else 'off_track'
+            end
+        when {{ attainment }} >= 1 then 'on_track'
+        when {{ attainment }} >= 1 - coalesce({{ tolerance }}, 0) then 'at_risk'
+        else 'off_track'
+    end
+{%- endmacro %}
+
+{#- The start of the period before: a month or a quarter earlier, as a DATE. -#}
+{% macro scorecard_previous_period(grain, period_start) -%}
+    case
+        when {{ grain }} = 'quarter' then cast({{ dbt.dateadd('month', -3, period_start) }} as date)
+        else cast({{ dbt.dateadd('month', -1, period_start) }} as date)
+    end
+{%- endmacro %}
+
+{#- 'YYYY-MM' for a month, 'YYYY-Qn' for a quarter. -#}
+{% macro scorecard_period_label(grain, period_start) -%}
+    case
+        when {{ grain }} = 'quarter' then {{ dbt.concat([
+            "cast(extract(year from " ~ period_start ~ ") as " ~ dbt.type_string() ~ ")",
+            "'-Q'",
+            "cast(cast(floor((extract(month from " ~ period_start ~ ") + 2) / 3) as integer) as " ~ dbt.type_string() ~ ")",
+        ]) }}
+        else {{ dbt.concat([
+            "cast(extract(year from " ~ period_start ~ ") as " ~ dbt.type_string() ~ ")",
+            "'-'",
+            "lpad(cast(extract(month from " ~ period_start ~ ") as " ~ dbt.type_string() ~ "), 2, '0')",
+        ]) }}
+    end
+{%- endmacro %}

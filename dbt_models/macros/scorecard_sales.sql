@@ -1,0 +1,58 @@
+{#- Business rules of the revenue-structure and sales marts (METRICS.md, Revenue structure
+    and sales; docs/metrics_notes_sales.md). Portable SQL (DuckDB and Spark). -#}
+
+{#- Exact money for sums, running sums and boundary comparisons (the Pareto tiers): DOUBLE
+    sums depend on the order of addition, DECIMAL ones do not. -#}
+{% macro sales_money(expr) -%}
+    cast({{ expr }} as decimal(38, 10))
+{%- endmacro %}
+
+{#- Money as published: DOUBLE, unrounded (METRICS.md, Rounding). -#}
+{% macro sales_publish_money(expr) -%}
+    cast({{ expr }} as double)
+{%- endmacro %}
+
+{#- A fraction var (tier_a_share, tier_b_share, gross_margin) as an exact DECIMAL literal. -#}
+{% macro sales_fraction_var(name) -%}
+    cast('{{ var(name) | float }}' as decimal(38, 10))
+{%- endmacro %}
+
+{#- numerator / denominator as a DOUBLE; NULL when the denominator is 0 or NULL. -#}
+{% macro sales_ratio(numerator, denominator) -%}
+    (cast({{ numerator }} as double) / nullif(cast({{ denominator }} as double), 0))
+{%- endmacro %}
+
+{#- DATE d plus n months / days, as a DATE. -#}
+{% macro sales_add_months(d, n) -%}
+    cast({{ dbt.dateadd('month', n, d) }} as date)
+{%- endmacro %}
+
+{% macro sales_add_days(d, n) -%}
+    cast({{ dbt.dateadd('day', n, d) }} as date)
+{%- endmacro %}
+
+{#- Contract length band of a booking: monthly (< 12 months), annual (exactly 12),
+    multi_year (> 12). -#}
+{% macro sales_contract_band(contract_months) -%}
+    case
+        when {{ contract_months }} < 12 then 'monthly'
+        when {{ contract_months }} = 12 then 'annual'
+        else 'multi_year'
+    end
+{%- endmacro %}
+
+{#- Pareto tier of a customer ranked by revenue (descending, ties by customer_id), from the
+    revenue of the customers ranked BEFORE it: A while that is < tier_a_share of the total
+    (so the customer that crosses the line is still in A), B while it is
+    < tier_a_share + tier_b_share, else C. With a total of 0 every customer is C.
+    Exact DECIMAL comparison: no floating-point boundary noise. -#}
+{% macro sales_pareto_tier(revenue_before, total_revenue) -%}
+    case
+        when {{ total_revenue }} is null or {{ total_revenue }} <= 0 then 'C'
+        when {{ revenue_before }} < {{ sales_fraction_var('tier_a_share') }} * {{ total_revenue }} then 'A'
+        when {{ revenue_before }}
+            < ({{ sales_fraction_var('tier_a_share') }} + {{ sales_fraction_var('tier_b_share') }}) * {{ total_revenue }}
+            then 'B'
+        else 'C'
+    end
+{%- endmacro %}

@@ -1,0 +1,22 @@
+-- The KPI registry (macro scorecard_kpi_registry): one row per KPI a target may name, with
+-- the mart its actuals come from, its display unit and how its quarterly actual is made.
+-- Every KPI exists at both grains, month and quarter (int_kpi_actuals).
+
+with
+
+registry as (
+    {%- for entry in scorecard_kpi_registry() %}
+    select
+        {{ scorecard_literal(entry.kpi) }} as kpi,
+        {{ scorecard_literal(entry.source) }} as source_model,
+        {{ scorecard_literal(entry.unit) }} as unit,
+        {{ scorecard_literal(entry.quarterly) }} as quarterly_rule
+    {% if not loop.last %}union all{% endif %}
+    {%- endfor %}
+),
+
+final as (
+    select * from registry
+)
+
+select * from final

@@ -1,0 +1,116 @@
+-- Customer tiers, Pareto (METRICS.md, Revenue structure and sales). One row per customer
+-- with recognised revenue (a paid invoice) in the trailing 12 months, or a churn movement in
+-- them. The window is the 12 months ending on as_of_date: from as_of_date - 12 months + 1
+-- day through as_of_date (2025-01-01..2025-12-31 for an as-of date of 2025-12-31).
+-- Customers are ranked by window revenue, descending, ties by customer_id ascending; a
+-- customer is in tier A when the revenue of the customers ranked before it is
+-- < tier_a_share of the total (the customer that crosses the line is in A), in B when it is
+-- < tier_a_share + tier_b_share, else in C (macro sales_pareto_tier). Churn: the customer's
+-- churn movements in the same window (fct_mrr_movements), counted as movements.
+
+with
+
+as_of as (
+    select * from {{ ref('int_as_of_date') }}
+),
+
+revenue as (
+    select * from {{ ref('int_invoices_recognised') }}
+),
+
+movements as (
+    select * from {{ ref('fct_mrr_movements') }}
+),
+
+customers as (
+    select * from {{ ref('stg_crm__customers') }}
+),
+
+trailing_window as (
+    select
+        {{ sales_add_days(sales_add_months('as_of.as_of_date', -12), 1) }} as window_start,
+        as_of.as_of_date as window_end
+    from as_of
+    where as_of.as_of_date is not null
+),
+
+window_revenue as (
+    select
+        revenue.customer_id,
+        sum(revenue.revenue) as revenue
+    from revenue
+    cross join trailing_window
+    where revenue.issued_date >= trailing_window.window_start
+        and revenue.issued_date <= trailing_window.window_end
+    group by revenue.customer_id
+),
+
+window_churn as (
+    select
+        movements.customer_id,
+        count(*) as churned_movements,
+        sum({{ sales_money('movements.amount') }}) as churned_mrr
+    from movements
+    cross join trailing_window
+    where movements.movement_type = 'churn'
+        and movements.movement_date >= trailing_window.window_start
+        and movements.movement_date <= trailing_window.window_end
+    group by movements.customer_id
+),
+
+population as (
+    select customer_id from window_revenue
+    union
+    select customer_id from window_churn
+),
+
+with_revenue as (
+    select
+        population.customer_id,
+        coalesce(window_revenue.revenue, {{ sales_money('0') }}) as revenue,
+        coalesce(window_churn.churned_movements, 0) as churned_movements,
+        coalesce(window_churn.churned_mrr, {{ sales_money('0') }}) as churned_mrr
+    from population
+    left join window_revenue
+        on window_revenue.customer_id = population.customer_id
+    left join window_churn
+        on window_churn.customer_id = population.customer_id
+),
+
+ranked as (
+    select
+        with_revenue.*,
+        row_number() over (order by revenue desc, customer_id) as revenue_rank,
+        coalesce(
+            sum(revenue) over (
+                order by revenue desc, customer_id
+                rows between unbounded preceding and 1 preceding
+            ),
+            {{ sales_money('0') }}
+        ) as revenue_before,
+        sum(revenue) over () as total_revenue
+    from with_revenue
+),
+
+final as (
+    select
+        ranked.customer_id,
+        {{ sales_pareto_tier('ranked.revenue_before', 'ranked.total_revenue') }} as tier,
+        cast(ranked.revenue_rank as bigint) as revenue_rank,
+        {{ sales_publish_money('ranked.revenue') }} as revenue_t12m,
+        {{ sales_ratio('ranked.revenue', 'ranked.total_revenue') }} as share_of_revenue,
+        {{ sales_ratio('ranked.revenue_before', 'ranked.total_revenue') }} as cumulative_share_before,
+        {{ sales_ratio('ranked.revenue_before + ranked.revenue', 'ranked.total_revenue') }} as cumulative_share,
+        cast(ranked.churned_movements as bigint) as churned_movements,
+        {{ sales_publish_money('ranked.churned_mrr') }} as churned_mrr,
+        coalesce(customers.segment, 'unknown') as segment,
+        coalesce(customers.region, 'unknown') as region,
+        trailing_window.window_start,
+        trailing_window.window_end
+    from ranked
+    cross join trailing_window
+    left join customers
+        on customers.customer_id = ranked.customer_id
+)
+
+select * from final
