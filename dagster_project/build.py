@@ -88,6 +88,16 @@ def _check_message(evaluation: dg.AssetCheckEvaluation) -> str:
     return f"{target} / {evaluation.check_name}" + (f": {text}" if text else "")
 
 
+def _root_cause(error: object) -> str:
+    """The innermost error's first line: Dagster wraps the user's exception in its own."""
+    if error is None:
+        return "unknown error"
+    while getattr(error, "cause", None) is not None:
+        error = error.cause
+    lines = (getattr(error, "message", "") or "").strip().splitlines()
+    return lines[0] if lines else "unknown error"
+
+
 def _step_seconds(result: object) -> dict[str, float]:
     """Wall seconds of each successful step (ingestion per source, dbt, checks, publish)."""
     seconds: dict[str, float] = {}
@@ -125,9 +135,9 @@ def run_build(settings: Settings) -> BuildReport:
             else:
                 report.warnings.append(_check_message(evaluation))
         for event in result.get_step_failure_events():
-            error = event.step_failure_data.error
-            message = (error.message if error else "unknown error").strip().splitlines()[0]
-            report.step_errors.append(f"{event.step_key}: {message}")
+            report.step_errors.append(
+                f"{event.step_key}: {_root_cause(event.step_failure_data.error)}"
+            )
         materialized = result.get_asset_materialization_events()
         report.materialized = len(materialized)
         report.published = any(

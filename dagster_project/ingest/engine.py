@@ -70,6 +70,8 @@ class SourceIngestResult:
     accepted_rows: int = 0
     quarantined_rows: int = 0
     messages: list[str] = field(default_factory=list)  # a sample of human-readable warnings
+    # "<file>: line <n>: <reason>" for the first quarantined rows of the source
+    quarantine_sample: list[str] = field(default_factory=list)
     derived: bool = False  # raw/quarantine/log counts were rebuilt this run
     seconds: float = 0.0
 
@@ -310,5 +312,6 @@ def _quarantine_messages(con: duckdb.DuckDBPyConnection, result: SourceIngestRes
     ).fetchall()
     for file, line, reason in rows:
         where = f"{file}: line {line}" if line is not None else file
+        result.quarantine_sample.append(f"{where}: {reason}")
         result.add(f"{where}: {reason}")
 

@@ -94,12 +94,16 @@ def _ingestion_asset(source: str, settings: Settings) -> dg.AssetsDefinition:
                 "landed_rows": result.landed_rows,
                 "quarantined_share": share,
                 "threshold": limit,
-                "sample": "\n".join(result.messages[:5]),
+                "sample": "\n".join(result.quarantine_sample[:5]),
             },
             description=(
                 f"{source}: {result.quarantined_rows} of {result.landed_rows} landed rows "
                 f"quarantined ({share:.2%}; limit {limit:.2%})"
-                + (f"; e.g. {result.messages[0]}" if share > limit and result.messages else "")
+                + (
+                    f"; e.g. {result.quarantine_sample[0]}"
+                    if share > limit and result.quarantine_sample
+                    else ""
+                )
             ),
         )
 

@@ -73,7 +73,8 @@ def publish(
     marts = _tables(con, PUBLISHED_SCHEMA)
     if not marts:
         raise MetricsError(f"nothing to publish: the warehouse has no tables in schema {PUBLISHED_SCHEMA}")
-    con.execute(f"attach '{tmp}' as serving_new")
+    # READ_ONLY false: attached files inherit the read-only mode of a read-only connection.
+    con.execute(f"attach '{tmp}' as serving_new (read_only false)")
     try:
         for schema in (PUBLISHED_SCHEMA, "ops"):
             con.execute(f"create schema serving_new.{schema}")
