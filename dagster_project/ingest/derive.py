@@ -1,9 +1,14 @@
-"""Re-deriving a whole source from ``landed.<source>``: ``raw.<source>``, the source's rows
-of ``ops.quarantine`` and the counts in ``ops.ingestion_log``.
+"""Deriving a source from ``landed.<source>``: ``raw.<source>``, the source's rows of
+``ops.quarantine`` and the counts in ``ops.ingestion_log``.
 
-Deriving from all landed rows each time keeps the result independent of how files were
-batched into runs. Rules, in this order (each rule sees only the rows the earlier ones
-kept):
+The result never depends on how files were batched into runs. ``derive`` classifies every
+landed row of the source; ``derive_incremental`` only the rows whose classification new
+files can change: the new files' rows and, for a source whose rows sharing a key are
+compared (rule 2), every landed row with a key that a new row carries. Every rule below
+looks at one row or at one key's rows, so re-classifying those complete key groups gives
+exactly what a full derive would (ownership, rule 3, looks at a whole subscription's rows
+in file order: those sources always derive in full). Rules, in this order (each rule sees
+only the rows the earlier ones kept):
 
 0. Reader problems (``landed._read_error``: malformed line, invalid JSON, missing required
    column in the file, unreadable file).
@@ -34,6 +39,7 @@ from dagster_project.contract import (
     LINEAGE_COLUMNS,
     SOURCES,
     quote_literal,
+    typed_expression,
     typed_select_sql,
 )
 from dagster_project.ingest.schema import landed_table, raw_table, scalar
@@ -50,7 +56,10 @@ _CLS = "_ingest_cls"
 _DUP = "_ingest_dup"
 _OWNER = "_ingest_owner"
 _REASON = "_ingest_reason"
-_TEMP_TABLES = (_CLS, _DUP, _OWNER, _REASON)
+_SCOPE = "_ingest_scope"  # landed rows (text) re-derived by an incremental derive
+_NEW = "_ingest_new_files"
+_FILES = "_ingest_scope_files"
+_TEMP_TABLES = (_CLS, _DUP, _OWNER, _REASON, _SCOPE, _NEW, _FILES)
 
 
 class IngestionInvariantError(RuntimeError):
@@ -66,11 +75,16 @@ def _loc(struct: str) -> str:
     return f"{struct}.f || ':' || cast({struct}.l as varchar)"
 
 
-def derivation_statements(source: str) -> list[str]:
-    """The SQL statements (in order) that rebuild the temp tables of the classification."""
+def derivation_statements(source: str, relation: str | None = None) -> list[str]:
+    """The SQL statements (in order) that rebuild the temp tables of the classification.
+
+    ``relation`` (default: every landed row of the source, with its rowid as ``_rid``) is
+    what gets classified; an incremental derive passes the rows of its scope.
+    """
     src = SOURCES[source]
     landed = landed_table(source)
-    relation = f"(select *, rowid as _rid from {landed}) as l"
+    if relation is None:
+        relation = f"(select *, rowid as _rid from {landed}) as l"
     typed = typed_select_sql(source, relation, extra_columns=("_read_error", "_rid"))
     stmts = [f"create or replace temp table {_CLS} as\n{typed}"]
     passing = f"select * from {_CLS} where _read_error is null and _reason is null"
@@ -214,10 +228,107 @@ def derive(con: duckdb.DuckDBPyConnection, source: str) -> None:
     fingerprint = derivation_fingerprint(source)
     con.execute(f"comment on table {raw_table(source)} is {quote_literal(fingerprint)}")
     # On an error the caller rolls back, which also drops these temp tables.
-    for table in _TEMP_TABLES:
-        con.execute(f"drop table if exists temp.{table}")
+    _drop_temp_tables(con)
     check_raw_schema(con, source)
     check_invariants(con, source)
+
+
+def _drop_temp_tables(con: duckdb.DuckDBPyConnection) -> None:
+    for table in _TEMP_TABLES:
+        con.execute(f"drop table if exists temp.{table}")
+
+
+def can_derive_incrementally(source: str) -> bool:
+    """Every source but those with an ownership rule (decided by a group's first row in
+    file order, which a new file sorting earlier can change for the whole group)."""
+    return source not in OWNERSHIP
+
+
+def _key_compared(source: str) -> bool:
+    src = SOURCES[source]
+    return bool(src.key) and src.on_conflict == "quarantine"
+
+
+def scope_statements(source: str) -> list[str]:
+    """Statements that fill temp table ``_ingest_scope`` with the landed rows (text, with
+    ``_rid``) an incremental derive re-classifies: the rows of the files in temp table
+    ``_ingest_new_files`` and, when rule 2 applies, every landed row whose parsed key a
+    row of those files carries (so each key group is complete)."""
+    src = SOURCES[source]
+    landed = landed_table(source)
+    new_rows = f"_file in (select file from {_NEW})"
+    if not _key_compared(source):
+        return [(f"create or replace temp table {_SCOPE} as "
+                 f"select *, rowid as _rid from {landed} where {new_rows}")]
+    keys = [src.column(k) for k in src.key]
+    # Keys are named _k0, _k1... so that inside the subquery below the contract column
+    # names (unqualified in typed_expression) still mean the landed row's columns.
+    typed = ", ".join(f"{typed_expression(c)} as _k{i}" for i, c in enumerate(keys))
+    not_null = " and ".join(f"_k{i} is not null" for i in range(len(keys)))
+    match = " and ".join(f"k._k{i} = {typed_expression(c)}" for i, c in enumerate(keys))
+    return [
+        (f"create or replace temp table _ingest_keys as select distinct * from ("
+         f"select {typed} from {landed} where {new_rows}) where {not_null}"),
+        f"""create or replace temp table {_SCOPE} as
+select *, rowid as _rid from {landed}
+where {new_rows} or exists (select 1 from _ingest_keys k where {match})""",
+        "drop table if exists temp._ingest_keys",
+    ]
+
+
+def incremental_publish_statements(source: str) -> list[str]:
+    """Replace the scope's rows in raw.<source> and ops.quarantine by their new
+    classification and recount the log rows of every file the scope touches."""
+    src = SOURCES[source]
+    raw = raw_table(source)
+    cols = ", ".join(_q(c) for c in (*src.column_names, *LINEAGE_COLUMNS))
+    lit = quote_literal(source)
+    return [
+        f"create or replace temp table {_FILES} as select distinct _file as file from {_CLS}",
+        # Rows of new files are not in raw or quarantine yet, unless an earlier run died
+        # after loading them (its derive rolled back): drop whatever is there.
+        f"""delete from {raw} where _file in (select file from {_NEW})
+   or exists (select 1 from {_CLS} c where c._file = {raw}._file and c._line = {raw}._line)""",
+        f"insert into {raw} select {cols} from {_CLS} anti join {_REASON} using (_rid)",
+        f"""delete from ops.quarantine where source = {lit} and (file in (select file from {_NEW})
+   or exists (select 1 from {_CLS} c where c._file = ops.quarantine.file
+                                       and c._line = ops.quarantine.line))""",
+        f"""insert into ops.quarantine
+select {lit}, l._file, l._line, r.reason, {raw_record_sql(source)}
+from {_REASON} r join {_SCOPE} l using (_rid)
+order by l._file, l._line""",
+        f"""update ops.ingestion_log g
+set accepted_rows = coalesce((select count(*) from {raw} r where r._file = g.file), 0),
+    quarantined_rows = coalesce((select count(*) from ops.quarantine q
+                                 where q.source = {lit} and q.file = g.file), 0)
+where g.source = {lit} and g.file in (select file from {_FILES})""",
+    ]
+
+
+def derive_incremental(con: duckdb.DuckDBPyConnection, source: str,
+                       new_files: list[str]) -> list[str]:
+    """Derive only what ``new_files`` (logged, not yet derived) can change, inside the
+    caller's transaction; returns the files whose rows were re-classified (the new ones
+    and older ones sharing a key with them). Leaves temp table ``_ingest_cls`` (the
+    re-classified rows, typed) for the caller, who drops it with ``drop_temp_tables``."""
+    if not can_derive_incrementally(source):
+        raise ValueError(f"{source} cannot be derived incrementally")
+    con.execute(f"create or replace temp table {_NEW} (file varchar)")
+    if new_files:
+        con.executemany(f"insert into {_NEW} values (?)", [[f] for f in new_files])
+    for stmt in scope_statements(source):
+        con.execute(stmt)
+    for stmt in derivation_statements(source, relation=f"{_SCOPE} as l"):
+        con.execute(stmt)
+    for stmt in incremental_publish_statements(source):
+        con.execute(stmt)
+    files = [str(r[0]) for r in con.execute(f"select file from {_FILES} order by file").fetchall()]
+    check_invariants(con, source, files=files)
+    return files
+
+
+def drop_temp_tables(con: duckdb.DuckDBPyConnection) -> None:
+    _drop_temp_tables(con)
 
 
 def expected_raw_schema(source: str) -> list[tuple[str, str]]:
@@ -240,22 +351,30 @@ def check_raw_schema(con: duckdb.DuckDBPyConnection, source: str) -> None:
         )
 
 
-def check_invariants(con: duckdb.DuckDBPyConnection, source: str) -> None:
-    """Raise :class:`IngestionInvariantError` unless, for every file of the source,
-    ops.ingestion_log says landed = accepted + quarantined and those counts are the rows
-    of the file in landed.<source>, raw.<source> and ops.quarantine, and every landed
-    file has exactly one log row."""
+def check_invariants(con: duckdb.DuckDBPyConnection, source: str,
+                     files: list[str] | None = None) -> None:
+    """Raise :class:`IngestionInvariantError` unless, for every file of the source (or
+    only ``files``), ops.ingestion_log says landed = accepted + quarantined and those
+    counts are the rows of the file in landed.<source>, raw.<source> and ops.quarantine,
+    and every landed file has exactly one log row."""
     lit = quote_literal(source)
+    if files is not None and not files:
+        return
+    only = "" if files is None else " and {col} in (" + ", ".join(
+        quote_literal(f) for f in files) + ")"
     rows = con.execute(
         f"""
 with lg as (
     select file, count(*) as n_log, any_value(landed_rows) as landed_rows,
            any_value(accepted_rows) as accepted_rows, any_value(quarantined_rows) as quarantined_rows
-    from ops.ingestion_log where source = {lit} group by file
+    from ops.ingestion_log where source = {lit}{only.format(col="file")} group by file
 ),
-ld as (select _file as file, count(*) as n from {landed_table(source)} group by 1),
-rw as (select _file as file, count(*) as n from {raw_table(source)} group by 1),
-qu as (select file, count(*) as n from ops.quarantine where source = {lit} group by 1),
+ld as (select _file as file, count(*) as n from {landed_table(source)}
+       where true{only.format(col="_file")} group by 1),
+rw as (select _file as file, count(*) as n from {raw_table(source)}
+       where true{only.format(col="_file")} group by 1),
+qu as (select file, count(*) as n from ops.quarantine
+       where source = {lit}{only.format(col="file")} group by 1),
 files as (select file from lg union select file from ld union select file from rw
           union select file from qu)
 select f.file, lg.n_log, lg.landed_rows, lg.accepted_rows, lg.quarantined_rows,

@@ -15,11 +15,15 @@ import duckdb
 
 from dagster_project.contract import SOURCES
 from dagster_project.errors import MetricsError
+from dagster_project.ingest.changes import ensure_change_tables, record_batch
 from dagster_project.ingest.derive import (
+    can_derive_incrementally,
     check_invariants,
     current_fingerprint,
     derivation_fingerprint,
     derive,
+    derive_incremental,
+    drop_temp_tables,
 )
 from dagster_project.ingest.files import Fingerprint, LandingFile, discover, fingerprint
 from dagster_project.ingest.readers import (
@@ -73,6 +77,11 @@ class SourceIngestResult:
     # "<file>: line <n>: <reason>" for the first quarantined rows of the source
     quarantine_sample: list[str] = field(default_factory=list)
     derived: bool = False  # raw/quarantine/log counts were rebuilt this run
+    # "full" (every landed row re-derived), "incremental" (only the new files' rows and
+    # the key groups they share), or "" when nothing changed.
+    derive_mode: str = ""
+    derived_rows: int = 0  # landed rows re-classified this run
+    batch_id: int | None = None  # ops.ingestion_batches row of this run's change
     seconds: float = 0.0
 
     def add(self, message: str) -> None:
@@ -96,6 +105,9 @@ class SourceIngestResult:
                 self.quarantined_rows / self.landed_rows if self.landed_rows else 0.0
             ),
             "derived": self.derived,
+            "derive_mode": self.derive_mode or "unchanged",
+            "derived_rows": self.derived_rows,
+            "batch_id": self.batch_id if self.batch_id is not None else "none",
             "seconds": round(self.seconds, 3),
             "messages": "\n".join(self.messages) if self.messages else "(none)",
         }
@@ -145,8 +157,13 @@ def ingest_source(
       (land a fixed file, which has another hash).
     * Then, if anything changed (or the derivation code changed, or a previous run died
       before deriving), raw.<source>, its ops.quarantine rows and the log counts are
-      rebuilt from all landed rows in one transaction (``derive``), and the invariant
-      landed = accepted + quarantined is checked per file (``IngestionInvariantError``).
+      derived again in one transaction, and the invariant landed = accepted +
+      quarantined is checked per file (``IngestionInvariantError``). When only new files
+      arrived, only their rows and the rows sharing a key with them are re-derived
+      (``derive_incremental``: the same result, at the cost of the new files); after a
+      replaced file, new rules, or for a source with an ownership rule, every landed row
+      is (``derive``). Either way the change is logged in ``ops.ingestion_batches``
+      (see ``changes``).
 
     ``now`` (default: the current time) is stored as ``ingested_at``; naive values are UTC.
     """
@@ -156,6 +173,7 @@ def ingest_source(
     ingested_at = _utc_naive(now)
     result = SourceIngestResult(source=source)
     ensure_base(con)
+    ensure_change_tables(con)
     ensure_source_tables(con, source)
 
     files, ignored = discover(Path(landing_dir), source)
@@ -208,20 +226,40 @@ def ingest_source(
                      replace=f.name in changed_paths, result=result)
         result.files_ingested += 1
 
-    pending = scalar(
-        con,
-        "select count(*) from ops.ingestion_log where source = ? and "
-        "(accepted_rows is null or quarantined_rows is null)",
-        [source],
-    )
+    # Logged but not derived yet: this run's files, or files of a run that died before
+    # deriving them.
+    pending = [
+        str(r[0]) for r in con.execute(
+            "select file from ops.ingestion_log where source = ? and "
+            "(accepted_rows is null or quarantined_rows is null) order by file",
+            [source],
+        ).fetchall()
+    ]
     stale = current_fingerprint(con, source) != derivation_fingerprint(source)
-    if to_load or drop_only or pending or stale:
+    replaced = bool(drop_only or changed_paths)
+    if pending or replaced or stale:
+        incremental = not (replaced or stale) and can_derive_incrementally(source)
+
         def rebuild() -> None:
-            _drop_files(con, source, drop_only)
-            derive(con, source)
+            if incremental:
+                touched = derive_incremental(con, source, pending)
+                result.derived_rows = int(scalar(con, "select count(*) from temp._ingest_cls"))
+                result.batch_id = record_batch(con, source, "incremental", len(touched),
+                                               result.derived_rows, ingested_at,
+                                               classified="temp._ingest_cls")
+                drop_temp_tables(con)
+            else:
+                _drop_files(con, source, drop_only)
+                derive(con, source)
+                result.derived_rows = int(scalar(con, f"select count(*) from {landed_table(source)}"))
+                files_now = int(scalar(con, "select count(*) from ops.ingestion_log where source = ?",
+                                       [source]))
+                result.batch_id = record_batch(con, source, "full", files_now,
+                                               result.derived_rows, ingested_at)
 
         _transaction(con, rebuild)
         result.derived = True
+        result.derive_mode = "incremental" if incremental else "full"
     else:
         check_invariants(con, source)
 
