@@ -252,8 +252,13 @@ def _key_compared(source: str) -> bool:
 def scope_statements(source: str) -> list[str]:
     """Statements that fill temp table ``_ingest_scope`` with the landed rows (text, with
     ``_rid``) an incremental derive re-classifies: the rows of the files in temp table
-    ``_ingest_new_files`` and, when rule 2 applies, every landed row whose parsed key a
-    row of those files carries (so each key group is complete)."""
+    ``_ingest_new_files`` and, when rule 2 applies, every earlier row that passed rules 0
+    and 1 with a key that a new row carries, so that each such key group is complete.
+
+    Those earlier rows are found through their typed keys in raw.<source> (accepted) and
+    through ops.quarantine (a quarantined row may have lost to rule 2), then fetched from
+    landed by (file, line): the text of the whole landed table is never parsed again.
+    Extra rows are harmless (a row that failed rules 0-1 is classified on its own)."""
     src = SOURCES[source]
     landed = landed_table(source)
     new_rows = f"_file in (select file from {_NEW})"
@@ -261,18 +266,33 @@ def scope_statements(source: str) -> list[str]:
         return [(f"create or replace temp table {_SCOPE} as "
                  f"select *, rowid as _rid from {landed} where {new_rows}")]
     keys = [src.column(k) for k in src.key]
-    # Keys are named _k0, _k1... so that inside the subquery below the contract column
-    # names (unqualified in typed_expression) still mean the landed row's columns.
+    # Keys are named _k0, _k1... so that the contract column names (unqualified in
+    # typed_expression) always mean the landed row's columns.
     typed = ", ".join(f"{typed_expression(c)} as _k{i}" for i, c in enumerate(keys))
     not_null = " and ".join(f"_k{i} is not null" for i in range(len(keys)))
-    match = " and ".join(f"k._k{i} = {typed_expression(c)}" for i, c in enumerate(keys))
+    on_raw = " and ".join(f"k._k{i} = r.{_q(c.name)}" for i, c in enumerate(keys))
+    on_typed = " and ".join(f"k._k{i} = c._k{i}" for i in range(len(keys)))
+    k_names = ", ".join(f"_k{i}" for i in range(len(keys)))
+    lit = quote_literal(source)
     return [
         (f"create or replace temp table _ingest_keys as select distinct * from ("
          f"select {typed} from {landed} where {new_rows}) where {not_null}"),
+        f"""create or replace temp table _ingest_old as
+select r._file, r._line from {raw_table(source)} r semi join _ingest_keys k on {on_raw}
+union
+select file, line from ops.quarantine where source = {lit} and line is not null""",
+        f"""create or replace temp table _ingest_candidates as
+select l.*, l.rowid as _rid from {landed} l
+semi join _ingest_old o on l._file = o._file and l._line = o._line
+where not l.{new_rows}""",
         f"""create or replace temp table {_SCOPE} as
-select *, rowid as _rid from {landed}
-where {new_rows} or exists (select 1 from _ingest_keys k where {match})""",
+select *, rowid as _rid from {landed} where {new_rows}
+union all
+select * exclude ({k_names}) from (select *, {typed} from _ingest_candidates) c
+semi join _ingest_keys k on {on_typed}""",
         "drop table if exists temp._ingest_keys",
+        "drop table if exists temp._ingest_old",
+        "drop table if exists temp._ingest_candidates",
     ]
 
 
@@ -287,8 +307,9 @@ def incremental_publish_statements(source: str) -> list[str]:
         f"create or replace temp table {_FILES} as select distinct _file as file from {_CLS}",
         # Rows of new files are not in raw or quarantine yet, unless an earlier run died
         # after loading them (its derive rolled back): drop whatever is there.
-        f"""delete from {raw} where _file in (select file from {_NEW})
-   or exists (select 1 from {_CLS} c where c._file = {raw}._file and c._line = {raw}._line)""",
+        f"delete from {raw} where _file in (select file from {_NEW})",
+        f"""delete from {raw} using (select _file, _line from {_CLS}) c
+where {raw}._file = c._file and {raw}._line = c._line""",
         f"insert into {raw} select {cols} from {_CLS} anti join {_REASON} using (_rid)",
         f"""delete from ops.quarantine where source = {lit} and (file in (select file from {_NEW})
    or exists (select 1 from {_CLS} c where c._file = ops.quarantine.file
