@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 from dataclasses import dataclass, field
 
@@ -26,6 +27,10 @@ class BuildReport:
     run_id: str = ""
     step_seconds: dict[str, float] = field(default_factory=dict)
     wall_seconds: float = 0.0
+    # The run's partition range (first, last day) and how the daily facts were built
+    # (dbt_models_daily's plan: mode, reason, window, ingestion batches, rows).
+    partitions: tuple[str, str] | None = None
+    incremental: dict[str, object] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, object]:
         return {
@@ -39,6 +44,8 @@ class BuildReport:
             "run_id": self.run_id,
             "step_seconds": self.step_seconds,
             "wall_seconds": self.wall_seconds,
+            "partitions": list(self.partitions) if self.partitions else None,
+            "incremental": self.incremental,
         }
 
     def describe(self) -> str:
@@ -65,9 +72,26 @@ class BuildReport:
             lines.extend(f"    - {w}" for w in self.warnings[:MAX_LISTED])
             if len(self.warnings) > MAX_LISTED:
                 lines.append(f"    ... and {len(self.warnings) - MAX_LISTED} more (see the Dagster UI)")
+        slice_line = self.slice_line()
+        if slice_line:
+            lines.append(f"  {slice_line}")
         if self.run_id:
             lines.append(f"  run id: {self.run_id}")
         return "\n".join(lines)
+
+    def slice_line(self) -> str:
+        inc = self.incremental
+        if not inc:
+            return ""
+        days = f"{inc.get('min_date')} .. {inc.get('max_date')}"
+        if inc.get("mode") == "full":
+            return f"daily facts: rebuilt in full ({inc.get('reason')}); partitions {days}"
+        return (
+            f"daily facts: incremental, days {days} ({inc.get('window_events')} events) plus "
+            f"{inc.get('changed_events')} event ids touched by ingestion batches "
+            f"{inc.get('changes_after')} < id <= {inc.get('changes_through')} "
+            f"({inc.get('changed_outside_window')} of them outside those days)"
+        )
 
 
 def _instance() -> dg.DagsterInstance:
@@ -107,10 +131,89 @@ def _step_seconds(result: object) -> dict[str, float]:
     return seconds
 
 
-def run_build(settings: Settings) -> BuildReport:
+def _newest_built_day(settings: Settings) -> dt.date | None:
+    """The newest event day in the working warehouse (None before a first build)."""
+    import duckdb
+
+    if not settings.warehouse_path.exists():
+        return None
+    try:
+        con = duckdb.connect(str(settings.warehouse_path), read_only=True)
+    except duckdb.Error as exc:
+        raise MetricsError(
+            f"cannot open the working warehouse {settings.warehouse_path} ({exc}); is another "
+            "build or the Dagster daemon using it? One writer at a time."
+        ) from None
+    try:
+        found = con.execute(
+            "select count(*) from duckdb_tables() where schema_name = 'staging' "
+            "and table_name = 'stg_product__events'").fetchall()[0][0]
+        if not found:
+            return None
+        return con.execute("select max(occurred_date) from staging.stg_product__events"
+                           ).fetchall()[0][0]
+    finally:
+        con.close()
+
+
+def nightly_end_day(settings: Settings) -> dt.date:
+    """The last day of a nightly run: the newest day product events landed for (their
+    dt=YYYY-MM-DD folders) or, when later, the newest event day already built; today
+    when there is neither."""
+    from dagster_project.defs.partitions import newest_landing_day, today
+    from dagster_project.ingest.files import discover
+
+    files, _ = discover(settings.landing_dir, "product_events")
+    days = [d for d in (newest_landing_day(f.name for f in files), _newest_built_day(settings))
+            if d is not None]
+    return max(days) if days else today(settings)
+
+
+def run_window(settings: Settings, backfill: tuple[str, str] | None = None) -> tuple[str, str]:
+    """The partition range of a build: ``backfill`` as given, else the nightly window
+    (:func:`nightly_end_day` and the ``lookback_days`` before it)."""
+    from dagster_project.defs.partitions import backfill_window, daily_partitions, lookback_window
+
+    partitions = daily_partitions(settings)
+    if backfill is not None:
+        return backfill_window(backfill[0], backfill[1], partitions)
+    return lookback_window(nightly_end_day(settings), settings, partitions)
+
+
+def run_config(full_refresh: bool) -> dict[str, object]:
+    """Run config of the build job; a full refresh re-derives every source and rebuilds
+    the daily facts from all raw rows."""
+    from dagster_project.contract import SOURCES
+
+    if not full_refresh:
+        return {}
+    ops: dict[str, object] = {f"raw__{source}": {"config": {"full_refresh": True}}
+                              for source in SOURCES}
+    ops["dbt_models_daily"] = {"config": {"full_refresh": True}}
+    return {"ops": ops}
+
+
+def _slice_metadata(materialized: list) -> dict[str, object]:
+    """dbt_models_daily's plan, from the metadata of its stg_product__events output."""
+    key = dg.AssetKey(["staging", "stg_product__events"])
+    for event in materialized:
+        if event.asset_key == key:
+            meta = event.materialization.metadata
+            return {k.removeprefix("incremental/"): getattr(v, "value", v)
+                    for k, v in meta.items() if k.startswith("incremental/")}
+    return {}
+
+
+def run_build(settings: Settings, full_refresh: bool = False,
+              backfill: tuple[str, str] | None = None) -> BuildReport:
+    """Build in this process. On a fresh warehouse everything is built in full; after
+    that each build ingests the new files and rebuilds the daily facts' slice (the
+    window's days and whatever the new files touched). ``full_refresh`` rebuilds
+    everything from the landed rows; ``backfill`` (first, last day) sets the window."""
     import time
 
-    from dagster_project.definitions import FULL_BUILD_JOB, build_definitions
+    from dagster_project.definitions import BUILD_JOB, build_definitions
+    from dagster_project.defs.partitions import range_tags
 
     started = time.perf_counter()
 
@@ -120,12 +223,16 @@ def run_build(settings: Settings) -> BuildReport:
             f"landing folder {settings.landing_dir} does not exist: create it (one folder per "
             "source) or run `product-metrics generate` for a demo data set"
         )
+    window = run_window(settings, backfill)
     defs = build_definitions(settings)
-    job = defs.resolve_job_def(FULL_BUILD_JOB)
+    job = defs.resolve_job_def(BUILD_JOB)
     with _instance() as instance:
-        result = job.execute_in_process(instance=instance, raise_on_error=False)
+        result = job.execute_in_process(
+            instance=instance, raise_on_error=False, run_config=run_config(full_refresh),
+            tags={**range_tags(window), "product-metrics/trigger": "cli"},
+        )
         report = BuildReport(success=result.success, published=False, settings=settings,
-                             run_id=result.run_id)
+                             run_id=result.run_id, partitions=window)
         for evaluation in result.get_asset_check_evaluations():
             report.checks_run += 1
             if evaluation.passed:
@@ -139,7 +246,8 @@ def run_build(settings: Settings) -> BuildReport:
                 f"{event.step_key}: {_root_cause(event.step_failure_data.error)}"
             )
         materialized = result.get_asset_materialization_events()
-        report.materialized = len(materialized)
+        report.materialized = len({ev.asset_key for ev in materialized})
+        report.incremental = _slice_metadata(materialized)
         report.published = any(
             ev.asset_key == dg.AssetKey(["serving", "published_marts"]) for ev in materialized
         )

@@ -25,6 +25,8 @@ settings (environment variables; command-line flags win):
 typical use:
   product-metrics generate --out data/landing          # demo data set
   product-metrics build                                 # ingest, transform, check, publish
+  product-metrics build --from 2025-01-01 --to 2025-01-31   # backfill a range of days
+  product-metrics build --full-refresh                  # rebuild everything from landed rows
   product-metrics scorecard                             # KPIs against targets
   product-metrics ui                                    # lineage and runs in the Dagster UI
 
@@ -67,7 +69,13 @@ def cmd_build(args: argparse.Namespace) -> int:
     from dagster_project.build import run_build
 
     settings = _load(args)
-    report = run_build(settings)
+    backfill = None
+    if args.from_day or args.to_day:
+        if not (args.from_day and args.to_day):
+            raise MetricsError("build: --from and --to go together (a backfill of the days "
+                               "--from .. --to, both included)")
+        backfill = (args.from_day, args.to_day)
+    report = run_build(settings, full_refresh=args.full_refresh, backfill=backfill)
     print(report.describe())
     if args.report_json:
         import json
@@ -144,9 +152,19 @@ def build_parser() -> argparse.ArgumentParser:
         description="Materialise the whole Dagster asset graph in this process: ingest new "
         "landing files, build the dbt models, run every check, and publish the marts to the "
         "serving database only if every blocking check passed. Exit code 1 when it did not "
-        "publish, with the reason.",
+        "publish, with the reason. The first build builds everything; later ones are "
+        "incremental: the daily facts (product events, user-days) rebuild the newest day, "
+        "the METRICS_LOOKBACK_DAYS days before it, and every event and user-day the new "
+        "files touched (late events included); the small marts rebuild in full.",
     )
     _settings_flags(b)
+    b.add_argument("--full-refresh", action="store_true",
+                   help="rebuild everything from the landed rows (re-derive every source, "
+                   "rebuild the daily facts from all raw rows)")
+    b.add_argument("--from", dest="from_day", metavar="DAY",
+                   help="backfill: rebuild the daily facts of the days --from .. --to "
+                   "(YYYY-MM-DD, both included) instead of the nightly window")
+    b.add_argument("--to", dest="to_day", metavar="DAY", help="last day of the backfill")
     b.add_argument("--report-json", metavar="PATH",
                    help="also write the build report (checks, step timings) as JSON")
     b.set_defaults(func=cmd_build)

@@ -11,6 +11,7 @@ from dagster_dbt import DbtCliResource
 
 from dagster_project.defs.ingestion.assets import build_ingestion_assets
 from dagster_project.defs.ingestion.sensors import build_landing_sensor
+from dagster_project.defs.partitions import daily_partitions
 from dagster_project.defs.publish.assets import build_publish_asset
 from dagster_project.defs.publish.schedules import build_failure_sensor, build_schedules
 from dagster_project.defs.quality.checks import build_quality_checks
@@ -19,7 +20,8 @@ from dagster_project.defs.transform.project import dbt_project
 from dagster_project.resources import WarehouseResource
 from dagster_project.settings import DBT_PROJECT_DIR, Settings, load_settings
 
-FULL_BUILD_JOB = "full_build"
+BUILD_JOB = "daily_build"
+FULL_BUILD_JOB = BUILD_JOB  # the name callers used before the job was partitioned
 
 
 def _dbt_executable() -> str:
@@ -43,14 +45,26 @@ def build_definitions(settings: Settings) -> dg.Definitions:
     except ImportError:
         extra = []
     publish = build_publish_asset(settings, [key for a in extra for key in a.keys])
-    assets = [*ingestion, dbt_models, *extra, publish]
+    assets = [*ingestion, *dbt_models, *extra, publish]
     checks = build_quality_checks(settings, asset_keys=[k for a in assets for k in a.keys])
+    build_job = dg.define_asset_job(
+        BUILD_JOB,
+        selection=dg.AssetSelection.all(),
+        partitions_def=daily_partitions(settings),
+        description=(
+            "Ingest every new landing file, rebuild the run's days of the daily facts and "
+            "every event and user-day the new files touched (late data included), rebuild "
+            "the marts, run every check, publish. Run one partition range per run "
+            "(single-run backfill); full_refresh in the run config of dbt_models_daily "
+            "rebuilds the facts from all raw rows."
+        ),
+    )
     return dg.Definitions(
         assets=assets,
         asset_checks=checks,
-        jobs=[dg.define_asset_job(FULL_BUILD_JOB, selection=dg.AssetSelection.all())],
-        schedules=build_schedules(settings, FULL_BUILD_JOB),
-        sensors=[build_landing_sensor(settings, FULL_BUILD_JOB), build_failure_sensor(settings)],
+        jobs=[build_job],
+        schedules=build_schedules(settings, BUILD_JOB),
+        sensors=[build_landing_sensor(settings, BUILD_JOB), build_failure_sensor(settings)],
         resources={
             "warehouse": WarehouseResource.from_settings(settings),
             "dbt": DbtCliResource(

@@ -41,6 +41,9 @@ class Settings:
     schedule_cron: str = "0 2 * * *"
     schedule_timezone: str = "UTC"
     lookback_days: int = 3
+    # First day of the daily partitions (reporting time zone); older data is still built
+    # by a full refresh, it just has no partition of its own.
+    partitions_start: str = "2020-01-01"
     # Seconds between looks of the sensor that starts a run when new files land.
     sensor_interval_seconds: int = 60
     # Other metric settings (dbt vars such as gross_margin), a YAML mapping.
@@ -80,6 +83,7 @@ _ENV = {
     "schedule_cron": "METRICS_SCHEDULE_CRON",
     "schedule_timezone": "METRICS_SCHEDULE_TIMEZONE",
     "lookback_days": "METRICS_LOOKBACK_DAYS",
+    "partitions_start": "METRICS_PARTITIONS_START",
     "sensor_interval_seconds": "METRICS_SENSOR_INTERVAL_SECONDS",
     "dbt_vars": "METRICS_DBT_VARS",
 }
@@ -125,6 +129,10 @@ def _coerce(name: str, raw: str) -> object:
             import datetime as _dt
 
             return _dt.date.fromisoformat(raw).isoformat() if raw else None
+        if name == "partitions_start":
+            import datetime as _dt
+
+            return _dt.date.fromisoformat(raw).isoformat()
     except ValueError as exc:
         raise MetricsError(f"setting {_ENV[name]}={raw!r} is invalid: {exc}") from None
     return raw

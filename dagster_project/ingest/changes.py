@@ -45,6 +45,7 @@ def changes_table(source: str) -> str:
 
 
 def ensure_change_tables(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute("create schema if not exists ops")
     con.execute(BATCHES_DDL)
     con.execute(f"create schema if not exists {STATE_SCHEMA}")
     for source, columns in TRACKED.items():

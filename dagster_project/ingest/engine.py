@@ -140,6 +140,7 @@ def ingest_source(
     landing_dir: Path,
     source: str,
     now: datetime | None = None,
+    rederive: bool = False,
 ) -> SourceIngestResult:
     """Ingest the new files of one source and re-derive the source.
 
@@ -166,6 +167,7 @@ def ingest_source(
       (see ``changes``).
 
     ``now`` (default: the current time) is stored as ``ingested_at``; naive values are UTC.
+    ``rederive`` derives every landed row again even when nothing changed (a full refresh).
     """
     if source not in SOURCES:
         raise MetricsError(f"unknown source {source!r}; known sources: {', '.join(SOURCES)}")
@@ -235,7 +237,7 @@ def ingest_source(
             [source],
         ).fetchall()
     ]
-    stale = current_fingerprint(con, source) != derivation_fingerprint(source)
+    stale = rederive or current_fingerprint(con, source) != derivation_fingerprint(source)
     replaced = bool(drop_only or changed_paths)
     if pending or replaced or stale:
         incremental = not (replaced or stale) and can_derive_incrementally(source)

@@ -7,13 +7,17 @@ and the source's quarantined share stays under ``quarantine_max_share``.
 
 
 import dagster as dg
+from pydantic import Field
 
 from dagster_project.contract import SOURCES
+from dagster_project.defs.partitions import daily_partitions
 from dagster_project.resources import WarehouseResource
 from dagster_project.settings import Settings
 
 BALANCE_CHECK = "landed_equals_accepted_plus_quarantined"
 SHARE_CHECK = "quarantine_share_under_threshold"
+# The large sources: partitioned by day, like the facts built from them.
+PARTITIONED_SOURCES = ("product_events",)
 
 
 def _column_schema(source: str) -> dg.TableSchema:
@@ -36,19 +40,39 @@ def _column_schema(source: str) -> dg.TableSchema:
     return dg.TableSchema(columns=cols)
 
 
+class IngestConfig(dg.Config):
+    """Run config of an ingestion asset."""
+
+    full_refresh: bool = Field(
+        default=False,
+        description="Derive raw rows, quarantine and log counts from every landed row again "
+        "(otherwise only what the new files can change).",
+    )
+
+
 def _ingestion_asset(source: str, settings: Settings) -> dg.AssetsDefinition:
     key = dg.AssetKey(["raw", source])
+    partitioned = source in PARTITIONED_SOURCES
+    description = (
+        f"{SOURCES[source].description} Accepted rows of the files landed in "
+        f"<landing>/{source}/, typed per the data contract; rejected rows go to ops.quarantine."
+    )
+    if partitioned:
+        description += (
+            " Partitioned by day: a partition is the files landed for that day "
+            "(dt=YYYY-MM-DD folders). Every run ingests every new file, whatever its day, "
+            "and logs the events it touched for the incremental models downstream."
+        )
 
     @dg.asset(
         key=key,
         group_name="ingestion",
-        description=(
-            f"{SOURCES[source].description} Accepted rows of the files landed in "
-            f"<landing>/{source}/, typed per the data contract; rejected rows go to ops.quarantine."
-        ),
+        description=description,
         kinds={"duckdb", "python"},
         owners=["team:data-platform"],
         pool="duckdb",
+        partitions_def=daily_partitions(settings) if partitioned else None,
+        backfill_policy=dg.BackfillPolicy.single_run() if partitioned else None,
         metadata={"dagster/column_schema": _column_schema(source), "landing_folder": source},
         check_specs=[
             dg.AssetCheckSpec(BALANCE_CHECK, asset=key, blocking=True,
@@ -57,12 +81,14 @@ def _ingestion_asset(source: str, settings: Settings) -> dg.AssetsDefinition:
                               description="Quarantined share of landed rows <= quarantine_max_share."),
         ],
     )
-    def ingest(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
+    def ingest(context: dg.AssetExecutionContext, warehouse: WarehouseResource,
+               config: IngestConfig):
         from dagster_project.ingest import ingest_source, prepare_warehouse
 
         with warehouse.connect() as con:
             prepare_warehouse(con)
-            result = ingest_source(con, settings.landing_dir, source)
+            result = ingest_source(con, settings.landing_dir, source,
+                                   rederive=config.full_refresh)
             unbalanced = con.execute(
                 "select file, landed_rows, accepted_rows, quarantined_rows from ops.ingestion_log "
                 "where source = ? and landed_rows <> accepted_rows + quarantined_rows",

@@ -2,9 +2,11 @@
 
 
 import datetime as dt
+from zoneinfo import ZoneInfo
 
 import dagster as dg
 
+from dagster_project.defs.partitions import daily_partitions, lookback_window, range_tags
 from dagster_project.settings import Settings
 
 ALERT_PREFIX = "ALERT product-metrics"
@@ -16,19 +18,35 @@ def alert_line(run: dg.DagsterRun, error: str) -> str:
     return f"{ALERT_PREFIX}: run {run.run_id} of job {run.job_name} failed: {first}"
 
 
+def nightly_window(scheduled: dt.datetime, settings: Settings) -> tuple[str, str]:
+    """The partitions a run scheduled at ``scheduled`` covers: the last complete day in
+    the reporting time zone and the ``lookback_days`` days before it."""
+    day = scheduled.astimezone(ZoneInfo(settings.reporting_timezone)).date() - dt.timedelta(days=1)
+    return lookback_window(day, settings, daily_partitions(settings))
+
+
 def build_schedules(settings: Settings, job_name: str) -> list[dg.ScheduleDefinition]:
-    nightly = dg.ScheduleDefinition(
+    @dg.schedule(
         name="nightly_build",
         job_name=job_name,
         cron_schedule=settings.schedule_cron,
         execution_timezone=settings.schedule_timezone,
         default_status=dg.DefaultScheduleStatus.STOPPED,
         description=(
-            f"Full build every night ({settings.schedule_cron}, {settings.schedule_timezone}); "
-            "set METRICS_SCHEDULE_CRON / METRICS_SCHEDULE_TIMEZONE, run `dagster-daemon run`."
+            f"Every night ({settings.schedule_cron}, {settings.schedule_timezone}): one run of "
+            f"the last complete day and the {settings.lookback_days} before it (look-back), "
+            "plus whatever late events the new files hold. Set METRICS_SCHEDULE_CRON, "
+            "METRICS_SCHEDULE_TIMEZONE, METRICS_LOOKBACK_DAYS; run `dagster-daemon run`."
         ),
     )
-    return [nightly]
+    def nightly_build(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
+        window = nightly_window(context.scheduled_execution_time, settings)
+        return dg.RunRequest(
+            run_key=f"nightly-{window[1]}",
+            tags={**range_tags(window), "product-metrics/trigger": "schedule"},
+        )
+
+    return [nightly_build]
 
 
 def build_failure_sensor(settings: Settings) -> dg.SensorDefinition:

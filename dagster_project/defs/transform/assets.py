@@ -1,9 +1,18 @@
 """The dbt project as Dagster assets: seeds, staging, intermediate and marts models, with
-their dbt tests as asset checks (severity error = blocking, warn = non-blocking)."""
+their dbt tests as asset checks (severity error = blocking, warn = non-blocking).
+
+Split by selector, as in dagster-open-platform's defs/dbt/assets.py: the incremental
+models (``config.materialized:incremental``: stg_product__events, int_user_activity_daily)
+are one daily-partitioned multi-asset that rebuilds a slice per run (see ``incremental``),
+everything else one unpartitioned multi-asset rebuilt in full; both single-run backfills.
+"""
 
 
+import contextlib
+import datetime as dt
 import json
-from collections.abc import Mapping
+import os
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 import dagster as dg
@@ -13,10 +22,14 @@ from dagster_dbt import (
     DbtCliResource,
     dbt_assets,
 )
+from pydantic import Field
 
+from dagster_project.defs.partitions import daily_partitions
+from dagster_project.defs.transform import incremental as incremental_plan
 from dagster_project.defs.transform.project import apply_dbt_env, dbt_project, ensure_manifest
+from dagster_project.errors import MetricsError
 from dagster_project.resources import WarehouseResource
-from dagster_project.settings import Settings
+from dagster_project.settings import DBT_PROJECT_DIR, Settings
 
 OWNER = "team:data-platform"
 LAYER_GROUPS = ("staging", "intermediate", "marts")
@@ -27,6 +40,9 @@ class MetricsDbtTranslator(DagsterDbtTranslator):
 
     def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> dg.AssetKey:
         if dbt_resource_props["resource_type"] == "source":
+            if dbt_resource_props["source_name"] == "incremental":
+                # incremental.changed_<source> is written by that source's ingestion asset
+                return dg.AssetKey(["raw", dbt_resource_props["name"].removeprefix("changed_")])
             return dg.AssetKey([dbt_resource_props["source_name"], dbt_resource_props["name"]])
         return dg.AssetKey([dbt_resource_props["schema"], dbt_resource_props["name"]])
 
@@ -79,16 +95,154 @@ def _row_counts(warehouse: WarehouseResource, keys: list[dg.AssetKey]) -> dict[d
     return counts
 
 
-def build_dbt_assets(settings: Settings) -> dg.AssetsDefinition:
-    manifest = ensure_manifest()
+INCREMENTAL_SELECTOR = "config.materialized:incremental"
+DAILY_ASSET = "dbt_models_daily"
+FULL_ASSET = "dbt_models"
+TARGET_DIR = DBT_PROJECT_DIR / "target"
+
+
+class DbtDailyConfig(dg.Config):
+    """Run config of the daily (incremental) dbt models."""
+
+    full_refresh: bool = Field(
+        default=False,
+        description="Rebuild stg_product__events and int_user_activity_daily from every "
+        "raw row instead of the run's slice (days of the window + what new files touched).",
+    )
+
+
+@contextlib.contextmanager
+def _environment(values: dict[str, str]) -> Iterator[None]:
+    """dbt runs as a child process: it reads the slice from these variables."""
+    keys = ("DBT_MIN_DATE", "DBT_MAX_DATE", "DBT_CHANGES_AFTER", "DBT_CHANGES_THROUGH")
+    saved = {k: os.environ.pop(k, None) for k in keys}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for k in keys:
+            os.environ.pop(k, None)
+            if saved[k] is not None:
+                os.environ[k] = saved[k]  # type: ignore[assignment]
+
+
+def _rows_affected(invocation: Any) -> dict[str, int]:
+    try:
+        results = invocation.get_artifact("run_results.json")["results"]
+    except Exception:  # noqa: BLE001 - no artifact when dbt could not start
+        return {}
+    out = {}
+    for res in results:
+        rows = (res.get("adapter_response") or {}).get("rows_affected")
+        if res["unique_id"].startswith("model.") and isinstance(rows, int) and rows >= 0:
+            out[res["unique_id"].rsplit(".", 1)[-1]] = rows
+    return out
+
+
+def _stream(context: dg.AssetExecutionContext, dbt: DbtCliResource,
+            warehouse: WarehouseResource, args: list[str], target: str,
+            extra: Callable[[Any], dict[str, Any]] | None = None) -> Iterator[Any]:
+    """Run dbt, then yield its events with row counts (and ``extra(invocation)``
+    metadata) on every model output; raise a Failure naming the failed nodes.
+
+    Each asset keeps its own target folder, so dbt finds its previous
+    partial_parse.msgpack and only re-parses what changed (vars stay the same from run
+    to run; the slice travels in environment variables)."""
+    invocation = dbt.cli(args, context=context, raise_on_error=False,
+                         target_path=TARGET_DIR / target)
+    # Collect first: metadata that needs the warehouse can only be read once dbt
+    # (a separate process holding the DuckDB file) has finished.
+    events = list(invocation.stream())
+    keys = [ev.asset_key for ev in events
+            if isinstance(ev, dg.Output | dg.AssetMaterialization) and getattr(ev, "asset_key", None)]
+    output_keys = {
+        ev.output_name: context.asset_key_for_output(ev.output_name)
+        for ev in events
+        if isinstance(ev, dg.Output)
+    }
+    counts = _row_counts(warehouse, [*keys, *output_keys.values()])
+    more = extra(invocation) if extra else {}
+    for ev in events:
+        if isinstance(ev, dg.Output):
+            n = counts.get(output_keys[ev.output_name])
+            meta = {**ev.metadata, **more}
+            if n is not None:
+                meta["dagster/row_count"] = n
+            ev = ev.with_metadata(meta)
+        yield ev
+    if not invocation.is_successful():
+        raise dg.Failure(
+            description=f"dbt build failed: {_failure_summary(invocation)}",
+            allow_retries=False,
+        )
+
+
+def build_dbt_assets(settings: Settings) -> list[dg.AssetsDefinition]:
+    """Two dbt multi-assets: the incremental models, partitioned by day, and the rest
+    (small marts and every other source's models), rebuilt in full on every run."""
+    manifest_path = ensure_manifest()
+    manifest = json.loads(manifest_path.read_text())
+    incremental = sorted(
+        n["name"] for n in manifest["nodes"].values()
+        if n["resource_type"] == "model" and n["config"].get("materialized") == "incremental"
+    )
+    if tuple(incremental) != tuple(sorted(incremental_plan.MODELS)):
+        raise MetricsError(
+            f"dbt models materialized incrementally: {incremental}; the slice logic "
+            f"(dagster_project/defs/transform/incremental.py) knows {incremental_plan.MODELS}"
+        )
     project = dbt_project()
     dbt_vars = settings.dbt_vars_dict()
+    fingerprint = incremental_plan.fingerprint(manifest, dbt_vars)
+    base_args = ["build", "--vars", json.dumps(dbt_vars)]
 
     @dbt_assets(
-        manifest=manifest,
+        manifest=manifest_path,
         project=project,
         dagster_dbt_translator=TRANSLATOR,
-        name="dbt_models",
+        select=INCREMENTAL_SELECTOR,
+        name=DAILY_ASSET,
+        partitions_def=daily_partitions(settings),
+        pool="duckdb",
+        backfill_policy=dg.BackfillPolicy.single_run(),
+    )
+    def dbt_models_daily(
+        context: dg.AssetExecutionContext,
+        dbt: DbtCliResource,
+        warehouse: WarehouseResource,
+        config: DbtDailyConfig,
+    ):
+        apply_dbt_env(settings)
+        window = context.partition_time_window
+        first = window.start.date()
+        last = (window.end - dt.timedelta(days=1)).date()
+        with warehouse.connect(read_only=True) as con:
+            planned = incremental_plan.plan(con, (first, last), fingerprint,
+                                            full_refresh=config.full_refresh,
+                                            reporting_timezone=settings.reporting_timezone)
+        context.log.info(
+            f"{planned.mode} build of {', '.join(incremental_plan.MODELS)} ({planned.reason}): "
+            f"days {planned.min_date} .. {planned.max_date}, ingestion batches "
+            f"{planned.changes_after} < id <= {planned.changes_through}"
+        )
+        args = [*base_args, "--full-refresh"] if planned.full_refresh else base_args
+
+        def extra(invocation: Any) -> dict[str, Any]:
+            inserted = _rows_affected(invocation)
+            return {**planned.metadata(),
+                    **{f"incremental/rows_written/{k}": v for k, v in inserted.items()}}
+
+        with _environment(planned.env()):
+            yield from _stream(context, dbt, warehouse, args, DAILY_ASSET, extra)
+        with warehouse.connect() as con:
+            incremental_plan.record(con, planned)
+
+    @dbt_assets(
+        manifest=manifest_path,
+        project=project,
+        dagster_dbt_translator=TRANSLATOR,
+        exclude=INCREMENTAL_SELECTOR,
+        name=FULL_ASSET,
         pool="duckdb",
         backfill_policy=dg.BackfillPolicy.single_run(),
     )
@@ -96,29 +250,6 @@ def build_dbt_assets(settings: Settings) -> dg.AssetsDefinition:
         context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource
     ):
         apply_dbt_env(settings)
-        invocation = dbt.cli(
-            ["build", "--vars", json.dumps(dbt_vars)], context=context, raise_on_error=False
-        )
-        # Collect first: metadata that needs the warehouse can only be read once dbt
-        # (a separate process holding the DuckDB file) has finished.
-        events = list(invocation.stream())
-        keys = [ev.asset_key for ev in events if isinstance(ev, dg.Output | dg.AssetMaterialization) and getattr(ev, "asset_key", None)]
-        output_keys = {
-            ev.output_name: context.asset_key_for_output(ev.output_name)
-            for ev in events
-            if isinstance(ev, dg.Output)
-        }
-        counts = _row_counts(warehouse, [*keys, *output_keys.values()])
-        for ev in events:
-            if isinstance(ev, dg.Output):
-                n = counts.get(output_keys[ev.output_name])
-                if n is not None:
-                    ev = ev.with_metadata({**ev.metadata, "dagster/row_count": n})
-            yield ev
-        if not invocation.is_successful():
-            raise dg.Failure(
-                description=f"dbt build failed: {_failure_summary(invocation)}",
-                allow_retries=False,
-            )
+        yield from _stream(context, dbt, warehouse, base_args, FULL_ASSET)
 
-    return dbt_models
+    return [dbt_models_daily, dbt_models]

@@ -1,9 +1,25 @@
 -- One row per product event (duplicates with the same content count once).
+--
+-- Incremental by slice (macros/incremental.sql): a run rebuilds the events that occurred
+-- in its window of days and every event id that the run's ingestion batches touched,
+-- however late it landed. Rows sharing an event id always fall in one slice (they have
+-- the same content, or ingestion quarantined them all), so each is deduplicated against
+-- all its copies.
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='append',
+        pre_hook="{{ delete_slice(product_events_slice('occurred_date')) }}",
+    )
+}}
 
 with
 
 events as (
     select * from {{ source('raw', 'product_events') }}
+    {% if is_incremental() and slice_is_bounded() %}
+    where {{ product_events_slice(to_reporting_date('occurred_at'), 'occurred_at') }}
+    {% endif %}
 ),
 
 deduped as (

@@ -2,12 +2,25 @@
 -- event with a user_id whose event_name is not in `passive_events`. The day is the event's
 -- occurred day in the reporting time zone, whichever file it landed in (late events count
 -- on the day they happened). Users missing from `users` still count.
--- A plain per-day aggregation: it can be rebuilt for a window of days (incremental later).
+--
+-- Incremental by slice (macros/incremental.sql): a run rebuilds the user-days of its window
+-- and every user-day an event touched by the run's ingestion batches belongs (or belonged)
+-- to, from all of that user-day's events.
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='append',
+        pre_hook="{{ delete_slice(user_days_slice('user_id', 'activity_date')) }}",
+    )
+}}
 
 with
 
 events as (
     select * from {{ ref('stg_product__events') }}
+    {% if is_incremental() and slice_is_bounded() %}
+    where {{ user_days_slice('user_id', 'occurred_date') }}
+    {% endif %}
 ),
 
 active_events as (

@@ -1,0 +1,169 @@
+"""Planning a run of the incremental dbt models (stg_product__events,
+int_user_activity_daily): rebuild a slice, or everything?
+
+The slice of a run (``dbt_models/macros/incremental.sql``) is the days of its partition
+window plus every event id and user-day touched by the ingestion batches it has not seen
+yet: batch ids ``changes_after < id <= changes_through``. ``incremental.dbt_state``
+remembers, after each successful build, the last batch seen and a fingerprint of what
+the tables were built with (the models' and macros' code, the metric settings). The
+models are rebuilt in full instead when asked to, on a first build, when that
+fingerprint changed, or when product_events was re-derived in full since (a replaced
+file, new derivation rules): then no batch log can say what changed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import duckdb
+
+from dagster_project.ingest.changes import STATE_SCHEMA, changes_table
+
+STATE_NAME = "product_events_facts"
+MODELS = ("stg_product__events", "int_user_activity_daily")
+TABLES = (("staging", "stg_product__events"), ("intermediate", "int_user_activity_daily"))
+SOURCE = "product_events"
+
+STATE_DDL = f"""
+create table if not exists {STATE_SCHEMA}.dbt_state (
+  name VARCHAR,
+  changes_through BIGINT,
+  fingerprint VARCHAR,
+  mode VARCHAR,
+  min_date DATE,
+  max_date DATE,
+  updated_at TIMESTAMP
+)"""
+
+
+@dataclass
+class SlicePlan:
+    mode: str  # "incremental" or "full"
+    reason: str
+    min_date: str
+    max_date: str
+    changes_after: int
+    changes_through: int
+    fingerprint: str
+    # what the slice holds, counted before dbt runs (incremental mode only)
+    window_events: int | None = None  # accepted events that occurred in the window
+    changed_events: int | None = None  # distinct event ids the new batches touched
+    changed_outside_window: int | None = None  # ... of which occurred before/after it
+
+    @property
+    def full_refresh(self) -> bool:
+        return self.mode == "full"
+
+    def env(self) -> dict[str, str]:
+        """What the models read (see macros/incremental.sql); empty for a full build."""
+        if self.full_refresh:
+            return {}
+        return {
+            "DBT_MIN_DATE": self.min_date,
+            "DBT_MAX_DATE": self.max_date,
+            "DBT_CHANGES_AFTER": str(self.changes_after),
+            "DBT_CHANGES_THROUGH": str(self.changes_through),
+        }
+
+    def metadata(self) -> dict[str, Any]:
+        return {f"incremental/{k}": v for k, v in asdict(self).items()
+                if v is not None and k != "fingerprint"}
+
+
+def fingerprint(manifest: dict[str, Any], dbt_vars: dict[str, Any]) -> str:
+    """Changes when the incremental models' SQL, any project macro, or a metric setting
+    changes: any of those can change every row, so the next build is a full one."""
+    parts: list[str] = [json.dumps(dbt_vars, sort_keys=True, default=str)]
+    for node in manifest["nodes"].values():
+        if node["resource_type"] == "model" and node["name"] in MODELS:
+            parts.append(f"{node['name']}:{node['checksum']['checksum']}")
+    for macro in sorted(manifest["macros"].values(), key=lambda m: m["unique_id"]):
+        if macro["package_name"] == manifest["metadata"].get("project_name", "product_metrics"):
+            parts.append(hashlib.sha256(macro["macro_sql"].encode()).hexdigest()[:16])
+    return hashlib.sha256("\n".join(sorted(parts)).encode()).hexdigest()[:16]
+
+
+def _exists(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
+    return bool(con.execute(
+        "select count(*) from duckdb_tables() where database_name = current_database() "
+        "and schema_name = ? and table_name = ?", [schema, table]).fetchall()[0][0])
+
+
+def _day(value: dt.date | str) -> str:
+    return value.isoformat() if isinstance(value, dt.date) else str(value)
+
+
+def plan(con: duckdb.DuckDBPyConnection, window: tuple[dt.date, dt.date], fp: str,
+         full_refresh: bool = False, reporting_timezone: str = "UTC") -> SlicePlan:
+    """Decide how the run builds the incremental models (``con`` may be read-only)."""
+    lo, hi = _day(window[0]), _day(window[1])
+    has_batches = _exists(con, "ops", "ingestion_batches")
+    through = int(con.execute("select coalesce(max(batch_id), 0) from ops.ingestion_batches")
+                  .fetchall()[0][0]) if has_batches else 0
+    state = None
+    if _exists(con, STATE_SCHEMA, "dbt_state"):
+        rows = con.execute(f"select changes_through, fingerprint from {STATE_SCHEMA}.dbt_state "
+                           "where name = ?", [STATE_NAME]).fetchall()
+        state = rows[0] if rows else None
+
+    def full(reason: str) -> SlicePlan:
+        return SlicePlan("full", reason, lo, hi, 0, through, fp)
+
+    if full_refresh:
+        return full("a full refresh was asked for")
+    if not all(_exists(con, s, t) for s, t in TABLES):
+        return full("first build of the incremental models")
+    if state is None:
+        return full("no record of an earlier incremental build")
+    after, built_with = int(state[0]), state[1]
+    if built_with != fp:
+        return full("the models, macros or metric settings changed since the last build")
+    rederived = con.execute(
+        "select min(batch_id) from ops.ingestion_batches where source = ? and mode = 'full' "
+        "and batch_id > ?", [SOURCE, after]).fetchall()[0][0] if has_batches else None
+    if rederived is not None:
+        return full(f"product_events was re-derived in full (batch {rederived})")
+    result = SlicePlan("incremental", "new batches and the window", lo, hi, after,
+                       max(through, after), fp)
+    tz = reporting_timezone.replace("'", "''")
+    day = f"cast(timezone('{tz}', timezone('UTC', occurred_at)) as date)"
+    # The UTC bounds, a day wider than the window, let DuckDB skip row groups.
+    result.window_events = int(con.execute(
+        f"select count(*) from raw.{SOURCE} where occurred_at >= cast(? as date) - 1 "
+        f"and occurred_at < cast(? as date) + 2 and {day} between ? and ?", [lo, hi, lo, hi]
+    ).fetchall()[0][0])
+    touched = con.execute(
+        f"select count(distinct event_id), "
+        f"count(distinct case when occurred_at is null or {day} not between ? and ? "
+        f"then event_id end) "
+        f"from {changes_table(SOURCE)} where batch_id > ? and batch_id <= ?",
+        [lo, hi, result.changes_after, result.changes_through],
+    ).fetchall()[0]
+    result.changed_events, result.changed_outside_window = int(touched[0]), int(touched[1])
+    return result
+
+
+def record(con: duckdb.DuckDBPyConnection, planned: SlicePlan) -> None:
+    """After a successful build: remember the last batch seen and prune the batch log up
+    to it (nothing will read those rows again)."""
+    con.execute(f"create schema if not exists {STATE_SCHEMA}")
+    con.execute(STATE_DDL)
+    con.execute("begin transaction")
+    try:
+        con.execute(f"delete from {STATE_SCHEMA}.dbt_state where name = ?", [STATE_NAME])
+        con.execute(
+            f"insert into {STATE_SCHEMA}.dbt_state values (?, ?, ?, ?, ?, ?, now()::timestamp)",
+            [STATE_NAME, planned.changes_through, planned.fingerprint, planned.mode,
+             planned.min_date, planned.max_date],
+        )
+        if _exists(con, STATE_SCHEMA, f"changed_{SOURCE}"):
+            con.execute(f"delete from {changes_table(SOURCE)} where batch_id <= ?",
+                        [planned.changes_through])
+        con.execute("commit")
+    except BaseException:
+        con.execute("rollback")
+        raise
