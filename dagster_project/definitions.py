@@ -6,12 +6,13 @@
 
 from __future__ import annotations
 
+import warnings
+
 import dagster as dg
 from dagster_dbt import DbtCliResource
 
 from dagster_project.defs.ingestion.assets import build_ingestion_assets
 from dagster_project.defs.ingestion.sensors import build_landing_sensor
-from dagster_project.defs.partitions import daily_partitions
 from dagster_project.defs.publish.assets import build_publish_asset
 from dagster_project.defs.publish.schedules import build_failure_sensor, build_schedules
 from dagster_project.defs.quality.checks import build_quality_checks
@@ -35,6 +36,15 @@ def _dbt_executable() -> str:
 
 
 def build_definitions(settings: Settings) -> dg.Definitions:
+    # backfill_policy and code references are marked beta/preview; their warnings would
+    # be printed by every command that loads the definitions.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", category=dg.BetaWarning)
+        warnings.simplefilter("ignore", category=dg.PreviewWarning)
+        return _build_definitions(settings)
+
+
+def _build_definitions(settings: Settings) -> dg.Definitions:
     ingestion = build_ingestion_assets(settings)
     dbt_models = build_dbt_assets(settings)
     extra: list[dg.AssetsDefinition] = []
@@ -45,12 +55,14 @@ def build_definitions(settings: Settings) -> dg.Definitions:
     except ImportError:
         extra = []
     publish = build_publish_asset(settings, [key for a in extra for key in a.keys])
+    # dbt assets point at their SQL files already; the Python ones get their source here.
+    ingestion, (publish,) = (dg.with_source_code_references(ingestion),
+                             dg.with_source_code_references([publish]))
     assets = [*ingestion, *dbt_models, *extra, publish]
     checks = build_quality_checks(settings, asset_keys=[k for a in assets for k in a.keys])
     build_job = dg.define_asset_job(
         BUILD_JOB,
         selection=dg.AssetSelection.all(),
-        partitions_def=daily_partitions(settings),
         description=(
             "Ingest every new landing file, rebuild the run's days of the daily facts and "
             "every event and user-day the new files touched (late data included), rebuild "

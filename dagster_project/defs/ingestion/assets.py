@@ -59,9 +59,10 @@ def _ingestion_asset(source: str, settings: Settings) -> dg.AssetsDefinition:
     )
     if partitioned:
         description += (
-            " Partitioned by day: a partition is the files landed for that day "
-            "(dt=YYYY-MM-DD folders). Every run ingests every new file, whatever its day, "
-            "and logs the events it touched for the incremental models downstream."
+            " Partitioned by day, like the facts built from it (a run covers the newest "
+            "day and the look-back); every run ingests every new file whatever day it holds, "
+            "re-derives only what new files can change, and logs the events it touched in "
+            "incremental.changed_product_events for the incremental models downstream."
         )
 
     @dg.asset(
@@ -73,7 +74,8 @@ def _ingestion_asset(source: str, settings: Settings) -> dg.AssetsDefinition:
         pool="duckdb",
         partitions_def=daily_partitions(settings) if partitioned else None,
         backfill_policy=dg.BackfillPolicy.single_run() if partitioned else None,
-        metadata={"dagster/column_schema": _column_schema(source), "landing_folder": source},
+        metadata={"dagster/column_schema": _column_schema(source), "landing_folder": source,
+                  "dagster/table_name": f"raw.{source}"},
         check_specs=[
             dg.AssetCheckSpec(BALANCE_CHECK, asset=key, blocking=True,
                               description="Every file: landed rows = accepted + quarantined."),

@@ -126,19 +126,6 @@ def _environment(values: dict[str, str]) -> Iterator[None]:
                 os.environ[k] = saved[k]  # type: ignore[assignment]
 
 
-def _rows_affected(invocation: Any) -> dict[str, int]:
-    try:
-        results = invocation.get_artifact("run_results.json")["results"]
-    except Exception:  # noqa: BLE001 - no artifact when dbt could not start
-        return {}
-    out = {}
-    for res in results:
-        rows = (res.get("adapter_response") or {}).get("rows_affected")
-        if res["unique_id"].startswith("model.") and isinstance(rows, int) and rows >= 0:
-            out[res["unique_id"].rsplit(".", 1)[-1]] = rows
-    return out
-
-
 def _stream(context: dg.AssetExecutionContext, dbt: DbtCliResource,
             warehouse: WarehouseResource, args: list[str], target: str,
             extra: Callable[[Any], dict[str, Any]] | None = None) -> Iterator[Any]:
@@ -228,9 +215,12 @@ def build_dbt_assets(settings: Settings) -> list[dg.AssetsDefinition]:
         args = [*base_args, "--full-refresh"] if planned.full_refresh else base_args
 
         def extra(invocation: Any) -> dict[str, Any]:
-            inserted = _rows_affected(invocation)
+            if not invocation.is_successful():
+                return planned.metadata()
+            with warehouse.connect(read_only=True) as con:
+                written = incremental_plan.slice_rows(con, planned, settings.reporting_timezone)
             return {**planned.metadata(),
-                    **{f"incremental/rows_written/{k}": v for k, v in inserted.items()}}
+                    **{f"incremental/rows_written/{k}": v for k, v in written.items()}}
 
         with _environment(planned.env()):
             yield from _stream(context, dbt, warehouse, args, DAILY_ASSET, extra)

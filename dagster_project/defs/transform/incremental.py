@@ -147,6 +147,29 @@ def plan(con: duckdb.DuckDBPyConnection, window: tuple[dt.date, dt.date], fp: st
     return result
 
 
+def slice_rows(con: duckdb.DuckDBPyConnection, planned: SlicePlan,
+               reporting_timezone: str = "UTC") -> dict[str, int]:
+    """Rows of each incremental table inside the run's slice after the build: the rows the
+    run wrote (it deleted the slice and wrote it again). Same slice as
+    macros/incremental.sql (product_events_slice, user_days_slice)."""
+    tz = reporting_timezone.replace("'", "''")
+    day = f"cast(timezone('{tz}', timezone('UTC', occurred_at)) as date)"
+    if planned.full_refresh:
+        return {name: int(con.execute(f"select count(*) from {schema}.{name}").fetchall()[0][0])
+                for schema, name in TABLES}
+    changed = (f"(select * from {changes_table(SOURCE)} where batch_id > {planned.changes_after} "
+               f"and batch_id <= {planned.changes_through})")
+    lo, hi = planned.min_date, planned.max_date
+    stg = con.execute(
+        f"select count(*) from staging.stg_product__events where occurred_date between "
+        f"'{lo}' and '{hi}' or event_id in (select event_id from {changed})").fetchall()[0][0]
+    days = con.execute(
+        f"select count(*) from intermediate.int_user_activity_daily where activity_date between "
+        f"'{lo}' and '{hi}' or (user_id, activity_date) in (select user_id, {day} from {changed} "
+        f"where user_id is not null and occurred_at is not null)").fetchall()[0][0]
+    return {"stg_product__events": int(stg), "int_user_activity_daily": int(days)}
+
+
 def record(con: duckdb.DuckDBPyConnection, planned: SlicePlan) -> None:
     """After a successful build: remember the last batch seen and prune the batch log up
     to it (nothing will read those rows again)."""

@@ -1,0 +1,163 @@
+"""The nightly run after a full build: one more day lands, the next build is incremental,
+processes only that day's partition plus the look-back (and the late events the new
+files hold), and publishes exactly what a full rebuild gives."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import shutil
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from dagster_project.build import run_build
+from dagster_project.contract import SOURCES
+from dagster_project.generate import land_next_day
+from dagster_project.ingest import ingest_source
+from tests.dbt_harness import run_dbt
+from tests.e2e.conftest import DEMO, settings_for
+
+NEXT_DAY = DEMO["start"] + dt.timedelta(days=DEMO["days"])  # 2024-08-28
+WINDOW = (NEXT_DAY - dt.timedelta(days=3), NEXT_DAY)  # look-back of 3 days (the default)
+EVENTS_GLOB = "product_events/**/*.parquet"
+
+
+def _copy_build(built, root: Path):
+    settings, _ = built
+    shutil.copytree(settings.landing_dir, root / "landing")
+    (root / "data").mkdir(parents=True)
+    shutil.copy(settings.warehouse_path, root / "data" / "warehouse.duckdb")
+    shutil.copy(settings.serving_path, root / "data" / "serving.duckdb")
+    return settings_for(root, landing_dir=root / "landing",
+                        warehouse_path=root / "data" / "warehouse.duckdb",
+                        serving_path=root / "data" / "serving.duckdb")
+
+
+def _max_batch(path: Path) -> int:
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        return con.execute("select max(batch_id) from ops.ingestion_batches").fetchall()[0][0]
+    finally:
+        con.close()
+
+
+@pytest.fixture(scope="module")
+def nightly(built, tmp_path_factory: pytest.TempPathFactory):
+    """(settings, report, batch id before the night) of the run after the next day lands."""
+    settings = _copy_build(built, tmp_path_factory.mktemp("nightly"))
+    before = _max_batch(settings.warehouse_path)
+    land_next_day(settings.landing_dir, **DEMO)
+    report = run_build(settings)
+    assert report.published, report.describe()
+    return settings, report, before
+
+
+def _landed(landing: Path, sql: str) -> list[tuple]:
+    """Hand computation straight from the landing files (no pipeline code)."""
+    con = duckdb.connect()
+    try:
+        con.execute("set TimeZone='UTC'")
+        con.execute(f"create view everything as select * from read_parquet('{landing}/{EVENTS_GLOB}')")
+        con.execute("create view new_day as select * from read_parquet("
+                    f"'{landing}/product_events/dt={NEXT_DAY}/events.parquet')")
+        sql = sql.replace("$1", f"date '{WINDOW[0]}'").replace("$2", f"date '{WINDOW[1]}'")
+        return con.execute(sql).fetchall()
+    finally:
+        con.close()
+
+
+def test_the_next_run_processes_only_the_new_day_and_the_look_back(nightly) -> None:
+    settings, report, before = nightly
+    assert report.partitions == (WINDOW[0].isoformat(), WINDOW[1].isoformat())
+    inc = report.incremental
+    assert inc["mode"] == "incremental", inc
+    assert (inc["min_date"], inc["max_date"]) == report.partitions
+    assert inc["changes_after"] == before
+    assert inc["changes_through"] == _max_batch(settings.warehouse_path) > before
+
+    (new_events, late, window_events, window_distinct), = _landed(settings.landing_dir, """
+        select (select count(distinct event_id) from new_day),
+               (select count(*) from new_day where cast(occurred_at as date) < $1),
+               (select count(*) from everything where cast(occurred_at as date) between $1 and $2),
+               (select count(distinct event_id) from everything
+                where cast(occurred_at as date) between $1 and $2)""")
+    assert late > 0  # the new day brings events older than the look-back
+    assert inc["changed_events"] == new_events  # only the new file's events were touched
+    assert inc["changed_outside_window"] == late
+    assert inc["window_events"] == window_events
+    # rows dbt wrote: the window's events and the late ones, nothing else
+    assert inc["rows_written/stg_product__events"] == window_distinct + late
+    (user_days,), = _landed(settings.landing_dir, """
+        select count(*) from (
+            select distinct user_id, cast(occurred_at as date) from everything
+            where user_id is not null and cast(occurred_at as date) between $1 and $2
+            union
+            select distinct user_id, cast(occurred_at as date) from new_day
+            where user_id is not null)""")
+    assert inc["rows_written/int_user_activity_daily"] == user_days
+
+    con = duckdb.connect(str(settings.warehouse_path), read_only=True)
+    try:
+        (mode, rows), = con.execute(
+            "select mode, rows from ops.ingestion_batches where source = 'product_events' "
+            "and batch_id > ?", [before]).fetchall()
+    finally:
+        con.close()
+    (new_rows,), = _landed(settings.landing_dir, "select count(*) from new_day")
+    assert (mode, rows) == ("incremental", new_rows)  # ingestion re-derived the new file only
+
+
+def _rows(con: duckdb.DuckDBPyConnection, table: str) -> list[tuple]:
+    return con.execute(f"select * from {table} order by all").fetchall()
+
+
+def _same(a: list[tuple], b: list[tuple]) -> bool:
+    if len(a) != len(b):
+        return False
+    for ra, rb in zip(a, b, strict=True):
+        for x, y in zip(ra, rb, strict=True):
+            if isinstance(x, float) and isinstance(y, float):
+                if not (math.isclose(x, y, rel_tol=1e-12, abs_tol=1e-9)
+                        or (math.isnan(x) and math.isnan(y))):
+                    return False
+            elif x != y:
+                return False
+    return True
+
+
+def test_the_published_marts_equal_a_full_rebuild(nightly, tmp_path: Path) -> None:
+    settings, _, _ = nightly
+    # The full rebuild: every source derived again from its landed rows, every dbt model
+    # rebuilt from scratch (the incremental ones with --full-refresh).
+    rebuilt = tmp_path / "rebuilt.duckdb"
+    shutil.copy(settings.warehouse_path, rebuilt)
+    con = duckdb.connect(str(rebuilt))
+    try:
+        for source in SOURCES:
+            assert ingest_source(con, settings.landing_dir, source, rederive=True).derive_mode == "full"
+    finally:
+        con.close()
+    run_dbt(rebuilt, ["run", "--full-refresh"], settings.dbt_vars_dict())
+
+    con = duckdb.connect(str(rebuilt))
+    try:
+        con.execute(f"attach '{settings.serving_path}' as served (read_only true)")
+        con.execute(f"attach '{settings.warehouse_path}' as nightly (read_only true)")
+        marts = [r[0] for r in con.execute(
+            "select table_name from information_schema.tables where table_catalog = 'served' "
+            "and table_schema = 'marts' order by 1").fetchall()]
+        assert len(marts) > 20
+        different = [t for t in marts
+                     if not _same(_rows(con, f"served.marts.{t}"), _rows(con, f"marts.{t}"))]
+        assert different == []
+        # and the incremental derive left raw and the quarantine as a full derive does
+        for table in ("raw.product_events", "staging.stg_product__events",
+                      "intermediate.int_user_activity_daily"):
+            assert _rows(con, f"nightly.{table}") == _rows(con, table), table
+        quarantine = "select source, file, line, reason from {}ops.quarantine order by all"
+        assert (con.execute(quarantine.format("nightly.")).fetchall()
+                == con.execute(quarantine.format("")).fetchall())
+    finally:
+        con.close()
