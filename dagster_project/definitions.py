@@ -9,7 +9,6 @@ from __future__ import annotations
 import warnings
 
 import dagster as dg
-from dagster_dbt import DbtCliResource
 
 from dagster_project.defs.ingestion.assets import build_ingestion_assets
 from dagster_project.defs.ingestion.sensors import build_landing_sensor
@@ -17,7 +16,7 @@ from dagster_project.defs.publish.assets import build_publish_asset
 from dagster_project.defs.publish.schedules import build_failure_sensor, build_schedules
 from dagster_project.defs.quality.checks import build_quality_checks
 from dagster_project.defs.transform.assets import build_dbt_assets
-from dagster_project.defs.transform.project import dbt_project
+from dagster_project.defs.transform.project import LeanDbtCliResource, dbt_project
 from dagster_project.resources import WarehouseResource
 from dagster_project.settings import DBT_PROJECT_DIR, Settings, load_settings
 
@@ -79,7 +78,7 @@ def _build_definitions(settings: Settings) -> dg.Definitions:
         sensors=[build_landing_sensor(settings, BUILD_JOB), build_failure_sensor(settings)],
         resources={
             "warehouse": WarehouseResource.from_settings(settings),
-            "dbt": DbtCliResource(
+            "dbt": LeanDbtCliResource(
                 project_dir=dbt_project(),
                 profiles_dir=str(DBT_PROJECT_DIR),
                 dbt_executable=_dbt_executable(),

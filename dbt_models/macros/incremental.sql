@@ -4,7 +4,7 @@
     `max_date`, inclusive, reporting time zone: the Dagster partitions of the run) and
     every key that the ingestion batches `changes_after` < batch_id <= `changes_through`
     touched (incremental.changed_product_events), whatever day it belongs to. The slice's
-    rows are deleted (pre-hook `delete_slice`) and rebuilt from upstream in the same
+    rows are deleted (pre-hooks `delete_slice`) and rebuilt from upstream in the same
     transaction, so late events are counted in the day they occurred however late they
     land, and rows that disappeared upstream (quarantined afterwards) go too.
 
@@ -58,38 +58,41 @@
     {%- endif -%}
 {%- endmacro %}
 
-{#- The product-events slice: events on a day of the window, or with an event id the
-    run's batches touched. `date_expr` is the event's reporting day; `utc_column`, when
-    given, its UTC timestamp, bounded a day wider than the window so that the scan can
-    skip row groups (the day test stays exact in any time zone). -#}
-{% macro product_events_slice(date_expr, utc_column=none) -%}
+{#- Product events of the window's days. `date_expr` is the event's reporting day;
+    `utc_column`, when given, its UTC timestamp, which is also bounded by literals a day
+    wider than the window (a reporting day lies within 14 hours of the UTC day), so that
+    the scan skips row groups by their min/max before any time zone is converted. -#}
+{% macro product_events_in_window(date_expr, utc_column=none) -%}
     {%- set lo, hi = slice_param('min_date'), slice_param('max_date') -%}
-    (
-        {%- if lo is not none and hi is not none %}
-        ({{ slice_window_days(date_expr) }}
-        {%- if utc_column is not none %}
-         and {{ utc_column }} >= {{ reporting_day_start_utc(usage_add_days("cast('" ~ lo ~ "' as date)", -1)) }}
-         and {{ utc_column }} < {{ reporting_day_start_utc(usage_add_days("cast('" ~ hi ~ "' as date)", 2)) }}
-        {%- endif %})
-        or
-        {%- endif %}
-        event_id in (
-            select event_id from {{ slice_changes(changed_product_events()) }} as changed
-        )
-    )
+    {%- if lo is none or hi is none -%}
+        (1 = 0)
+    {%- else -%}
+        {%- set one_day = modules.datetime.timedelta(days=1) -%}
+        {%- set first = modules.datetime.date.fromisoformat(lo) - one_day -%}
+        {%- set after = modules.datetime.date.fromisoformat(hi) + one_day + one_day -%}
+        ({% if utc_column is not none -%}
+        {{ utc_column }} >= cast('{{ first.isoformat() }} 00:00:00' as timestamp)
+        and {{ utc_column }} < cast('{{ after.isoformat() }} 00:00:00' as timestamp)
+        and {% endif -%}
+        {{ slice_window_days(date_expr) }})
+    {%- endif -%}
 {%- endmacro %}
 
-{#- The user-day slice: days of the window, and the (user, day) pairs of every event the
-    run's batches touched (its old and new versions: a day loses an event too). -#}
-{% macro user_days_slice(user_column, date_column) -%}
-    (
-        {{ slice_window_days(date_column) }}
-        or ({{ user_column }}, {{ date_column }}) in (
-            select user_id, {{ to_reporting_date('occurred_at') }}
-            from {{ slice_changes(changed_product_events()) }} as changed
-            where user_id is not null and occurred_at is not null
-        )
-    )
+{#- Product events whose id the run's batches touched. -#}
+{% macro product_events_changed(id_column='event_id') -%}
+    ({{ id_column }} in (
+        select event_id from {{ slice_changes(changed_product_events()) }} as changed
+    ))
+{%- endmacro %}
+
+{#- User-days an event touched by the run's batches belongs, or belonged, to (its old and
+    new versions: a day can lose an event too). -#}
+{% macro user_days_touched(user_column, date_column) -%}
+    (({{ user_column }}, {{ date_column }}) in (
+        select user_id, {{ to_reporting_date('occurred_at') }}
+        from {{ slice_changes(changed_product_events()) }} as changed
+        where user_id is not null and occurred_at is not null
+    ))
 {%- endmacro %}
 
 {#- The change log ingestion writes beside raw.product_events (dagster_project/ingest/

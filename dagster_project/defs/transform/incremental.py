@@ -77,7 +77,9 @@ class SlicePlan:
 def fingerprint(manifest: dict[str, Any], dbt_vars: dict[str, Any]) -> str:
     """Changes when the incremental models' SQL, any project macro, or a metric setting
     changes: any of those can change every row, so the next build is a full one."""
-    parts: list[str] = [json.dumps(dbt_vars, sort_keys=True, default=str)]
+    # as_of_date only cuts the marts (which rebuild in full anyway), never these tables.
+    relevant = {k: v for k, v in dbt_vars.items() if k != "as_of_date"}
+    parts: list[str] = [json.dumps(relevant, sort_keys=True, default=str)]
     for node in manifest["nodes"].values():
         if node["resource_type"] == "model" and node["name"] in MODELS:
             parts.append(f"{node['name']}:{node['checksum']['checksum']}")
@@ -131,10 +133,12 @@ def plan(con: duckdb.DuckDBPyConnection, window: tuple[dt.date, dt.date], fp: st
                        max(through, after), fp)
     tz = reporting_timezone.replace("'", "''")
     day = f"cast(timezone('{tz}', timezone('UTC', occurred_at)) as date)"
-    # The UTC bounds, a day wider than the window, let DuckDB skip row groups.
+    # UTC bounds a day wider than the window (constants) let DuckDB skip row groups.
+    first = dt.datetime.combine(dt.date.fromisoformat(lo) - dt.timedelta(days=1), dt.time())
+    after = dt.datetime.combine(dt.date.fromisoformat(hi) + dt.timedelta(days=2), dt.time())
     result.window_events = int(con.execute(
-        f"select count(*) from raw.{SOURCE} where occurred_at >= cast(? as date) - 1 "
-        f"and occurred_at < cast(? as date) + 2 and {day} between ? and ?", [lo, hi, lo, hi]
+        f"select count(*) from raw.{SOURCE} where occurred_at >= ? and occurred_at < ? "
+        f"and {day} between ? and ?", [first, after, lo, hi]
     ).fetchall()[0][0])
     touched = con.execute(
         f"select count(distinct event_id), "

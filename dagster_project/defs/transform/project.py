@@ -2,15 +2,34 @@
 
 from __future__ import annotations
 
+import importlib.metadata
 import os
+from collections.abc import Sequence
+from functools import cached_property
 from pathlib import Path
 
-from dagster_dbt import DbtProject
+from dagster_dbt import DbtCliResource, DbtProject
+from packaging import version
 
 from dagster_project.errors import MetricsError
 from dagster_project.settings import DBT_PROJECT_DIR, Settings
 
 MANIFEST_PATH = DBT_PROJECT_DIR / "target" / "manifest.json"
+
+
+class LeanDbtCliResource(DbtCliResource):
+    """DbtCliResource without two fixed costs of every dbt step (dagster-dbt 0.29): a
+    ``dbt --version`` subprocess (the version of the venv's dbt-core is known) and an
+    in-process dbt adapter, which only serves dagster-dbt's ``fetch_row_counts`` /
+    ``fetch_column_metadata`` (we count rows ourselves, after dbt released the file).
+    Together about 4 s of CPU per dbt step on these machines."""
+
+    @cached_property
+    def _cli_version(self) -> version.Version:
+        return version.parse(importlib.metadata.version("dbt-core"))
+
+    def _initialize_dbt_core_adapter(self, args: Sequence[str]) -> None:  # type: ignore[override]
+        return None
 
 
 def dbt_project() -> DbtProject:

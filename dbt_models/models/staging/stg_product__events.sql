@@ -9,17 +9,25 @@
     config(
         materialized='incremental',
         incremental_strategy='append',
-        pre_hook="{{ delete_slice(product_events_slice('occurred_date')) }}",
+        pre_hook=[
+            "{{ delete_slice(product_events_in_window('occurred_date')) }}",
+            "{{ delete_slice(product_events_changed()) }}",
+        ],
     )
 }}
 
 with
 
-events as (
+raw_events as (
     select * from {{ source('raw', 'product_events') }}
-    {% if is_incremental() and slice_is_bounded() %}
-    where {{ product_events_slice(to_reporting_date('occurred_at'), 'occurred_at') }}
-    {% endif %}
+),
+
+events as (
+    select * from raw_events
+    {% if is_incremental() and slice_is_bounded() -%}
+    where {{ product_events_in_window(to_reporting_date('occurred_at'), 'occurred_at') }}
+        or {{ product_events_changed() }}
+    {%- endif %}
 ),
 
 deduped as (

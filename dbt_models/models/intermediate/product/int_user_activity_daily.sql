@@ -10,17 +10,29 @@
     config(
         materialized='incremental',
         incremental_strategy='append',
-        pre_hook="{{ delete_slice(user_days_slice('user_id', 'activity_date')) }}",
+        pre_hook=[
+            "{{ delete_slice(slice_window_days('activity_date')) }}",
+            "{{ delete_slice(user_days_touched('user_id', 'activity_date')) }}",
+        ],
     )
 }}
 
 with
 
-events as (
+stg_events as (
     select * from {{ ref('stg_product__events') }}
-    {% if is_incremental() and slice_is_bounded() %}
-    where {{ user_days_slice('user_id', 'occurred_date') }}
-    {% endif %}
+),
+
+events as (
+    {% if is_incremental() and slice_is_bounded() -%}
+    select * from stg_events where {{ slice_window_days('occurred_date') }}
+    union all
+    select * from stg_events
+    where {{ user_days_touched('user_id', 'occurred_date') }}
+        and not {{ slice_window_days('occurred_date') }}
+    {%- else -%}
+    select * from stg_events
+    {%- endif %}
 ),
 
 active_events as (
