@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import dagster as dg
@@ -26,6 +27,7 @@ class BuildReport:
     run_id: str = ""
     step_seconds: dict[str, float] = field(default_factory=dict)
     wall_seconds: float = 0.0
+    log_path: str = ""  # the run's whole Dagster and dbt log
 
     def to_dict(self) -> dict[str, object]:
         return {
@@ -39,6 +41,7 @@ class BuildReport:
             "run_id": self.run_id,
             "step_seconds": self.step_seconds,
             "wall_seconds": self.wall_seconds,
+            "log_path": self.log_path,
         }
 
     def describe(self) -> str:
@@ -67,6 +70,8 @@ class BuildReport:
                 lines.append(f"    ... and {len(self.warnings) - MAX_LISTED} more (see the Dagster UI)")
         if self.run_id:
             lines.append(f"  run id: {self.run_id}")
+        if self.log_path:
+            lines.append(f"  full log (Dagster and dbt): {self.log_path}")
         return "\n".join(lines)
 
 
@@ -107,7 +112,11 @@ def _step_seconds(result: object) -> dict[str, float]:
     return seconds
 
 
-def run_build(settings: Settings) -> BuildReport:
+def run_build(settings: Settings, echo: Callable[[str], None] | None = None) -> BuildReport:
+    """Materialise the whole graph in this process. The run's log (Dagster events and
+    dbt's output, thousands of lines) goes to ``data/logs/build-<time>.log``; ``echo``
+    (default: nothing) gets one line saying where."""
+    import contextlib
     import time
 
     from dagster_project.definitions import FULL_BUILD_JOB, build_definitions
@@ -122,10 +131,20 @@ def run_build(settings: Settings) -> BuildReport:
         )
     defs = build_definitions(settings)
     job = defs.resolve_job_def(FULL_BUILD_JOB)
-    with _instance() as instance:
+    log_dir = settings.data_dir / "logs"
+    log_dir.mkdir(parents=True, exist_ok=True)
+    log_path = log_dir / f"build-{time.strftime('%Y%m%dT%H%M%S')}-{os.getpid()}.log"
+    if echo:
+        echo(f"building (ingest, dbt, checks, publish); log: {log_path}")
+    with (
+        _instance() as instance,
+        log_path.open("w", encoding="utf-8") as log,
+        contextlib.redirect_stdout(log),
+        contextlib.redirect_stderr(log),
+    ):
         result = job.execute_in_process(instance=instance, raise_on_error=False)
         report = BuildReport(success=result.success, published=False, settings=settings,
-                             run_id=result.run_id)
+                             run_id=result.run_id, log_path=str(log_path))
         for evaluation in result.get_asset_check_evaluations():
             report.checks_run += 1
             if evaluation.passed:

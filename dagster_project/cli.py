@@ -67,7 +67,7 @@ def cmd_build(args: argparse.Namespace) -> int:
     from dagster_project.build import run_build
 
     settings = _load(args)
-    report = run_build(settings)
+    report = run_build(settings, echo=lambda line: print(line, flush=True))
     print(report.describe())
     if args.report_json:
         import json
