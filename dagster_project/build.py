@@ -28,6 +28,7 @@ class BuildReport:
     step_seconds: dict[str, float] = field(default_factory=dict)
     wall_seconds: float = 0.0
     log_path: str = ""  # the run's whole Dagster and dbt log
+    report_path: str = ""  # the KPI report, when this build wrote it
 
     def to_dict(self) -> dict[str, object]:
         return {
@@ -42,6 +43,7 @@ class BuildReport:
             "step_seconds": self.step_seconds,
             "wall_seconds": self.wall_seconds,
             "log_path": self.log_path,
+            "report_path": self.report_path,
         }
 
     def describe(self) -> str:
@@ -54,6 +56,10 @@ class BuildReport:
             lines.append(f"  serving database: {self.settings.serving_path} (schema marts, read-only for BI tools)")
             lines.append(f"  Parquet copies:   {self.settings.parquet_dir}")
             lines.append(f"  working warehouse: {self.settings.warehouse_path} (schemas raw, staging, intermediate, marts, ops)")
+            if self.report_path:
+                lines.append(f"  KPI report:       {self.report_path}")
+            for msg in self.step_errors[:MAX_LISTED]:
+                lines.append(f"  step failed after publishing: {msg}")
         else:
             lines.append(
                 "Build FAILED: nothing was published; the serving database "
@@ -163,6 +169,8 @@ def run_build(settings: Settings, echo: Callable[[str], None] | None = None) -> 
             ev.asset_key == dg.AssetKey(["serving", "published_marts"]) for ev in materialized
         )
         report.success = result.success and report.published
+        if any(ev.asset_key == dg.AssetKey(["serving", "kpi_report"]) for ev in materialized):
+            report.report_path = str(settings.report_path)
         report.step_seconds = _step_seconds(result)
     report.wall_seconds = round(time.perf_counter() - started, 3)
     return report

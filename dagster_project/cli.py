@@ -26,6 +26,7 @@ typical use:
   product-metrics generate --out data/landing          # demo data set
   product-metrics build                                 # ingest, transform, check, publish
   product-metrics scorecard                             # KPIs against targets
+  product-metrics report --open                         # the KPI report, charts in one HTML file
   product-metrics ui                                    # lineage and runs in the Dagster UI
 
 BI tools read the published marts from the serving database (schema `marts`),
@@ -94,6 +95,41 @@ def cmd_scorecard(args: argparse.Namespace) -> int:
     return 0
 
 
+def _open_in_browser(path: Path) -> bool:
+    """Open ``path`` in the system browser; False on a machine without one (no display)."""
+    if sys.platform.startswith("linux") and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
+        return False  # headless: do not let webbrowser fall back to a text browser in this terminal
+    import webbrowser
+
+    try:
+        return webbrowser.open(path.resolve().as_uri())
+    except webbrowser.Error:
+        return False
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from dagster_project.reports.kpi_report import write_report
+    from dagster_project.settings import metric_vars
+
+    settings = _load(args)
+    out = Path(args.out).resolve() if args.out else settings.report_path
+    report = write_report(settings.serving_path, out, currency=settings.reporting_currency,
+                          params=metric_vars(settings))
+    drawn = sum(p.has_chart for p in report.panels)
+    print(f"KPI report: {out}")
+    print(f"  {drawn} of {len(report.panels)} charts drawn from {settings.serving_path}"
+          + (f" (data through {report.as_of})" if report.as_of else ""))
+    for panel in report.panels:
+        if not panel.has_chart:
+            print(f"  no chart for {panel.title}: {panel.empty or panel.error}")
+    if args.open:
+        if _open_in_browser(out):
+            print("  opened in your browser")
+        else:
+            print("  no browser here (no display): open the file above on a machine with one")
+    return 0
+
+
 def cmd_ui(args: argparse.Namespace) -> int:
     from dagster_project.defs.transform.project import ensure_manifest
 
@@ -157,6 +193,18 @@ def build_parser() -> argparse.ArgumentParser:
                    help="YYYY-MM or YYYY-Qn (default: the latest period of each KPI)")
     s.add_argument("--no-color", action="store_true", help="plain text, no colours")
     s.set_defaults(func=cmd_scorecard)
+
+    r = sub.add_parser(
+        "report",
+        help="write the KPI report (one HTML file) from the serving database",
+        description="Draw every published KPI from the serving database into one self-contained "
+        "HTML file (charts as inline SVG, no network needed): by default "
+        "serving/report.html beside the serving database, as every build does.",
+    )
+    r.add_argument("--serving", metavar="PATH", help="serving database (METRICS_SERVING_PATH)")
+    r.add_argument("--out", metavar="PATH", help="where to write the report (default: beside the serving database)")
+    r.add_argument("--open", action="store_true", help="open it in the system browser (headless: print the path)")
+    r.set_defaults(func=cmd_report)
 
     u = sub.add_parser("ui", help="open the Dagster UI (lineage, runs, checks)")
     u.add_argument("--port", type=int, default=3000)

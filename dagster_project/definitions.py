@@ -43,7 +43,9 @@ def build_definitions(settings: Settings) -> dg.Definitions:
     except ImportError:
         extra = []
     publish = build_publish_asset(settings, [key for a in extra for key in a.keys])
-    assets = [*ingestion, dbt_models, *extra, publish]
+    from dagster_project.defs.reports.kpi_report import build_kpi_report_asset
+
+    assets = [*ingestion, dbt_models, *extra, publish, build_kpi_report_asset(settings)]
     checks = build_quality_checks(settings, asset_keys=[k for a in assets for k in a.keys])
     return dg.Definitions(
         assets=assets,

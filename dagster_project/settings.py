@@ -54,6 +54,11 @@ class Settings:
     def parquet_dir(self) -> Path:
         return self.serving_path.parent / "serving" / "parquet"
 
+    @property
+    def report_path(self) -> Path:
+        """The KPI report (one HTML file), beside the Parquet copies of the serving database."""
+        return self.serving_path.parent / "serving" / "report.html"
+
     def dbt_vars_dict(self) -> dict[str, object]:
         """The dbt ``--vars`` that carry these settings into the models."""
         out: dict[str, object] = {

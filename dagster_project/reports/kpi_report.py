@@ -160,14 +160,17 @@ def headline_tiles(ctx: Context) -> list[Tile]:
         change = last["mrr_end"] - last["mrr_start"]
         tiles.append(Tile("MRR", fmt.money(last["mrr_end"], ctx.currency), as_of,
                           f"{fmt.signed_money(change, ctx.currency)}{_delta_pct(last['mrr_end'], last['mrr_start'])} this month",
-                          change > 0 if change else None, s.sparkline(spark, label="MRR, last 12 months"), "def-mrr"))
+                          change > 0 if change else None, s.sparkline(spark, label="MRR, last 12 months"), "def-mrr",
+                          "mrr", last["mrr_end"]))
         tiles.append(Tile("ARR", fmt.money(last["arr_end"], ctx.currency), as_of,
                           f"{fmt.signed_money(12 * change, ctx.currency)} this month", change > 0 if change else None,
-                          s.sparkline([r["arr_end"] for r in saas[-12:]], label="ARR, last 12 months"), "def-arr"))
+                          s.sparkline([r["arr_end"] for r in saas[-12:]], label="ARR, last 12 months"), "def-arr",
+                          "arr", last["arr_end"]))
         dc = last["customers_end"] - last["customers_start"]
         tiles.append(Tile("Customers", fmt.count(last["customers_end"]), as_of,
                           f"{'+' if dc >= 0 else fmt.MINUS}{abs(dc):,} this month", dc > 0 if dc else None,
-                          s.sparkline([r["customers_end"] for r in saas[-12:]], label="customers"), "def-customers"))
+                          s.sparkline([r["customers_end"] for r in saas[-12:]], label="customers"), "def-customers",
+                          "customers", float(last["customers_end"])))
         done = [r for r in ctx.complete(saas)]
         if done:
             m, prev = done[-1], (done[-2] if len(done) > 1 else None)
@@ -186,7 +189,7 @@ def headline_tiles(ctx: Context) -> list[Tile]:
                              else f"{fmt.pct_points(now - before)} vs prior month")
                 good = None if not delta or now == before else ((now > before) == better_up)
                 tiles.append(Tile(label, f(now), when, delta or None, good,
-                                  s.sparkline([r[col] for r in done[-12:]], label=label), anchor))
+                                  s.sparkline([r[col] for r in done[-12:]], label=label), anchor, col, now))
     try:
         nps = ctx.marts.rows("marts.nps_monthly",
                              "select month, nps from marts.nps_monthly where nps is not null order by month",
@@ -196,7 +199,7 @@ def headline_tiles(ctx: Context) -> list[Tile]:
         delta = None if prev is None else f"{'+' if m['nps'] >= prev['nps'] else fmt.MINUS}{abs(m['nps'] - prev['nps']):.0f} pts vs prior month"
         tiles.append(Tile("NPS", fmt.score(m["nps"]), fmt.month_label(m["month"]), delta,
                           None if prev is None or m["nps"] == prev["nps"] else m["nps"] > prev["nps"],
-                          s.sparkline([r["nps"] for r in done[-12:]], label="NPS"), "def-nps"))
+                          s.sparkline([r["nps"] for r in done[-12:]], label="NPS"), "def-nps", "nps", m["nps"]))
     except NoData:
         pass
     try:
@@ -210,7 +213,8 @@ def headline_tiles(ctx: Context) -> list[Tile]:
         delta = None if prev is None or fmt.is_missing(prev["stickiness"]) else f"{fmt.pct_points(m['stickiness'] - prev['stickiness'])} vs prior month"
         tiles.append(Tile("Stickiness (DAU/MAU)", fmt.pct(m["stickiness"]), fmt.month_label(m["month"]) + " average",
                           delta, None if prev is None or delta is None else m["stickiness"] > prev["stickiness"],
-                          s.sparkline([r["stickiness"] for r in done[-12:]], label="stickiness"), "def-stickiness"))
+                          s.sparkline([r["stickiness"] for r in done[-12:]], label="stickiness"), "def-stickiness",
+                          "stickiness", m["stickiness"]))
     except NoData:
         pass
     return tiles
@@ -264,6 +268,9 @@ def panel_scorecard(ctx: Context) -> Panel:
                              -(r["attainment"] or 0) if r["status"] == "on_track" else (r["attainment"] or 0),
                              str(r["kpi"])))
     counts = {k: sum(1 for r in rows if r["status"] == k) for k in STATUS_ORDER}
+    ctx.cache["scorecard_counts"] = counts
+    ctx.cache["off_track"] = [f"{KPI_NAMES.get(str(r['kpi']), str(r['kpi']))} ({_period_text(r)})"
+                              for r in rows if r["status"] == "off_track"]
     total = sum(counts.values()) or 1
     # status summary: one stacked bar of the counts
     bar = s.Chart(520, 44, left=0, right=0, bottom=0, top_pad=0, label="status counts")
@@ -831,6 +838,14 @@ class Report:
     build_info: dict[str, str]
     currency: str
     as_of: dt.date | None
+    scorecard_counts: dict[str, int] = field(default_factory=dict)
+    off_track: list[str] = field(default_factory=list)
+    path: Path | None = None  # where write_report put it
+
+    @property
+    def headline_values(self) -> dict[str, float | None]:
+        """The headline numbers, unrounded, by name (for the Dagster UI's plots)."""
+        return {t.key: t.raw for t in self.tiles if t.key}
 
     @property
     def empty_panels(self) -> list[Panel]:
@@ -865,7 +880,8 @@ def render_report(con: duckdb.DuckDBPyConnection, *, currency: str | None = None
     """The report from an open (read-only) connection to a serving database."""
     marts = Marts.open(con)
     info = _build_info(marts)
-    cur = currency or info.get("reporting_currency") or "USD"
+    # The currency the data was published in wins over today's settings.
+    cur = info.get("reporting_currency") or currency or "USD"
     merged = {**DEFAULT_PARAMS, **(params or {})}
     ctx = Context(marts, cur, _as_of(marts, info), merged)
     panels = build_panels(ctx)
@@ -884,7 +900,9 @@ def render_report(con: duckdb.DuckDBPyConnection, *, currency: str | None = None
               + ". Numbers are rounded for display only; the marts are exact.")
     html = render_page(title=TITLE, meta_html=" · ".join(meta), tiles=tiles, panels=panels,
                        params=merged, footer=footer)
-    return Report(html, panels, tiles, info, cur, ctx.as_of)
+    return Report(html, panels, tiles, info, cur, ctx.as_of,
+                  dict(ctx.cache.get("scorecard_counts") or {}),  # type: ignore[call-overload]
+                  list(ctx.cache.get("off_track") or []))  # type: ignore[call-overload]
 
 
 def write_report(serving_path: Path, out_path: Path, *, currency: str | None = None,
@@ -903,4 +921,5 @@ def write_report(serving_path: Path, out_path: Path, *, currency: str | None = N
     tmp = out_path.with_name(f".{out_path.name}.{os.getpid()}.tmp")
     tmp.write_text(report.html, encoding="utf-8")
     os.replace(tmp, out_path)
+    report.path = out_path
     return report

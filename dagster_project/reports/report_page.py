@@ -264,6 +264,8 @@ class Tile:
     delta_good: bool | None = None  # True green, False red, None grey
     spark: str | None = None
     anchor: str | None = None
+    key: str = ""  # metadata name of the unrounded value, e.g. "mrr"
+    raw: float | None = None  # the unrounded value
 
 
 SECTIONS = [
