@@ -294,10 +294,15 @@ def panel_scorecard(ctx: Context) -> Panel:
     head = (f'<div class="summary">{bar.render()}<span>{escape(summary)} of {sum(counts.values())} targets</span></div>')
     tables = []
     for grain, name in (("month", "Monthly targets"), ("quarter", "Quarterly targets")):
-        mine = [r for r in rows if r["grain"] == grain]
+        mine = [r for r in rows if r["grain"] == grain and r["status"] != "no_data"]
         if mine:
             tables.append(_scorecard_table(ctx, name, mine))
     lines = ['<div class="scorecards">', *tables, "</div>"]
+    waiting = [r for r in rows if r["status"] == "no_data"]
+    if waiting:
+        # targets whose KPI has no actual yet (a future period, or a source with no data)
+        names = ", ".join(f"{KPI_NAMES.get(str(r['kpi']), str(r['kpi']))} ({_period_text(r)})" for r in waiting)
+        lines.append(f'<p class="waiting"><span class="pill no_data">No data</span> no actual yet for: {escape(names)}</p>')
     p.html = head + "".join(lines)
     return p
 

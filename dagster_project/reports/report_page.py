@@ -335,6 +335,7 @@ table.scorecard td svg { display:block; }
   color:#fff; white-space:nowrap; }
 .pill.on_track { background:var(--good); } .pill.at_risk { background:#e6a100; color:#1f2933; }
 .pill.off_track { background:var(--bad); } .pill.no_data { background:#9aa5b1; }
+.waiting { color:var(--muted); font-size:12.5px; margin:10px 0 0; }
 .summary { display:flex; gap:10px; align-items:center; margin:2px 0 10px; flex-wrap:wrap; }
 .summary svg { flex:1 1 260px; max-width:520px; height:auto; }
 .definitions dl { display:grid; grid-template-columns:minmax(180px, 260px) 1fr; gap:8px 20px;
