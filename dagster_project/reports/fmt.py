@@ -44,7 +44,7 @@ def compact(value: float, digits: int = 3) -> str:
     v = abs(value)
     for threshold, divisor, suffix in _COMPACT:
         # 999_950 would print as '1000k': move it up to the next unit first.
-        if v >= threshold * (1 - 0.5 * 10 ** -digits):
+        if v >= threshold * (1 - 0.5 * 10**-digits):
             scaled = v / divisor
             decimals = max(digits - len(str(int(scaled))), 0)
             return _sign(value) + _trim(f"{scaled:.{decimals}f}") + suffix
@@ -97,7 +97,9 @@ def ratio(value: float | None) -> str:
     """'3.2×' (one decimal under 10, none above)."""
     if is_missing(value):
         return DASH
-    return _sign(value) + (f"{abs(value):.1f}" if abs(value) < 10 else f"{abs(value):,.0f}") + "\u00d7"
+    return (
+        _sign(value) + (f"{abs(value):.1f}" if abs(value) < 10 else f"{abs(value):,.0f}") + "\u00d7"
+    )
 
 
 def months(value: float | None) -> str:

@@ -46,9 +46,7 @@ DEFINITIONS: dict[str, tuple[str, str, str]] = {
     ),
     "def-arr": (
         "ARR (annual recurring revenue)",
-        (
-            "12 × MRR at the end of the month."
-        ),
+        ("12 × MRR at the end of the month."),
         "Revenue: MRR and its movements",
     ),
     "def-customers": (
@@ -98,10 +96,7 @@ DEFINITIONS: dict[str, tuple[str, str, str]] = {
     ),
     "def-cac": (
         "CAC (customer acquisition cost)",
-        (
-            "Blended CAC = all sales and marketing spend in the month / new customers of the "
-            "month."
-        ),
+        ("Blended CAC = all sales and marketing spend in the month / new customers of the month."),
         "Unit economics",
     ),
     "def-ltv-cac": (
@@ -217,9 +212,15 @@ DEFINITIONS: dict[str, tuple[str, str, str]] = {
 }
 
 DEFAULT_PARAMS: dict[str, object] = {
-    "gross_margin": 0.8, "ltv_churn_window_months": 6, "activation_event": "activated",
-    "activation_window_days": 7, "funnel_window_days": 30, "tier_a_share": 0.8,
-    "tier_b_share": 0.15, "smoothing_alpha": 0.5, "forecast_months": 3,
+    "gross_margin": 0.8,
+    "ltv_churn_window_months": 6,
+    "activation_event": "activated",
+    "activation_window_days": 7,
+    "funnel_window_days": 30,
+    "tier_a_share": 0.8,
+    "tier_b_share": 0.15,
+    "smoothing_alpha": 0.5,
+    "forecast_months": 3,
 }
 
 
@@ -353,14 +354,19 @@ footer { color:var(--muted); font-size:12px; padding:0 32px 30px; max-width:1480
 
 
 def _panel_html(panel: Panel) -> str:
-    links = " ".join(f'<a href="#{a}">{escape(DEFINITIONS[a][0].split(" (")[0])} ↗</a>'
-                     for a in panel.anchors)
+    links = " ".join(
+        f'<a href="#{a}">{escape(DEFINITIONS[a][0].split(" (")[0])} ↗</a>' for a in panel.anchors
+    )
     if panel.error:
-        body = (f'<div class="chart no-data error"><div><strong>Could not draw this chart</strong>'
-                f'{escape(panel.error)}</div></div>')
+        body = (
+            f'<div class="chart no-data error"><div><strong>Could not draw this chart</strong>'
+            f"{escape(panel.error)}</div></div>"
+        )
     elif panel.empty:
-        body = (f'<div class="chart no-data"><div><strong>No data</strong>{escape(panel.empty)}'
-                '</div></div>')
+        body = (
+            f'<div class="chart no-data"><div><strong>No data</strong>{escape(panel.empty)}'
+            "</div></div>"
+        )
     else:
         cls = "chart"
         if len(panel.svgs) > 1:
@@ -381,24 +387,38 @@ def _tile_html(tile: Tile) -> str:
     cls = "flat" if tile.delta_good is None else ("good" if tile.delta_good else "bad")
     delta = f'<span class="delta {cls}">{escape(tile.delta)}</span>' if tile.delta else ""
     spark = tile.spark or ""
-    return (f'<div class="tile" data-tile="{escape(tile.label)}"><div class="label">{label}</div>'
-            f'<div class="row"><div class="value">{escape(tile.value)}</div>{spark}</div>'
-            f'{delta}<span class="when">{escape(tile.when)}</span></div>')
+    return (
+        f'<div class="tile" data-tile="{escape(tile.label)}"><div class="label">{label}</div>'
+        f'<div class="row"><div class="value">{escape(tile.value)}</div>{spark}</div>'
+        f'{delta}<span class="when">{escape(tile.when)}</span></div>'
+    )
 
 
-def render_page(*, title: str, meta_html: str, tiles: Sequence[Tile], panels: Sequence[Panel],
-                params: Mapping[str, object] | None, footer: str) -> str:
+def render_page(
+    *,
+    title: str,
+    meta_html: str,
+    tiles: Sequence[Tile],
+    panels: Sequence[Panel],
+    params: Mapping[str, object] | None,
+    footer: str,
+) -> str:
     nav = "".join(f'<a href="#{key}">{escape(name)}</a>' for key, name in SECTIONS)
     nav += '<a href="#definitions">Definitions</a>'
     out = [
-        "<!doctype html>", '<html lang="en"><head><meta charset="utf-8">',
+        "<!doctype html>",
+        '<html lang="en"><head><meta charset="utf-8">',
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
         f"<title>{escape(title)}</title><style>{CSS}</style></head><body>",
         f'<header class="top"><h1>{escape(title)}</h1><p class="meta">{meta_html}</p><nav>{nav}</nav></header>',
         "<main>",
     ]
     if tiles:
-        out.append('<section class="tiles" id="headlines">' + "".join(_tile_html(t) for t in tiles) + "</section>")
+        out.append(
+            '<section class="tiles" id="headlines">'
+            + "".join(_tile_html(t) for t in tiles)
+            + "</section>"
+        )
     for key, name in SECTIONS:
         mine = [p for p in panels if p.section == key]
         if not mine:
@@ -406,7 +426,11 @@ def render_page(*, title: str, meta_html: str, tiles: Sequence[Tile], panels: Se
         out.append(f'<section id="{key}"><h2>{escape(name)}</h2><div class="grid">')
         out.extend(_panel_html(p) for p in mine)
         out.append("</div></section>")
-    used = [a for a in DEFINITIONS if any(a in p.anchors for p in panels) or any(t.anchor == a for t in tiles)]
+    used = [
+        a
+        for a in DEFINITIONS
+        if any(a in p.anchors for p in panels) or any(t.anchor == a for t in tiles)
+    ]
     out.append('<section class="definitions" id="definitions"><h2>Definitions</h2><dl>')
     for anchor in used:
         term, _, source = DEFINITIONS[anchor]

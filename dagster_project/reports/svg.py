@@ -47,14 +47,20 @@ MOVEMENT_COLOURS = {
 STATUS_COLOURS = {"on_track": GOOD, "at_risk": WARN, "off_track": BAD, "no_data": NEUTRAL}
 CATEGORICAL = ["#1f5fa8", "#e08a1e", "#7b61a8", "#2a9d8f", "#c2185b", "#8d6e63", "#607d8b"]
 # Sequential blues for heatmaps: (position in 0..1, colour).
-HEAT_STOPS = [(0.0, "#f4f8fc"), (0.25, "#c6dbef"), (0.5, "#6baed6"), (0.75, "#2171b5"),
-              (1.0, "#08306b")]
+HEAT_STOPS = [
+    (0.0, "#f4f8fc"),
+    (0.25, "#c6dbef"),
+    (0.5, "#6baed6"),
+    (0.75, "#2171b5"),
+    (1.0, "#08306b"),
+]
 
 CHAR_WIDTH = 0.6  # estimated glyph width of the sans fonts above, in em
 REF_SIZE = 10.5  # font size of reference-line labels
 
 
 # ---------------------------------------------------------------------------- geometry
+
 
 def linear(domain: tuple[float, float], range_: tuple[float, float]) -> Callable[[float], float]:
     """The linear map of ``domain`` onto ``range_`` (a flat domain maps to the middle)."""
@@ -118,8 +124,12 @@ def mix(a: str, b: str, t: float) -> str:
     return _rgb_to_hex([x + (y - x) * t for x, y in zip(ra, rb, strict=True)])
 
 
-def heat_colour(value: float | None, lo: float = 0.0, hi: float = 1.0,
-                stops: Sequence[tuple[float, str]] = HEAT_STOPS) -> str:
+def heat_colour(
+    value: float | None,
+    lo: float = 0.0,
+    hi: float = 1.0,
+    stops: Sequence[tuple[float, str]] = HEAT_STOPS,
+) -> str:
     """Colour of a heatmap cell: ``value`` placed on [lo, hi] (clamped), interpolated between
     the two ``stops`` around it. NULL is a neutral grey."""
     if fmt.is_missing(value):
@@ -134,6 +144,7 @@ def heat_colour(value: float | None, lo: float = 0.0, hi: float = 1.0,
 
 def text_on(background: str) -> str:
     """Dark or white text, whichever reads better on ``background`` (WCAG relative luminance)."""
+
     def channel(v: int) -> float:
         s = v / 255
         return s / 12.92 if s <= 0.03928 else ((s + 0.055) / 1.055) ** 2.4
@@ -191,6 +202,7 @@ def delta_levels(deltas: Sequence[float]) -> list[tuple[float, float]]:
 
 # ---------------------------------------------------------------------------- drawing
 
+
 def _n(v: float) -> str:
     """A coordinate, two decimals at most."""
     text = f"{v:.2f}".rstrip("0").rstrip(".")
@@ -231,9 +243,19 @@ class Chart:
     Axes set the scales (``y_axis``, ``x_bands``, ``x_points``); marks use them.
     """
 
-    def __init__(self, width: int = 640, height: int = 280, *, heading: str | None = None,
-                 legend: Sequence[LegendItem] = (), left: int = 66, right: int = 18,
-                 bottom: int = 46, top_pad: int = 10, label: str = "chart") -> None:
+    def __init__(
+        self,
+        width: int = 640,
+        height: int = 280,
+        *,
+        heading: str | None = None,
+        legend: Sequence[LegendItem] = (),
+        left: int = 66,
+        right: int = 18,
+        bottom: int = 46,
+        top_pad: int = 10,
+        label: str = "chart",
+    ) -> None:
         self.width, self.height, self.label = width, height, label
         self.parts: list[str] = []
         y = 0
@@ -253,11 +275,25 @@ class Chart:
 
     # -- text and legend
     @staticmethod
-    def text_svg(x: float, y: float, text: str, *, size: float = 11, fill: str = INK,
-                 anchor: str = "start", weight: str | None = None, rotate: float | None = None,
-                 cls: str = "label") -> str:
-        attrs = [f'x="{_n(x)}"', f'y="{_n(y)}"', f'font-size="{_n(size)}"', f'fill="{fill}"',
-                 f'class="{cls}"']
+    def text_svg(
+        x: float,
+        y: float,
+        text: str,
+        *,
+        size: float = 11,
+        fill: str = INK,
+        anchor: str = "start",
+        weight: str | None = None,
+        rotate: float | None = None,
+        cls: str = "label",
+    ) -> str:
+        attrs = [
+            f'x="{_n(x)}"',
+            f'y="{_n(y)}"',
+            f'font-size="{_n(size)}"',
+            f'fill="{fill}"',
+            f'class="{cls}"',
+        ]
         if anchor != "start":
             attrs.append(f'text-anchor="{anchor}"')
         if weight:
@@ -286,16 +322,30 @@ class Chart:
         if item.shape == "line":
             return f'<line x1="{_n(x)}" y1="{_n(y)}" x2="{_n(x + 14)}" y2="{_n(y)}" stroke="{c}" stroke-width="2.5"/>'
         if item.shape == "dash":
-            return (f'<line x1="{_n(x)}" y1="{_n(y)}" x2="{_n(x + 14)}" y2="{_n(y)}" stroke="{c}" '
-                    'stroke-width="2" stroke-dasharray="4 2"/>')
+            return (
+                f'<line x1="{_n(x)}" y1="{_n(y)}" x2="{_n(x + 14)}" y2="{_n(y)}" stroke="{c}" '
+                'stroke-width="2" stroke-dasharray="4 2"/>'
+            )
         if item.shape == "dot":
             return f'<circle cx="{_n(x + 7)}" cy="{_n(y)}" r="4" fill="{c}"/>'
         opacity = ' fill-opacity="0.35"' if item.shape == "band" else ""
-        return f'<rect x="{_n(x)}" y="{_n(y - 5)}" width="14" height="10" rx="2" fill="{c}"{opacity}/>'
+        return (
+            f'<rect x="{_n(x)}" y="{_n(y - 5)}" width="14" height="10" rx="2" fill="{c}"{opacity}/>'
+        )
 
     # -- axes
-    def y_axis(self, lo: float, hi: float, *, kind: str, unit: str, currency: str = "USD",
-               count: int = 5, include_zero: bool = True, ticks: list[float] | None = None) -> list[float]:
+    def y_axis(
+        self,
+        lo: float,
+        hi: float,
+        *,
+        kind: str,
+        unit: str,
+        currency: str = "USD",
+        count: int = 5,
+        include_zero: bool = True,
+        ticks: list[float] | None = None,
+    ) -> list[float]:
         if include_zero:
             lo, hi = min(lo, 0.0), max(hi, 0.0)
         ticks = ticks or nice_ticks(lo, hi, count)
@@ -305,14 +355,19 @@ class Chart:
         for t, text in zip(ticks, labels, strict=True):
             y = self.y(t)
             colour = AXIS if t == 0 else GRID
-            self.parts.append(f'<line x1="{_n(self.x0)}" y1="{_n(y)}" x2="{_n(self.x1)}" '
-                              f'y2="{_n(y)}" stroke="{colour}" stroke-width="1" class="grid"/>')
+            self.parts.append(
+                f'<line x1="{_n(self.x0)}" y1="{_n(y)}" x2="{_n(self.x1)}" '
+                f'y2="{_n(y)}" stroke="{colour}" stroke-width="1" class="grid"/>'
+            )
             self.text(self.x0 - 6, y + 4, text, anchor="end", fill=MUTED, cls="tick")
-        self.text(14, (self.y0 + self.y1) / 2, unit, anchor="middle", fill=MUTED, rotate=-90,
-                  cls="unit")
+        self.text(
+            14, (self.y0 + self.y1) / 2, unit, anchor="middle", fill=MUTED, rotate=-90, cls="unit"
+        )
         return ticks
 
-    def x_bands(self, labels: Sequence[str], *, padding: float = 0.28, title: str | None = None) -> None:
+    def x_bands(
+        self, labels: Sequence[str], *, padding: float = 0.28, title: str | None = None
+    ) -> None:
         n = max(len(labels), 1)
         self.slot = (self.x1 - self.x0) / n
         self.bandwidth = self.slot * (1 - padding)
@@ -321,7 +376,9 @@ class Chart:
         if title:
             self.x_title(title)
 
-    def x_points(self, n: int, ticks: Sequence[tuple[int, str]], *, title: str | None = None) -> Callable[[float], float]:
+    def x_points(
+        self, n: int, ticks: Sequence[tuple[int, str]], *, title: str | None = None
+    ) -> Callable[[float], float]:
         """A continuous x axis over indices 0..n-1; ``ticks`` are (index, label)."""
         x = linear((0, max(n - 1, 1)), (self.x0, self.x1))
         self.centres = [x(i) for i in range(n)]
@@ -345,17 +402,31 @@ class Chart:
         for i, (x, lab) in enumerate(placed):
             if (last - i) % step:
                 continue
-            self.parts.append(f'<line x1="{_n(x)}" y1="{_n(self.y1)}" x2="{_n(x)}" '
-                              f'y2="{_n(self.y1 + 4)}" stroke="{AXIS}" class="grid"/>')
+            self.parts.append(
+                f'<line x1="{_n(x)}" y1="{_n(self.y1)}" x2="{_n(x)}" '
+                f'y2="{_n(self.y1 + 4)}" stroke="{AXIS}" class="grid"/>'
+            )
             self.text(x, self.y1 + 17, lab, anchor="middle", fill=MUTED, cls="tick")
 
     def x_title(self, text: str) -> None:
-        self.text((self.x0 + self.x1) / 2, self.height - 8, text, anchor="middle", fill=MUTED,
-                  cls="unit")
+        self.text(
+            (self.x0 + self.x1) / 2, self.height - 8, text, anchor="middle", fill=MUTED, cls="unit"
+        )
 
     # -- marks
-    def rect(self, x: float, y: float, w: float, h: float, fill: str, title: str | None = None,
-             *, opacity: float | None = None, rx: float = 0, stroke: str | None = None) -> None:
+    def rect(
+        self,
+        x: float,
+        y: float,
+        w: float,
+        h: float,
+        fill: str,
+        title: str | None = None,
+        *,
+        opacity: float | None = None,
+        rx: float = 0,
+        stroke: str | None = None,
+    ) -> None:
         extra = f' fill-opacity="{_n(opacity)}"' if opacity is not None else ""
         extra += f' rx="{_n(rx)}"' if rx else ""
         extra += f' stroke="{stroke}" stroke-width="1"' if stroke else ""
@@ -364,13 +435,30 @@ class Chart:
             f'fill="{fill}"{extra} class="mark">{_title(title)}</rect>'
         )
 
-    def bar(self, centre: float, width: float, v0: float, v1: float, fill: str,
-            title: str | None = None, *, opacity: float | None = None) -> None:
+    def bar(
+        self,
+        centre: float,
+        width: float,
+        v0: float,
+        v1: float,
+        fill: str,
+        title: str | None = None,
+        *,
+        opacity: float | None = None,
+    ) -> None:
         top, bottom = self.y(max(v0, v1)), self.y(min(v0, v1))
         self.rect(centre - width / 2, top, width, bottom - top, fill, title, opacity=opacity)
 
-    def path(self, points: Sequence[tuple[float, float] | None], stroke: str, *, width: float = 2,
-             dash: str | None = None, title: str | None = None, opacity: float | None = None) -> None:
+    def path(
+        self,
+        points: Sequence[tuple[float, float] | None],
+        stroke: str,
+        *,
+        width: float = 2,
+        dash: str | None = None,
+        title: str | None = None,
+        opacity: float | None = None,
+    ) -> None:
         """A polyline through pixel points; None breaks the line (a NULL value)."""
         d, pen_down = [], False
         for p in points:
@@ -388,27 +476,44 @@ class Chart:
             f'stroke-linejoin="round" stroke-linecap="round"{extra} class="mark">{_title(title)}</path>'
         )
 
-    def area(self, upper: Sequence[tuple[float, float]], lower: Sequence[tuple[float, float]],
-             fill: str, *, opacity: float = 0.25, title: str | None = None) -> None:
+    def area(
+        self,
+        upper: Sequence[tuple[float, float]],
+        lower: Sequence[tuple[float, float]],
+        fill: str,
+        *,
+        opacity: float = 0.25,
+        title: str | None = None,
+    ) -> None:
         if not upper:
             return
         pts = list(upper) + list(reversed(lower))
         d = "M" + " L".join(f"{_n(x)} {_n(y)}" for x, y in pts) + " Z"
-        self.parts.append(f'<path d="{d}" fill="{fill}" fill-opacity="{_n(opacity)}" stroke="none" '
-                          f'class="mark">{_title(title)}</path>')
+        self.parts.append(
+            f'<path d="{d}" fill="{fill}" fill-opacity="{_n(opacity)}" stroke="none" '
+            f'class="mark">{_title(title)}</path>'
+        )
 
-    def dot(self, x: float, y: float, fill: str, *, r: float = 3.5, title: str | None = None) -> None:
-        self.parts.append(f'<circle cx="{_n(x)}" cy="{_n(y)}" r="{_n(r)}" fill="{fill}" '
-                          f'stroke="#ffffff" stroke-width="1.5" class="mark">{_title(title)}</circle>')
+    def dot(
+        self, x: float, y: float, fill: str, *, r: float = 3.5, title: str | None = None
+    ) -> None:
+        self.parts.append(
+            f'<circle cx="{_n(x)}" cy="{_n(y)}" r="{_n(r)}" fill="{fill}" '
+            f'stroke="#ffffff" stroke-width="1.5" class="mark">{_title(title)}</circle>'
+        )
 
     def hline(self, value: float, label: str, colour: str = MUTED, *, dash: str = "5 4") -> None:
         """A reference line across the plot, labelled in the right margin (never over marks)."""
         if not (self.y_domain[0] <= value <= self.y_domain[1]):
             return
         y = self.y(value)
-        self.parts.append(f'<line x1="{_n(self.x0)}" y1="{_n(y)}" x2="{_n(self.x1 + 3)}" y2="{_n(y)}" '
-                          f'stroke="{colour}" stroke-width="1.5" stroke-dasharray="{dash}" class="ref"/>')
-        self.text(self.x1 + 6, y + 4, label, size=REF_SIZE, fill=colour, weight="600", cls="ref-label")
+        self.parts.append(
+            f'<line x1="{_n(self.x0)}" y1="{_n(y)}" x2="{_n(self.x1 + 3)}" y2="{_n(y)}" '
+            f'stroke="{colour}" stroke-width="1.5" stroke-dasharray="{dash}" class="ref"/>'
+        )
+        self.text(
+            self.x1 + 6, y + 4, label, size=REF_SIZE, fill=colour, weight="600", cls="ref-label"
+        )
 
     def render(self) -> str:
         return (
@@ -416,11 +521,13 @@ class Chart:
             f'width="{self.width}" height="{self.height}" role="img" aria-label="{escape(self.label)}" '
             f'font-family="{escape(FONT)}" font-size="11">'
             + f'<rect width="{self.width}" height="{self.height}" fill="#ffffff"/>'
-            + "".join(self.parts) + "</svg>"
+            + "".join(self.parts)
+            + "</svg>"
         )
 
 
 # ---------------------------------------------------------------------------- charts
+
 
 @dataclass
 class Series:
@@ -493,11 +600,19 @@ def xy_chart(spec: XYSpec) -> str:
     value axis over categories or days."""
     legend = [LegendItem(s.name, s.colour, "box") for s in spec.bars if s.name]
     legend += [LegendItem(b.name, b.colour, "band") for b in spec.bands if b.name]
-    legend += [LegendItem(s.name, s.colour, "dash" if s.dash else "line") for s in spec.lines if s.name]
+    legend += [
+        LegendItem(s.name, s.colour, "dash" if s.dash else "line") for s in spec.lines if s.name
+    ]
     legend += list(spec.extra_legend)
     right = max([18.0] + [text_width(r.label, REF_SIZE) + 12 for r in spec.refs])
-    chart = Chart(spec.width, spec.height, heading=spec.heading, legend=legend, label=spec.label,
-                  right=math.ceil(right))
+    chart = Chart(
+        spec.width,
+        spec.height,
+        heading=spec.heading,
+        legend=legend,
+        label=spec.label,
+        right=math.ceil(right),
+    )
     n = len(spec.categories)
 
     # value range: stacked sums, band edges, lines, references
@@ -522,8 +637,14 @@ def xy_chart(spec: XYSpec) -> str:
         hi = min(hi, spec.y_cap)
     if spec.y_floor is not None:
         lo = max(lo, spec.y_floor)
-    chart.y_axis(lo, hi, kind=spec.kind, unit=spec.unit, currency=spec.currency,
-                 include_zero=spec.include_zero)
+    chart.y_axis(
+        lo,
+        hi,
+        kind=spec.kind,
+        unit=spec.unit,
+        currency=spec.currency,
+        include_zero=spec.include_zero,
+    )
     y_lo, y_hi = chart.y_domain
 
     def clamp(v: float) -> float:
@@ -534,8 +655,10 @@ def xy_chart(spec: XYSpec) -> str:
         chart.x_points(n, _month_ticks(dates) if len(dates) == n else [], title=spec.x_title)
     else:
         chart.x_bands([_category_text(c) for c in spec.categories], title=spec.x_title)
-    labels = [(_category_text(c) if not isinstance(c, dt.date) or not spec.continuous
-               else c.isoformat()) for c in spec.categories]
+    labels = [
+        (_category_text(c) if not isinstance(c, dt.date) or not spec.continuous else c.isoformat())
+        for c in spec.categories
+    ]
 
     # bands under everything
     for b in spec.bands:
@@ -572,16 +695,31 @@ def xy_chart(spec: XYSpec) -> str:
                 else:
                     base, top = 0.0, v
                     centre = chart.centres[i] - chart.bandwidth / 2 + width * (g + 0.5)
-                chart.bar(centre, width * (0.92 if groups > 1 else 1), clamp(base), clamp(top),
-                          colour, title, opacity=opacity)
+                chart.bar(
+                    centre,
+                    width * (0.92 if groups > 1 else 1),
+                    clamp(base),
+                    clamp(top),
+                    colour,
+                    title,
+                    opacity=opacity,
+                )
                 if top > y_hi or top < y_lo:
                     # cut at the axis: say so, and write the true value inside the bar
                     y_edge = chart.y(clamp(top))
                     arrow = "\u2191 " if top > y_hi else "\u2193 "
                     y_text = y_edge + 6 if top > y_hi else y_edge - 6
-                    chart.text(centre + 3.5, y_text, arrow + value_text(v, spec.kind, spec.currency),
-                               anchor="end" if top > y_hi else "start", size=9.5,
-                               fill=text_on(colour), rotate=-90, weight="600", cls="clip")
+                    chart.text(
+                        centre + 3.5,
+                        y_text,
+                        arrow + value_text(v, spec.kind, spec.currency),
+                        anchor="end" if top > y_hi else "start",
+                        size=9.5,
+                        fill=text_on(colour),
+                        rotate=-90,
+                        weight="600",
+                        cls="clip",
+                    )
 
     # lines
     for s in spec.lines:
@@ -593,23 +731,41 @@ def xy_chart(spec: XYSpec) -> str:
         if s.dots or sum(p is not None for p in pts) == 1:
             for i, p in enumerate(pts):
                 if p is not None:
-                    chart.dot(p[0], p[1], s.colour, r=3,
-                              title=f"{labels[i]} · {s.name}: {value_text(s.values[i], spec.kind, spec.currency)}")
+                    chart.dot(
+                        p[0],
+                        p[1],
+                        s.colour,
+                        r=3,
+                        title=f"{labels[i]} · {s.name}: {value_text(s.values[i], spec.kind, spec.currency)}",
+                    )
         if s.label_last:
             last = max((i for i, p in enumerate(pts) if p is not None), default=None)
             if last is not None:
                 x, y = pts[last]  # type: ignore[misc]
-                chart.dot(x, y, s.colour, r=3.5,
-                          title=f"{labels[last]} · {s.name}: {value_text(s.values[last], spec.kind, spec.currency)}")
+                chart.dot(
+                    x,
+                    y,
+                    s.colour,
+                    r=3.5,
+                    title=f"{labels[last]} · {s.name}: {value_text(s.values[last], spec.kind, spec.currency)}",
+                )
 
     for r in spec.refs:
         chart.hline(r.value, r.label, r.colour)
     return chart.render()
 
 
-def waterfall_chart(steps: Sequence[Step], *, kind: str = "money", unit: str, currency: str = "USD",
-                    heading: str | None = None, width: int = 640, height: int = 280,
-                    label: str = "waterfall") -> str:
+def waterfall_chart(
+    steps: Sequence[Step],
+    *,
+    kind: str = "money",
+    unit: str,
+    currency: str = "USD",
+    heading: str | None = None,
+    width: int = 640,
+    height: int = 280,
+    label: str = "waterfall",
+) -> str:
     """The classic bridge: totals from the baseline, each delta from where the last ended.
 
     When the totals dwarf the deltas the value axis starts above zero (so that the movements
@@ -626,8 +782,15 @@ def waterfall_chart(steps: Sequence[Step], *, kind: str = "money", unit: str, cu
     if truncated:
         span = hi - delta_lo or abs(hi) * 0.1 or 1.0
         ticks = nice_ticks(delta_lo - 0.35 * span, hi + 0.08 * span, 5)
-        chart.y_axis(ticks[0], ticks[-1], kind=kind, unit=unit, currency=currency,
-                     include_zero=False, ticks=ticks)
+        chart.y_axis(
+            ticks[0],
+            ticks[-1],
+            kind=kind,
+            unit=unit,
+            currency=currency,
+            include_zero=False,
+            ticks=ticks,
+        )
     else:
         chart.y_axis(lo, hi, kind=kind, unit=unit, currency=currency)
     chart.x_bands([s.label for s in steps], padding=0.3)
@@ -638,40 +801,86 @@ def waterfall_chart(steps: Sequence[Step], *, kind: str = "money", unit: str, cu
         w = chart.bandwidth
         if span.kind == "total":
             colour = step.colour or PRIMARY
-            chart.bar(c, w, max(base, 0.0) if not truncated else base, span.hi, colour,
-                      f"{step.label}: {value_text(span.value, kind, currency)}")
+            chart.bar(
+                c,
+                w,
+                max(base, 0.0) if not truncated else base,
+                span.hi,
+                colour,
+                f"{step.label}: {value_text(span.value, kind, currency)}",
+            )
             level = span.hi
             text = value_text(span.value, kind, currency)
             if truncated:
                 # zig-zag: this bar does not start at zero
                 y = chart.y1 - 7
-                zz = " ".join(f"{_n(c - w / 2 + k * w / 6)} {_n(y + (3 if k % 2 else -3))}" for k in range(7))
-                chart.parts.append(f'<polyline points="{zz}" fill="none" stroke="#ffffff" stroke-width="2.5" class="break"/>')
+                zz = " ".join(
+                    f"{_n(c - w / 2 + k * w / 6)} {_n(y + (3 if k % 2 else -3))}" for k in range(7)
+                )
+                chart.parts.append(
+                    f'<polyline points="{zz}" fill="none" stroke="#ffffff" stroke-width="2.5" class="break"/>'
+                )
         else:
             colour = step.colour or (GOOD if span.value >= 0 else BAD)
-            chart.bar(c, w, span.lo, span.hi, colour,
-                      f"{step.label}: {fmt.signed_money(span.value, currency) if kind == 'money' else value_text(span.value, kind, currency)}")
+            chart.bar(
+                c,
+                w,
+                span.lo,
+                span.hi,
+                colour,
+                f"{step.label}: {fmt.signed_money(span.value, currency) if kind == 'money' else value_text(span.value, kind, currency)}",
+            )
             level = span.hi if span.value >= 0 else span.lo
-            text = fmt.signed_money(span.value, currency) if kind == "money" else value_text(span.value, kind, currency)
+            text = (
+                fmt.signed_money(span.value, currency)
+                if kind == "money"
+                else value_text(span.value, kind, currency)
+            )
         if prev_end is not None:
             y = chart.y(prev_end[1])
-            chart.parts.append(f'<line x1="{_n(prev_end[0])}" y1="{_n(y)}" x2="{_n(c - w / 2)}" '
-                               f'y2="{_n(y)}" stroke="{AXIS}" stroke-dasharray="2 2" class="connector"/>')
+            chart.parts.append(
+                f'<line x1="{_n(prev_end[0])}" y1="{_n(y)}" x2="{_n(c - w / 2)}" '
+                f'y2="{_n(y)}" stroke="{AXIS}" stroke-dasharray="2 2" class="connector"/>'
+            )
         prev_end = (c + w / 2, level)
         top = chart.y(span.hi)
-        chart.text(c, top - 6, text, anchor="middle", size=11, weight="600",
-                   fill=INK if span.kind == "total" else colour if colour not in (GOOD_LIGHT, BAD_LIGHT) else MUTED)
+        chart.text(
+            c,
+            top - 6,
+            text,
+            anchor="middle",
+            size=11,
+            weight="600",
+            fill=INK
+            if span.kind == "total"
+            else colour
+            if colour not in (GOOD_LIGHT, BAD_LIGHT)
+            else MUTED,
+        )
     return chart.render()
 
 
-MOVEMENTS = [("new", "New"), ("expansion", "Expansion"), ("reactivation", "Reactivation"),
-             ("contraction", "Contraction"), ("churned", "Churned")]
+MOVEMENTS = [
+    ("new", "New"),
+    ("expansion", "Expansion"),
+    ("reactivation", "Reactivation"),
+    ("contraction", "Contraction"),
+    ("churned", "Churned"),
+]
 
 
-def monthly_waterfall_chart(months: Sequence[dt.date], movements: Sequence[dict[str, float]], *,
-                            currency: str = "USD", unit: str, faded: frozenset[int] = frozenset(),
-                            heading: str | None = None, width: int = 1240, height: int = 300,
-                            label: str = "monthly MRR waterfall") -> str:
+def monthly_waterfall_chart(
+    months: Sequence[dt.date],
+    movements: Sequence[dict[str, float]],
+    *,
+    currency: str = "USD",
+    unit: str,
+    faded: frozenset[int] = frozenset(),
+    heading: str | None = None,
+    width: int = 1240,
+    height: int = 300,
+    label: str = "monthly MRR waterfall",
+) -> str:
     """One small waterfall per month: new, expansion and reactivation step up from 0,
     contraction and churn step down, each bar starting where the previous one ended; the
     black tick is where the month ends, its net new MRR."""
@@ -681,8 +890,10 @@ def monthly_waterfall_chart(months: Sequence[dt.date], movements: Sequence[dict[
     per_month: list[list[tuple[float, float]]] = []
     extremes = [0.0]
     for m in movements:
-        deltas = [float(m.get(k) or 0) * (1 if k in ("new", "expansion", "reactivation") else -1)
-                  for k, _ in MOVEMENTS]
+        deltas = [
+            float(m.get(k) or 0) * (1 if k in ("new", "expansion", "reactivation") else -1)
+            for k, _ in MOVEMENTS
+        ]
         levels = delta_levels(deltas)
         per_month.append(levels)
         extremes += [v for pair in levels for v in pair]
@@ -695,23 +906,40 @@ def monthly_waterfall_chart(months: Sequence[dt.date], movements: Sequence[dict[
         for j, ((a, b), (key, name)) in enumerate(zip(levels, MOVEMENTS, strict=True)):
             x = left + sub * (j + 0.5)
             amount = b - a
-            chart.bar(x, sub * 0.86, a, b, MOVEMENT_COLOURS[key],
-                      f"{fmt.month_label(months[i])} · {name}: {fmt.signed_money(amount, currency)}",
-                      opacity=opacity)
+            chart.bar(
+                x,
+                sub * 0.86,
+                a,
+                b,
+                MOVEMENT_COLOURS[key],
+                f"{fmt.month_label(months[i])} · {name}: {fmt.signed_money(amount, currency)}",
+                opacity=opacity,
+            )
         net = levels[-1][1]
         y = chart.y(net)
         chart.parts.append(
             f'<line x1="{_n(left - 1)}" y1="{_n(y)}" x2="{_n(left + chart.bandwidth + 1)}" y2="{_n(y)}" '
             f'stroke="{INK}" stroke-width="2.5" class="mark">'
-            f'{_title(f"{fmt.month_label(months[i])} · Net new MRR: {fmt.signed_money(net, currency)}")}</line>'
+            f"{_title(f'{fmt.month_label(months[i])} · Net new MRR: {fmt.signed_money(net, currency)}')}</line>"
         )
     return chart.render()
 
 
-def heatmap_chart(rows: Sequence[str], cols: Sequence[str], values: Sequence[Sequence[float | None]], *,
-                  kind: str = "fraction", lo: float = 0.0, hi: float = 1.0, x_title: str,
-                  y_title: str, sizes: Sequence[str] | None = None, heading: str | None = None,
-                  width: int = 1240, label: str = "heatmap") -> str:
+def heatmap_chart(
+    rows: Sequence[str],
+    cols: Sequence[str],
+    values: Sequence[Sequence[float | None]],
+    *,
+    kind: str = "fraction",
+    lo: float = 0.0,
+    hi: float = 1.0,
+    x_title: str,
+    y_title: str,
+    sizes: Sequence[str] | None = None,
+    heading: str | None = None,
+    width: int = 1240,
+    label: str = "heatmap",
+) -> str:
     """A cohort triangle: one row per cohort, one column per period since its start; a
     missing cell (not yet reached) is left blank. ``sizes`` are written after each row label."""
     left = 120 if sizes else 70
@@ -728,16 +956,24 @@ def heatmap_chart(rows: Sequence[str], cols: Sequence[str], values: Sequence[Seq
     for k in range(5):
         v = lo + (hi - lo) * k / 4
         colour = heat_colour(v, lo, hi)
-        chart.parts.append(f'<rect x="{_n(key_x + 44 * k)}" y="{legend_y + 6}" width="44" height="10" fill="{colour}"/>')
+        chart.parts.append(
+            f'<rect x="{_n(key_x + 44 * k)}" y="{legend_y + 6}" width="44" height="10" fill="{colour}"/>'
+        )
         if k % 2 == 0:  # label the ends and the middle
-            chart.text(key_x + 44 * k + 22, legend_y + 28,
-                       fmt.pct(v, 0) if kind == "fraction" else value_text(v, kind),
-                       anchor="middle", size=10, fill=MUTED)
+            chart.text(
+                key_x + 44 * k + 22,
+                legend_y + 28,
+                fmt.pct(v, 0) if kind == "fraction" else value_text(v, kind),
+                anchor="middle",
+                size=10,
+                fill=MUTED,
+            )
     show_values = cell_w >= 30 and cell_h >= 14
     for r, row in enumerate(values):
         y = chart.y0 + r * cell_h
-        chart.text(left - 8, y + cell_h / 2 + 4, rows[r], anchor="end", fill=MUTED, cls="tick",
-                   size=10.5)
+        chart.text(
+            left - 8, y + cell_h / 2 + 4, rows[r], anchor="end", fill=MUTED, cls="tick", size=10.5
+        )
         if sizes:
             chart.text(8, y + cell_h / 2 + 4, sizes[r], fill=MUTED, size=10, cls="tick")
         for c, v in enumerate(row):
@@ -745,25 +981,52 @@ def heatmap_chart(rows: Sequence[str], cols: Sequence[str], values: Sequence[Seq
                 continue
             x = left + c * cell_w
             colour = heat_colour(v, lo, hi)
-            chart.rect(x + 0.5, y + 0.5, cell_w - 1, cell_h - 1, colour,
-                       f"{y_title} {rows[r]}, {x_title.lower()} {cols[c]}: {value_text(v, kind)}")
+            chart.rect(
+                x + 0.5,
+                y + 0.5,
+                cell_w - 1,
+                cell_h - 1,
+                colour,
+                f"{y_title} {rows[r]}, {x_title.lower()} {cols[c]}: {value_text(v, kind)}",
+            )
             if show_values and not fmt.is_missing(v):
-                chart.text(x + cell_w / 2, y + cell_h / 2 + 3.5, f"{v * 100:.0f}" if kind == "fraction" else value_text(v, kind),
-                           anchor="middle", size=9.5, fill=text_on(colour), cls="cell")
+                chart.text(
+                    x + cell_w / 2,
+                    y + cell_h / 2 + 3.5,
+                    f"{v * 100:.0f}" if kind == "fraction" else value_text(v, kind),
+                    anchor="middle",
+                    size=9.5,
+                    fill=text_on(colour),
+                    cls="cell",
+                )
     step = label_step(cell_w, max((text_width(c, 10.5) for c in cols), default=10))
     for c, text in enumerate(cols):
         if c % step == 0:
-            chart.text(left + (c + 0.5) * cell_w, chart.y1 + 15, text, anchor="middle", fill=MUTED,
-                       cls="tick", size=10.5)
-    chart.text(left + (width - left - 18) / 2, height - 8, x_title, anchor="middle", fill=MUTED, cls="unit")
+            chart.text(
+                left + (c + 0.5) * cell_w,
+                chart.y1 + 15,
+                text,
+                anchor="middle",
+                fill=MUTED,
+                cls="tick",
+                size=10.5,
+            )
+    chart.text(
+        left + (width - left - 18) / 2, height - 8, x_title, anchor="middle", fill=MUTED, cls="unit"
+    )
     if sizes:
         chart.text(8, top - 6, "size", fill=MUTED, size=10, cls="unit")
     chart.text(left - 8, top - 6, y_title, anchor="end", fill=MUTED, size=10, cls="unit")
     return chart.render()
 
 
-def funnel_chart(steps: Sequence[tuple[str, float]], *, heading: str | None = None,
-                 width: int = 640, label: str = "funnel") -> str:
+def funnel_chart(
+    steps: Sequence[tuple[str, float]],
+    *,
+    heading: str | None = None,
+    width: int = 640,
+    label: str = "funnel",
+) -> str:
     """Centred bars, one per step, as wide as its users; beside each, the conversion from
     the step before and from the first step."""
     row_h, gap, top = 34.0, 8.0, (30 if heading else 8)
@@ -780,28 +1043,60 @@ def funnel_chart(steps: Sequence[tuple[str, float]], *, heading: str | None = No
         colour = mix(PRIMARY, PRIMARY_LIGHT, i / max(len(steps) - 1, 1) * 0.7)
         step_rate = (users / prev) if prev else None
         overall = (users / first) if first else None
-        chart.rect(centre - w / 2, y, w, row_h, colour,
-                   f"{name}: {fmt.count(users)} (from previous step {fmt.pct(step_rate)}, overall {fmt.pct(overall)})",
-                   rx=3)
+        chart.rect(
+            centre - w / 2,
+            y,
+            w,
+            row_h,
+            colour,
+            f"{name}: {fmt.count(users)} (from previous step {fmt.pct(step_rate)}, overall {fmt.pct(overall)})",
+            rx=3,
+        )
         chart.text(chart.x0 - 10, y + row_h / 2 + 4, name, anchor="end", size=12, fill=INK)
         inside = fmt.count(users)
         fits = text_width(inside, 12) + 10 < w
-        chart.text(centre if fits else centre + w / 2 + 6, y + row_h / 2 + 4, inside,
-                   anchor="middle" if fits else "start", size=12, weight="600",
-                   fill=text_on(colour) if fits else INK)
+        chart.text(
+            centre if fits else centre + w / 2 + 6,
+            y + row_h / 2 + 4,
+            inside,
+            anchor="middle" if fits else "start",
+            size=12,
+            weight="600",
+            fill=text_on(colour) if fits else INK,
+        )
         if step_rate is not None:
-            chart.text(chart.x1 + 10, y + row_h / 2 - 2, f"{fmt.pct(step_rate)} of previous", size=11,
-                       fill=INK)
-            chart.text(chart.x1 + 10, y + row_h / 2 + 12, f"{fmt.pct(overall)} of first step", size=10,
-                       fill=MUTED)
+            chart.text(
+                chart.x1 + 10,
+                y + row_h / 2 - 2,
+                f"{fmt.pct(step_rate)} of previous",
+                size=11,
+                fill=INK,
+            )
+            chart.text(
+                chart.x1 + 10,
+                y + row_h / 2 + 12,
+                f"{fmt.pct(overall)} of first step",
+                size=10,
+                fill=MUTED,
+            )
         prev = users
     return chart.render()
 
 
-def hbar_chart(labels: Sequence[str], values: Sequence[float | None], colours: Sequence[str], *,
-               kind: str, unit: str, refs: Sequence[Ref] = (), notes: Sequence[str] | None = None,
-               currency: str = "USD", heading: str | None = None, width: int = 640,
-               label: str = "bars") -> str:
+def hbar_chart(
+    labels: Sequence[str],
+    values: Sequence[float | None],
+    colours: Sequence[str],
+    *,
+    kind: str,
+    unit: str,
+    refs: Sequence[Ref] = (),
+    notes: Sequence[str] | None = None,
+    currency: str = "USD",
+    heading: str | None = None,
+    width: int = 640,
+    label: str = "bars",
+) -> str:
     """Horizontal bars with their value at the end; ``refs`` are vertical reference lines."""
     row_h = 24.0
     left = int(min(max((text_width(t, 11.5) for t in labels), default=40) + 16, 200))
@@ -813,8 +1108,10 @@ def hbar_chart(labels: Sequence[str], values: Sequence[float | None], colours: S
     ticks = nice_ticks(min(vals), max(vals), 5)
     x = linear((ticks[0], ticks[-1]), (chart.x0, chart.x1))
     for t, text in zip(ticks, fmt.tick_labels(ticks, kind, currency), strict=True):
-        chart.parts.append(f'<line x1="{_n(x(t))}" y1="{_n(chart.y0)}" x2="{_n(x(t))}" y2="{_n(chart.y1)}" '
-                           f'stroke="{AXIS if t == 0 else GRID}" class="grid"/>')
+        chart.parts.append(
+            f'<line x1="{_n(x(t))}" y1="{_n(chart.y0)}" x2="{_n(x(t))}" y2="{_n(chart.y1)}" '
+            f'stroke="{AXIS if t == 0 else GRID}" class="grid"/>'
+        )
         chart.text(x(t), chart.y1 + 15, text, anchor="middle", fill=MUTED, cls="tick")
     chart.text((chart.x0 + chart.x1) / 2, height - 8, unit, anchor="middle", fill=MUTED, cls="unit")
     for i, (name, v) in enumerate(zip(labels, values, strict=True)):
@@ -825,18 +1122,37 @@ def hbar_chart(labels: Sequence[str], values: Sequence[float | None], colours: S
             continue
         a, b = sorted((x(0), x(float(v))))
         note = f" · {notes[i]}" if notes and notes[i] else ""
-        chart.rect(a, y + 4, b - a, row_h - 8, colours[i], f"{name}: {value_text(v, kind, currency)}{note}", rx=2)
-        chart.text(b + 5, y + row_h / 2 + 4, value_text(v, kind, currency), size=11, fill=INK, weight="600")
+        chart.rect(
+            a,
+            y + 4,
+            b - a,
+            row_h - 8,
+            colours[i],
+            f"{name}: {value_text(v, kind, currency)}{note}",
+            rx=2,
+        )
+        chart.text(
+            b + 5, y + row_h / 2 + 4, value_text(v, kind, currency), size=11, fill=INK, weight="600"
+        )
     for r in refs:
         xr = x(r.value)
-        chart.parts.append(f'<line x1="{_n(xr)}" y1="{_n(chart.y0 - 4)}" x2="{_n(xr)}" y2="{_n(chart.y1)}" '
-                           f'stroke="{r.colour}" stroke-width="1.5" stroke-dasharray="5 4" class="ref"/>')
-        chart.text(xr + 4, chart.y0 - 6 if top > 8 else chart.y1 + 30, r.label, size=10.5, fill=r.colour)
+        chart.parts.append(
+            f'<line x1="{_n(xr)}" y1="{_n(chart.y0 - 4)}" x2="{_n(xr)}" y2="{_n(chart.y1)}" '
+            f'stroke="{r.colour}" stroke-width="1.5" stroke-dasharray="5 4" class="ref"/>'
+        )
+        chart.text(
+            xr + 4, chart.y0 - 6 if top > 8 else chart.y1 + 30, r.label, size=10.5, fill=r.colour
+        )
     return chart.render()
 
 
-def share_bars_chart(rows: Sequence[tuple[str, Sequence[tuple[str, float, str]]]], *,
-                     heading: str | None = None, width: int = 640, label: str = "shares") -> str:
+def share_bars_chart(
+    rows: Sequence[tuple[str, Sequence[tuple[str, float, str]]]],
+    *,
+    heading: str | None = None,
+    width: int = 640,
+    label: str = "shares",
+) -> str:
     """100% horizontal bars: each row is a whole cut into named shares, labelled inside."""
     row_h, gap = 40.0, 18.0
     top = 30 if heading else 10
@@ -846,8 +1162,16 @@ def share_bars_chart(rows: Sequence[tuple[str, Sequence[tuple[str, float, str]]]
             if name not in {item.label for item in legend_names}:
                 legend_names.append(LegendItem(name, colour))
     height = int(top + 24 + len(rows) * (row_h + gap) + 26)
-    chart = Chart(width, height, heading=heading, legend=legend_names, left=140, right=18,
-                  bottom=30, label=label)
+    chart = Chart(
+        width,
+        height,
+        heading=heading,
+        legend=legend_names,
+        left=140,
+        right=18,
+        bottom=30,
+        label=label,
+    )
     x = linear((0, 1), (chart.x0, chart.x1))
     for i, (name, parts) in enumerate(rows):
         y = chart.y0 + 6 + i * (row_h + gap)
@@ -855,22 +1179,43 @@ def share_bars_chart(rows: Sequence[tuple[str, Sequence[tuple[str, float, str]]]
         acc = 0.0
         for part, share, colour in parts:
             a, b = x(acc), x(acc + share)
-            chart.rect(a, y, b - a, row_h, colour, f"{name} · {part}: {fmt.pct(share)}", stroke="#ffffff")
+            chart.rect(
+                a, y, b - a, row_h, colour, f"{name} · {part}: {fmt.pct(share)}", stroke="#ffffff"
+            )
             text = f"{part} {fmt.pct(share, 0)}"
             if text_width(text, 11.5) + 8 < b - a:
-                chart.text((a + b) / 2, y + row_h / 2 + 4, text, anchor="middle", size=11.5,
-                           fill=text_on(colour), weight="600")
+                chart.text(
+                    (a + b) / 2,
+                    y + row_h / 2 + 4,
+                    text,
+                    anchor="middle",
+                    size=11.5,
+                    fill=text_on(colour),
+                    weight="600",
+                )
             elif text_width(fmt.pct(share, 0), 11) + 6 < b - a:
-                chart.text((a + b) / 2, y + row_h / 2 + 4, fmt.pct(share, 0), anchor="middle",
-                           size=11, fill=text_on(colour))
+                chart.text(
+                    (a + b) / 2,
+                    y + row_h / 2 + 4,
+                    fmt.pct(share, 0),
+                    anchor="middle",
+                    size=11,
+                    fill=text_on(colour),
+                )
             acc += share
     for t in (0, 0.25, 0.5, 0.75, 1.0):
         chart.text(x(t), height - 12, fmt.pct(t, 0), anchor="middle", fill=MUTED, cls="tick")
     return chart.render()
 
 
-def sparkline(values: Sequence[float | None], *, colour: str = PRIMARY, width: int = 120,
-              height: int = 34, label: str = "trend") -> str:
+def sparkline(
+    values: Sequence[float | None],
+    *,
+    colour: str = PRIMARY,
+    width: int = 120,
+    height: int = 34,
+    label: str = "trend",
+) -> str:
     """A tiny line of the recent trend, the last value dotted; no axes."""
     pts = [(i, float(v)) for i, v in enumerate(values) if not fmt.is_missing(v)]
     parts = []
@@ -878,25 +1223,45 @@ def sparkline(values: Sequence[float | None], *, colour: str = PRIMARY, width: i
         lo, hi = min(v for _, v in pts), max(v for _, v in pts)
         x = linear((0, max(len(values) - 1, 1)), (3, width - 5))
         y = linear((lo, hi), (height - 4, 4)) if hi > lo else (lambda _v: height / 2)
-        d = " ".join(("M" if k == 0 else "L") + f"{_n(x(i))} {_n(y(v))}" for k, (i, v) in enumerate(pts))
-        parts.append(f'<path d="{d}" fill="none" stroke="{colour}" stroke-width="1.8" '
-                     f'stroke-linejoin="round" class="mark"/>')
+        d = " ".join(
+            ("M" if k == 0 else "L") + f"{_n(x(i))} {_n(y(v))}" for k, (i, v) in enumerate(pts)
+        )
+        parts.append(
+            f'<path d="{d}" fill="none" stroke="{colour}" stroke-width="1.8" '
+            f'stroke-linejoin="round" class="mark"/>'
+        )
         i, v = pts[-1]
-        parts.append(f'<circle cx="{_n(x(i))}" cy="{_n(y(v))}" r="2.6" fill="{colour}" class="mark"/>')
-    return (f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" width="{width}" '
-            f'height="{height}" role="img" aria-label="{escape(label)}">' + "".join(parts) + "</svg>")
+        parts.append(
+            f'<circle cx="{_n(x(i))}" cy="{_n(y(v))}" r="2.6" fill="{colour}" class="mark"/>'
+        )
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" width="{width}" '
+        f'height="{height}" role="img" aria-label="{escape(label)}">' + "".join(parts) + "</svg>"
+    )
 
 
-def bullet(attainment: float | None, colour: str, *, width: int = 150, height: int = 16,
-           label: str = "attainment") -> str:
+def bullet(
+    attainment: float | None,
+    colour: str,
+    *,
+    width: int = 150,
+    height: int = 16,
+    label: str = "attainment",
+) -> str:
     """Attainment as a bar on 0..150% with a tick at 100% (the target)."""
     x = linear((0, 1.5), (1, width - 1))
     parts = [f'<rect x="1" y="4" width="{width - 2}" height="{height - 8}" rx="2" fill="#eef1f4"/>']
     if not fmt.is_missing(attainment):
         a = max(0.0, min(1.5, float(attainment)))
-        parts.append(f'<rect x="1" y="4" width="{_n(x(a) - 1)}" height="{height - 8}" rx="2" '
-                     f'fill="{colour}" class="mark"><title>attainment {fmt.pct(attainment, 0)}</title></rect>')
-    parts.append(f'<line x1="{_n(x(1))}" y1="1" x2="{_n(x(1))}" y2="{height - 1}" stroke="{INK}" '
-                 'stroke-width="1.5" class="ref"/>')
-    return (f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" width="{width}" '
-            f'height="{height}" role="img" aria-label="{escape(label)}">' + "".join(parts) + "</svg>")
+        parts.append(
+            f'<rect x="1" y="4" width="{_n(x(a) - 1)}" height="{height - 8}" rx="2" '
+            f'fill="{colour}" class="mark"><title>attainment {fmt.pct(attainment, 0)}</title></rect>'
+        )
+    parts.append(
+        f'<line x1="{_n(x(1))}" y1="1" x2="{_n(x(1))}" y2="{height - 1}" stroke="{INK}" '
+        'stroke-width="1.5" class="ref"/>'
+    )
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" width="{width}" '
+        f'height="{height}" role="img" aria-label="{escape(label)}">' + "".join(parts) + "</svg>"
+    )

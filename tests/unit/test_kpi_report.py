@@ -25,12 +25,96 @@ SAAS_COLUMNS = (
 # 1,350 + 300 + 50 - 100 = 1,600. Rates of Feb by hand: logo churn 1/4, quick ratio
 # (500 + 100) / (50 + 200) = 2.4, NRR (1,000 + 100 - 50 - 200) / 1,000 = 0.85.
 SAAS_ROWS = [
-    ("2024-01-01", 0, 1000, 0, 0, 0, 0, 1000, 1000, 12000, 0, 4, 0, 0, 4, 250, None, None, None, None,
-     None, None, None, None, 8000, 2000, None, 2.5),
-    ("2024-02-01", 1000, 500, 100, 0, 50, 200, 1350, 350, 16200, 4, 2, 0, 1, 5, 270, 0.25, 0.75, 0.25,
-     0.15, 0.85, 0.75, 2.4, 864, 3000, 1500, 0.576, 3.75),
-    ("2024-03-01", 1350, 300, 0, 50, 0, 100, 1600, 250, 19200, 5, 1, 1, 1, 6, 266.67, 0.2, 0.8,
-     0.074, 0.037, 0.93, 0.93, 3.5, 1000, 1000, 1000, 1.0, 4.1),
+    (
+        "2024-01-01",
+        0,
+        1000,
+        0,
+        0,
+        0,
+        0,
+        1000,
+        1000,
+        12000,
+        0,
+        4,
+        0,
+        0,
+        4,
+        250,
+        None,
+        None,
+        None,
+        None,
+        None,
+        None,
+        None,
+        None,
+        8000,
+        2000,
+        None,
+        2.5,
+    ),
+    (
+        "2024-02-01",
+        1000,
+        500,
+        100,
+        0,
+        50,
+        200,
+        1350,
+        350,
+        16200,
+        4,
+        2,
+        0,
+        1,
+        5,
+        270,
+        0.25,
+        0.75,
+        0.25,
+        0.15,
+        0.85,
+        0.75,
+        2.4,
+        864,
+        3000,
+        1500,
+        0.576,
+        3.75,
+    ),
+    (
+        "2024-03-01",
+        1350,
+        300,
+        0,
+        50,
+        0,
+        100,
+        1600,
+        250,
+        19200,
+        5,
+        1,
+        1,
+        1,
+        6,
+        266.67,
+        0.2,
+        0.8,
+        0.074,
+        0.037,
+        0.93,
+        0.93,
+        3.5,
+        1000,
+        1000,
+        1000,
+        1.0,
+        4.1,
+    ),
 ]
 
 
@@ -38,13 +122,21 @@ def _serving(path: Path, *, saas: bool = True, extra: str = "") -> Path:
     con = duckdb.connect(str(path))
     con.execute("create schema marts; create schema ops")
     con.execute("create table ops.build_info (key varchar, value varchar)")
-    con.executemany("insert into ops.build_info values (?, ?)",
-                    [["as_of_date", "2024-03-15"], ["reporting_currency", "EUR"],
-                     ["published_at", "2024-03-16T02:00:00"], ["version", "0.1.0"]])
+    con.executemany(
+        "insert into ops.build_info values (?, ?)",
+        [
+            ["as_of_date", "2024-03-15"],
+            ["reporting_currency", "EUR"],
+            ["published_at", "2024-03-16T02:00:00"],
+            ["version", "0.1.0"],
+        ],
+    )
     if saas:
         con.execute(f"create table marts.saas_metrics_monthly ({SAAS_COLUMNS})")
-        con.executemany(f"insert into marts.saas_metrics_monthly values ({', '.join('?' * 28)})",
-                        [list(r) for r in SAAS_ROWS])
+        con.executemany(
+            f"insert into marts.saas_metrics_monthly values ({', '.join('?' * 28)})",
+            [list(r) for r in SAAS_ROWS],
+        )
     if extra:
         con.execute(extra)
     con.close()
@@ -90,18 +182,38 @@ def test_saas_panels_show_hand_computed_numbers(tmp_path: Path) -> None:
     assert tiles["ARR"].value == "\u20ac19.2k"
     assert tiles["Customers"].value == "6" and tiles["Customers"].delta == "+1 this month"
     # rates come from the last complete month (February), the partial March is left out
-    assert tiles["Net revenue retention"].value == "85.0%" and tiles["Net revenue retention"].when == "Feb 2024"
+    assert (
+        tiles["Net revenue retention"].value == "85.0%"
+        and tiles["Net revenue retention"].when == "Feb 2024"
+    )
     assert tiles["Logo churn"].value == "25.0%" and tiles["Quick ratio"].value == "2.4\u00d7"
     assert tiles["MRR"].raw == 1600  # unrounded for the Dagster UI
 
     bridge = panels["mrr-bridge"]
     assert bridge.title == "MRR bridge, Feb 2024"
     labels = re.findall(r'font-weight="600"[^>]*>([^<]+)</text>', bridge.svgs[0])
-    assert labels == ["\u20ac1k", "+\u20ac500", "+\u20ac100", "+\u20ac0", "\u2212\u20ac50",
-                      "\u2212\u20ac200", "\u20ac1.35k"]
+    assert labels == [
+        "\u20ac1k",
+        "+\u20ac500",
+        "+\u20ac100",
+        "+\u20ac0",
+        "\u2212\u20ac50",
+        "\u2212\u20ac200",
+        "\u20ac1.35k",
+    ]
     assert panels["mrr"].note == "Mar 2024 is month to date (through 15 Mar 2024), drawn lighter."
-    for key in ("mrr", "mrr-bridge", "arr", "customers", "churn", "nrr", "quick-ratio", "cac",
-                "ltv-cac", "payback"):
+    for key in (
+        "mrr",
+        "mrr-bridge",
+        "arr",
+        "customers",
+        "churn",
+        "nrr",
+        "quick-ratio",
+        "cac",
+        "ltv-cac",
+        "payback",
+    ):
         assert panels[key].has_chart, (key, panels[key].empty, panels[key].error)
     assert not report.failed_panels
 
@@ -125,29 +237,45 @@ def test_an_empty_database_renders_every_panel_as_no_data(tmp_path: Path) -> Non
 
 
 def test_an_empty_table_and_a_null_series_say_why(tmp_path: Path) -> None:
-    path = _serving(tmp_path / "serving.duckdb", extra=(
-        "create table marts.nps_monthly (month date, responses integer, promoters integer, "
-        "passives integer, detractors integer, nps double);"
-        "insert into marts.nps_monthly values ('2024-01-01', 0, 0, 0, 0, null), ('2024-02-01', 0, 0, 0, 0, null);"
-        "create table marts.funnel_monthly (month date, step_order integer, step_name varchar, users integer)"))
+    path = _serving(
+        tmp_path / "serving.duckdb",
+        extra=(
+            "create table marts.nps_monthly (month date, responses integer, promoters integer, "
+            "passives integer, detractors integer, nps double);"
+            "insert into marts.nps_monthly values ('2024-01-01', 0, 0, 0, 0, null), ('2024-02-01', 0, 0, 0, 0, null);"
+            "create table marts.funnel_monthly (month date, step_order integer, step_name varchar, users integer)"
+        ),
+    )
     panels = {p.key: p for p in _report(path).panels}
     assert panels["nps"].empty == "every NPS is empty (NULL): the data it needs has not landed."
-    assert panels["funnel"].empty == ("marts.funnel_monthly has no rows: the landing source product_events "
-                                      "has no data yet.")
+    assert panels["funnel"].empty == (
+        "marts.funnel_monthly has no rows: the landing source product_events has no data yet."
+    )
 
 
-def test_the_scorecard_shows_status_and_attainment_and_lists_targets_without_actuals(tmp_path: Path) -> None:
+def test_the_scorecard_shows_status_and_attainment_and_lists_targets_without_actuals(
+    tmp_path: Path,
+) -> None:
     # logo churn 25% against <= 10% (lower is better): attainment 0.10 / 0.25 = 40%, off track
-    path = _serving(tmp_path / "serving.duckdb", extra=(
-        "create table marts.kpi_scorecard (kpi varchar, grain varchar, period_start date, actual double, "
-        "target double, attainment double, status varchar, previous_actual double, change double, "
-        "direction varchar, unit varchar);"
-        "insert into marts.kpi_scorecard values "
-        "('logo_churn_rate', 'month', '2024-02-01', 0.25, 0.10, 0.4, 'off_track', null, null, 'lower_is_better', 'fraction'),"
-        "('nps', 'month', '2024-06-01', null, 20, null, 'no_data', null, null, 'higher_is_better', 'score')"))
+    path = _serving(
+        tmp_path / "serving.duckdb",
+        extra=(
+            "create table marts.kpi_scorecard (kpi varchar, grain varchar, period_start date, actual double, "
+            "target double, attainment double, status varchar, previous_actual double, change double, "
+            "direction varchar, unit varchar);"
+            "insert into marts.kpi_scorecard values "
+            "('logo_churn_rate', 'month', '2024-02-01', 0.25, 0.10, 0.4, 'off_track', null, null, 'lower_is_better', 'fraction'),"
+            "('nps', 'month', '2024-06-01', null, 20, null, 'no_data', null, null, 'higher_is_better', 'score')"
+        ),
+    )
     report = _report(path)
     card = next(p for p in report.panels if p.key == "scorecard")
-    assert card.has_chart and report.scorecard_counts == {"off_track": 1, "at_risk": 0, "on_track": 0, "no_data": 1}
+    assert card.has_chart and report.scorecard_counts == {
+        "off_track": 1,
+        "at_risk": 0,
+        "on_track": 0,
+        "no_data": 1,
+    }
     row = re.search(r"<tr><td>Logo churn</td>(.*?)</tr>", card.html).group(1)
     assert "<b>25.0%</b>" in row and "≤ 10.0%" in row and ">40%<" in row and "Off track" in row
     assert "no actual yet for: NPS (Jun 2024)" in card.html
@@ -174,7 +302,8 @@ def test_write_report_needs_a_serving_database(tmp_path: Path) -> None:
 
 
 def test_report_command_writes_and_on_a_headless_machine_prints_the_path(
-        tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     serving = _serving(tmp_path / "serving.duckdb")
     monkeypatch.delenv("DISPLAY", raising=False)
     monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
@@ -187,6 +316,7 @@ def test_report_command_writes_and_on_a_headless_machine_prints_the_path(
 
 
 def test_report_command_without_serving_database_is_a_clear_error(
-        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert main(["report", "--serving", str(tmp_path / "none.duckdb")]) == 2
     assert "run `product-metrics build` first" in capsys.readouterr().err

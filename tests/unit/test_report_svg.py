@@ -24,6 +24,7 @@ def _title(e: ET.Element) -> str:
 
 # ---------------------------------------------------------------- scales and ticks
 
+
 def test_nice_ticks_cover_the_range_with_round_steps() -> None:
     assert s.nice_ticks(0, 95) == [0, 20, 40, 60, 80, 100]
     # span 0.043 / 5 = 0.0086 -> step 0.01; from floor(0.013) to ceil(0.056)
@@ -50,14 +51,26 @@ def test_label_step_keeps_labels_apart() -> None:
 
 # ---------------------------------------------------------------- waterfalls
 
-STEPS = [s.Step("Start", 100, "total"), s.Step("New", 20), s.Step("Expansion", 5),
-         s.Step("Contraction", -10), s.Step("Churn", -3), s.Step("End", 112, "total")]
+STEPS = [
+    s.Step("Start", 100, "total"),
+    s.Step("New", 20),
+    s.Step("Expansion", 5),
+    s.Step("Contraction", -10),
+    s.Step("Churn", -3),
+    s.Step("End", 112, "total"),
+]
 
 
 def test_waterfall_bars_start_where_the_previous_ended() -> None:
     spans = s.waterfall_geometry(STEPS)
-    assert [(x.lo, x.hi) for x in spans] == [(0, 100), (100, 120), (120, 125), (115, 125),
-                                             (112, 115), (0, 112)]
+    assert [(x.lo, x.hi) for x in spans] == [
+        (0, 100),
+        (100, 120),
+        (120, 125),
+        (115, 125),
+        (112, 115),
+        (0, 112),
+    ]
     level = 100.0
     for step, span in zip(STEPS[1:-1], spans[1:-1], strict=True):
         start, end = level, level + step.value
@@ -95,20 +108,29 @@ def test_waterfall_chart_pixels_follow_the_value_axis() -> None:
 def test_monthly_waterfall_steps_from_zero_to_net_new() -> None:
     assert s.delta_levels([50, 10, 5, -8, -7]) == [(0, 50), (50, 60), (60, 65), (65, 57), (57, 50)]
     months = [dt.date(2024, 1, 1), dt.date(2024, 2, 1)]
-    moves = [{"new": 50, "expansion": 10, "reactivation": 5, "contraction": 8, "churned": 7},
-             {"new": 0, "expansion": 0, "reactivation": 0, "contraction": 0, "churned": 20}]
+    moves = [
+        {"new": 50, "expansion": 10, "reactivation": 5, "contraction": 8, "churned": 7},
+        {"new": 0, "expansion": 0, "reactivation": 0, "contraction": 0, "churned": 20},
+    ]
     chart = s.monthly_waterfall_chart(months, moves, unit="USD")
     rects = _marks(chart)
     assert len(rects) == 10  # five movements a month
     assert [r.get("fill") for r in rects[:5]] == [s.MOVEMENT_COLOURS[k] for k, _ in s.MOVEMENTS]
     # bars of a month touch: the bottom of a gain is the top of the gain before it
     jan = rects[:5]
-    assert float(jan[1].get("y")) + float(jan[1].get("height")) == pytest.approx(float(jan[0].get("y")), abs=0.01)
-    nets = [_title(e) for e in ET.fromstring(chart).iter(f"{{{NS['svg']}}}line") if e.get("class") == "mark"]
+    assert float(jan[1].get("y")) + float(jan[1].get("height")) == pytest.approx(
+        float(jan[0].get("y")), abs=0.01
+    )
+    nets = [
+        _title(e)
+        for e in ET.fromstring(chart).iter(f"{{{NS['svg']}}}line")
+        if e.get("class") == "mark"
+    ]
     assert nets == ["Jan 2024 · Net new MRR: +$50", "Feb 2024 · Net new MRR: \u2212$20"]
 
 
 # ---------------------------------------------------------------- colours
+
 
 def test_heat_colour_interpolates_between_its_stops() -> None:
     assert s.heat_colour(0.5) == "#6baed6"  # a stop
@@ -127,8 +149,13 @@ def test_text_on_picks_the_readable_colour() -> None:
 
 
 def test_heatmap_cells_are_coloured_by_value_and_missing_cells_are_blank() -> None:
-    chart = s.heatmap_chart(["Jan 24", "Feb 24"], ["0", "1"], [[1.0, 0.3], [1.0, None]],
-                            x_title="Months since start", y_title="Cohort")
+    chart = s.heatmap_chart(
+        ["Jan 24", "Feb 24"],
+        ["0", "1"],
+        [[1.0, 0.3], [1.0, None]],
+        x_title="Months since start",
+        y_title="Cohort",
+    )
     cells = _marks(chart)
     assert len(cells) == 3  # the cell not reached yet is not drawn
     assert [c.get("fill") for c in cells] == ["#08306b", "#b4d2ea", "#08306b"]
@@ -137,10 +164,17 @@ def test_heatmap_cells_are_coloured_by_value_and_missing_cells_are_blank() -> No
 
 # ---------------------------------------------------------------- charts
 
+
 def test_xy_chart_stacks_gains_up_and_losses_down() -> None:
-    spec = s.XYSpec(["a", "b"], "count", "Customers", "Month",
-                    bars=[s.Series("New", [3, 4], s.GOOD), s.Series("Churned", [-2, -1], s.BAD)],
-                    width=400, height=200)
+    spec = s.XYSpec(
+        ["a", "b"],
+        "count",
+        "Customers",
+        "Month",
+        bars=[s.Series("New", [3, 4], s.GOOD), s.Series("Churned", [-2, -1], s.BAD)],
+        width=400,
+        height=200,
+    )
     rects = _marks(s.xy_chart(spec))
     new_a, churn_a = rects[0], rects[1]
     zero = float(new_a.get("y")) + float(new_a.get("height"))
@@ -148,16 +182,35 @@ def test_xy_chart_stacks_gains_up_and_losses_down() -> None:
 
 
 def test_values_above_the_cap_are_cut_and_written() -> None:
-    spec = s.XYSpec(["a", "b"], "ratio", "Quick ratio", "Month", bars=[s.Series("", [545.2, 3.0], s.GOOD)],
-                    y_cap=10, width=400, height=200)
+    spec = s.XYSpec(
+        ["a", "b"],
+        "ratio",
+        "Quick ratio",
+        "Month",
+        bars=[s.Series("", [545.2, 3.0], s.GOOD)],
+        y_cap=10,
+        width=400,
+        height=200,
+    )
     chart = s.xy_chart(spec)
-    clipped = [t.text for t in ET.fromstring(chart).iter(f"{{{NS['svg']}}}text") if t.get("class") == "clip"]
+    clipped = [
+        t.text
+        for t in ET.fromstring(chart).iter(f"{{{NS['svg']}}}text")
+        if t.get("class") == "clip"
+    ]
     assert clipped == ["\u2191 545\u00d7"]
 
 
 def test_null_values_break_lines_and_never_crash() -> None:
-    spec = s.XYSpec(["a", "b", "c", "d"], "fraction", "Rate", "Month",
-                    lines=[s.Series("Churn", [0.1, None, 0.2, 0.3], s.BAD)], width=400, height=200)
+    spec = s.XYSpec(
+        ["a", "b", "c", "d"],
+        "fraction",
+        "Rate",
+        "Month",
+        lines=[s.Series("Churn", [0.1, None, 0.2, 0.3], s.BAD)],
+        width=400,
+        height=200,
+    )
     path = _marks(s.xy_chart(spec), "path")[0]
     assert path.get("d").count("M") == 2  # one gap
     empty = s.XYSpec(["a"], "money", "MRR", "Month", lines=[s.Series("x", [None], s.BAD)])
@@ -171,12 +224,17 @@ def test_text_is_escaped() -> None:
 
 
 def test_svg_has_no_ids_so_many_can_share_a_page() -> None:
-    charts = [s.waterfall_chart(STEPS, unit="u"), s.funnel_chart([("a", 10), ("b", 5)]),
-              s.bullet(0.8, s.GOOD), s.sparkline([1, 2, 3])]
+    charts = [
+        s.waterfall_chart(STEPS, unit="u"),
+        s.funnel_chart([("a", 10), ("b", 5)]),
+        s.bullet(0.8, s.GOOD),
+        s.sparkline([1, 2, 3]),
+    ]
     assert not any(re.search(r'\sid="', c) for c in charts)
 
 
 # ---------------------------------------------------------------- numbers for people
+
 
 def test_money_is_compact_and_signed_with_a_real_minus() -> None:
     assert fmt.money(1_234_567) == "$1.23M"
@@ -198,7 +256,12 @@ def test_rates_ratios_and_changes() -> None:
 
 
 def test_tick_labels_have_just_enough_decimals() -> None:
-    assert fmt.tick_labels([0, 500_000, 1_000_000, 1_500_000], "money") == ["$0", "$0.5M", "$1.0M", "$1.5M"]
+    assert fmt.tick_labels([0, 500_000, 1_000_000, 1_500_000], "money") == [
+        "$0",
+        "$0.5M",
+        "$1.0M",
+        "$1.5M",
+    ]
     assert fmt.tick_labels([0, 0.02, 0.04], "fraction") == ["0%", "2%", "4%"]
     assert fmt.tick_labels([0.96, 0.98, 1.0], "fraction") == ["96%", "98%", "100%"]
     assert fmt.tick_labels([0, 250, 500, 750, 1000], "count") == ["0", "250", "500", "750", "1,000"]

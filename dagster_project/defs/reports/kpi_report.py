@@ -10,7 +10,6 @@ charts as markdown images, headline numbers as floats. Each mart a chart reads g
 ``AssetObservation`` carrying its charts, so the lineage view shows what each mart says.
 """
 
-
 import base64
 import re
 from collections.abc import Mapping
@@ -58,8 +57,11 @@ def report_metadata(report: Report, settings: Settings) -> dict[str, object]:
         "report": dg.MetadataValue.path(str(settings.report_path)),
         "charts_drawn": len(drawn),
         "charts_without_data": dg.MetadataValue.md(
-            "\n".join(f"- {p.title}: {p.empty or p.error}" for p in report.panels if not p.has_chart)
-            or "none"),
+            "\n".join(
+                f"- {p.title}: {p.empty or p.error}" for p in report.panels if not p.has_chart
+            )
+            or "none"
+        ),
         "as_of_date": str(report.as_of) if report.as_of else "unknown",
         "headline": dg.MetadataValue.md(headline_markdown(report)),
         "scorecard": dg.MetadataValue.md(scorecard_markdown(report)),
@@ -75,7 +77,9 @@ def report_metadata(report: Report, settings: Settings) -> dict[str, object]:
     for panel in report.panels:
         if panel.key in ("mrr", "mrr-bridge") and panel.has_chart:
             meta[f"chart_{panel.key.replace('-', '_')}"] = dg.MetadataValue.md(
-                f"**{panel.title}**: {panel.units}\n\n" + "\n\n".join(svg_image(s, panel.title) for s in panel.svgs))
+                f"**{panel.title}**: {panel.units}\n\n"
+                + "\n\n".join(svg_image(s, panel.title) for s in panel.svgs)
+            )
     return meta
 
 
@@ -92,14 +96,19 @@ def mart_observations(report: Report) -> Mapping[str, dict[str, object]]:
                 meta["no data"].append(f"{panel.title}: {panel.empty or panel.error}")  # type: ignore[union-attr]
                 continue
             if "key chart" not in meta:
-                body = ("\n\n".join(svg_image(svg, panel.title) for svg in panel.svgs)
-                        if panel.svgs else scorecard_markdown(report))
+                body = (
+                    "\n\n".join(svg_image(svg, panel.title) for svg in panel.svgs)
+                    if panel.svgs
+                    else scorecard_markdown(report)
+                )
                 meta["key chart"] = dg.MetadataValue.md(
-                    f"**{panel.title}**: {panel.units}\n\n{panel.definition}\n\n{body}")
+                    f"**{panel.title}**: {panel.units}\n\n{panel.definition}\n\n{body}"
+                )
             else:
                 meta.setdefault("more charts in the KPI report", [])
                 meta["more charts in the KPI report"].append(  # type: ignore[union-attr]
-                    f"{panel.title}: {panel.definition}")
+                    f"{panel.title}: {panel.definition}"
+                )
     for meta in out.values():
         for key in ("no data", "more charts in the KPI report"):
             if key in meta:
@@ -124,14 +133,20 @@ def build_kpi_report_asset(settings: Settings) -> dg.AssetsDefinition:
         owners=["team:data-platform"],
     )
     def kpi_report(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
-        report = write_report(settings.serving_path, settings.report_path,
-                              currency=settings.reporting_currency, params=params)
+        report = write_report(
+            settings.serving_path,
+            settings.report_path,
+            currency=settings.reporting_currency,
+            params=params,
+        )
         for panel in report.failed_panels:
             context.log.warning(f"KPI report: could not draw {panel.title}: {panel.error}")
         for panel in report.empty_panels:
             context.log.info(f"KPI report: no data for {panel.title}: {panel.empty}")
         for mart, meta in mart_observations(report).items():
-            context.log_event(dg.AssetObservation(asset_key=dg.AssetKey(["marts", mart]), metadata=meta))
+            context.log_event(
+                dg.AssetObservation(asset_key=dg.AssetKey(["marts", mart]), metadata=meta)
+            )
         context.log.info(f"KPI report written to {settings.report_path}")
         return dg.MaterializeResult(metadata=report_metadata(report, settings))
 
