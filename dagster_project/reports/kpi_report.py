@@ -153,6 +153,13 @@ class Context:
     def complete(self, rows: list[dict], key: str = "month") -> list[dict]:
         return [r for r in rows if not self.partial(r[key])]
 
+    def complete_saas(self) -> list[dict]:
+        """Complete months of saas_metrics_monthly: rates of a month to date would mislead."""
+        rows = self.complete(self.saas())
+        if not rows:
+            raise NoData("no complete month yet: rates are drawn once a whole month is in.")
+        return rows
+
     def mtd_note(self, months: Sequence[dt.date]) -> str | None:
         if months and self.partial(months[-1]) and self.as_of:
             return (
@@ -642,7 +649,7 @@ def panel_customers(ctx: Context) -> Panel:
 
 
 def panel_churn(ctx: Context) -> Panel:
-    rows = ctx.complete(ctx.saas())
+    rows = ctx.complete_saas()
     months = [r["month"] for r in rows]
     p = Panel(
         "churn",
@@ -676,7 +683,7 @@ def panel_churn(ctx: Context) -> Panel:
 
 
 def panel_nrr(ctx: Context) -> Panel:
-    rows = ctx.complete(ctx.saas())
+    rows = ctx.complete_saas()
     months = [r["month"] for r in rows]
     nrr = [r["net_revenue_retention"] for r in rows]
     grr = [r["gross_revenue_retention"] for r in rows]
@@ -712,7 +719,7 @@ def panel_nrr(ctx: Context) -> Panel:
 
 
 def panel_quick_ratio(ctx: Context) -> Panel:
-    rows = ctx.complete(ctx.saas())
+    rows = ctx.complete_saas()
     months = [r["month"] for r in rows]
     q = [r["quick_ratio"] for r in rows]
     _need(q, "quick ratio")
@@ -818,7 +825,7 @@ def panel_customer_cohorts(ctx: Context) -> Panel:
 
 
 def panel_unit(ctx: Context, key: str) -> Panel:
-    rows = ctx.complete(ctx.saas())
+    rows = ctx.complete_saas()
     months = [r["month"] for r in rows]
     if key == "cac":
         v = [r["cac"] for r in rows]

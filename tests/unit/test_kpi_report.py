@@ -236,6 +236,24 @@ def test_an_empty_database_renders_every_panel_as_no_data(tmp_path: Path) -> Non
     assert "Data through <b>unknown</b>" in report.html
 
 
+def test_with_only_a_month_to_date_rates_wait_for_a_complete_month(tmp_path: Path) -> None:
+    path = tmp_path / "serving.duckdb"
+    con = duckdb.connect(str(path))
+    con.execute("create schema marts; create schema ops")
+    con.execute("create table ops.build_info as select 'as_of_date' as key, '2024-01-15' as value")
+    con.execute(f"create table marts.saas_metrics_monthly ({SAAS_COLUMNS})")
+    con.execute(
+        f"insert into marts.saas_metrics_monthly values ({', '.join('?' * 28)})", list(SAAS_ROWS[0])
+    )
+    con.close()
+    panels = {p.key: p for p in _report(path).panels}
+    assert panels["mrr"].has_chart and panels["mrr-bridge"].title == "MRR bridge, Jan 2024"
+    for key in ("churn", "nrr", "quick-ratio", "cac", "ltv-cac", "payback"):
+        assert (
+            panels[key].empty == "no complete month yet: rates are drawn once a whole month is in."
+        )
+
+
 def test_an_empty_table_and_a_null_series_say_why(tmp_path: Path) -> None:
     path = _serving(
         tmp_path / "serving.duckdb",
