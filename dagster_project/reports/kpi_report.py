@@ -8,6 +8,7 @@ an error. The marts are small aggregates: DuckDB reads them, Python only lays th
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import math
 import os
@@ -353,6 +354,50 @@ def headline_tiles(ctx: Context) -> list[Tile]:
 # ------------------------------------------------------------------------------ panels
 
 
+@dataclass(frozen=True)
+class PanelSpec:
+    """What a panel is before it is drawn: enough for a "no data" panel in its place."""
+
+    key: str
+    build: Callable[[Context, Panel], Panel]
+    section: str
+    title: str
+    anchors: tuple[str, ...]
+    sources: tuple[str, ...]
+    size: str
+
+    def blank(self) -> Panel:
+        return Panel(
+            self.key,
+            self.section,
+            self.title,
+            "",
+            "",
+            list(self.anchors),
+            self.size,
+            sources=list(self.sources),
+        )
+
+
+PANELS: list[PanelSpec] = []  # in report order, filled by @panel
+
+
+def panel(key: str, section: str, title: str, anchors: str, sources: str, size: str = "half"):
+    """Register a panel builder: it gets the blank panel and fills in units, definition and
+    charts (and a title with the period), or raises NoData. ``anchors`` and ``sources`` are
+    space-separated definition anchors and marts."""
+
+    def register(build: Callable[[Context, Panel], Panel]) -> Callable[[Context, Panel], Panel]:
+        PANELS.append(
+            PanelSpec(
+                key, build, section, title, tuple(anchors.split()), tuple(sources.split()), size
+            )
+        )
+        return build
+
+    return register
+
+
 def _period_text(r: Mapping[str, object]) -> str:
     start = r["period_start"]
     return fmt.quarter_label(start) if r["grain"] == "quarter" else fmt.month_label(start)  # type: ignore[arg-type]
@@ -388,16 +433,18 @@ def _scorecard_table(ctx: Context, name: str, rows: list[dict]) -> str:
     return "".join(out)
 
 
-def panel_scorecard(ctx: Context) -> Panel:
-    p = Panel(
-        "scorecard",
-        "scorecard",
-        "KPI scorecard: where we stand against target",
-        "Latest period of each KPI with an actual; worst first",
-        "Status of every target in seeds/kpi_targets.csv; the bar is attainment, the tick is 100%.",
-        ["def-scorecard"],
-        "full",
-        sources=["kpi_scorecard"],
+@panel(
+    "scorecard",
+    "scorecard",
+    "KPI scorecard: where we stand against target",
+    "def-scorecard",
+    "kpi_scorecard",
+    "full",
+)
+def panel_scorecard(ctx: Context, p: Panel) -> Panel:
+    p.units = "Latest period of each KPI with an actual; worst first"
+    p.definition = (
+        "Status of every target in seeds/kpi_targets.csv; the bar is attainment, the tick is 100%."
     )
     from dagster_project.reports.scorecard import scorecard_rows
 
@@ -478,17 +525,17 @@ def panel_scorecard(ctx: Context) -> Panel:
     return p
 
 
-def panel_mrr(ctx: Context) -> Panel:
-    p = Panel(
-        "mrr",
-        "revenue",
-        "MRR and what moved it",
-        f"Top: MRR at month end ({ctx.currency}). Bottom: the month's movements ({ctx.currency} of MRR), a waterfall per month",
-        "Each month, gains (green) step up from zero and losses (red) step down; the black tick is net new MRR.",
-        ["def-mrr", "def-mrr-movements"],
-        "full",
-        sources=["saas_metrics_monthly"],
-    )
+@panel(
+    "mrr",
+    "revenue",
+    "MRR and what moved it",
+    "def-mrr def-mrr-movements",
+    "saas_metrics_monthly",
+    "full",
+)
+def panel_mrr(ctx: Context, p: Panel) -> Panel:
+    p.units = f"Top: MRR at month end ({ctx.currency}). Bottom: the month's movements ({ctx.currency} of MRR), a waterfall per month"
+    p.definition = "Each month, gains (green) step up from zero and losses (red) step down; the black tick is net new MRR."
     rows = ctx.saas()
     months = [r["month"] for r in rows]
     faded = frozenset(i for i, m in enumerate(months) if ctx.partial(m))
@@ -523,19 +570,13 @@ def panel_mrr(ctx: Context) -> Panel:
     return p
 
 
-def panel_bridge(ctx: Context) -> Panel:
+@panel("mrr-bridge", "revenue", "MRR bridge", "def-mrr-movements", "saas_metrics_monthly")
+def panel_bridge(ctx: Context, p: Panel) -> Panel:
     rows = ctx.complete(ctx.saas()) or ctx.saas()
     r = rows[-1]
-    p = Panel(
-        "mrr-bridge",
-        "revenue",
-        f"MRR bridge, {fmt.month_label(r['month'])}",
-        f"{ctx.currency} of MRR, from the start of the month to its end",
-        "Start MRR plus the month's gains, minus its losses, is end MRR, to the cent.",
-        ["def-mrr-movements"],
-        "half",
-        sources=["saas_metrics_monthly"],
-    )
+    p.title = f"MRR bridge, {fmt.month_label(r['month'])}"
+    p.units = f"{ctx.currency} of MRR, from the start of the month to its end"
+    p.definition = "Start MRR plus the month's gains, minus its losses, is end MRR, to the cent."
     steps = [
         s.Step("Start", r["mrr_start"], "total", s.PRIMARY_LIGHT),
         s.Step("New", r["new_mrr"], colour=s.MOVEMENT_COLOURS["new"]),
@@ -558,19 +599,12 @@ def panel_bridge(ctx: Context) -> Panel:
     return p
 
 
-def panel_arr(ctx: Context) -> Panel:
+@panel("arr", "revenue", "ARR", "def-arr", "saas_metrics_monthly")
+def panel_arr(ctx: Context, p: Panel) -> Panel:
     rows = ctx.saas()
     months = [r["month"] for r in rows]
-    p = Panel(
-        "arr",
-        "revenue",
-        "ARR",
-        f"{ctx.currency} per year, at month end",
-        "Annual recurring revenue: 12 × MRR at the end of each month.",
-        ["def-arr"],
-        "half",
-        sources=["saas_metrics_monthly"],
-    )
+    p.units = f"{ctx.currency} per year, at month end"
+    p.definition = "Annual recurring revenue: 12 × MRR at the end of each month."
     p.svgs.append(
         s.xy_chart(
             s.XYSpec(
@@ -589,20 +623,15 @@ def panel_arr(ctx: Context) -> Panel:
     return p
 
 
-def panel_customers(ctx: Context) -> Panel:
+@panel("customers", "retention", "Customers", "def-customers", "saas_metrics_monthly")
+def panel_customers(ctx: Context, p: Panel) -> Panel:
     rows = ctx.saas()
     months = [r["month"] for r in rows]
     faded = frozenset(i for i, m in enumerate(months) if ctx.partial(m))
-    p = Panel(
-        "customers",
-        "retention",
-        "Customers",
-        "Top: active customers at month end. Bottom: customers gained and lost in the month (count)",
-        "Active = MRR above 0; new and reactivated customers up, churned down.",
-        ["def-customers"],
-        "half",
-        sources=["saas_metrics_monthly"],
+    p.units = (
+        "Top: active customers at month end. Bottom: customers gained and lost in the month (count)"
     )
+    p.definition = "Active = MRR above 0; new and reactivated customers up, churned down."
     p.svgs.append(
         s.xy_chart(
             s.XYSpec(
@@ -648,19 +677,12 @@ def panel_customers(ctx: Context) -> Panel:
     return p
 
 
-def panel_churn(ctx: Context) -> Panel:
+@panel("churn", "retention", "Logo churn and net MRR churn", "def-churn", "saas_metrics_monthly")
+def panel_churn(ctx: Context, p: Panel) -> Panel:
     rows = ctx.complete_saas()
     months = [r["month"] for r in rows]
-    p = Panel(
-        "churn",
-        "retention",
-        "Logo churn and net MRR churn",
-        "% per month (complete months)",
-        "Churned customers / customers at the start; net MRR churn nets expansion against losses (below 0 is good).",
-        ["def-churn"],
-        "half",
-        sources=["saas_metrics_monthly"],
-    )
+    p.units = "% per month (complete months)"
+    p.definition = "Churned customers / customers at the start; net MRR churn nets expansion against losses (below 0 is good)."
     logo = [r["logo_churn_rate"] for r in rows]
     net = [r["net_mrr_churn_rate"] for r in rows]
     _need(logo + net, "churn rate")
@@ -682,22 +704,15 @@ def panel_churn(ctx: Context) -> Panel:
     return p
 
 
-def panel_nrr(ctx: Context) -> Panel:
+@panel("nrr", "retention", "Net and gross revenue retention", "def-nrr", "saas_metrics_monthly")
+def panel_nrr(ctx: Context, p: Panel) -> Panel:
     rows = ctx.complete_saas()
     months = [r["month"] for r in rows]
     nrr = [r["net_revenue_retention"] for r in rows]
     grr = [r["gross_revenue_retention"] for r in rows]
     _need(nrr + grr, "revenue retention")
-    p = Panel(
-        "nrr",
-        "retention",
-        "Net and gross revenue retention",
-        "% of start-of-month MRR kept (complete months)",
-        "MRR kept from customers active at the start; NRR counts their expansion, GRR caps each at its start.",
-        ["def-nrr"],
-        "half",
-        sources=["saas_metrics_monthly"],
-    )
+    p.units = "% of start-of-month MRR kept (complete months)"
+    p.definition = "MRR kept from customers active at the start; NRR counts their expansion, GRR caps each at its start."
     p.svgs.append(
         s.xy_chart(
             s.XYSpec(
@@ -718,7 +733,8 @@ def panel_nrr(ctx: Context) -> Panel:
     return p
 
 
-def panel_quick_ratio(ctx: Context) -> Panel:
+@panel("quick-ratio", "retention", "SaaS quick ratio", "def-quick-ratio", "saas_metrics_monthly")
+def panel_quick_ratio(ctx: Context, p: Panel) -> Panel:
     rows = ctx.complete_saas()
     months = [r["month"] for r in rows]
     q = [r["quick_ratio"] for r in rows]
@@ -734,16 +750,8 @@ def panel_quick_ratio(ctx: Context) -> Panel:
         else s.BAD
         for v in q
     ]
-    p = Panel(
-        "quick-ratio",
-        "retention",
-        "SaaS quick ratio",
-        "Gained MRR per unit of lost MRR (×), complete months",
-        "(New + expansion + reactivation) / (churn + contraction): above 4 healthy, below 2 churn eats growth.",
-        ["def-quick-ratio"],
-        "half",
-        sources=["saas_metrics_monthly"],
-    )
+    p.units = "Gained MRR per unit of lost MRR (×), complete months"
+    p.definition = "(New + expansion + reactivation) / (churn + contraction): above 4 healthy, below 2 churn eats growth."
     p.svgs.append(
         s.xy_chart(
             s.XYSpec(
@@ -791,7 +799,15 @@ def _cohort_matrix(
     return [fmt.month_tick(c) for c in cohorts], [str(k) for k in range(width)], matrix, sizes
 
 
-def panel_customer_cohorts(ctx: Context) -> Panel:
+@panel(
+    "customer-cohorts",
+    "retention",
+    "Customer cohorts: logo retention",
+    "def-customer-cohorts",
+    "customer_cohorts_monthly",
+    "full",
+)
+def panel_customer_cohorts(ctx: Context, p: Panel) -> Panel:
     rows = ctx.marts.rows(
         "marts.customer_cohorts_monthly",
         "select cohort_month, months_since_start, cohort_customers, logo_retention "
@@ -799,16 +815,8 @@ def panel_customer_cohorts(ctx: Context) -> Panel:
         source="the landing source subscription_events",
     )
     labels, cols, matrix, sizes = _cohort_matrix(rows, "logo_retention", "cohort_customers")
-    p = Panel(
-        "customer-cohorts",
-        "retention",
-        "Customer cohorts: logo retention",
-        "% of each cohort's customers still active, by months since their first month",
-        "Rows: the month customers first paid (size = customers); cells: % still active at the end of month k.",
-        ["def-customer-cohorts"],
-        "full",
-        sources=["customer_cohorts_monthly"],
-    )
+    p.units = "% of each cohort's customers still active, by months since their first month"
+    p.definition = "Rows: the month customers first paid (size = customers); cells: % still active at the end of month k."
     p.svgs.append(
         s.heatmap_chart(
             labels,
@@ -824,22 +832,14 @@ def panel_customer_cohorts(ctx: Context) -> Panel:
     return p
 
 
-def panel_unit(ctx: Context, key: str) -> Panel:
+def _unit_economics(ctx: Context, p: Panel, key: str) -> Panel:
     rows = ctx.complete_saas()
     months = [r["month"] for r in rows]
     if key == "cac":
         v = [r["cac"] for r in rows]
         _need(v, "CAC")
-        p = Panel(
-            "cac",
-            "unit-economics",
-            "CAC",
-            f"{ctx.currency} per new customer",
-            "All sales and marketing spend of the month / new customers.",
-            ["def-cac"],
-            "third",
-            sources=["saas_metrics_monthly"],
-        )
+        p.units = f"{ctx.currency} per new customer"
+        p.definition = "All sales and marketing spend of the month / new customers."
         p.svgs.append(
             s.xy_chart(
                 s.XYSpec(
@@ -858,16 +858,8 @@ def panel_unit(ctx: Context, key: str) -> Panel:
     elif key == "ltv-cac":
         v = [r["ltv_to_cac"] for r in rows]
         _need(v, "LTV:CAC")
-        p = Panel(
-            "ltv-cac",
-            "unit-economics",
-            "LTV:CAC",
-            "Lifetime value per unit of CAC (×)",
-            "LTV (ARPA × margin / churn) over CAC; 3× or more is the usual aim.",
-            ["def-ltv-cac"],
-            "third",
-            sources=["saas_metrics_monthly"],
-        )
+        p.units = "Lifetime value per unit of CAC (×)"
+        p.definition = "LTV (ARPA × margin / churn) over CAC; 3× or more is the usual aim."
         p.svgs.append(
             s.xy_chart(
                 s.XYSpec(
@@ -887,15 +879,9 @@ def panel_unit(ctx: Context, key: str) -> Panel:
         v = [r["cac_payback_months"] for r in rows]
         _need(v, "CAC payback")
         colours = [s.GOOD if not fmt.is_missing(x) and x <= 12 else s.BAD for x in v]
-        p = Panel(
-            "payback",
-            "unit-economics",
-            "CAC payback",
-            "Months of gross margin to repay CAC",
-            "CAC / (new MRR per new customer × gross margin); under 12 months is the usual bar.",
-            ["def-payback"],
-            "third",
-            sources=["saas_metrics_monthly"],
+        p.units = "Months of gross margin to repay CAC"
+        p.definition = (
+            "CAC / (new MRR per new customer × gross margin); under 12 months is the usual bar."
         )
         p.svgs.append(
             s.xy_chart(
@@ -916,23 +902,37 @@ def panel_unit(ctx: Context, key: str) -> Panel:
     return p
 
 
-def panel_active_users(ctx: Context) -> Panel:
+@panel("cac", "unit-economics", "CAC", "def-cac", "saas_metrics_monthly", "third")
+def panel_cac(ctx: Context, p: Panel) -> Panel:
+    return _unit_economics(ctx, p, "cac")
+
+
+@panel("ltv-cac", "unit-economics", "LTV:CAC", "def-ltv-cac", "saas_metrics_monthly", "third")
+def panel_ltv_cac(ctx: Context, p: Panel) -> Panel:
+    return _unit_economics(ctx, p, "ltv-cac")
+
+
+@panel("payback", "unit-economics", "CAC payback", "def-payback", "saas_metrics_monthly", "third")
+def panel_payback(ctx: Context, p: Panel) -> Panel:
+    return _unit_economics(ctx, p, "payback")
+
+
+@panel(
+    "active-users",
+    "product",
+    "Active users: DAU, WAU, MAU",
+    "def-active-users",
+    "product_usage_daily",
+)
+def panel_active_users(ctx: Context, p: Panel) -> Panel:
     rows = ctx.marts.rows(
         "marts.product_usage_daily",
         "select date, dau, wau, mau from marts.product_usage_daily order by date",
         source="the landing source product_events",
     )
     days = [r["date"] for r in rows]
-    p = Panel(
-        "active-users",
-        "product",
-        "Active users: DAU, WAU, MAU",
-        "Distinct active users (count), daily",
-        "Users with an active event that day, and in the 7 and 30 days ending that day.",
-        ["def-active-users"],
-        "half",
-        sources=["product_usage_daily"],
-    )
+    p.units = "Distinct active users (count), daily"
+    p.definition = "Users with an active event that day, and in the 7 and 30 days ending that day."
     p.svgs.append(
         s.xy_chart(
             s.XYSpec(
@@ -953,7 +953,8 @@ def panel_active_users(ctx: Context) -> Panel:
     return p
 
 
-def panel_stickiness(ctx: Context) -> Panel:
+@panel("stickiness", "product", "Stickiness (DAU/MAU)", "def-stickiness", "product_usage_daily")
+def panel_stickiness(ctx: Context, p: Panel) -> Panel:
     rows = ctx.marts.rows(
         "marts.product_usage_daily",
         "select * from (select date, stickiness, avg(stickiness) over (order by date rows between "
@@ -963,16 +964,8 @@ def panel_stickiness(ctx: Context) -> Panel:
     )
     _need([r["stickiness"] for r in rows], "stickiness value")
     target = ctx.target("dau_mau")
-    p = Panel(
-        "stickiness",
-        "product",
-        "Stickiness (DAU/MAU)",
-        "% of the month's active users active on the day",
-        "DAU / MAU per day (light) and its 7-day mean (bold), from the first full 30-day window; dashed: the target.",
-        ["def-stickiness"],
-        "half",
-        sources=["product_usage_daily"],
-    )
+    p.units = "% of the month's active users active on the day"
+    p.definition = "DAU / MAU per day (light) and its 7-day mean (bold), from the first full 30-day window; dashed: the target."
     p.svgs.append(
         s.xy_chart(
             s.XYSpec(
@@ -995,7 +988,8 @@ def panel_stickiness(ctx: Context) -> Panel:
     return p
 
 
-def panel_activation(ctx: Context) -> Panel:
+@panel("activation", "product", "Activation rate", "def-activation", "activation_monthly")
+def panel_activation(ctx: Context, p: Panel) -> Panel:
     rows = ctx.marts.rows(
         "marts.activation_monthly",
         "select signup_month, users, activated_users, activation_rate "
@@ -1006,15 +1000,9 @@ def panel_activation(ctx: Context) -> Panel:
     months = [r["signup_month"] for r in rows]
     target = ctx.target("activation_rate")
     window = int(ctx.params.get("activation_window_days", 7))  # type: ignore[arg-type]
-    p = Panel(
-        "activation",
-        "product",
-        "Activation rate",
-        "% of each sign-up month's users activated",
-        f"Users who activate within {window} days of signing up / users who signed up that month.",
-        ["def-activation"],
-        "half",
-        sources=["activation_monthly"],
+    p.units = "% of each sign-up month's users activated"
+    p.definition = (
+        f"Users who activate within {window} days of signing up / users who signed up that month."
     )
     p.svgs.append(
         s.xy_chart(
@@ -1037,7 +1025,8 @@ def panel_activation(ctx: Context) -> Panel:
     return p
 
 
-def panel_funnel(ctx: Context) -> Panel:
+@panel("funnel", "product", "AARRR funnel", "def-funnel", "funnel_monthly")
+def panel_funnel(ctx: Context, p: Panel) -> Panel:
     rows = ctx.marts.rows(
         "marts.funnel_monthly",
         "select month, step_order, step_name, users from marts.funnel_monthly "
@@ -1056,21 +1045,22 @@ def panel_funnel(ctx: Context) -> Panel:
     steps = [(str(r["step_name"]), float(r["users"])) for r in rows if r["month"] == month]
     if not steps or not steps[0][1]:
         raise NoData(f"nobody entered the funnel in {fmt.month_label(month)}.")
-    p = Panel(
-        "funnel",
-        "product",
-        f"AARRR funnel, {fmt.month_label(month)} cohort",
-        "Users (and anonymous visitors) reaching each step, in order",
-        f"Steps of seeds/funnel_steps.csv reached in order within {window} days; the latest cohort whose window has closed.",
-        ["def-funnel"],
-        "half",
-        sources=["funnel_monthly"],
-    )
+    p.title = f"AARRR funnel, {fmt.month_label(month)} cohort"
+    p.units = "Users (and anonymous visitors) reaching each step, in order"
+    p.definition = f"Steps of seeds/funnel_steps.csv reached in order within {window} days; the latest cohort whose window has closed."
     p.svgs.append(s.funnel_chart(steps, label="funnel"))
     return p
 
 
-def panel_user_cohorts(ctx: Context) -> Panel:
+@panel(
+    "user-cohorts",
+    "product",
+    "User cohorts: retention",
+    "def-user-cohorts",
+    "user_cohorts_monthly",
+    "full",
+)
+def panel_user_cohorts(ctx: Context, p: Panel) -> Panel:
     rows = ctx.marts.rows(
         "marts.user_cohorts_monthly",
         "select cohort_month, months_since_start, cohort_users, user_retention "
@@ -1078,15 +1068,9 @@ def panel_user_cohorts(ctx: Context) -> Panel:
         source="the landing sources users and product_events",
     )
     labels, cols, matrix, sizes = _cohort_matrix(rows, "user_retention", "cohort_users")
-    p = Panel(
-        "user-cohorts",
-        "product",
-        "User cohorts: retention",
-        "% of each sign-up month's users active in month k",
-        "Rows: sign-up month (size = users); cells: % of them active at least once in month k.",
-        ["def-user-cohorts"],
-        "full",
-        sources=["user_cohorts_monthly"],
+    p.units = "% of each sign-up month's users active in month k"
+    p.definition = (
+        "Rows: sign-up month (size = users); cells: % of them active at least once in month k."
     )
     p.svgs.append(
         s.heatmap_chart(
@@ -1103,7 +1087,8 @@ def panel_user_cohorts(ctx: Context) -> Panel:
     return p
 
 
-def panel_nps(ctx: Context) -> Panel:
+@panel("nps", "product", "Net promoter score", "def-nps", "nps_monthly", "full")
+def panel_nps(ctx: Context, p: Panel) -> Panel:
     rows = ctx.marts.rows(
         "marts.nps_monthly",
         "select month, responses, promoters, detractors, nps from marts.nps_monthly order by month",
@@ -1115,16 +1100,8 @@ def panel_nps(ctx: Context) -> Panel:
     def share(r: dict, col: str) -> float | None:
         return 100.0 * r[col] / r["responses"] if r["responses"] else None
 
-    p = Panel(
-        "nps",
-        "product",
-        "Net promoter score",
-        "NPS points (−100 to 100); bars: % of responses",
-        "Promoters (9–10) up, detractors (0–6) down; NPS is the difference, the line.",
-        ["def-nps"],
-        "full",
-        sources=["nps_monthly"],
-    )
+    p.units = "NPS points (−100 to 100); bars: % of responses"
+    p.definition = "Promoters (9–10) up, detractors (0–6) down; NPS is the difference, the line."
     target = ctx.target("nps")
     p.svgs.append(
         s.xy_chart(
@@ -1159,7 +1136,8 @@ def panel_nps(ctx: Context) -> Panel:
     return p
 
 
-def panel_revenue_mix(ctx: Context) -> Panel:
+@panel("revenue-mix", "sales", "Revenue mix", "def-revenue-mix", "revenue_mix_monthly")
+def panel_revenue_mix(ctx: Context, p: Panel) -> Panel:
     rows = ctx.marts.rows(
         "marts.revenue_mix_monthly",
         "select month, revenue_type, revenue from marts.revenue_mix_monthly order by month, revenue_type",
@@ -1178,16 +1156,8 @@ def panel_revenue_mix(ctx: Context) -> Panel:
             if r["revenue_type"] == t:
                 values[index[r["month"]]] = r["revenue"]
         series.append(s.Series(t.replace("_", "-"), values, s.CATEGORICAL[k % len(s.CATEGORICAL)]))
-    p = Panel(
-        "revenue-mix",
-        "sales",
-        "Revenue mix",
-        f"Recognised revenue ({ctx.currency} per month) by type",
-        "Paid invoices in the month issued, stacked by revenue type.",
-        ["def-revenue-mix"],
-        "half",
-        sources=["revenue_mix_monthly"],
-    )
+    p.units = f"Recognised revenue ({ctx.currency} per month) by type"
+    p.definition = "Paid invoices in the month issued, stacked by revenue type."
     p.svgs.append(
         s.xy_chart(
             s.XYSpec(
@@ -1206,7 +1176,8 @@ def panel_revenue_mix(ctx: Context) -> Panel:
     return p
 
 
-def panel_tiers(ctx: Context) -> Panel:
+@panel("tiers", "sales", "Customer tiers (Pareto)", "def-tiers", "customer_tiers_summary")
+def panel_tiers(ctx: Context, p: Panel) -> Panel:
     rows = ctx.marts.rows(
         "marts.customer_tiers_summary",
         "select tier, customers, share_of_customers, revenue, share_of_revenue, churned_mrr "
@@ -1218,19 +1189,12 @@ def panel_tiers(ctx: Context) -> Panel:
     colours = {"A": "#0b3c74", "B": "#3f7fc4", "C": "#a9c6ea"}
     by = {r["tier"]: r for r in rows}
     a = by.get("A")
-    p = Panel(
-        "tiers",
-        "sales",
-        "Customer tiers (Pareto)",
-        "% of customers and % of trailing-12-month revenue per tier",
-        (
-            f"Tier A is {fmt.pct(a['share_of_customers'], 0)} of customers and makes {fmt.pct(a['share_of_revenue'], 0)} of revenue."
-            if a and a["share_of_customers"] is not None
-            else "Customers ranked by trailing-12-month revenue."
-        ),
-        ["def-tiers"],
-        "half",
-        sources=["customer_tiers_summary"],
+    p.units = "% of customers and % of trailing-12-month revenue per tier"
+    p.definition = (
+        f"Tier A is {fmt.pct(a['share_of_customers'], 0)} of customers and makes "
+        f"{fmt.pct(a['share_of_revenue'], 0)} of revenue."
+        if a and a["share_of_customers"] is not None
+        else "Customers ranked by trailing-12-month revenue."
     )
     p.svgs.append(
         s.share_bars_chart(
@@ -1276,23 +1240,16 @@ def panel_tiers(ctx: Context) -> Panel:
     return p
 
 
-def panel_bookings(ctx: Context) -> Panel:
+@panel("bookings", "sales", "Bookings vs revenue", "def-bookings", "bookings_vs_revenue_monthly")
+def panel_bookings(ctx: Context, p: Panel) -> Panel:
     rows = ctx.marts.rows(
         "marts.bookings_vs_revenue_monthly",
         "select month, bookings_value, revenue from marts.bookings_vs_revenue_monthly order by month",
         source="the landing sources bookings and invoices",
     )
     months = [r["month"] for r in rows]
-    p = Panel(
-        "bookings",
-        "sales",
-        "Bookings vs revenue",
-        f"{ctx.currency} per month",
-        "Contract value signed in the month beside the revenue invoiced and paid in it.",
-        ["def-bookings"],
-        "half",
-        sources=["bookings_vs_revenue_monthly"],
-    )
+    p.units = f"{ctx.currency} per month"
+    p.definition = "Contract value signed in the month beside the revenue invoiced and paid in it."
     p.svgs.append(
         s.xy_chart(
             s.XYSpec(
@@ -1319,7 +1276,10 @@ def panel_bookings(ctx: Context) -> Panel:
     return p
 
 
-def panel_reps(ctx: Context) -> Panel:
+@panel(
+    "reps", "sales", "Quota attainment by rep", "def-attainment", "sales_rep_performance_quarterly"
+)
+def panel_reps(ctx: Context, p: Panel) -> Panel:
     rows = ctx.marts.rows(
         "marts.sales_rep_performance_quarterly",
         "select sales_rep_id, rep_name, quarter_start, bookings, quota, attainment "
@@ -1343,15 +1303,10 @@ def panel_reps(ctx: Context) -> Panel:
         s.GOOD if v is not None and v >= 1 else s.WARN if v is not None and v >= 0.8 else s.BAD
         for v in values
     ]
-    p = Panel(
-        "reps",
-        "sales",
-        f"Quota attainment by rep, {fmt.quarter_label(quarter)}",
-        "% of quarterly quota booked",
-        "Bookings (total contract value) / quota: green at or above quota, amber from 80%.",
-        ["def-attainment"],
-        "half",
-        sources=["sales_rep_performance_quarterly"],
+    p.title = f"Quota attainment by rep, {fmt.quarter_label(quarter)}"
+    p.units = "% of quarterly quota booked"
+    p.definition = (
+        "Bookings (total contract value) / quota: green at or above quota, amber from 80%."
     )
     p.svgs.append(
         s.hbar_chart(
@@ -1374,7 +1329,15 @@ def panel_reps(ctx: Context) -> Panel:
     return p
 
 
-def panel_buying_trend(ctx: Context) -> Panel:
+@panel(
+    "buying-trend",
+    "sales",
+    "Buying trend and forecast by segment",
+    "def-buying-trend",
+    "buying_trend_monthly",
+    "full",
+)
+def panel_buying_trend(ctx: Context, p: Panel) -> Panel:
     rows = ctx.marts.rows(
         "marts.buying_trend_monthly",
         "select segment, month, revenue, smoothed, is_forecast, forecast, forecast_low, forecast_high "
@@ -1382,16 +1345,8 @@ def panel_buying_trend(ctx: Context) -> Panel:
         source="the landing source invoices",
     )
     horizon = int(ctx.params.get("forecast_months", 3))  # type: ignore[arg-type]
-    p = Panel(
-        "buying-trend",
-        "sales",
-        "Buying trend and forecast by segment",
-        f"Revenue ({ctx.currency} per month); shaded: approximate 95% forecast band",
-        f"Complete months of revenue, their exponential smoothing, and a flat {horizon}-month forecast.",
-        ["def-buying-trend"],
-        "full",
-        sources=["buying_trend_monthly"],
-    )
+    p.units = f"Revenue ({ctx.currency} per month); shaded: approximate 95% forecast band"
+    p.definition = f"Complete months of revenue, their exponential smoothing, and a flat {horizon}-month forecast."
     for segment in sorted({r["segment"] for r in rows}):
         seg = [r for r in rows if r["segment"] == segment]
         history = [r for r in seg if not r["is_forecast"]][-18:]
@@ -1442,277 +1397,19 @@ def panel_buying_trend(ctx: Context) -> Panel:
     return p
 
 
-PANELS: list[tuple[str, Callable[[Context], Panel], dict[str, object]]] = [
-    # (key, builder, fallback panel fields for a no-data panel)
-    (
-        "scorecard",
-        panel_scorecard,
-        {
-            "section": "scorecard",
-            "title": "KPI scorecard",
-            "size": "full",
-            "anchors": ["def-scorecard"],
-            "sources": ["kpi_scorecard"],
-        },
-    ),
-    (
-        "mrr",
-        panel_mrr,
-        {
-            "section": "revenue",
-            "title": "MRR and what moved it",
-            "size": "full",
-            "anchors": ["def-mrr", "def-mrr-movements"],
-            "sources": ["saas_metrics_monthly"],
-        },
-    ),
-    (
-        "mrr-bridge",
-        panel_bridge,
-        {
-            "section": "revenue",
-            "title": "MRR bridge",
-            "anchors": ["def-mrr-movements"],
-            "sources": ["saas_metrics_monthly"],
-        },
-    ),
-    (
-        "arr",
-        panel_arr,
-        {
-            "section": "revenue",
-            "title": "ARR",
-            "anchors": ["def-arr"],
-            "sources": ["saas_metrics_monthly"],
-        },
-    ),
-    (
-        "customers",
-        panel_customers,
-        {
-            "section": "retention",
-            "title": "Customers",
-            "anchors": ["def-customers"],
-            "sources": ["saas_metrics_monthly"],
-        },
-    ),
-    (
-        "churn",
-        panel_churn,
-        {
-            "section": "retention",
-            "title": "Logo churn and net MRR churn",
-            "anchors": ["def-churn"],
-            "sources": ["saas_metrics_monthly"],
-        },
-    ),
-    (
-        "nrr",
-        panel_nrr,
-        {
-            "section": "retention",
-            "title": "Net and gross revenue retention",
-            "anchors": ["def-nrr"],
-            "sources": ["saas_metrics_monthly"],
-        },
-    ),
-    (
-        "quick-ratio",
-        panel_quick_ratio,
-        {
-            "section": "retention",
-            "title": "SaaS quick ratio",
-            "anchors": ["def-quick-ratio"],
-            "sources": ["saas_metrics_monthly"],
-        },
-    ),
-    (
-        "customer-cohorts",
-        panel_customer_cohorts,
-        {
-            "section": "retention",
-            "title": "Customer cohorts: logo retention",
-            "size": "full",
-            "anchors": ["def-customer-cohorts"],
-            "sources": ["customer_cohorts_monthly"],
-        },
-    ),
-    (
-        "cac",
-        lambda c: panel_unit(c, "cac"),
-        {
-            "section": "unit-economics",
-            "title": "CAC",
-            "size": "third",
-            "anchors": ["def-cac"],
-            "sources": ["saas_metrics_monthly"],
-        },
-    ),
-    (
-        "ltv-cac",
-        lambda c: panel_unit(c, "ltv-cac"),
-        {
-            "section": "unit-economics",
-            "title": "LTV:CAC",
-            "size": "third",
-            "anchors": ["def-ltv-cac"],
-            "sources": ["saas_metrics_monthly"],
-        },
-    ),
-    (
-        "payback",
-        lambda c: panel_unit(c, "payback"),
-        {
-            "section": "unit-economics",
-            "title": "CAC payback",
-            "size": "third",
-            "anchors": ["def-payback"],
-            "sources": ["saas_metrics_monthly"],
-        },
-    ),
-    (
-        "active-users",
-        panel_active_users,
-        {
-            "section": "product",
-            "title": "Active users: DAU, WAU, MAU",
-            "anchors": ["def-active-users"],
-            "sources": ["product_usage_daily"],
-        },
-    ),
-    (
-        "stickiness",
-        panel_stickiness,
-        {
-            "section": "product",
-            "title": "Stickiness (DAU/MAU)",
-            "anchors": ["def-stickiness"],
-            "sources": ["product_usage_daily"],
-        },
-    ),
-    (
-        "activation",
-        panel_activation,
-        {
-            "section": "product",
-            "title": "Activation rate",
-            "anchors": ["def-activation"],
-            "sources": ["activation_monthly"],
-        },
-    ),
-    (
-        "funnel",
-        panel_funnel,
-        {
-            "section": "product",
-            "title": "AARRR funnel",
-            "anchors": ["def-funnel"],
-            "sources": ["funnel_monthly"],
-        },
-    ),
-    (
-        "user-cohorts",
-        panel_user_cohorts,
-        {
-            "section": "product",
-            "title": "User cohorts: retention",
-            "size": "full",
-            "anchors": ["def-user-cohorts"],
-            "sources": ["user_cohorts_monthly"],
-        },
-    ),
-    (
-        "nps",
-        panel_nps,
-        {
-            "section": "product",
-            "title": "Net promoter score",
-            "size": "full",
-            "anchors": ["def-nps"],
-            "sources": ["nps_monthly"],
-        },
-    ),
-    (
-        "revenue-mix",
-        panel_revenue_mix,
-        {
-            "section": "sales",
-            "title": "Revenue mix",
-            "anchors": ["def-revenue-mix"],
-            "sources": ["revenue_mix_monthly"],
-        },
-    ),
-    (
-        "tiers",
-        panel_tiers,
-        {
-            "section": "sales",
-            "title": "Customer tiers (Pareto)",
-            "anchors": ["def-tiers"],
-            "sources": ["customer_tiers_summary"],
-        },
-    ),
-    (
-        "bookings",
-        panel_bookings,
-        {
-            "section": "sales",
-            "title": "Bookings vs revenue",
-            "anchors": ["def-bookings"],
-            "sources": ["bookings_vs_revenue_monthly"],
-        },
-    ),
-    (
-        "reps",
-        panel_reps,
-        {
-            "section": "sales",
-            "title": "Quota attainment by rep",
-            "anchors": ["def-attainment"],
-            "sources": ["sales_rep_performance_quarterly"],
-        },
-    ),
-    (
-        "buying-trend",
-        panel_buying_trend,
-        {
-            "section": "sales",
-            "title": "Buying trend and forecast by segment",
-            "size": "full",
-            "anchors": ["def-buying-trend"],
-            "sources": ["buying_trend_monthly"],
-        },
-    ),
-]
-PANEL_KEYS = [key for key, _, _ in PANELS]
-
-
-def _fallback(
-    key: str, fields: dict[str, object], *, empty: str | None = None, error: str | None = None
-) -> Panel:
-    return Panel(
-        key=key,
-        section=str(fields["section"]),
-        title=str(fields["title"]),
-        units="",
-        definition="",
-        anchors=list(fields["anchors"]),  # type: ignore[arg-type]
-        size=str(fields.get("size", "half")),
-        empty=empty,
-        error=error,
-        sources=list(fields.get("sources", [])),
-    )  # type: ignore[arg-type]
+PANEL_KEYS = [spec.key for spec in PANELS]
 
 
 def build_panels(ctx: Context) -> list[Panel]:
     panels = []
-    for key, builder, fields in PANELS:
+    for spec in PANELS:
+        blank = spec.blank()
         try:
-            panels.append(builder(ctx))
+            panels.append(spec.build(ctx, blank))
         except NoData as exc:
-            panels.append(_fallback(key, fields, empty=str(exc)))
+            panels.append(dataclasses.replace(spec.blank(), empty=str(exc)))
         except Exception as exc:  # noqa: BLE001 - one broken chart must not hide the others
-            panels.append(_fallback(key, fields, error=f"{type(exc).__name__}: {exc}"))
+            panels.append(dataclasses.replace(spec.blank(), error=f"{type(exc).__name__}: {exc}"))
     return panels
 
 
