@@ -23,16 +23,38 @@ from tests.reference.random_data import generate
 TZ = "America/New_York"
 # The buying trend is a Python asset (not built by dbt); the e2e reference test covers it.
 MARTS = [
-    "saas_metrics_monthly", "mrr_movements_monthly", "customer_cohorts_monthly",
-    "fct_mrr_movements", "dim_customers", "cac_by_channel_monthly", "acv_monthly",
-    "product_usage_daily", "product_usage_weekly", "product_usage_monthly",
-    "user_cohorts_monthly", "activation_monthly", "funnel_monthly", "referral_monthly",
-    "nps_monthly", "nps_by_segment_monthly", "csat_monthly", "leads_monthly",
-    "lead_conversion_by_channel_monthly", "releases_monthly", "new_product_revenue_monthly",
-    "revenue_mix_monthly", "revenue_mix_by_region_monthly", "revenue_mix_by_product_monthly",
-    "revenue_by_segment_monthly", "customer_tiers", "customer_tiers_summary",
-    "bookings_vs_revenue_monthly", "sales_rep_performance_quarterly", "sales_rep_mix",
-    "customer_lifetime_value_by_segment", "kpi_scorecard",
+    "saas_metrics_monthly",
+    "mrr_movements_monthly",
+    "customer_cohorts_monthly",
+    "fct_mrr_movements",
+    "dim_customers",
+    "cac_by_channel_monthly",
+    "acv_monthly",
+    "product_usage_daily",
+    "product_usage_weekly",
+    "product_usage_monthly",
+    "user_cohorts_monthly",
+    "activation_monthly",
+    "funnel_monthly",
+    "referral_monthly",
+    "nps_monthly",
+    "nps_by_segment_monthly",
+    "csat_monthly",
+    "leads_monthly",
+    "lead_conversion_by_channel_monthly",
+    "releases_monthly",
+    "new_product_revenue_monthly",
+    "revenue_mix_monthly",
+    "revenue_mix_by_region_monthly",
+    "revenue_mix_by_product_monthly",
+    "revenue_by_segment_monthly",
+    "customer_tiers",
+    "customer_tiers_summary",
+    "bookings_vs_revenue_monthly",
+    "sales_rep_performance_quarterly",
+    "sales_rep_mix",
+    "customer_lifetime_value_by_segment",
+    "kpi_scorecard",
 ]
 
 
@@ -43,8 +65,11 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, lis
     build_fixture_warehouse(path, texts)
     # Singular tests (bridge, triangles, tiers) run on this data too; the generic column tests
     # run in the fixture modules and the e2e build.
-    run_dbt(path, ["build", "--select", "+path:models/marts", "--exclude", "test_type:generic"],
-            {"reporting_timezone": TZ})
+    run_dbt(
+        path,
+        ["build", "--select", "+path:models/marts", "--exclude", "test_type:generic"],
+        {"reporting_timezone": TZ},
+    )
     return path, compute(from_csv_texts(texts), Config(reporting_timezone=TZ))
 
 
@@ -54,7 +79,8 @@ def test_the_data_set_exercises_the_marts(built: tuple[Path, dict]) -> None:
     assert len(ref["fct_mrr_movements"]) > 150
     assert kinds == {"new", "expansion", "contraction", "churn", "reactivation"}
     assert query(wh, "select as_of_date from intermediate.int_as_of_date") == [
-        (max(r["date"] for r in ref["product_usage_daily"]),)]
+        (max(r["date"] for r in ref["product_usage_daily"]),)
+    ]
     assert sum(r["anonymous_visitors"] for r in ref["funnel_monthly"]) > 20
     assert {r["tier"] for r in ref["customer_tiers"]} == {"A", "B", "C"}
 

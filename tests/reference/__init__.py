@@ -17,8 +17,15 @@ from tests.reference.common import Config
 from tests.reference.compare import compare_all, compare_table
 from tests.reference.landing import Landed, from_csv_texts, read_landing
 
-__all__ = ["Config", "Landed", "compare_all", "compare_table", "compute", "from_csv_texts",
-           "read_landing"]
+__all__ = [
+    "Config",
+    "Landed",
+    "compare_all",
+    "compare_table",
+    "compute",
+    "from_csv_texts",
+    "read_landing",
+]
 
 
 def compute(landed: Landed, config: Config | None = None) -> dict[str, list[dict]]:

@@ -27,7 +27,9 @@ def _eur_rates(landing: Path) -> None:
     by_day: dict[str, dict[str, float]] = {}
     with open(SEEDS / "fx_rates.csv") as f:
         for r in csv.DictReader(f):
-            by_day.setdefault(r["rate_date"], {})[r["currency"].upper()] = float(r["rate_to_reporting"])
+            by_day.setdefault(r["rate_date"], {})[r["currency"].upper()] = float(
+                r["rate_to_reporting"]
+            )
     out = landing / "fx_rates"
     out.mkdir(parents=True, exist_ok=True)
     with open(out / "eur_rates.csv", "w", newline="") as f:
@@ -59,8 +61,11 @@ def build(landing: Path, work: Path, dbt_vars: dict) -> Path:
     run_dbt(wh, ["run"], dbt_vars)
     con = duckdb.connect(str(wh))
     try:
-        build_buying_trend(con, float(dbt_vars.get("smoothing_alpha", 0.5)),
-                           int(dbt_vars.get("forecast_months", 3)))
+        build_buying_trend(
+            con,
+            float(dbt_vars.get("smoothing_alpha", 0.5)),
+            int(dbt_vars.get("forecast_months", 3)),
+        )
     finally:
         con.close()
     return wh
@@ -83,8 +88,12 @@ def _random_run(args: argparse.Namespace) -> int:
         build_fixture_warehouse(wh, texts)
         run_dbt(wh, ["seed"], dbt_vars)
         run_dbt(wh, ["run"], dbt_vars)
-    config = Config(reporting_timezone=args.tz, reporting_currency=args.currency,
-                    as_of_date=date.fromisoformat(args.as_of) if args.as_of else None, vars=extra)
+    config = Config(
+        reporting_timezone=args.tz,
+        reporting_currency=args.currency,
+        as_of_date=date.fromisoformat(args.as_of) if args.as_of else None,
+        vars=extra,
+    )
     marts = compute(from_csv_texts(texts), config)
     marts.pop("buying_trend_monthly", None)  # a Python asset, not built by dbt
     diffs = compare_all(args.db or wh, marts)
@@ -97,15 +106,26 @@ def _random_run(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m tests.reference", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        prog="python -m tests.reference",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     p.add_argument("--landing", type=Path)
     p.add_argument("--generate", help="customers,days,seed[,start] of a demo data set")
-    p.add_argument("--random", type=int, metavar="SEED",
-                   help="the corner-case data set of tests/reference/random_data.py instead")
+    p.add_argument(
+        "--random",
+        type=int,
+        metavar="SEED",
+        help="the corner-case data set of tests/reference/random_data.py instead",
+    )
     p.add_argument("--bad-rows", action="store_true", help="with --generate: land bad rows too")
-    p.add_argument("--next-days", type=int, default=0,
-                   help="with --generate: then land this many nightly drops (late events, updates)")
+    p.add_argument(
+        "--next-days",
+        type=int,
+        default=0,
+        help="with --generate: then land this many nightly drops (late events, updates)",
+    )
     p.add_argument("--sources", help="keep only these landing sources (comma-separated)")
     p.add_argument("--work", type=Path, default=Path("/tmp/reference_run"))
     p.add_argument("--tz", default="UTC")
@@ -127,10 +147,13 @@ def main(argv: list[str] | None = None) -> int:
 
         customers, days, seed = int(parts[0]), int(parts[1]), int(parts[2])
         start = date.fromisoformat(parts[3]) if len(parts) > 3 else date(2024, 1, 1)
-        generate(landing, customers=customers, days=days, seed=seed, start=start,
-                 bad_rows=args.bad_rows)
+        generate(
+            landing, customers=customers, days=days, seed=seed, start=start, bad_rows=args.bad_rows
+        )
         for extra_day in range(args.next_days):
-            land_next_day(landing, customers=customers, days=days + extra_day, seed=seed, start=start)
+            land_next_day(
+                landing, customers=customers, days=days + extra_day, seed=seed, start=start
+            )
     if args.random is not None:
         return _random_run(args)
     if landing is None:
@@ -149,12 +172,18 @@ def main(argv: list[str] | None = None) -> int:
     t = time.monotonic()
     db = args.db or build(landing, args.work, dbt_vars)
     print(f"built {db} in {time.monotonic() - t:.0f} s")
-    config = Config(reporting_timezone=args.tz, reporting_currency=args.currency,
-                    as_of_date=date.fromisoformat(args.as_of) if args.as_of else None, vars=extra)
+    config = Config(
+        reporting_timezone=args.tz,
+        reporting_currency=args.currency,
+        as_of_date=date.fromisoformat(args.as_of) if args.as_of else None,
+        vars=extra,
+    )
     t = time.monotonic()
     marts = compute(read_landing(landing), config)
-    print(f"reference in {time.monotonic() - t:.0f} s: {sum(map(len, marts.values()))} rows, "
-          f"{len(marts)} marts")
+    print(
+        f"reference in {time.monotonic() - t:.0f} s: {sum(map(len, marts.values()))} rows, "
+        f"{len(marts)} marts"
+    )
     diffs = compare_all(db, marts)
     for d in diffs:
         print(d.table)

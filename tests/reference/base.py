@@ -46,9 +46,13 @@ class Context:
             return max(self.day(e["occurred_at"] or e["effective_at"]) for e in subs)
         days: list[date] = []
         stamps = {
-            "product_events": ["occurred_at"], "users": ["signed_up_at"],
-            "customers": ["created_at"], "invoices": ["issued_at"], "bookings": ["booked_at"],
-            "leads": ["created_at", "converted_at"], "survey_responses": ["responded_at"],
+            "product_events": ["occurred_at"],
+            "users": ["signed_up_at"],
+            "customers": ["created_at"],
+            "invoices": ["issued_at"],
+            "bookings": ["booked_at"],
+            "leads": ["created_at", "converted_at"],
+            "survey_responses": ["responded_at"],
             "releases": ["released_at"],
         }
         for source, cols in stamps.items():

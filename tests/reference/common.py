@@ -15,10 +15,17 @@ SEEDS = Path(__file__).resolve().parents[2] / "seeds"
 
 # METRICS.md settings and their defaults (dbt vars).
 DEFAULT_VARS: dict[str, object] = {
-    "passive_events": [], "activation_event": "activated", "activation_window_days": 7,
-    "funnel_window_days": 30, "referral_event": "invite_sent", "gross_margin": 0.8,
-    "ltv_churn_window_months": 6, "tier_a_share": 0.8, "tier_b_share": 0.15,
-    "smoothing_alpha": 0.5, "forecast_months": 3,
+    "passive_events": [],
+    "activation_event": "activated",
+    "activation_window_days": 7,
+    "funnel_window_days": 30,
+    "referral_event": "invite_sent",
+    "gross_margin": 0.8,
+    "ltv_churn_window_months": 6,
+    "tier_a_share": 0.8,
+    "tier_b_share": 0.15,
+    "smoothing_alpha": 0.5,
+    "forecast_months": 3,
 }
 
 
@@ -102,11 +109,12 @@ class Fx:
         with open(config.seeds_dir / "fx_rates.csv") as f:
             for r in csv.DictReader(f):
                 rates[(r["currency"].strip().upper(), date.fromisoformat(r["rate_date"]))] = float(
-                    r["rate_to_reporting"])
+                    r["rate_to_reporting"]
+                )
         for r in landed:
             rates[(r["currency"], r["rate_date"])] = r["rate_to_reporting"]
         self.series: dict[str, tuple[list[date], list[float]]] = {}
-        for (cur, d) in sorted(rates):
+        for cur, d in sorted(rates):
             days, values = self.series.setdefault(cur, ([], []))
             days.append(d)
             values.append(rates[(cur, d)])

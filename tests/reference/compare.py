@@ -48,15 +48,52 @@ KEYS: dict[str, tuple[str, ...]] = {
 MAY_OMIT_ZERO_ROWS = {"mrr_movements_monthly"}
 
 MONEY = {
-    "mrr_start", "new_mrr", "expansion_mrr", "reactivation_mrr", "contraction_mrr", "churned_mrr",
-    "mrr_end", "net_new_mrr", "arr_end", "arpa", "ltv", "sales_marketing_spend", "cac",
-    "cac_new_business", "new_business_spend", "cohort_start_mrr", "mrr", "amount", "mrr_change",
-    "mrr_before", "mrr_after", "current_mrr", "lifetime_revenue", "observed_ltv", "spend",
-    "total_contract_value", "acv", "revenue", "new_product_revenue", "bookings_value",
-    "new_business_bookings_value", "month_revenue", "region_revenue", "product_revenue",
-    "revenue_t12m", "bookings", "quota", "revenue_to_date", "observed_ltv_total",
-    "mean_observed_ltv", "moving_avg_3m", "smoothed", "forecast", "forecast_low",
-    "forecast_high", "mean_observed_ltv_paying",
+    "mrr_start",
+    "new_mrr",
+    "expansion_mrr",
+    "reactivation_mrr",
+    "contraction_mrr",
+    "churned_mrr",
+    "mrr_end",
+    "net_new_mrr",
+    "arr_end",
+    "arpa",
+    "ltv",
+    "sales_marketing_spend",
+    "cac",
+    "cac_new_business",
+    "new_business_spend",
+    "cohort_start_mrr",
+    "mrr",
+    "amount",
+    "mrr_change",
+    "mrr_before",
+    "mrr_after",
+    "current_mrr",
+    "lifetime_revenue",
+    "observed_ltv",
+    "spend",
+    "total_contract_value",
+    "acv",
+    "revenue",
+    "new_product_revenue",
+    "bookings_value",
+    "new_business_bookings_value",
+    "month_revenue",
+    "region_revenue",
+    "product_revenue",
+    "revenue_t12m",
+    "bookings",
+    "quota",
+    "revenue_to_date",
+    "observed_ltv_total",
+    "mean_observed_ltv",
+    "moving_avg_3m",
+    "smoothed",
+    "forecast",
+    "forecast_low",
+    "forecast_high",
+    "mean_observed_ltv_paying",
 }
 MONEY_TOL, RATE_TOL = 1e-6, 1e-9
 
@@ -93,8 +130,7 @@ def _fmt(x: object) -> str:
     return f"{float(x):.10g}" if isinstance(x, (Fraction, float)) else repr(x)
 
 
-def compare_table(name: str, got_rows: list[dict], want_rows: list[dict],
-                  limit: int = 12) -> Diff:
+def compare_table(name: str, got_rows: list[dict], want_rows: list[dict], limit: int = 12) -> Diff:
     key = KEYS[name]
     diff = Diff(name)
     got = {tuple(r[k] for k in key): r for r in got_rows}
@@ -104,8 +140,15 @@ def compare_table(name: str, got_rows: list[dict], want_rows: list[dict],
     missing = sorted(set(want) - set(got), key=str)
     extra = sorted(set(got) - set(want), key=str)
     if name in MAY_OMIT_ZERO_ROWS:
-        extra = [k for k in extra if any(_num(v) != 0 for c, v in got[k].items()
-                                         if c not in key and isinstance(v, (int, float)))]
+        extra = [
+            k
+            for k in extra
+            if any(
+                _num(v) != 0
+                for c, v in got[k].items()
+                if c not in key and isinstance(v, (int, float))
+            )
+        ]
     if missing:
         diff.problems.append(f"{len(missing)} rows missing from the mart, e.g. {missing[:3]}")
     if extra:
@@ -154,8 +197,12 @@ def mart_rows(db: Path, table: str, schema: str = "marts") -> list[dict]:
 def compare_all(db: Path, reference: dict[str, list[dict]]) -> list[Diff]:
     con = _connect(db)
     try:
-        tables = {r[0] for r in con.execute(
-            "select table_name from information_schema.tables where table_schema = 'marts'").fetchall()}
+        tables = {
+            r[0]
+            for r in con.execute(
+                "select table_name from information_schema.tables where table_schema = 'marts'"
+            ).fetchall()
+        }
     finally:
         con.close()
     out = []

@@ -24,63 +24,123 @@ T, TS, D, M, I, B, E, C, J = "text", "ts", "date", "money", "int", "bool", "enum
 
 SPEC: dict[str, dict[str, tuple]] = {
     "customers": {
-        "customer_id": (T, True), "created_at": (TS, True), "name": (T,), "segment": (T,),
-        "region": (T,), "country": (T,), "acquisition_channel": (T,), "sales_rep_id": (T,),
+        "customer_id": (T, True),
+        "created_at": (TS, True),
+        "name": (T,),
+        "segment": (T,),
+        "region": (T,),
+        "country": (T,),
+        "acquisition_channel": (T,),
+        "sales_rep_id": (T,),
     },
     "users": {
-        "user_id": (T, True), "customer_id": (T,), "signed_up_at": (TS, True),
-        "acquisition_channel": (T,), "email": (T,),
+        "user_id": (T, True),
+        "customer_id": (T,),
+        "signed_up_at": (TS, True),
+        "acquisition_channel": (T,),
+        "email": (T,),
     },
     "product_events": {
-        "event_id": (T, True), "event_name": (T, True), "occurred_at": (TS, True),
-        "user_id": (T,), "anonymous_id": (T,), "properties": (J,),
+        "event_id": (T, True),
+        "event_name": (T, True),
+        "occurred_at": (TS, True),
+        "user_id": (T,),
+        "anonymous_id": (T,),
+        "properties": (J,),
     },
     "subscription_events": {
-        "event_id": (T, True), "subscription_id": (T, True), "customer_id": (T, True),
+        "event_id": (T, True),
+        "subscription_id": (T, True),
+        "customer_id": (T, True),
         "event_type": (E, True, None, ("created", "changed", "canceled")),
-        "effective_at": (TS, True), "occurred_at": (TS,), "plan_id": (T,),
+        "effective_at": (TS, True),
+        "occurred_at": (TS,),
+        "plan_id": (T,),
         "billing_period": (E, False, "month", ("month", "quarter", "year")),
-        "unit_amount": (M,), "quantity": (I, False, 1), "discount_amount": (M, False, 0.0),
+        "unit_amount": (M,),
+        "quantity": (I, False, 1),
+        "discount_amount": (M, False, 0.0),
         "currency": (C, True),
     },
     "invoices": {
-        "invoice_id": (T, True), "customer_id": (T, True), "issued_at": (TS, True),
-        "amount": (M, True), "currency": (C, True),
-        "revenue_type": (E, False, "subscription", ("subscription", "usage", "services", "one_time", "other")),
-        "status": (E, False, "paid", ("paid", "open", "void", "refunded")), "product": (T,),
+        "invoice_id": (T, True),
+        "customer_id": (T, True),
+        "issued_at": (TS, True),
+        "amount": (M, True),
+        "currency": (C, True),
+        "revenue_type": (
+            E,
+            False,
+            "subscription",
+            ("subscription", "usage", "services", "one_time", "other"),
+        ),
+        "status": (E, False, "paid", ("paid", "open", "void", "refunded")),
+        "product": (T,),
     },
     "bookings": {
-        "booking_id": (T, True), "customer_id": (T, True), "booked_at": (TS, True),
-        "contract_months": (I, True), "total_contract_value": (M, True), "currency": (C, True),
-        "sales_rep_id": (T,), "product": (T,),
-        "revenue_type": (E, False, None, ("subscription", "usage", "services", "one_time", "other")),
+        "booking_id": (T, True),
+        "customer_id": (T, True),
+        "booked_at": (TS, True),
+        "contract_months": (I, True),
+        "total_contract_value": (M, True),
+        "currency": (C, True),
+        "sales_rep_id": (T,),
+        "product": (T,),
+        "revenue_type": (
+            E,
+            False,
+            None,
+            ("subscription", "usage", "services", "one_time", "other"),
+        ),
         "is_new_business": (B,),
     },
     "marketing_spend": {
-        "spend_date": (D, True), "channel": (T, True), "amount": (M, True), "currency": (C, True),
+        "spend_date": (D, True),
+        "channel": (T, True),
+        "amount": (M, True),
+        "currency": (C, True),
         "cost_type": (E, False, "marketing", ("marketing", "sales")),
         "motion": (E, False, "new_business", ("new_business", "expansion", "brand")),
     },
     "leads": {
-        "lead_id": (T, True), "created_at": (TS, True), "channel": (T,),
-        "is_qualified": (B, False, True), "customer_id": (T,), "converted_at": (TS,),
+        "lead_id": (T, True),
+        "created_at": (TS, True),
+        "channel": (T,),
+        "is_qualified": (B, False, True),
+        "customer_id": (T,),
+        "converted_at": (TS,),
     },
     "survey_responses": {
-        "response_id": (T, True), "survey": (E, True, None, ("nps", "csat")),
-        "responded_at": (TS, True), "score": (I, True), "customer_id": (T,), "user_id": (T,),
+        "response_id": (T, True),
+        "survey": (E, True, None, ("nps", "csat")),
+        "responded_at": (TS, True),
+        "score": (I, True),
+        "customer_id": (T,),
+        "user_id": (T,),
         "comment": (T,),
     },
     "releases": {
-        "release_id": (T, True), "name": (T, True), "planned_at": (TS,), "released_at": (TS,),
-        "product": (T,), "kind": (E, False, None, ("feature", "product")),
+        "release_id": (T, True),
+        "name": (T, True),
+        "planned_at": (TS,),
+        "released_at": (TS,),
+        "product": (T,),
+        "kind": (E, False, None, ("feature", "product")),
     },
     "fx_rates": {"rate_date": (D, True), "currency": (C, True), "rate_to_reporting": (M, True)},
 }
 KEYS = {
-    "customers": ("customer_id",), "users": ("user_id",), "product_events": ("event_id",),
-    "subscription_events": ("event_id",), "invoices": ("invoice_id",), "bookings": ("booking_id",),
-    "marketing_spend": (), "leads": ("lead_id",), "survey_responses": ("response_id",),
-    "releases": ("release_id",), "fx_rates": ("rate_date", "currency"),
+    "customers": ("customer_id",),
+    "users": ("user_id",),
+    "product_events": ("event_id",),
+    "subscription_events": ("event_id",),
+    "invoices": ("invoice_id",),
+    "bookings": ("booking_id",),
+    "marketing_spend": (),
+    "leads": ("lead_id",),
+    "survey_responses": ("response_id",),
+    "releases": ("release_id",),
+    "fx_rates": ("rate_date", "currency"),
 }
 SUFFIXES = (".csv", ".csv.gz", ".jsonl", ".jsonl.gz", ".ndjson", ".ndjson.gz", ".parquet")
 TRUE, FALSE = {"true", "t", "1", "yes", "y"}, {"false", "f", "0", "no", "n"}
@@ -176,8 +236,11 @@ def type_row(source: str, raw: dict[str, object]) -> dict[str, object]:
         out[col] = typed
     if source == "product_events" and out["user_id"] is None and out["anonymous_id"] is None:
         raise Invalid("no user_id or anonymous_id")
-    if source == "subscription_events" and out["event_type"] in ("created", "changed") \
-            and out["unit_amount"] is None:
+    if (
+        source == "subscription_events"
+        and out["event_type"] in ("created", "changed")
+        and out["unit_amount"] is None
+    ):
         raise Invalid("unit_amount required")
     if source == "bookings" and out["contract_months"] == 0:
         raise Invalid("contract_months 0")
@@ -209,8 +272,12 @@ def _read(path: Path) -> list[dict[str, object]]:
             rel = con.sql(f"select * from read_parquet('{path}', hive_partitioning=false)")
             cols = rel.columns
             casts = ", ".join(f'cast("{c}" as varchar)' for c in cols)
-            return [dict(zip(cols, r, strict=True)) for r in con.sql(
-                f"select {casts} from read_parquet('{path}', hive_partitioning=false)").fetchall()]
+            return [
+                dict(zip(cols, r, strict=True))
+                for r in con.sql(
+                    f"select {casts} from read_parquet('{path}', hive_partitioning=false)"
+                ).fetchall()
+            ]
         finally:
             con.close()
     raw = path.read_bytes()
@@ -219,15 +286,23 @@ def _read(path: Path) -> list[dict[str, object]]:
     text = raw.decode("utf-8")
     if ".csv" in name:
         return list(csv.DictReader(io.StringIO(text)))
-    return [{k: _json_text(v) for k, v in json.loads(line).items()}
-            for line in text.splitlines() if line.strip()]
+    return [
+        {k: _json_text(v) for k, v in json.loads(line).items()}
+        for line in text.splitlines()
+        if line.strip()
+    ]
 
 
 def landing_files(folder: Path) -> list[Path]:
     if not folder.is_dir():
         return []
-    files = [p for p in folder.rglob("*") if p.is_file() and p.name.endswith(SUFFIXES)
-             and not any(part.startswith(".") for part in p.relative_to(folder).parts)]
+    files = [
+        p
+        for p in folder.rglob("*")
+        if p.is_file()
+        and p.name.endswith(SUFFIXES)
+        and not any(part.startswith(".") for part in p.relative_to(folder).parts)
+    ]
     return sorted(files, key=lambda p: p.relative_to(folder).as_posix())
 
 

@@ -32,11 +32,16 @@ class Revenue:
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx
         as_of = ctx.as_of
-        events = [e for e in ctx.rows["subscription_events"]
-                  if as_of is not None and ctx.day(e["effective_at"]) <= as_of]
+        events = [
+            e
+            for e in ctx.rows["subscription_events"]
+            if as_of is not None and ctx.day(e["effective_at"]) <= as_of
+        ]
         by_sub: dict[str, list[dict]] = defaultdict(list)
-        for e in sorted(events, key=lambda e: (e["effective_at"], e["occurred_at"] or e["effective_at"],
-                                                e["_order"])):
+        for e in sorted(
+            events,
+            key=lambda e: (e["effective_at"], e["occurred_at"] or e["effective_at"], e["_order"]),
+        ):
             by_sub[e["subscription_id"]].append(e)
         # end-of-day MRR of each subscription on the days its state changes
         sub_points: dict[str, dict[date, Fraction]] = {}
@@ -83,16 +88,24 @@ class Revenue:
             self.change_days[cust] = cdays
             self.change_mrr[cust] = cmrr
         self.movements.sort(key=lambda m: (m.customer_id, m.day))
-        self.months = (months_between(self.first_day, as_of)
-                       if self.first_day is not None and self.first_day <= as_of else [])
+        self.months = (
+            months_between(self.first_day, as_of)
+            if self.first_day is not None and self.first_day <= as_of
+            else []
+        )
 
     def _state_mrr(self, e: dict) -> Fraction:
         if e["event_type"] == "canceled":
             return ZERO
-        price = max(e["unit_amount"] * (e["quantity"] if e["quantity"] is not None else 1)
-                    - (e["discount_amount"] or 0.0), 0.0)
+        price = max(
+            e["unit_amount"] * (e["quantity"] if e["quantity"] is not None else 1)
+            - (e["discount_amount"] or 0.0),
+            0.0,
+        )
         monthly = price / MONTHS[e["billing_period"] or "month"]
-        return Fraction(self.ctx.to_reporting(monthly, e["currency"], self.ctx.day(e["effective_at"])))
+        return Fraction(
+            self.ctx.to_reporting(monthly, e["currency"], self.ctx.day(e["effective_at"]))
+        )
 
     def mrr(self, cust: str, d: date) -> Fraction:
         """The customer's MRR at the end of day d."""
@@ -115,13 +128,32 @@ class Revenue:
         return tuple(self.ctx.attr(cust, k) for k in ("segment", "region", "acquisition_channel"))
 
 
-BRIDGE = ("mrr_start", "new_mrr", "expansion_mrr", "reactivation_mrr", "contraction_mrr",
-          "churned_mrr", "mrr_end", "customers_start", "new_customers",
-          "reactivated_customers", "churned_customers", "customers_end")
-KIND_COLUMN = {"new": "new_mrr", "expansion": "expansion_mrr", "reactivation": "reactivation_mrr",
-               "contraction": "contraction_mrr", "churn": "churned_mrr"}
-KIND_COUNT = {"new": "new_customers", "reactivation": "reactivated_customers",
-              "churn": "churned_customers"}
+BRIDGE = (
+    "mrr_start",
+    "new_mrr",
+    "expansion_mrr",
+    "reactivation_mrr",
+    "contraction_mrr",
+    "churned_mrr",
+    "mrr_end",
+    "customers_start",
+    "new_customers",
+    "reactivated_customers",
+    "churned_customers",
+    "customers_end",
+)
+KIND_COLUMN = {
+    "new": "new_mrr",
+    "expansion": "expansion_mrr",
+    "reactivation": "reactivation_mrr",
+    "contraction": "contraction_mrr",
+    "churn": "churned_mrr",
+}
+KIND_COUNT = {
+    "new": "new_customers",
+    "reactivation": "reactivated_customers",
+    "churn": "churned_customers",
+}
 
 
 def _bridge_rows(rev: Revenue) -> tuple[dict[date, dict], dict[tuple, dict]]:
@@ -188,13 +220,20 @@ def saas_metrics_monthly(ctx: Context, rev: Revenue) -> list[dict]:
         row = {k: r[k] for k in BRIDGE}
         _with_net(row)
         row.update(
-            month=m, arpa=arpa, logo_churn_rate=logo,
+            month=m,
+            arpa=arpa,
+            logo_churn_rate=logo,
             customer_retention_rate=ratio(r["retained"], r["customers_start"]),
             gross_mrr_churn_rate=ratio(losses, r["mrr_start"]),
-            net_mrr_churn_rate=ratio(losses - r["expansion_mrr"] - r["reactivation_mrr"], r["mrr_start"]),
+            net_mrr_churn_rate=ratio(
+                losses - r["expansion_mrr"] - r["reactivation_mrr"], r["mrr_start"]
+            ),
             net_revenue_retention=ratio(r["nrr"], r["mrr_start"]),
             gross_revenue_retention=ratio(r["grr"], r["mrr_start"]),
-            quick_ratio=ratio(gains, losses), ltv=ltv, sales_marketing_spend=spend[m], cac=cac,
+            quick_ratio=ratio(gains, losses),
+            ltv=ltv,
+            sales_marketing_spend=spend[m],
+            cac=cac,
             ltv_to_cac=None if ltv is None else ratio(ltv, cac),
             cac_payback_months=None if cac is None or per_new is None else ratio(cac, per_new * gm),
             cac_new_business=ratio(nb_spend[m], r["new_customers"]),
@@ -210,7 +249,9 @@ def mrr_movements_monthly(ctx: Context, rev: Revenue) -> list[dict]:
     for (m, seg, region, channel), r in segments.items():
         if all(v == 0 for v in r.values()):
             continue
-        out.append(_with_net(dict(r, month=m, segment=seg, region=region, acquisition_channel=channel)))
+        out.append(
+            _with_net(dict(r, month=m, segment=seg, region=region, acquisition_channel=channel))
+        )
     return out
 
 
@@ -226,9 +267,18 @@ def customer_cohorts_monthly(ctx: Context, rev: Revenue) -> list[dict]:
             ends = [rev.mrr(c, rev.closing(m)) for c in custs]
             active = sum(1 for e in ends if e > 0)
             mrr = sum(ends, ZERO)
-            out.append({"cohort_month": cm, "months_since_start": k, "cohort_customers": len(custs),
-                            "active_customers": active, "logo_retention": ratio(active, len(custs)),
-                            "cohort_start_mrr": start, "mrr": mrr, "revenue_retention": ratio(mrr, start)})
+            out.append(
+                {
+                    "cohort_month": cm,
+                    "months_since_start": k,
+                    "cohort_customers": len(custs),
+                    "active_customers": active,
+                    "logo_retention": ratio(active, len(custs)),
+                    "cohort_start_mrr": start,
+                    "mrr": mrr,
+                    "revenue_retention": ratio(mrr, start),
+                }
+            )
     return out
 
 
@@ -236,10 +286,21 @@ def fct_mrr_movements(ctx: Context, rev: Revenue) -> list[dict]:
     out = []
     for mv in rev.movements:
         seg, region, channel = rev.dims(mv.customer_id)
-        out.append({"customer_id": mv.customer_id, "movement_date": mv.day, "movement_month": month_of(mv.day),
-                        "movement_type": mv.kind, "amount": mv.amount, "mrr_change": mv.after - mv.before,
-                        "mrr_before": mv.before, "mrr_after": mv.after, "segment": seg, "region": region,
-                        "acquisition_channel": channel})
+        out.append(
+            {
+                "customer_id": mv.customer_id,
+                "movement_date": mv.day,
+                "movement_month": month_of(mv.day),
+                "movement_type": mv.kind,
+                "amount": mv.amount,
+                "mrr_change": mv.after - mv.before,
+                "mrr_before": mv.before,
+                "mrr_after": mv.after,
+                "segment": seg,
+                "region": region,
+                "acquisition_channel": channel,
+            }
+        )
     return out
 
 
@@ -250,8 +311,13 @@ def paid_invoices(ctx: Context) -> list[dict]:
     for r in ctx.rows["invoices"]:
         d = ctx.day(r["issued_at"])
         if r["status"] == "paid" and d <= ctx.as_of:
-            out.append(dict(r, issued_date=d,
-                            revenue=Fraction(ctx.to_reporting(r["amount"], r["currency"], d))))
+            out.append(
+                dict(
+                    r,
+                    issued_date=d,
+                    revenue=Fraction(ctx.to_reporting(r["amount"], r["currency"], d)),
+                )
+            )
     return out
 
 
@@ -274,24 +340,32 @@ def dim_customers(ctx: Context, rev: Revenue) -> list[dict]:
         crm = ctx.customers.get(cust)
         current = rev.mrr(cust, ctx.as_of)
         status = "active" if current > 0 else ("churned" if cust in first_paid else "never_paid")
-        out.append({
-            "customer_id": cust, "customer_name": crm["name"] if crm else None,
-            "segment": ctx.attr(cust, "segment"), "region": ctx.attr(cust, "region"),
-            "country": ctx.attr(cust, "country"), "acquisition_channel": ctx.attr(cust, "acquisition_channel"),
-            "sales_rep_id": crm["sales_rep_id"] if crm else None,
-            "created_date": ctx.day(crm["created_at"]) if crm else None,
-            "first_paid_date": first_paid.get(cust),
-            "cohort_month": month_of(first_paid[cust]) if cust in first_paid else None,
-            "current_mrr": current, "lifetime_revenue": lifetime[cust],
-            "observed_ltv": float(lifetime[cust]) * gm, "status": status,
-            "churned_date": last_churn.get(cust) if status == "churned" else None,
-        })
+        out.append(
+            {
+                "customer_id": cust,
+                "customer_name": crm["name"] if crm else None,
+                "segment": ctx.attr(cust, "segment"),
+                "region": ctx.attr(cust, "region"),
+                "country": ctx.attr(cust, "country"),
+                "acquisition_channel": ctx.attr(cust, "acquisition_channel"),
+                "sales_rep_id": crm["sales_rep_id"] if crm else None,
+                "created_date": ctx.day(crm["created_at"]) if crm else None,
+                "first_paid_date": first_paid.get(cust),
+                "cohort_month": month_of(first_paid[cust]) if cust in first_paid else None,
+                "current_mrr": current,
+                "lifetime_revenue": lifetime[cust],
+                "observed_ltv": float(lifetime[cust]) * gm,
+                "status": status,
+                "churned_date": last_churn.get(cust) if status == "churned" else None,
+            }
+        )
     return out
 
 
 def cac_by_channel_monthly(ctx: Context, rev: Revenue) -> list[dict]:
-    cells: dict[tuple, dict] = defaultdict(lambda: {"spend": 0.0, "new_business_spend": 0.0,
-                                                    "new_customers": 0})
+    cells: dict[tuple, dict] = defaultdict(
+        lambda: {"spend": 0.0, "new_business_spend": 0.0, "new_customers": 0}
+    )
     for r in ctx.rows["marketing_spend"]:
         if r["spend_date"] <= ctx.as_of:
             amount = ctx.to_reporting(r["amount"], r["currency"], r["spend_date"])
@@ -301,9 +375,13 @@ def cac_by_channel_monthly(ctx: Context, rev: Revenue) -> list[dict]:
                 cell["new_business_spend"] += amount
     for mv in rev.movements:
         if mv.kind == "new":
-            cells[(month_of(mv.day), ctx.attr(mv.customer_id, "acquisition_channel"))]["new_customers"] += 1
-    return [dict(c, month=m, channel=ch, cac=ratio(c["spend"], c["new_customers"]))
-            for (m, ch), c in cells.items()]
+            cells[(month_of(mv.day), ctx.attr(mv.customer_id, "acquisition_channel"))][
+                "new_customers"
+            ] += 1
+    return [
+        dict(c, month=m, channel=ch, cac=ratio(c["spend"], c["new_customers"]))
+        for (m, ch), c in cells.items()
+    ]
 
 
 def acv_monthly(ctx: Context, rev: Revenue) -> list[dict]:
@@ -318,8 +396,14 @@ def acv_monthly(ctx: Context, rev: Revenue) -> list[dict]:
     out = []
     for m in months_between(min(per_month), ctx.as_of):
         rows = per_month.get(m, [])
-        out.append({"month": m, "bookings": len(rows), "total_contract_value": sum(t for t, _ in rows),
-                        "acv": sum(a for _, a in rows) / len(rows) if rows else None})
+        out.append(
+            {
+                "month": m,
+                "bookings": len(rows),
+                "total_contract_value": sum(t for t, _ in rows),
+                "acv": sum(a for _, a in rows) / len(rows) if rows else None,
+            }
+        )
     return out
 
 
@@ -333,4 +417,3 @@ def compute(ctx: Context, rev: Revenue) -> dict[str, list[dict]]:
         "cac_by_channel_monthly": cac_by_channel_monthly(ctx, rev),
         "acv_monthly": acv_monthly(ctx, rev),
     }
-

@@ -26,10 +26,16 @@ ZERO = Fraction(0)
 def _revenue(ctx: Context) -> list[dict]:
     out = []
     for inv in paid_invoices(ctx):
-        out.append(dict(inv, month=month_of(inv["issued_date"]), product=inv["product"] or UNKNOWN,
-                        revenue_type=inv["revenue_type"] or "subscription",
-                        segment=ctx.attr(inv["customer_id"], "segment"),
-                        region=ctx.attr(inv["customer_id"], "region")))
+        out.append(
+            dict(
+                inv,
+                month=month_of(inv["issued_date"]),
+                product=inv["product"] or UNKNOWN,
+                revenue_type=inv["revenue_type"] or "subscription",
+                segment=ctx.attr(inv["customer_id"], "segment"),
+                region=ctx.attr(inv["customer_id"], "region"),
+            )
+        )
     return out
 
 
@@ -40,11 +46,20 @@ def _bookings(ctx: Context) -> list[dict]:
         if d <= ctx.as_of:
             tcv = Fraction(ctx.to_reporting(b["total_contract_value"], b["currency"], d))
             cm = b["contract_months"]
-            out.append(dict(b, day=d, month=month_of(d), quarter=quarter_of(d), value=tcv,
-                            acv=float(tcv) * 12 / max(cm, 12),
-                            band="monthly" if cm < 12 else ("annual" if cm == 12 else "multi_year"),
-                            rep=b["sales_rep_id"] or UNKNOWN, product=b["product"] or UNKNOWN,
-                            revenue_type=b["revenue_type"] or UNKNOWN))
+            out.append(
+                dict(
+                    b,
+                    day=d,
+                    month=month_of(d),
+                    quarter=quarter_of(d),
+                    value=tcv,
+                    acv=float(tcv) * 12 / max(cm, 12),
+                    band="monthly" if cm < 12 else ("annual" if cm == 12 else "multi_year"),
+                    rep=b["sales_rep_id"] or UNKNOWN,
+                    product=b["product"] or UNKNOWN,
+                    revenue_type=b["revenue_type"] or UNKNOWN,
+                )
+            )
     return out
 
 
@@ -70,10 +85,22 @@ def _mix(ctx: Context, rev: list[dict], dim: str | None) -> list[dict]:
             part = sum((cell[(m, v, t)][0] for t in types), ZERO)
             for t in types:
                 amount, n = cell[(m, v, t)]
-                row = {"month": m, "revenue_type": t, "revenue": amount, "invoices": n, "is_complete_month": _complete(ctx, m)}
+                row = {
+                    "month": m,
+                    "revenue_type": t,
+                    "revenue": amount,
+                    "invoices": n,
+                    "is_complete_month": _complete(ctx, m),
+                }
                 if dim:
-                    row.update({dim: v, "share": ratio(amount, part),
-                                "share_of_month_revenue": ratio(amount, month_total), f"{dim}_revenue": part})
+                    row.update(
+                        {
+                            dim: v,
+                            "share": ratio(amount, part),
+                            "share_of_month_revenue": ratio(amount, month_total),
+                            f"{dim}_revenue": part,
+                        }
+                    )
                 else:
                     row.update(share=ratio(amount, month_total), month_revenue=month_total)
                 out.append(row)
@@ -88,9 +115,15 @@ def revenue_by_segment_monthly(ctx: Context, rev: list[dict]) -> list[dict]:
     for m in months_between(min(r["month"] for r in rev), ctx.as_of):
         for s in segments:
             rows = [r for r in rev if r["month"] == m and r["segment"] == s]
-            out.append({"month": m, "segment": s, "revenue": sum((r["revenue"] for r in rows), ZERO),
-                            "paying_customers": len({r["customer_id"] for r in rows}),
-                            "is_complete_month": _complete(ctx, m)})
+            out.append(
+                {
+                    "month": m,
+                    "segment": s,
+                    "revenue": sum((r["revenue"] for r in rows), ZERO),
+                    "paying_customers": len({r["customer_id"] for r in rows}),
+                    "is_complete_month": _complete(ctx, m),
+                }
+            )
     return out
 
 
@@ -129,14 +162,23 @@ def customer_tiers(ctx: Context, rev: list[dict], revenue: Revenue) -> list[dict
             tier = "B"
         else:
             tier = "C"
-        out.append({"customer_id": cust, "tier": tier, "revenue_rank": rank, "revenue_t12m": mine,
-                        "share_of_revenue": ratio(mine, total),
-                        "cumulative_share_before": ratio(before, total),
-                        "cumulative_share": ratio(through, total),
-                        "churned_movements": churn[cust][0] if cust in churn else 0,
-                        "churned_mrr": churn[cust][1] if cust in churn else ZERO,
-                        "segment": ctx.attr(cust, "segment"), "region": ctx.attr(cust, "region"),
-                        "window_start": start, "window_end": ctx.as_of})
+        out.append(
+            {
+                "customer_id": cust,
+                "tier": tier,
+                "revenue_rank": rank,
+                "revenue_t12m": mine,
+                "share_of_revenue": ratio(mine, total),
+                "cumulative_share_before": ratio(before, total),
+                "cumulative_share": ratio(through, total),
+                "churned_movements": churn[cust][0] if cust in churn else 0,
+                "churned_mrr": churn[cust][1] if cust in churn else ZERO,
+                "segment": ctx.attr(cust, "segment"),
+                "region": ctx.attr(cust, "region"),
+                "window_start": start,
+                "window_end": ctx.as_of,
+            }
+        )
     return out
 
 
@@ -147,11 +189,18 @@ def customer_tiers_summary(tiers: list[dict]) -> list[dict]:
     for name in "ABC":
         rows = [t for t in tiers if t["tier"] == name]
         revenue = sum((t["revenue_t12m"] for t in rows), ZERO)
-        out.append({"tier": name, "customers": len(rows), "share_of_customers": ratio(len(rows), total_n),
-                        "revenue": revenue, "share_of_revenue": ratio(revenue, total_rev),
-                        "churned_customers": sum(t["churned_movements"] for t in rows),
-                        "churned_distinct_customers": sum(1 for t in rows if t["churned_movements"]),
-                        "churned_mrr": sum((t["churned_mrr"] for t in rows), ZERO)})
+        out.append(
+            {
+                "tier": name,
+                "customers": len(rows),
+                "share_of_customers": ratio(len(rows), total_n),
+                "revenue": revenue,
+                "share_of_revenue": ratio(revenue, total_rev),
+                "churned_customers": sum(t["churned_movements"] for t in rows),
+                "churned_distinct_customers": sum(1 for t in rows if t["churned_movements"]),
+                "churned_mrr": sum((t["churned_mrr"] for t in rows), ZERO),
+            }
+        )
     return out
 
 
@@ -164,10 +213,20 @@ def bookings_vs_revenue_monthly(ctx: Context, rev: list[dict], bookings: list[di
         bs = [b for b in bookings if b["month"] == m]
         revenue = sum((r["revenue"] for r in rev if r["month"] == m), ZERO)
         value = sum((b["value"] for b in bs), ZERO)
-        out.append({"month": m, "bookings_count": len(bs), "bookings_value": value,
-                        "new_business_bookings_value": sum((b["value"] for b in bs if b["is_new_business"]), ZERO),
-                        "acv": sum(b["acv"] for b in bs) / len(bs) if bs else None, "revenue": revenue,
-                        "book_to_bill_ratio": ratio(value, revenue), "is_complete_month": _complete(ctx, m)})
+        out.append(
+            {
+                "month": m,
+                "bookings_count": len(bs),
+                "bookings_value": value,
+                "new_business_bookings_value": sum(
+                    (b["value"] for b in bs if b["is_new_business"]), ZERO
+                ),
+                "acv": sum(b["acv"] for b in bs) / len(bs) if bs else None,
+                "revenue": revenue,
+                "book_to_bill_ratio": ratio(value, revenue),
+                "is_complete_month": _complete(ctx, m),
+            }
+        )
     return out
 
 
@@ -182,7 +241,9 @@ def sales_rep_performance_quarterly(ctx: Context, bookings: list[dict]) -> list[
     names = {r["sales_rep_id"]: r["rep_name"] for r in _seed(ctx, "sales_reps")}
     quotas: dict[tuple, float] = defaultdict(float)
     for q in _seed(ctx, "sales_quotas"):
-        quotas[(q["sales_rep_id"], date.fromisoformat(q["quarter_start"]))] += float(q["quota_amount"])
+        quotas[(q["sales_rep_id"], date.fromisoformat(q["quarter_start"]))] += float(
+            q["quota_amount"]
+        )
     first, last = min(b["quarter"] for b in bookings), quarter_of(ctx.as_of)
     cells: dict[tuple, list] = defaultdict(lambda: [ZERO, 0])
     for b in bookings:
@@ -194,9 +255,18 @@ def sales_rep_performance_quarterly(ctx: Context, bookings: list[dict]) -> list[
     for rep, q in keys:
         value, n = cells.get((rep, q), [ZERO, 0])
         quota = quotas.get((rep, q))
-        out.append({"sales_rep_id": rep, "rep_name": names.get(rep, UNKNOWN), "quarter_start": q,
-                        "bookings": value, "bookings_count": n, "quota": quota, "attainment": ratio(value, quota),
-                        "is_complete_quarter": month_end(add_months(q, 2)) <= ctx.as_of})
+        out.append(
+            {
+                "sales_rep_id": rep,
+                "rep_name": names.get(rep, UNKNOWN),
+                "quarter_start": q,
+                "bookings": value,
+                "bookings_count": n,
+                "quota": quota,
+                "attainment": ratio(value, quota),
+                "is_complete_quarter": month_end(add_months(q, 2)) <= ctx.as_of,
+            }
+        )
     return out
 
 
@@ -211,11 +281,20 @@ def sales_rep_mix(ctx: Context, bookings: list[dict]) -> list[dict]:
     for (rep, *_), (n, v) in cells.items():
         rep_total[rep][0] += n
         rep_total[rep][1] += v
-    return [{"sales_rep_id": rep, "rep_name": names.get(rep, UNKNOWN), "product": p, "contract_band": band,
-                 "revenue_type": t, "bookings_count": n, "bookings_value": v,
-                 "share_of_rep_bookings": ratio(v, rep_total[rep][1]),
-                 "share_of_rep_bookings_count": ratio(n, rep_total[rep][0])}
-            for (rep, p, band, t), (n, v) in cells.items()]
+    return [
+        {
+            "sales_rep_id": rep,
+            "rep_name": names.get(rep, UNKNOWN),
+            "product": p,
+            "contract_band": band,
+            "revenue_type": t,
+            "bookings_count": n,
+            "bookings_value": v,
+            "share_of_rep_bookings": ratio(v, rep_total[rep][1]),
+            "share_of_rep_bookings_count": ratio(n, rep_total[rep][0]),
+        }
+        for (rep, p, band, t), (n, v) in cells.items()
+    ]
 
 
 def customer_lifetime_value_by_segment(ctx: Context, dim_customers: list[dict]) -> list[dict]:
@@ -230,10 +309,19 @@ def customer_lifetime_value_by_segment(ctx: Context, dim_customers: list[dict]) 
     for seg, values in by_seg.items():
         paying = [v for v in values if v > 0]
         total = sum(values, ZERO)
-        out.append({"segment": seg, "customers": len(values), "paying_customers": len(paying),
-                        "revenue_to_date": total, "observed_ltv_total": float(total) * gm,
-                        "mean_observed_ltv": float(total) / len(values) * gm,
-                        "mean_observed_ltv_paying": float(sum(paying, ZERO)) / len(paying) * gm if paying else None})
+        out.append(
+            {
+                "segment": seg,
+                "customers": len(values),
+                "paying_customers": len(paying),
+                "revenue_to_date": total,
+                "observed_ltv_total": float(total) * gm,
+                "mean_observed_ltv": float(total) / len(values) * gm,
+                "mean_observed_ltv_paying": float(sum(paying, ZERO)) / len(paying) * gm
+                if paying
+                else None,
+            }
+        )
     return out
 
 
@@ -242,27 +330,48 @@ def buying_trend_monthly(ctx: Context, by_segment: list[dict]) -> list[dict]:
     horizon = int(ctx.config.var("forecast_months"))
     out = []
     for seg in sorted({r["segment"] for r in by_segment}):
-        rows = sorted((r for r in by_segment if r["segment"] == seg and r["is_complete_month"]),
-                      key=lambda r: r["month"])
+        rows = sorted(
+            (r for r in by_segment if r["segment"] == seg and r["is_complete_month"]),
+            key=lambda r: r["month"],
+        )
         xs = [float(r["revenue"]) for r in rows]
         s_prev, errors = None, []
         for t, (r, x) in enumerate(zip(rows, xs, strict=True)):
             if s_prev is not None:
                 errors.append(x - s_prev)
             s = x if s_prev is None else alpha * x + (1 - alpha) * s_prev
-            out.append({"segment": seg, "month": r["month"], "revenue": x,
-                            "moving_avg_3m": sum(xs[t - 2:t + 1]) / 3 if t >= 2 else None, "smoothed": s,
-                            "is_forecast": False, "forecast": None, "forecast_low": None, "forecast_high": None})
+            out.append(
+                {
+                    "segment": seg,
+                    "month": r["month"],
+                    "revenue": x,
+                    "moving_avg_3m": sum(xs[t - 2 : t + 1]) / 3 if t >= 2 else None,
+                    "smoothed": s,
+                    "is_forecast": False,
+                    "forecast": None,
+                    "forecast_low": None,
+                    "forecast_high": None,
+                }
+            )
             s_prev = s
         if not rows:
             continue
         sigma = math.sqrt(sum(e * e for e in errors) / len(errors)) if errors else None
         for h in range(1, horizon + 1):
-            half = None if sigma is None else 1.96 * sigma * math.sqrt(1 + (h - 1) * alpha ** 2)
-            out.append({"segment": seg, "month": add_months(rows[-1]["month"], h), "revenue": None,
-                            "moving_avg_3m": None, "smoothed": None, "is_forecast": True, "forecast": s_prev,
-                            "forecast_low": None if half is None else max(s_prev - half, 0.0),
-                            "forecast_high": None if half is None else s_prev + half})
+            half = None if sigma is None else 1.96 * sigma * math.sqrt(1 + (h - 1) * alpha**2)
+            out.append(
+                {
+                    "segment": seg,
+                    "month": add_months(rows[-1]["month"], h),
+                    "revenue": None,
+                    "moving_avg_3m": None,
+                    "smoothed": None,
+                    "is_forecast": True,
+                    "forecast": s_prev,
+                    "forecast_low": None if half is None else max(s_prev - half, 0.0),
+                    "forecast_high": None if half is None else s_prev + half,
+                }
+            )
     return out
 
 
@@ -281,6 +390,8 @@ def compute(ctx: Context, revenue: Revenue, dim_customers: list[dict]) -> dict[s
         "bookings_vs_revenue_monthly": bookings_vs_revenue_monthly(ctx, rev, bookings),
         "sales_rep_performance_quarterly": sales_rep_performance_quarterly(ctx, bookings),
         "sales_rep_mix": sales_rep_mix(ctx, bookings),
-        "customer_lifetime_value_by_segment": customer_lifetime_value_by_segment(ctx, dim_customers),
+        "customer_lifetime_value_by_segment": customer_lifetime_value_by_segment(
+            ctx, dim_customers
+        ),
         "buying_trend_monthly": buying_trend_monthly(ctx, by_segment),
     }

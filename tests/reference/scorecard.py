@@ -11,11 +11,32 @@ from tests.reference.base import Context
 from tests.reference.common import add_months, month_end, month_of, quarter_of, ratio
 from tests.reference.revenue import Revenue
 
-MONEY_KPIS = {"mrr", "arr", "new_mrr", "expansion_mrr", "reactivation_mrr", "contraction_mrr",
-              "churned_mrr", "net_new_mrr", "arpa", "ltv", "sales_marketing_spend", "cac",
-              "revenue", "bookings"}
-FLOWS = ("new_mrr", "expansion_mrr", "reactivation_mrr", "contraction_mrr", "churned_mrr",
-         "new_customers", "churned_customers", "sales_marketing_spend")
+MONEY_KPIS = {
+    "mrr",
+    "arr",
+    "new_mrr",
+    "expansion_mrr",
+    "reactivation_mrr",
+    "contraction_mrr",
+    "churned_mrr",
+    "net_new_mrr",
+    "arpa",
+    "ltv",
+    "sales_marketing_spend",
+    "cac",
+    "revenue",
+    "bookings",
+}
+FLOWS = (
+    "new_mrr",
+    "expansion_mrr",
+    "reactivation_mrr",
+    "contraction_mrr",
+    "churned_mrr",
+    "new_customers",
+    "churned_customers",
+    "sales_marketing_spend",
+)
 
 
 def _mean(xs: list) -> float | None:
@@ -40,11 +61,29 @@ def actuals(ctx: Context, rev: Revenue, marts: dict[str, list[dict]]) -> dict[tu
         for kpi, col in [("mrr", "mrr_end"), ("arr", "arr_end"), ("customers", "customers_end")]:
             put(kpi, "month", m, r[col])
         put("mrr_growth_rate", "month", m, ratio(r["net_new_mrr"], r["mrr_start"]))
-        for col in ("new_mrr", "expansion_mrr", "reactivation_mrr", "contraction_mrr", "churned_mrr",
-                    "net_new_mrr", "new_customers", "churned_customers", "arpa", "logo_churn_rate",
-                    "customer_retention_rate", "gross_mrr_churn_rate", "net_mrr_churn_rate",
-                    "net_revenue_retention", "gross_revenue_retention", "quick_ratio", "ltv",
-                    "sales_marketing_spend", "cac", "ltv_to_cac", "cac_payback_months"):
+        for col in (
+            "new_mrr",
+            "expansion_mrr",
+            "reactivation_mrr",
+            "contraction_mrr",
+            "churned_mrr",
+            "net_new_mrr",
+            "new_customers",
+            "churned_customers",
+            "arpa",
+            "logo_churn_rate",
+            "customer_retention_rate",
+            "gross_mrr_churn_rate",
+            "net_mrr_churn_rate",
+            "net_revenue_retention",
+            "gross_revenue_retention",
+            "quick_ratio",
+            "ltv",
+            "sales_marketing_spend",
+            "cac",
+            "ltv_to_cac",
+            "cac_payback_months",
+        ):
             put(col, "month", m, r[col])
     quarters: dict[date, list[dict]] = defaultdict(list)
     for r in saas:
@@ -61,28 +100,57 @@ def actuals(ctx: Context, rev: Revenue, marts: dict[str, list[dict]]) -> dict[tu
         for k in FLOWS:
             put(k, "quarter", q, s[k])
         put("net_new_mrr", "quarter", q, last["mrr_end"] - first["mrr_start"])
-        put("mrr_growth_rate", "quarter", q, ratio(last["mrr_end"] - first["mrr_start"], first["mrr_start"]))
-        put("logo_churn_rate", "quarter", q, ratio(s["churned_customers"], first["customers_start"]))
+        put(
+            "mrr_growth_rate",
+            "quarter",
+            q,
+            ratio(last["mrr_end"] - first["mrr_start"], first["mrr_start"]),
+        )
+        put(
+            "logo_churn_rate", "quarter", q, ratio(s["churned_customers"], first["customers_start"])
+        )
         put("gross_mrr_churn_rate", "quarter", q, ratio(losses, first["mrr_start"]))
-        put("net_mrr_churn_rate", "quarter", q,
-            ratio(losses - s["expansion_mrr"] - s["reactivation_mrr"], first["mrr_start"]))
-        put("quick_ratio", "quarter", q,
-            ratio(s["new_mrr"] + s["expansion_mrr"] + s["reactivation_mrr"], losses))
+        put(
+            "net_mrr_churn_rate",
+            "quarter",
+            q,
+            ratio(losses - s["expansion_mrr"] - s["reactivation_mrr"], first["mrr_start"]),
+        )
+        put(
+            "quick_ratio",
+            "quarter",
+            q,
+            ratio(s["new_mrr"] + s["expansion_mrr"] + s["reactivation_mrr"], losses),
+        )
         cac = ratio(s["sales_marketing_spend"], s["new_customers"])
         put("cac", "quarter", q, cac)
         put("ltv_to_cac", "quarter", q, None if last["ltv"] is None else ratio(last["ltv"], cac))
         per_new = ratio(s["new_mrr"], s["new_customers"])
-        put("cac_payback_months", "quarter", q,
-            None if cac is None or per_new is None else ratio(cac, per_new * gm))
+        put(
+            "cac_payback_months",
+            "quarter",
+            q,
+            None if cac is None or per_new is None else ratio(cac, per_new * gm),
+        )
         # retention: each customer's MRR at the end of the day before the quarter vs its end
         opening, closing = q - timedelta(days=1), min(month_end(add_months(q, 2)), ctx.as_of)
         starts = {c: rev.mrr(c, opening) for c in rev.customers()}
         starts = {c: v for c, v in starts.items() if v > 0}
         ends = {c: rev.mrr(c, closing) for c in starts}
         total = sum(starts.values())
-        put("customer_retention_rate", "quarter", q, ratio(sum(1 for v in ends.values() if v > 0), len(starts)))
+        put(
+            "customer_retention_rate",
+            "quarter",
+            q,
+            ratio(sum(1 for v in ends.values() if v > 0), len(starts)),
+        )
         put("net_revenue_retention", "quarter", q, ratio(sum(ends.values()), total))
-        put("gross_revenue_retention", "quarter", q, ratio(sum(min(ends[c], v) for c, v in starts.items()), total))
+        put(
+            "gross_revenue_retention",
+            "quarter",
+            q,
+            ratio(sum(min(ends[c], v) for c, v in starts.items()), total),
+        )
 
     days = marts["product_usage_daily"]
     for grain, period_of in (("month", month_of), ("quarter", quarter_of)):
@@ -121,20 +189,35 @@ def actuals(ctx: Context, rev: Revenue, marts: dict[str, list[dict]]) -> dict[tu
     for q, s in lq.items():
         prev = lq.get(add_months(q, -3))
         put("qualified_leads", "quarter", q, s["qualified_leads"])
-        put("lead_velocity_rate_pct", "quarter", q,
-            None if prev is None else ratio(100 * (s["qualified_leads"] - prev["qualified_leads"]),
-                                            prev["qualified_leads"]))
+        put(
+            "lead_velocity_rate_pct",
+            "quarter",
+            q,
+            None
+            if prev is None
+            else ratio(
+                100 * (s["qualified_leads"] - prev["qualified_leads"]), prev["qualified_leads"]
+            ),
+        )
         put("lead_to_customer_rate", "quarter", q, ratio(s["converted_leads"], s["leads"]))
     for r in marts["releases_monthly"]:
         put("on_time_release_share", "month", r["month"], r["on_time_share"])
-    for q, s in sums("releases_monthly", "month", ("on_time_releases", "releases_with_plan")).items():
-        put("on_time_release_share", "quarter", q, ratio(s["on_time_releases"], s["releases_with_plan"]))
+    for q, s in sums(
+        "releases_monthly", "month", ("on_time_releases", "releases_with_plan")
+    ).items():
+        put(
+            "on_time_release_share",
+            "quarter",
+            q,
+            ratio(s["on_time_releases"], s["releases_with_plan"]),
+        )
     for r in marts["bookings_vs_revenue_monthly"]:
         put("revenue", "month", r["month"], r["revenue"])
         put("bookings", "month", r["month"], r["bookings_value"])
         put("bookings_count", "month", r["month"], r["bookings_count"])
-    for q, s in sums("bookings_vs_revenue_monthly", "month",
-                     ("revenue", "bookings_value", "bookings_count")).items():
+    for q, s in sums(
+        "bookings_vs_revenue_monthly", "month", ("revenue", "bookings_value", "bookings_count")
+    ).items():
         put("revenue", "quarter", q, s["revenue"])
         put("bookings", "quarter", q, s["bookings_value"])
         put("bookings_count", "quarter", q, s["bookings_count"])
@@ -184,9 +267,26 @@ def kpi_scorecard(ctx: Context, rev: Revenue, marts: dict[str, list[dict]]) -> l
         actual = acts.get((kpi, grain, period))
         prev = acts.get((kpi, grain, add_months(period, -3 if grain == "quarter" else -1)))
         att = attainment(actual, target, direction)
-        out.append({"kpi": kpi, "grain": grain, "period_start": period, "actual": actual, "target": target,
-                        "attainment": att, "status": status(actual, target, direction, tol, att),
-                        "previous_actual": prev,
-                        "change": None if actual is None or prev is None else actual - prev,
-                        "_unit": "money" if kpi in MONEY_KPIS else "other"})
+        label = (
+            f"{period.year}-Q{(period.month - 1) // 3 + 1}"
+            if grain == "quarter"
+            else f"{period.year}-{period.month:02d}"
+        )
+        out.append(
+            {
+                "kpi": kpi,
+                "grain": grain,
+                "period_start": period,
+                "actual": actual,
+                "target": target,
+                "attainment": att,
+                "status": status(actual, target, direction, tol, att),
+                "previous_actual": prev,
+                "change": None if actual is None or prev is None else actual - prev,
+                "direction": direction,
+                "tolerance": tol,
+                "period_label": label,
+                "_unit": "money" if kpi in MONEY_KPIS else "other",
+            }
+        )
     return out

@@ -66,9 +66,18 @@ def product_usage_daily(u: Usage) -> list[dict]:
         wau = len(u.active_between(d - timedelta(days=6), d))
         mau = len(u.active_between(d - timedelta(days=29), d))
         total += signups[d]
-        out.append({"date": d, "dau": dau, "wau": wau, "mau": mau, "stickiness": ratio(dau, mau),
-                        "new_users": signups[d], "total_users": total,
-                        "active_pct_of_base": ratio(mau, total)})
+        out.append(
+            {
+                "date": d,
+                "dau": dau,
+                "wau": wau,
+                "mau": mau,
+                "stickiness": ratio(dau, mau),
+                "new_users": signups[d],
+                "total_users": total,
+                "active_pct_of_base": ratio(mau, total),
+            }
+        )
     return out
 
 
@@ -84,10 +93,18 @@ def _rollup(u: Usage, key: str, start_of, next_start) -> list[dict]:
         at_start = u.signed_up_through(p - timedelta(days=1))
         total = u.signed_up_through(end)
         new = total - at_start
-        out.append({key: p, "active_users": active, "new_users": new, "users_at_start": at_start,
-                    "total_users": total, "new_users_pct_of_base": ratio(new, total),
-                    "base_growth_pct": ratio(new, at_start),
-                    "active_pct_of_base": ratio(active, total)})
+        out.append(
+            {
+                key: p,
+                "active_users": active,
+                "new_users": new,
+                "users_at_start": at_start,
+                "total_users": total,
+                "new_users_pct_of_base": ratio(new, total),
+                "base_growth_pct": ratio(new, at_start),
+                "active_pct_of_base": ratio(active, total),
+            }
+        )
         p = next_start(p)
     return out
 
@@ -111,8 +128,15 @@ def user_cohorts_monthly(u: Usage) -> list[dict]:
     for cm, ids in sorted(members.items()):
         for k, m in enumerate(months_between(cm, u.ctx.as_of)):
             n = len(set(ids) & active_in.get(m, set()))
-            out.append({"cohort_month": cm, "months_since_start": k, "cohort_users": len(ids),
-                            "active_users": n, "user_retention": ratio(n, len(ids))})
+            out.append(
+                {
+                    "cohort_month": cm,
+                    "months_since_start": k,
+                    "cohort_users": len(ids),
+                    "active_users": n,
+                    "user_retention": ratio(n, len(ids)),
+                }
+            )
     return out
 
 
@@ -129,14 +153,18 @@ def activation_monthly(u: Usage) -> list[dict]:
     for user in u.users:
         c = cohorts[month_of(user["day"])]
         c[0] += 1
-        c[1] += any(user["day"] <= d <= user["day"] + timedelta(days=window)
-                    for d in days_of.get(user["user_id"], []))
+        c[1] += any(
+            user["day"] <= d <= user["day"] + timedelta(days=window)
+            for d in days_of.get(user["user_id"], [])
+        )
     if not cohorts:
         return []
     out = []
     for m in months_between(min(cohorts), u.ctx.as_of):
         n, a = cohorts.get(m, [0, 0])
-        out.append({"signup_month": m, "users": n, "activated_users": a, "activation_rate": ratio(a, n)})
+        out.append(
+            {"signup_month": m, "users": n, "activated_users": a, "activation_rate": ratio(a, n)}
+        )
     return out
 
 
@@ -193,9 +221,13 @@ def funnel_monthly(u: Usage) -> list[dict]:
         counts[(month, steps[0]["step_order"])][0] += 1
         counts[(month, steps[0]["step_order"])][1] += kind == "anonymous"
         for step in steps[1:]:
-            nxt = [e for e in evs if e["event_name"] == step["event_name"]
-                   and e["occurred_at"] >= last_t
-                   and e["day"] <= entered["day"] + timedelta(days=window)]
+            nxt = [
+                e
+                for e in evs
+                if e["event_name"] == step["event_name"]
+                and e["occurred_at"] >= last_t
+                and e["day"] <= entered["day"] + timedelta(days=window)
+            ]
             if not nxt:
                 break
             last_t = nxt[0]["occurred_at"]
@@ -210,10 +242,17 @@ def funnel_monthly(u: Usage) -> list[dict]:
             n, anon = counts.get((m, step["step_order"]), [0, 0])
             if i == 0:
                 first_users = n
-            out.append({"month": m, "step_order": step["step_order"], "step_name": step["step_name"],
-                            "users": n, "anonymous_visitors": anon,
-                            "step_conversion_rate": None if i == 0 else ratio(n, prev),
-                            "overall_conversion_rate": ratio(n, first_users)})
+            out.append(
+                {
+                    "month": m,
+                    "step_order": step["step_order"],
+                    "step_name": step["step_name"],
+                    "users": n,
+                    "anonymous_visitors": anon,
+                    "step_conversion_rate": None if i == 0 else ratio(n, prev),
+                    "overall_conversion_rate": ratio(n, first_users),
+                }
+            )
             prev = n
     return out
 
@@ -227,8 +266,14 @@ def referral_monthly(u: Usage) -> list[dict]:
     out = []
     for row in product_usage_monthly(u):
         n = len(referrers.get(row["month"], ()))
-        out.append({"month": row["month"], "active_users": row["active_users"], "referring_users": n,
-                        "referral_rate": ratio(n, row["active_users"])})
+        out.append(
+            {
+                "month": row["month"],
+                "active_users": row["active_users"],
+                "referring_users": n,
+                "referral_rate": ratio(n, row["active_users"]),
+            }
+        )
     return out
 
 
@@ -245,16 +290,23 @@ def _nps_cell(scores: list[int]) -> dict:
     p = sum(1 for s in scores if s >= 9)
     pa = sum(1 for s in scores if 7 <= s <= 8)
     de = sum(1 for s in scores if s <= 6)
-    return {"responses": len(scores), "promoters": p, "passives": pa, "detractors": de,
-                "nps": None if not scores else float(Fraction(100 * (p - de), len(scores)))}
+    return {
+        "responses": len(scores),
+        "promoters": p,
+        "passives": pa,
+        "detractors": de,
+        "nps": None if not scores else float(Fraction(100 * (p - de), len(scores))),
+    }
 
 
 def nps_monthly(ctx: Context) -> list[dict]:
     rs = _responses(ctx, "nps")
     if not rs:
         return []
-    return [dict(month=m, **_nps_cell([r["score"] for r in rs if r["month"] == m]))
-            for m in months_between(min(r["month"] for r in rs), ctx.as_of)]
+    return [
+        dict(month=m, **_nps_cell([r["score"] for r in rs if r["month"] == m]))
+        for m in months_between(min(r["month"] for r in rs), ctx.as_of)
+    ]
 
 
 def nps_by_segment_monthly(ctx: Context) -> list[dict]:
@@ -266,9 +318,15 @@ def nps_by_segment_monthly(ctx: Context) -> list[dict]:
         cust = r["customer_id"] if r["customer_id"] is not None else user_customer.get(r["user_id"])
         r["segment"] = ctx.attr(cust, "segment") if cust in ctx.customers else UNKNOWN
     segments = sorted({r["segment"] for r in rs})
-    return [dict(month=m, segment=s,
-                 **_nps_cell([r["score"] for r in rs if r["month"] == m and r["segment"] == s]))
-            for m in months_between(min(r["month"] for r in rs), ctx.as_of) for s in segments]
+    return [
+        dict(
+            month=m,
+            segment=s,
+            **_nps_cell([r["score"] for r in rs if r["month"] == m and r["segment"] == s]),
+        )
+        for m in months_between(min(r["month"] for r in rs), ctx.as_of)
+        for s in segments
+    ]
 
 
 def csat_monthly(ctx: Context) -> list[dict]:
@@ -279,8 +337,14 @@ def csat_monthly(ctx: Context) -> list[dict]:
     for m in months_between(min(r["month"] for r in rs), ctx.as_of):
         scores = [r["score"] for r in rs if r["month"] == m]
         sat = sum(1 for s in scores if s >= 4)
-        out.append({"month": m, "responses": len(scores), "satisfied_responses": sat,
-                        "csat": ratio(sat, len(scores))})
+        out.append(
+            {
+                "month": m,
+                "responses": len(scores),
+                "satisfied_responses": sat,
+                "csat": ratio(sat, len(scores)),
+            }
+        )
     return out
 
 
@@ -290,8 +354,14 @@ def _leads(ctx: Context) -> list[dict]:
         d = ctx.day(r["created_at"])
         if d <= ctx.as_of:
             converted = r["converted_at"] is not None and ctx.day(r["converted_at"]) <= ctx.as_of
-            out.append({"month": month_of(d), "channel": r["channel"] or UNKNOWN,
-                            "qualified": r["is_qualified"] is not False, "converted": converted})
+            out.append(
+                {
+                    "month": month_of(d),
+                    "channel": r["channel"] or UNKNOWN,
+                    "qualified": r["is_qualified"] is not False,
+                    "converted": converted,
+                }
+            )
     return out
 
 
@@ -305,8 +375,16 @@ def leads_monthly(ctx: Context) -> list[dict]:
         q = sum(r["qualified"] for r in rows)
         c = sum(r["converted"] for r in rows)
         velocity = None if i == 0 else ratio(100 * (q - prev), prev)
-        out.append({"month": m, "leads": len(rows), "qualified_leads": q, "converted_leads": c,
-                        "lead_to_customer_rate": ratio(c, len(rows)), "lead_velocity_rate_pct": velocity})
+        out.append(
+            {
+                "month": m,
+                "leads": len(rows),
+                "qualified_leads": q,
+                "converted_leads": c,
+                "lead_to_customer_rate": ratio(c, len(rows)),
+                "lead_velocity_rate_pct": velocity,
+            }
+        )
         prev = q
     return out
 
@@ -318,9 +396,16 @@ def lead_conversion_by_channel_monthly(ctx: Context) -> list[dict]:
     out = []
     for (m, ch), rows in cells.items():
         c = sum(r["converted"] for r in rows)
-        out.append({"month": m, "channel": ch, "leads": len(rows),
-                        "qualified_leads": sum(r["qualified"] for r in rows), "converted_leads": c,
-                        "lead_to_customer_rate": ratio(c, len(rows))})
+        out.append(
+            {
+                "month": m,
+                "channel": ch,
+                "leads": len(rows),
+                "qualified_leads": sum(r["qualified"] for r in rows),
+                "converted_leads": c,
+                "lead_to_customer_rate": ratio(c, len(rows)),
+            }
+        )
     return out
 
 
@@ -341,12 +426,21 @@ def releases_monthly(ctx: Context) -> list[dict]:
         rows = [r for r in shipped if month_of(r["day"]) == m]
         planned = [r for r in rows if r["planned_at"] is not None]
         on_time = [r for r in planned if r["released_at"] <= r["planned_at"]]
-        late = [(r["day"] - ctx.day(r["planned_at"])).days if r["released_at"] > r["planned_at"] else 0
-                for r in planned]
-        out.append({"month": m, "releases_shipped": len(rows), "releases_with_plan": len(planned),
-                        "on_time_releases": len(on_time), "late_releases": len(planned) - len(on_time),
-                        "on_time_share": ratio(len(on_time), len(planned)),
-                        "mean_days_late": sum(late) / len(late) if late else None})
+        late = [
+            (r["day"] - ctx.day(r["planned_at"])).days if r["released_at"] > r["planned_at"] else 0
+            for r in planned
+        ]
+        out.append(
+            {
+                "month": m,
+                "releases_shipped": len(rows),
+                "releases_with_plan": len(planned),
+                "on_time_releases": len(on_time),
+                "late_releases": len(planned) - len(on_time),
+                "on_time_share": ratio(len(on_time), len(planned)),
+                "mean_days_late": sum(late) / len(late) if late else None,
+            }
+        )
     return out
 
 
@@ -365,10 +459,23 @@ def new_product_revenue_monthly(ctx: Context) -> list[dict]:
     for m in months_between(min(month_of(i["issued_date"]) for i in invoices), ctx.as_of):
         rows = [i for i in invoices if month_of(i["issued_date"]) == m]
         total = sum((i["revenue"] for i in rows), Fraction(0))
-        new = sum((i["revenue"] for i in rows if i["product"] in first_release
-                   and add_months(m, -11) <= first_release[i["product"]] <= m), Fraction(0))
-        out.append({"month": m, "revenue": total, "new_product_revenue": new,
-                        "new_product_revenue_share": ratio(new, total)})
+        new = sum(
+            (
+                i["revenue"]
+                for i in rows
+                if i["product"] in first_release
+                and add_months(m, -11) <= first_release[i["product"]] <= m
+            ),
+            Fraction(0),
+        )
+        out.append(
+            {
+                "month": m,
+                "revenue": total,
+                "new_product_revenue": new,
+                "new_product_revenue_share": ratio(new, total),
+            }
+        )
     return out
 
 
