@@ -121,10 +121,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     p.add_argument("--bad-rows", action="store_true", help="with --generate: land bad rows too")
     p.add_argument(
-        "--next-days",
-        type=int,
-        default=0,
-        help="with --generate: then land this many nightly drops (late events, updates)",
+        "--next-day",
+        action="store_true",
+        help="with --generate: then land the nightly drop of the day after (late events, updates)",
     )
     p.add_argument("--sources", help="keep only these landing sources (comma-separated)")
     p.add_argument("--work", type=Path, default=Path("/tmp/reference_run"))
@@ -137,23 +136,19 @@ def main(argv: list[str] | None = None) -> int:
     args.work.mkdir(parents=True, exist_ok=True)
     landing = args.landing
     if args.generate:
-        from dagster_project.generate import generate
+        from dagster_project.generate import generate, land_next_day
 
         parts = args.generate.split(",")
         landing = args.work / "landing"
         if landing.exists():
             shutil.rmtree(landing)
-        from dagster_project.generate import land_next_day
-
         customers, days, seed = int(parts[0]), int(parts[1]), int(parts[2])
         start = date.fromisoformat(parts[3]) if len(parts) > 3 else date(2024, 1, 1)
         generate(
             landing, customers=customers, days=days, seed=seed, start=start, bad_rows=args.bad_rows
         )
-        for extra_day in range(args.next_days):
-            land_next_day(
-                landing, customers=customers, days=days + extra_day, seed=seed, start=start
-            )
+        if args.next_day:  # only the one day after the window is consistent with it
+            land_next_day(landing, customers=customers, days=days, seed=seed, start=start)
     if args.random is not None:
         return _random_run(args)
     if landing is None:
