@@ -216,11 +216,8 @@ def type_row(source: str, raw: dict[str, object]) -> dict[str, object]:
     """Typed row (contract columns only) or Invalid."""
     out: dict[str, object] = {}
     for col, spec in SPEC[source].items():
-        kind, required, default, enum = (*spec, False, None, ())[:4] if len(spec) < 4 else spec
-        if len(spec) == 2:
-            default, enum = None, ()
-        elif len(spec) == 3:
-            enum = ()
+        # (type, required=False, default=None, enum=())
+        kind, required, default, enum = (*spec, *(False, None, ())[len(spec) - 1 :])
         value = raw.get(col)
         text = None if value is None else str(value).strip()
         if text == "":
