@@ -86,3 +86,13 @@
         else {{ usage_add_days(activity_date, window_days) }}
     end
 {%- endmacro %}
+
+{#- True when DATE `event_date` lies within `window_days` days of DATE `start_date`, in
+    reporting-time-zone days, both ends included: from the start day (day 0) through day
+    `window_days` (METRICS.md, Usage: activation and funnel windows; the reading is in
+    docs/metrics_notes_product.md). Whole days, like payment terms: a sign-up on Mar 1
+    activates in time through the end of Mar 8 for a 7-day window. -#}
+{% macro usage_within_days(event_date, start_date, window_days) -%}
+    ({{ event_date }} >= {{ start_date }}
+        and {{ event_date }} <= {{ usage_add_days(start_date, window_days | int) }})
+{%- endmacro %}
