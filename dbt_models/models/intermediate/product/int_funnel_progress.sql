@@ -155,7 +155,7 @@ progress_{{ k }} as (
         and step_events.actor_id = previous.actor_id
         and step_events.step_rank = {{ k }}
         and step_events.occurred_at >= previous.reached_at_{{ k - 1 }}
-        and step_events.occurred_at <= {{ dbt.dateadd('day', window_days, 'previous.entered_at') }}
+        and step_events.occurred_at <= {{ timestamp_add_days('previous.entered_at', window_days) }}
     group by
         previous.actor_type,
         previous.actor_id,
