@@ -51,6 +51,11 @@ class BuildReport:
             lines.append(f"  serving database: {self.settings.serving_path} (schema marts, read-only for BI tools)")
             lines.append(f"  Parquet copies:   {self.settings.parquet_dir}")
             lines.append(f"  working warehouse: {self.settings.warehouse_path} (schemas raw, staging, intermediate, marts, ops)")
+            if self.settings.engine == "spark":
+                lines.append(
+                    f"  models built on Spark ({self.settings.spark_method}): metastore tables "
+                    f"marts.*, files under {self.settings.spark_warehouse_dir}"
+                )
         else:
             lines.append(
                 "Build FAILED: nothing was published; the serving database "
@@ -120,6 +125,10 @@ def run_build(settings: Settings) -> BuildReport:
             f"landing folder {settings.landing_dir} does not exist: create it (one folder per "
             "source) or run `product-metrics generate` for a demo data set"
         )
+    if settings.engine == "spark":
+        from dagster_project.defs.transform.spark import check_spark_ready
+
+        check_spark_ready(settings)
     defs = build_definitions(settings)
     job = defs.resolve_job_def(FULL_BUILD_JOB)
     with _instance() as instance:
