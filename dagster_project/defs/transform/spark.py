@@ -43,7 +43,13 @@ def check_spark_ready(settings: Settings) -> None:
             "METRICS_ENGINE=spark needs the spark extra: pip install -e '.[spark]' "
             "(or `make test-spark`, which installs it)"
         ) from None
-    if settings.spark_method != "session":
+    if settings.spark_method == "thrift":
+        try:
+            import pyhive  # noqa: F401
+        except ImportError:
+            raise MetricsError(
+                "METRICS_SPARK_METHOD=thrift needs PyHive: pip install -e '.[spark-thrift]'"
+            ) from None
         return
     try:
         import pyspark  # noqa: F401
