@@ -56,6 +56,11 @@ class BuildReport:
             lines.append(f"  serving database: {self.settings.serving_path} (schema marts, read-only for BI tools)")
             lines.append(f"  Parquet copies:   {self.settings.parquet_dir}")
             lines.append(f"  working warehouse: {self.settings.warehouse_path} (schemas raw, staging, intermediate, marts, ops)")
+            if self.settings.engine == "spark":
+                lines.append(
+                    f"  models built on Spark ({self.settings.spark_method}): metastore tables "
+                    f"marts.*, files under {self.settings.spark_warehouse_dir}"
+                )
             if self.report_path:
                 lines.append(f"  KPI report:       {self.report_path}")
             for msg in self.step_errors[:MAX_LISTED]:
@@ -135,6 +140,10 @@ def run_build(settings: Settings, echo: Callable[[str], None] | None = None) -> 
             f"landing folder {settings.landing_dir} does not exist: create it (one folder per "
             "source) or run `product-metrics generate` for a demo data set"
         )
+    if settings.engine == "spark":
+        from dagster_project.defs.transform.spark import check_spark_ready
+
+        check_spark_ready(settings)
     defs = build_definitions(settings)
     job = defs.resolve_job_def(FULL_BUILD_JOB)
     log_dir = settings.data_dir / "logs"

@@ -47,6 +47,7 @@ def _load(args: argparse.Namespace) -> Settings:
         warehouse_path=getattr(args, "warehouse", None),
         serving_path=getattr(args, "serving", None),
         as_of_date=getattr(args, "as_of", None),
+        engine=getattr(args, "engine", None),
     )
 
 
@@ -183,6 +184,9 @@ def build_parser() -> argparse.ArgumentParser:
         "publish, with the reason.",
     )
     _settings_flags(b)
+    b.add_argument("--engine", choices=["duckdb", "spark"],
+                   help="where the dbt models run (METRICS_ENGINE, default duckdb); spark needs "
+                   "pip install -e '.[spark]' and Java 17, see README 'Running on a cluster'")
     b.add_argument("--report-json", metavar="PATH",
                    help="also write the build report (checks, step timings) as JSON")
     b.set_defaults(func=cmd_build)

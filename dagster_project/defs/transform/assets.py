@@ -14,6 +14,7 @@ from dagster_dbt import (
     dbt_assets,
 )
 
+from dagster_project.defs.transform import spark
 from dagster_project.defs.transform.project import apply_dbt_env, dbt_project, ensure_manifest
 from dagster_project.resources import WarehouseResource
 from dagster_project.settings import Settings
@@ -79,10 +80,44 @@ def _row_counts(warehouse: WarehouseResource, keys: list[dg.AssetKey]) -> dict[d
     return counts
 
 
+def _mart_relations(manifest_path: Any) -> list[str]:
+    manifest = json.loads(manifest_path.read_text())
+    return sorted(
+        f"{node['schema']}.{node['name']}"
+        for node in manifest["nodes"].values()
+        if node["resource_type"] == "model" and node["schema"] == "marts"
+    )
+
+
+def _before_spark(context: dg.AssetExecutionContext, settings: Settings,
+                  warehouse: WarehouseResource, watch: spark.Stopwatch) -> None:
+    spark.check_spark_ready(settings)
+    with warehouse.connect(read_only=True) as con:
+        counts = spark.export_raw(con, settings.spark_raw_dir)
+    watch.lap("export_raw")
+    context.log.info(
+        f"raw tables exported for Spark to {settings.spark_raw_dir} in "
+        f"{watch.seconds['export_raw']} s: {sum(counts.values())} rows in {len(counts)} tables"
+    )
+
+
+def _after_spark(context: dg.AssetExecutionContext, settings: Settings,
+                 warehouse: WarehouseResource, watch: spark.Stopwatch, manifest: Any) -> None:
+    relations = [*_mart_relations(manifest), *spark.MIRRORED_TABLES]
+    with warehouse.connect() as con:
+        spark.mirror_tables(con, settings.spark_warehouse_dir, relations)
+    watch.lap("mirror")
+    context.log.info(
+        f"{len(relations)} Spark tables mirrored into {settings.warehouse_path} for the checks "
+        f"and the publish step; seconds per phase: {watch.seconds}"
+    )
+
+
 def build_dbt_assets(settings: Settings) -> dg.AssetsDefinition:
     manifest = ensure_manifest()
     project = dbt_project()
     dbt_vars = settings.dbt_vars_dict()
+    on_spark = settings.engine == "spark"
 
     @dbt_assets(
         manifest=manifest,
@@ -96,19 +131,31 @@ def build_dbt_assets(settings: Settings) -> dg.AssetsDefinition:
         context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource
     ):
         apply_dbt_env(settings)
+        watch = spark.Stopwatch()
+        if on_spark:
+            _before_spark(context, settings, warehouse, watch)
         invocation = dbt.cli(
-            ["build", "--vars", json.dumps(dbt_vars)], context=context, raise_on_error=False
+            ["build", "--target", settings.dbt_target, "--vars", json.dumps(dbt_vars)],
+            context=context, raise_on_error=False,
         )
         # Collect first: metadata that needs the warehouse can only be read once dbt
         # (a separate process holding the DuckDB file) has finished.
         events = list(invocation.stream())
+        watch.lap("dbt_build")
+        if on_spark and invocation.is_successful():
+            _after_spark(context, settings, warehouse, watch, manifest)
         keys = [ev.asset_key for ev in events if isinstance(ev, dg.Output | dg.AssetMaterialization) and getattr(ev, "asset_key", None)]
         output_keys = {
             ev.output_name: context.asset_key_for_output(ev.output_name)
             for ev in events
             if isinstance(ev, dg.Output)
         }
-        counts = _row_counts(warehouse, [*keys, *output_keys.values()])
+        counted = [*keys, *output_keys.values()]
+        if on_spark:
+            # Only the mirrored tables are current in DuckDB; the others live on Spark.
+            mirrored = {tuple(r.split(".")) for r in [*_mart_relations(manifest), *spark.MIRRORED_TABLES]}
+            counted = [k for k in counted if tuple(k.path) in mirrored]
+        counts = _row_counts(warehouse, counted)
         for ev in events:
             if isinstance(ev, dg.Output):
                 n = counts.get(output_keys[ev.output_name])
