@@ -7,7 +7,6 @@ from __future__ import annotations
 import re
 import sys
 from dataclasses import dataclass
-from pathlib import Path
 
 import yaml
 
@@ -81,17 +80,17 @@ def render_doc(marts: list[Mart]) -> str:
     lines = [
         "# Published marts",
         "",
-        "Generated from the dbt models' YAML by `python -m dagster_project.marts_doc`; do not "
-        "edit by hand. Every table is in the serving database (`data/serving.duckdb`, schema "
-        "`marts`) and in `data/serving/parquet/<table>.parquet`. Money is in the reporting "
-        "currency, unrounded; rates are fractions (0.05 = 5%) except `nps` and "
-        "`lead_velocity_rate_pct`. Metric definitions: METRICS.md; readings we chose: the "
-        "README's metric notes. Tables marked *contract* have the columns DATA_CONTRACT.md "
-        "fixes (more may be added; none removed).",
+        ("Generated from the dbt models' YAML by `python -m dagster_project.marts_doc`; do not "
+         "edit by hand. Every table is in the serving database (`data/serving.duckdb`, schema "
+         "`marts`) and in `data/serving/parquet/<table>.parquet`. Money is in the reporting "
+         "currency, unrounded; rates are fractions (0.05 = 5%) except `nps` and "
+         "`lead_velocity_rate_pct`. Metric definitions: METRICS.md; readings we chose: the "
+         "README's metric notes. Tables marked *contract* have the columns DATA_CONTRACT.md "
+         "fixes (more may be added; none removed)."),
         "",
     ]
-    for area in AREAS:
-        lines += [f"## {AREAS[area]}", ""]
+    for area, title in AREAS.items():
+        lines += [f"## {title}", ""]
         for mart in (m for m in marts if m.area == area):
             tag = " (contract)" if mart.name in CONTRACT_TABLES else ""
             lines += [f'<a id="{mart.name}"></a>', "", f"### `marts.{mart.name}`{tag}", "",
