@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import dagster as dg
@@ -31,6 +32,8 @@ class BuildReport:
     # (dbt_models_daily's plan: mode, reason, window, ingestion batches, rows).
     partitions: tuple[str, str] | None = None
     incremental: dict[str, object] = field(default_factory=dict)
+    log_path: str = ""  # the run's whole Dagster and dbt log
+    report_path: str = ""  # the KPI report, when this build wrote it
 
     def to_dict(self) -> dict[str, object]:
         return {
@@ -46,6 +49,8 @@ class BuildReport:
             "wall_seconds": self.wall_seconds,
             "partitions": list(self.partitions) if self.partitions else None,
             "incremental": self.incremental,
+            "log_path": self.log_path,
+            "report_path": self.report_path,
         }
 
     def describe(self) -> str:
@@ -58,6 +63,15 @@ class BuildReport:
             lines.append(f"  serving database: {self.settings.serving_path} (schema marts, read-only for BI tools)")
             lines.append(f"  Parquet copies:   {self.settings.parquet_dir}")
             lines.append(f"  working warehouse: {self.settings.warehouse_path} (schemas raw, staging, intermediate, marts, ops)")
+            if self.settings.engine == "spark":
+                lines.append(
+                    f"  models built on Spark ({self.settings.spark_method}): metastore tables "
+                    f"marts.*, files under {self.settings.spark_warehouse_dir}"
+                )
+            if self.report_path:
+                lines.append(f"  KPI report:       {self.report_path}")
+            for msg in self.step_errors[:MAX_LISTED]:
+                lines.append(f"  step failed after publishing: {msg}")
         else:
             lines.append(
                 "Build FAILED: nothing was published; the serving database "
@@ -77,6 +91,8 @@ class BuildReport:
             lines.append(f"  {slice_line}")
         if self.run_id:
             lines.append(f"  run id: {self.run_id}")
+        if self.log_path:
+            lines.append(f"  full log (Dagster and dbt): {self.log_path}")
         return "\n".join(lines)
 
     def slice_line(self) -> str:
@@ -86,11 +102,13 @@ class BuildReport:
         days = f"{inc.get('min_date')} .. {inc.get('max_date')}"
         if inc.get("mode") == "full":
             return f"daily facts: rebuilt in full ({inc.get('reason')}); partitions {days}"
+        extra = [d for d in str(inc.get("extra_days") or "").split(", ") if d]
+        shown = ", ".join(extra[:5]) + (f" and {len(extra) - 5} more" if len(extra) > 5 else "")
         return (
-            f"daily facts: incremental, days {days} ({inc.get('window_events')} events) plus "
-            f"{inc.get('changed_events')} event ids touched by ingestion batches "
-            f"{inc.get('changes_after')} < id <= {inc.get('changes_through')} "
-            f"({inc.get('changed_outside_window')} of them outside those days)"
+            f"daily facts: incremental, days {days} ({inc.get('window_events')} events) and "
+            f"{len(extra)} earlier or later day(s){f' ({shown})' if extra else ''} of the "
+            f"{inc.get('changed_events')} events of ingestion batches "
+            f"{inc.get('changes_after')} < id <= {inc.get('changes_through')}"
         )
 
 
@@ -205,11 +223,16 @@ def _slice_metadata(materialized: list) -> dict[str, object]:
 
 
 def run_build(settings: Settings, full_refresh: bool = False,
-              backfill: tuple[str, str] | None = None) -> BuildReport:
+              backfill: tuple[str, str] | None = None,
+              echo: Callable[[str], None] | None = None) -> BuildReport:
     """Build in this process. On a fresh warehouse everything is built in full; after
     that each build ingests the new files and rebuilds the daily facts' slice (the
     window's days and whatever the new files touched). ``full_refresh`` rebuilds
-    everything from the landed rows; ``backfill`` (first, last day) sets the window."""
+    everything from the landed rows; ``backfill`` (first, last day) sets the window.
+    The run's log (Dagster events and dbt's output, thousands of lines) goes to
+    ``data/logs/build-<time>.log``; ``echo`` (default: nothing) gets one line saying
+    where."""
+    import contextlib
     import time
 
     from dagster_project.definitions import BUILD_JOB, build_definitions
@@ -223,16 +246,31 @@ def run_build(settings: Settings, full_refresh: bool = False,
             f"landing folder {settings.landing_dir} does not exist: create it (one folder per "
             "source) or run `product-metrics generate` for a demo data set"
         )
+    if settings.engine == "spark":
+        from dagster_project.defs.transform.spark import check_spark_ready
+
+        check_spark_ready(settings)
     window = run_window(settings, backfill)
     defs = build_definitions(settings)
     job = defs.resolve_job_def(BUILD_JOB)
-    with _instance() as instance:
+    log_dir = settings.data_dir / "logs"
+    log_dir.mkdir(parents=True, exist_ok=True)
+    log_path = log_dir / f"build-{time.strftime('%Y%m%dT%H%M%S')}-{os.getpid()}.log"
+    if echo:
+        echo(f"building (ingest, dbt, checks, publish) days {window[0]} .. {window[1]}; "
+             f"log: {log_path}")
+    with (
+        _instance() as instance,
+        log_path.open("w", encoding="utf-8") as log,
+        contextlib.redirect_stdout(log),
+        contextlib.redirect_stderr(log),
+    ):
         result = job.execute_in_process(
             instance=instance, raise_on_error=False, run_config=run_config(full_refresh),
             tags={**range_tags(window), "product-metrics/trigger": "cli"},
         )
         report = BuildReport(success=result.success, published=False, settings=settings,
-                             run_id=result.run_id, partitions=window)
+                             run_id=result.run_id, log_path=str(log_path), partitions=window)
         for evaluation in result.get_asset_check_evaluations():
             report.checks_run += 1
             if evaluation.passed:
@@ -252,6 +290,8 @@ def run_build(settings: Settings, full_refresh: bool = False,
             ev.asset_key == dg.AssetKey(["serving", "published_marts"]) for ev in materialized
         )
         report.success = result.success and report.published
+        if any(ev.asset_key == dg.AssetKey(["serving", "kpi_report"]) for ev in materialized):
+            report.report_path = str(settings.report_path)
         report.step_seconds = _step_seconds(result)
     report.wall_seconds = round(time.perf_counter() - started, 3)
     return report

@@ -28,6 +28,7 @@ typical use:
   product-metrics build --from 2025-01-01 --to 2025-01-31   # backfill a range of days
   product-metrics build --full-refresh                  # rebuild everything from landed rows
   product-metrics scorecard                             # KPIs against targets
+  product-metrics report --open                         # the KPI report, charts in one HTML file
   product-metrics ui                                    # lineage and runs in the Dagster UI
 
 BI tools read the published marts from the serving database (schema `marts`),
@@ -48,6 +49,7 @@ def _load(args: argparse.Namespace) -> Settings:
         warehouse_path=getattr(args, "warehouse", None),
         serving_path=getattr(args, "serving", None),
         as_of_date=getattr(args, "as_of", None),
+        engine=getattr(args, "engine", None),
     )
 
 
@@ -75,7 +77,8 @@ def cmd_build(args: argparse.Namespace) -> int:
             raise MetricsError("build: --from and --to go together (a backfill of the days "
                                "--from .. --to, both included)")
         backfill = (args.from_day, args.to_day)
-    report = run_build(settings, full_refresh=args.full_refresh, backfill=backfill)
+    report = run_build(settings, full_refresh=args.full_refresh, backfill=backfill,
+                       echo=lambda line: print(line, flush=True))
     print(report.describe())
     if args.report_json:
         import json
@@ -99,6 +102,41 @@ def cmd_scorecard(args: argparse.Namespace) -> int:
         print(render_scorecard(con, period=args.period, color=sys.stdout.isatty() and not args.no_color))
     finally:
         con.close()
+    return 0
+
+
+def _open_in_browser(path: Path) -> bool:
+    """Open ``path`` in the system browser; False on a machine without one (no display)."""
+    if sys.platform.startswith("linux") and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
+        return False  # headless: do not let webbrowser fall back to a text browser in this terminal
+    import webbrowser
+
+    try:
+        return webbrowser.open(path.resolve().as_uri())
+    except webbrowser.Error:
+        return False
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from dagster_project.reports.kpi_report import write_report
+    from dagster_project.settings import metric_vars
+
+    settings = _load(args)
+    out = Path(args.out).resolve() if args.out else settings.report_path
+    report = write_report(settings.serving_path, out, currency=settings.reporting_currency,
+                          params=metric_vars(settings))
+    drawn = sum(p.has_chart for p in report.panels)
+    print(f"KPI report: {out}")
+    print(f"  {drawn} of {len(report.panels)} charts drawn from {settings.serving_path}"
+          + (f" (data through {report.as_of})" if report.as_of else ""))
+    for panel in report.panels:
+        if not panel.has_chart:
+            print(f"  no chart for {panel.title}: {panel.empty or panel.error}")
+    if args.open:
+        if _open_in_browser(out):
+            print("  opened in your browser")
+        else:
+            print("  no browser here (no display): open the file above on a machine with one")
     return 0
 
 
@@ -165,6 +203,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="backfill: rebuild the daily facts of the days --from .. --to "
                    "(YYYY-MM-DD, both included) instead of the nightly window")
     b.add_argument("--to", dest="to_day", metavar="DAY", help="last day of the backfill")
+    b.add_argument("--engine", choices=["duckdb", "spark"],
+                   help="where the dbt models run (METRICS_ENGINE, default duckdb); spark needs "
+                   "pip install -e '.[spark]' and Java 17, see README 'Running on a cluster'")
     b.add_argument("--report-json", metavar="PATH",
                    help="also write the build report (checks, step timings) as JSON")
     b.set_defaults(func=cmd_build)
@@ -175,6 +216,18 @@ def build_parser() -> argparse.ArgumentParser:
                    help="YYYY-MM or YYYY-Qn (default: the latest period of each KPI)")
     s.add_argument("--no-color", action="store_true", help="plain text, no colours")
     s.set_defaults(func=cmd_scorecard)
+
+    r = sub.add_parser(
+        "report",
+        help="write the KPI report (one HTML file) from the serving database",
+        description="Draw every published KPI from the serving database into one self-contained "
+        "HTML file (charts as inline SVG, no network needed): by default "
+        "serving/report.html beside the serving database, as every build does.",
+    )
+    r.add_argument("--serving", metavar="PATH", help="serving database (METRICS_SERVING_PATH)")
+    r.add_argument("--out", metavar="PATH", help="where to write the report (default: beside the serving database)")
+    r.add_argument("--open", action="store_true", help="open it in the system browser (headless: print the path)")
+    r.set_defaults(func=cmd_report)
 
     u = sub.add_parser("ui", help="open the Dagster UI (lineage, runs, checks)")
     u.add_argument("--port", type=int, default=3000)

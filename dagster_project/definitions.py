@@ -54,10 +54,12 @@ def _build_definitions(settings: Settings) -> dg.Definitions:
     except ImportError:
         extra = []
     publish = build_publish_asset(settings, [key for a in extra for key in a.keys])
+    from dagster_project.defs.reports.kpi_report import build_kpi_report_asset
+
     # dbt assets point at their SQL files already; the Python ones get their source here.
     ingestion, (publish,) = (dg.with_source_code_references(ingestion),
                              dg.with_source_code_references([publish]))
-    assets = [*ingestion, *dbt_models, *extra, publish]
+    assets = [*ingestion, *dbt_models, *extra, publish, build_kpi_report_asset(settings)]
     checks = build_quality_checks(settings, asset_keys=[k for a in assets for k in a.keys])
     build_job = dg.define_asset_job(
         BUILD_JOB,

@@ -48,6 +48,17 @@ class Settings:
     sensor_interval_seconds: int = 60
     # Other metric settings (dbt vars such as gross_margin), a YAML mapping.
     dbt_vars: dict[str, object] = field(default_factory=dict)
+    # Where the dbt models run: duckdb (the working warehouse) or spark (README, "Running on
+    # a cluster"). Ingestion, checks and publishing use DuckDB either way.
+    engine: str = "duckdb"
+    # spark: session (Spark inside the dbt process) or thrift (a cluster's Thrift server).
+    spark_method: str = "session"
+    # spark: the metastore (metastore_db/, derby.log), the table files (warehouse/) and the raw
+    # Parquet export (raw/). With thrift it must be a path the cluster reads too.
+    spark_dir: Path = Path("data/spark")
+    spark_host: str = "localhost"
+    spark_port: int = 10000
+    spark_driver_memory: str = "4g"
 
     @property
     def data_dir(self) -> Path:
@@ -56,6 +67,28 @@ class Settings:
     @property
     def parquet_dir(self) -> Path:
         return self.serving_path.parent / "serving" / "parquet"
+
+    @property
+    def report_path(self) -> Path:
+        """The KPI report (one HTML file), beside the Parquet copies of the serving database."""
+        return self.serving_path.parent / "serving" / "report.html"
+
+    @property
+    def spark_raw_dir(self) -> Path:
+        """Where raw.* is exported as Parquet for Spark (``<dir>/<table>/data.parquet``)."""
+        return self.spark_dir / "raw"
+
+    @property
+    def spark_warehouse_dir(self) -> Path:
+        """spark.sql.warehouse.dir: the files of the tables dbt builds on Spark."""
+        return self.spark_dir / "warehouse"
+
+    @property
+    def dbt_target(self) -> str:
+        """The target of dbt_models/profiles.yml these settings run dbt with."""
+        if self.engine == "duckdb":
+            return "duckdb"
+        return "spark" if self.spark_method == "session" else "spark_thrift"
 
     def dbt_vars_dict(self) -> dict[str, object]:
         """The dbt ``--vars`` that carry these settings into the models."""
@@ -66,6 +99,8 @@ class Settings:
         if self.as_of_date:
             out["as_of_date"] = self.as_of_date
         out.update(self.dbt_vars)
+        if self.engine == "spark":
+            out["spark_raw_location"] = str(self.spark_raw_dir)
         return out
 
 
@@ -86,7 +121,15 @@ _ENV = {
     "partitions_start": "METRICS_PARTITIONS_START",
     "sensor_interval_seconds": "METRICS_SENSOR_INTERVAL_SECONDS",
     "dbt_vars": "METRICS_DBT_VARS",
+    "engine": "METRICS_ENGINE",
+    "spark_method": "METRICS_SPARK_METHOD",
+    "spark_dir": "METRICS_SPARK_DIR",
+    "spark_host": "METRICS_SPARK_HOST",
+    "spark_port": "METRICS_SPARK_PORT",
+    "spark_driver_memory": "METRICS_SPARK_DRIVER_MEMORY",
 }
+
+_CHOICES = {"engine": ("duckdb", "spark"), "spark_method": ("session", "thrift")}
 
 
 def env_names() -> dict[str, str]:
@@ -111,14 +154,18 @@ def _parse_vars(text: str) -> dict[str, object]:
 
 def _coerce(name: str, raw: str) -> object:
     try:
-        if name in {"landing_dir", "warehouse_path", "serving_path", "duckdb_temp_dir"}:
+        if name in {"landing_dir", "warehouse_path", "serving_path", "duckdb_temp_dir", "spark_dir"}:
             return Path(raw)
+        if name in _CHOICES:
+            if raw not in _CHOICES[name]:
+                raise ValueError(f"must be one of {', '.join(_CHOICES[name])}")
+            return raw
         if name == "quarantine_max_share":
             value = float(raw)
             if not 0 <= value <= 1:
                 raise ValueError("must be between 0 and 1")
             return value
-        if name in {"duckdb_threads", "lookback_days", "sensor_interval_seconds"}:
+        if name in {"duckdb_threads", "lookback_days", "sensor_interval_seconds", "spark_port"}:
             value = int(raw)
             if value < 0:
                 raise ValueError("must not be negative")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import tempfile
 from pathlib import Path
 
 import duckdb
@@ -61,6 +62,26 @@ def _dedent_csv(text: str) -> str:
     return "\n".join(line for line in lines if line and not line.startswith("#")) + "\n"
 
 
+_MANIFEST: list = []
+
+
+def _parsed_manifest():
+    """The project parsed once per test session (a full parse costs seconds; every fixture
+    build would otherwise repeat it). Vars and the warehouse path are applied at run time."""
+    if not _MANIFEST:
+        from dbt.cli.main import dbtRunner
+
+        target = Path(tempfile.mkdtemp(prefix="dbt_parse_"))
+        result = dbtRunner().invoke([
+            "parse", "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR),
+            "--target-path", str(target / "target"), "--log-path", str(target / "logs"), "--quiet",
+        ])
+        if not result.success:
+            raise RuntimeError(f"dbt parse failed: {result.exception}")
+        _MANIFEST.append(result.result)
+    return _MANIFEST[0]
+
+
 def run_dbt(path: Path, args: list[str], vars: dict | None = None) -> None:
     """Run a dbt command in-process against the warehouse at ``path``; raise on failure."""
     from dbt.cli.main import dbtRunner
@@ -78,7 +99,7 @@ def run_dbt(path: Path, args: list[str], vars: dict | None = None) -> None:
     ]
     if vars:
         full += ["--vars", json.dumps(vars)]
-    result = dbtRunner().invoke(full)
+    result = dbtRunner(manifest=_parsed_manifest()).invoke(full)
     if not result.success:
         failed = []
         for res in getattr(result.result, "results", None) or []:

@@ -109,6 +109,12 @@ def _rows(con: duckdb.DuckDBPyConnection, period: str | None) -> list[dict[str, 
     return [dict(zip(names, row, strict=True)) for row in result.fetchall()]
 
 
+def scorecard_rows(con: duckdb.DuckDBPyConnection, period: str | None = None) -> list[dict[str, object]]:
+    """The scorecard's rows as dicts (see the module docstring for ``period``); the KPI report
+    draws the same rows as the terminal table."""
+    return _rows(con, period)
+
+
 def _paint(text: str, code: str, color: bool) -> str:
     return f"{code}{text}{RESET}" if color else text
 

@@ -1,18 +1,48 @@
-{#- Incremental models rebuilt by slice (stg_product__events, int_user_activity_daily).
+{#- Incremental models rebuilt by day (stg_product__events, int_user_activity_daily).
 
-    A run rebuilds a *slice* of the table: the days of its window (`min_date` ..
-    `max_date`, inclusive, reporting time zone: the Dagster partitions of the run) and
-    every key that the ingestion batches `changes_after` < batch_id <= `changes_through`
-    touched (incremental.changed_product_events), whatever day it belongs to. The slice's
-    rows are deleted (pre-hooks `delete_slice`) and rebuilt from upstream in the same
-    transaction, so late events are counted in the day they occurred however late they
-    land, and rows that disappeared upstream (quarantined afterwards) go too.
+    A run rebuilds a *slice*: whole days, in the reporting time zone. They are the days of
+    its window (`min_date` .. `max_date`, inclusive: the Dagster partitions of the run) and
+    the `extra_days` on which the events of the run's new ingestion batches occurred,
+    however long ago (the pipeline computes them from incremental.changed_product_events:
+    dagster_project/defs/transform/incremental.py). Every row of a slice day is rebuilt
+    from upstream, so a late event counts on the day it occurred, and an event that left
+    upstream (a later conflicting copy got both quarantined) leaves its day too.
 
     The values come from --vars when given (manual runs, tests), else from the
-    environment (DBT_MIN_DATE, DBT_MAX_DATE, DBT_CHANGES_AFTER, DBT_CHANGES_THROUGH), which
-    is how the pipeline passes them: read at run time only, they do not change dbt's
-    vars, so dbt keeps parsing the project partially from night to night. With neither a
-    window nor a batch range an incremental run replaces the whole table. -#}
+    environment (DBT_MIN_DATE, DBT_MAX_DATE, DBT_EXTRA_DAYS: comma-separated), which is how
+    the pipeline passes them: read at run time only, they do not change dbt's vars, so dbt
+    keeps parsing the project partially from night to night. An incremental run with no
+    window and no extra days replaces the whole table.
+
+    The config of such a model, the same on both engines:
+        {{ config(**incremental_by_day_config('activity_date', ['user_id', 'activity_date'])) }}
+    - DuckDB: append, after a pre-hook deleted the slice's days (`delete_slice`), in the
+      model's transaction: the days the slice names are replaced whole, even a day that
+      ends up with no rows;
+    - Spark, Parquet tables (the default): insert_overwrite partitioned by `day_column`, so
+      the days the run produced are replaced whole (dynamic partition overwrite). Spark
+      puts a partition column last in the table: select columns by name downstream;
+    - Spark, Delta tables (DBT_SPARK_FILE_FORMAT=delta): merge on `unique_key`.
+    Parquet offers only append and insert_overwrite; merge needs Delta (or Iceberg). -#}
+{% macro incremental_by_day_config(day_column, unique_key) -%}
+    {{ return(adapter.dispatch('incremental_by_day_config', 'product_metrics')(day_column, unique_key)) }}
+{%- endmacro %}
+
+{% macro default__incremental_by_day_config(day_column, unique_key) -%}
+    {#- The hook text is rendered at run time, when the slice is known. -#}
+    {{ return({'materialized': 'incremental', 'incremental_strategy': 'append',
+               'pre_hook': ["{{ delete_slice(slice_days_predicate('" ~ day_column ~ "')) }}"]}) }}
+{%- endmacro %}
+
+{% macro spark__incremental_by_day_config(day_column, unique_key) -%}
+    {%- if env_var('DBT_SPARK_FILE_FORMAT', 'parquet') == 'delta' -%}
+        {{ return({'materialized': 'incremental', 'incremental_strategy': 'merge',
+                   'unique_key': unique_key, 'file_format': 'delta'}) }}
+    {%- else -%}
+        {{ return({'materialized': 'incremental', 'incremental_strategy': 'insert_overwrite',
+                   'partition_by': [day_column], 'file_format': 'parquet'}) }}
+    {%- endif -%}
+{%- endmacro %}
 
 {% macro slice_param(name) -%}
     {%- set value = var(name, none) -%}
@@ -22,29 +52,61 @@
     {{ return(none if value is none or value | string == '' else value | string) }}
 {%- endmacro %}
 
-{#- Is anything but the whole table asked for? -#}
-{% macro slice_is_bounded() -%}
-    {{ return(slice_param('min_date') is not none or slice_param('changes_through') is not none) }}
+{#- The slice's days as sorted, merged [first, last] ranges of ISO dates. -#}
+{% macro slice_ranges() -%}
+    {%- set lo, hi = slice_param('min_date'), slice_param('max_date') -%}
+    {%- set extra = slice_param('extra_days') -%}
+    {%- set d = modules.datetime -%}
+    {%- set spans = [] -%}
+    {%- if lo is not none and hi is not none -%}
+        {%- do spans.append([d.date.fromisoformat(lo), d.date.fromisoformat(hi)]) -%}
+    {%- endif -%}
+    {%- for day in (extra or '').split(',') if day.strip() -%}
+        {%- set one = d.date.fromisoformat(day.strip()) -%}
+        {%- do spans.append([one, one]) -%}
+    {%- endfor -%}
+    {%- set merged = [] -%}
+    {%- for span in spans | sort(attribute='0') -%}
+        {%- if merged and span[0] <= merged[-1][1] + d.timedelta(days=1) -%}
+            {%- set last = merged.pop() -%}
+            {%- do merged.append([last[0], [last[1], span[1]] | max]) -%}
+        {%- else -%}
+            {%- do merged.append([span[0], span[1]]) -%}
+        {%- endif -%}
+    {%- endfor -%}
+    {{ return(merged) }}
 {%- endmacro %}
 
-{#- `date_column` is in the window (false without a window). -#}
-{% macro slice_window_days(date_column) -%}
-    {%- set lo, hi = slice_param('min_date'), slice_param('max_date') -%}
-    {%- if lo is none or hi is none -%}
+{#- Is anything but the whole table asked for? -#}
+{% macro slice_is_bounded() -%}
+    {{ return(slice_param('min_date') is not none or slice_param('extra_days') is not none) }}
+{%- endmacro %}
+
+{#- `date_expr` (a DATE) is one of the slice's days. -#}
+{% macro slice_days_predicate(date_expr) -%}
+    {%- set ranges = slice_ranges() -%}
+    {%- if not ranges -%}
         (1 = 0)
     {%- else -%}
-        ({{ date_column }} between cast('{{ lo }}' as date) and cast('{{ hi }}' as date))
+        ({% for r in ranges %}{% if not loop.first %} or {% endif -%}
+        {{ date_expr }} between cast('{{ r[0].isoformat() }}' as date) and cast('{{ r[1].isoformat() }}' as date)
+        {%- endfor %})
     {%- endif -%}
 {%- endmacro %}
 
-{#- The changed-rows log restricted to the batches of this run. -#}
-{% macro slice_changes(relation) -%}
-    {%- set after, through = slice_param('changes_after') or '0', slice_param('changes_through') -%}
-    {%- if through is none -%}
-        (select * from {{ relation }} where 1 = 0)
+{#- A UTC timestamp within a day of the slice's days (a reporting day lies within 14 hours
+    of its UTC day): constant bounds that let the scan skip row groups by min/max before
+    any time zone is converted. Pair it with the exact `slice_days_predicate`. -#}
+{% macro slice_utc_prefilter(ts_column) -%}
+    {%- set ranges = slice_ranges() -%}
+    {%- set one_day = modules.datetime.timedelta(days=1) -%}
+    {%- if not ranges -%}
+        (1 = 0)
     {%- else -%}
-        (select * from {{ relation }}
-         where batch_id > {{ after | int }} and batch_id <= {{ through | int }})
+        ({% for r in ranges %}{% if not loop.first %} or {% endif -%}
+        ({{ ts_column }} >= cast('{{ (r[0] - one_day).isoformat() }} 00:00:00' as timestamp)
+         and {{ ts_column }} < cast('{{ (r[1] + one_day + one_day).isoformat() }} 00:00:00' as timestamp))
+        {%- endfor %})
     {%- endif -%}
 {%- endmacro %}
 
@@ -56,50 +118,4 @@
     {%- else -%}
         select 1
     {%- endif -%}
-{%- endmacro %}
-
-{#- Product events of the window's days. `date_expr` is the event's reporting day;
-    `utc_column`, when given, its UTC timestamp, which is also bounded by literals a day
-    wider than the window (a reporting day lies within 14 hours of the UTC day), so that
-    the scan skips row groups by their min/max before any time zone is converted. -#}
-{% macro product_events_in_window(date_expr, utc_column=none) -%}
-    {%- set lo, hi = slice_param('min_date'), slice_param('max_date') -%}
-    {%- if lo is none or hi is none -%}
-        (1 = 0)
-    {%- else -%}
-        {%- set one_day = modules.datetime.timedelta(days=1) -%}
-        {%- set first = modules.datetime.date.fromisoformat(lo) - one_day -%}
-        {%- set after = modules.datetime.date.fromisoformat(hi) + one_day + one_day -%}
-        ({% if utc_column is not none -%}
-        {{ utc_column }} >= cast('{{ first.isoformat() }} 00:00:00' as timestamp)
-        and {{ utc_column }} < cast('{{ after.isoformat() }} 00:00:00' as timestamp)
-        and {% endif -%}
-        {{ slice_window_days(date_expr) }})
-    {%- endif -%}
-{%- endmacro %}
-
-{#- Product events whose id the run's batches touched. -#}
-{% macro product_events_changed(id_column='event_id') -%}
-    ({{ id_column }} in (
-        select event_id from {{ slice_changes(changed_product_events()) }} as changed
-    ))
-{%- endmacro %}
-
-{#- User-days an event touched by the run's batches belongs, or belonged, to (its old and
-    new versions: a day can lose an event too). -#}
-{% macro user_days_touched(user_column, date_column) -%}
-    (({{ user_column }}, {{ date_column }}) in (
-        select user_id, {{ to_reporting_date('occurred_at') }}
-        from {{ slice_changes(changed_product_events()) }} as changed
-        where user_id is not null and occurred_at is not null
-    ))
-{%- endmacro %}
-
-{#- The change log ingestion writes beside raw.product_events (dagster_project/ingest/
-    changes.py): one row per product-event row a batch re-derived (batch_id, event_id,
-    user_id, occurred_at). Not a dbt source: in the lineage it is part of the
-    raw/product_events asset that writes it. -#}
-{% macro changed_product_events() -%}
-    {{ return(api.Relation.create(database=target.database, schema='incremental',
-                                  identifier='changed_product_events')) }}
 {%- endmacro %}

@@ -1,6 +1,6 @@
 {#- Business rules and helpers of the revenue marts (METRICS.md: Revenue, Churn and
-    retention, Unit economics, Customer cohorts). Portable SQL (DuckDB and Spark): no macro
-    here needs a DuckDB-only construct, so none is dispatched. -#}
+    retention, Unit economics, Customer cohorts). Portable SQL (DuckDB and Spark); the month
+    spine is dispatched (spark__) for speed, not for syntax. -#}
 
 {#- Exact money. Subscription MRR is computed as DOUBLE, then stored as DECIMAL(38,10) so
     that every sum, running sum and comparison (with 0, p = c) downstream is exact:
@@ -73,11 +73,26 @@
     `bounds_relation` (a CTE name); NULL bounds give no rows (empty warehouse). Portable:
     a fixed-size number series (dbt.generate_series) cut at end_month. -#}
 {% macro revenue_month_spine(start_month, end_month, bounds_relation, max_months=2400) -%}
+    {{ return(adapter.dispatch('revenue_month_spine', 'product_metrics')(start_month, end_month, bounds_relation, max_months)) }}
+{%- endmacro %}
+
+{% macro default__revenue_month_spine(start_month, end_month, bounds_relation, max_months=2400) -%}
     select {{ revenue_add_months(start_month, 'cast(series.generated_number as integer) - 1') }} as month
     from {{ bounds_relation }}
     cross join ({{ dbt.generate_series(max_months) }}) as series
     where {{ revenue_add_months(start_month, 'cast(series.generated_number as integer) - 1') }}
         <= {{ end_month }}
+{%- endmacro %}
+
+{#- Spark: the same months from sequence() (see usage_period_spine). -#}
+{% macro spark__revenue_month_spine(start_month, end_month, bounds_relation, max_months=2400) -%}
+    select spine.month
+    from {{ bounds_relation }}
+    lateral view explode(
+        case when {{ start_month }} <= {{ end_month }} then
+            sequence(cast({{ start_month }} as date), cast({{ end_month }} as date), interval 1 month)
+        end
+    ) spine as month
 {%- endmacro %}
 
 {#- The six bridge sums of a set of movements (columns movement_type, amount):

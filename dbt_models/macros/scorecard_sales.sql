@@ -41,11 +41,19 @@
     end
 {%- endmacro %}
 
-{#- Pareto tier of a customer ranked by revenue (descending, ties by customer_id), from the
-    revenue of the customers ranked BEFORE it: A while that is < tier_a_share of the total
-    (so the customer that crosses the line is still in A), B while it is
-    < tier_a_share + tier_b_share, else C. With a total of 0 every customer is C.
-    Exact DECIMAL comparison: no floating-point boundary noise. -#}
+{#- First day of the trailing-12-month window of the Pareto tiers: the as-of month and the
+    11 months before it (revenue is a monthly figure, METRICS.md: paid invoices in the month
+    issued), so the window ends on as_of_date and starts on the first of a month. -#}
+{% macro sales_trailing_window_start(as_of_date, months=12) -%}
+    {{ sales_add_months(month_start(as_of_date), 1 - months) }}
+{%- endmacro %}
+
+{#- Pareto tier of a customer ranked by revenue (descending; equal revenue, equal rank), from
+    the revenue of the customers ranked BEFORE it (strictly more revenue): A while that is
+    < tier_a_share of the total (so the customer, or the group of equal customers, that
+    crosses the line is still in A), B while it is < tier_a_share + tier_b_share, else C.
+    Customers with the same revenue therefore always share a tier. With a total of 0 every
+    customer is C. Exact DECIMAL comparison: no floating-point boundary noise. -#}
 {% macro sales_pareto_tier(revenue_before, total_revenue) -%}
     case
         when {{ total_revenue }} is null or {{ total_revenue }} <= 0 then 'C'

@@ -33,3 +33,17 @@
 {% macro quarter_start(d) -%}
     cast({{ dbt.date_trunc('quarter', d) }} as date)
 {%- endmacro %}
+
+{#- TIMESTAMP ts plus n days, exact to the microsecond. Spark's dbt.dateadd goes through
+    unix seconds and drops the fraction of a second, so Spark adds an interval instead. -#}
+{% macro timestamp_add_days(ts, n) -%}
+    {{ return(adapter.dispatch('timestamp_add_days', 'product_metrics')(ts, n)) }}
+{%- endmacro %}
+
+{% macro default__timestamp_add_days(ts, n) -%}
+    {{ dbt.dateadd('day', n, ts) }}
+{%- endmacro %}
+
+{% macro spark__timestamp_add_days(ts, n) -%}
+    timestampadd(DAY, {{ n }}, {{ ts }})
+{%- endmacro %}

@@ -75,7 +75,20 @@ c_bounce,2023-12-01,Bounce Co,smb,emea,ads
 c_two,2023-12-01,Two Co,enterprise,amer,outbound
 """
 
-SELECT = "+path:models/marts/revenue"
+# Paid invoices for the Pareto tiers (customer_tiers), as of 2024-03-25: the trailing 12 months
+# are the as-of month and the 11 before it, 2023-04-01 .. 2024-03-25. t5 (2023-03-30) is
+# before them, t6 after the as-of date.
+INVOICES = """
+invoice_id,customer_id,issued_at,amount,currency,revenue_type,status,product
+t1,c_annual,2024-01-20,1500,USD,subscription,paid,core
+t2,c_eur,2024-02-10,250,USD,services,paid,core
+t3,c_two,2024-03-01,250,USD,subscription,paid,core
+t4,c_seats,2023-04-03,150,USD,subscription,paid,core
+t5,c_seats,2023-03-30,300,USD,subscription,paid,core
+t6,c_quarter,2024-03-26,999,USD,subscription,paid,core
+"""
+
+SELECT = "+path:models/marts/revenue +customer_tiers_summary"
 
 
 @pytest.fixture(scope="module")
@@ -87,6 +100,7 @@ def wh(tmp_path_factory: pytest.TempPathFactory) -> Path:
             "subscription_events": SUBSCRIPTION_EVENTS,
             "fx_rates": FX_RATES,
             "customers": CUSTOMERS,
+            "invoices": INVOICES,
         },
     )
     run_dbt(path, ["build", "--select", SELECT])
@@ -281,6 +295,32 @@ def test_dim_customers_status_and_first_paid_date(wh: Path) -> None:
         ("c_tz", "unknown", date(2024, 2, 1), 70.0, "active", None),
     ]
     assert query(wh, "select count(*) from marts.dim_customers") == [(11,)]
+
+
+def test_customer_tiers_trailing_months_and_a_tie_across_the_a_line(wh: Path) -> None:
+    # Window revenue (2023-04-01 .. 2024-03-25): c_annual 1500, c_eur 250, c_two 250, c_seats
+    # 150 (t4; t5 of 2023-03-30 is in the month before the window), c_bounce and c_react 0
+    # (tiered for their churn in February). Total 2150: A line 1720, B line 2042.5.
+    #   c_annual: 0 before -> A
+    #   c_eur, c_two (tied at 250): 1500 before (< 1720) -> both A, rank 2, although the pair
+    #     ends at 2000, past the A line
+    #   c_seats: 2000 before (>= 1720, < 2042.5) -> B
+    #   c_bounce, c_react: 2150 before -> C
+    rows = query(wh, """select customer_id, revenue_rank, revenue_t12m, cumulative_share_before,
+                               cumulative_share, tier, churned_movements, churned_mrr, window_start
+                        from marts.customer_tiers order by revenue_rank, customer_id""")
+    start = date(2023, 4, 1)
+    assert rows == [
+        ("c_annual", 1, 1500.0, 0.0, 1500 / 2150, "A", 0, 0.0, start),
+        ("c_eur", 2, 250.0, 1500 / 2150, 2000 / 2150, "A", 0, 0.0, start),
+        ("c_two", 2, 250.0, 1500 / 2150, 2000 / 2150, "A", 0, 0.0, start),
+        ("c_seats", 4, 150.0, 2000 / 2150, 1.0, "B", 0, 0.0, start),
+        ("c_bounce", 5, 0.0, 1.0, 1.0, "C", 1, 20.0, start),
+        ("c_react", 5, 0.0, 1.0, 1.0, "C", 1, 30.0, start),
+    ]
+    summary = query(wh, """select tier, customers, revenue, churned_customers, churned_mrr
+                           from marts.customer_tiers_summary order by tier""")
+    assert summary == [("A", 3, 2000.0, 0, 0.0), ("B", 1, 150.0, 0, 0.0), ("C", 2, 0.0, 2, 50.0)]
 
 
 def test_revenue_models_build_on_an_empty_warehouse(tmp_path: Path) -> None:

@@ -5,7 +5,7 @@ as_of_date = 2024-06-30: every row dated after it is cut. The sales reps and quo
 are replaced by the fixture's own (SALES_REPS, SALES_QUOTAS), so the answers do not move
 when the demo seeds change.
 
-Trailing 12 months for the tiers: 2023-07-01 .. 2024-06-30.
+Trailing 12 months for the tiers: the as-of month and the 11 before it, 2023-07-01 .. 2024-06-30.
 """
 
 from __future__ import annotations
@@ -26,8 +26,9 @@ c3,2023-01-01,Three,smb,us
 c4,2023-01-01,Four,mid,eu
 c5,2023-01-01,Five,smb,
 c7,2023-01-01,Seven,,
+c8,2023-01-01,Eight,smb,eu
 """
-# c6 never landed in customers: segment and region 'unknown'.
+# c6 never landed in customers: segment and region 'unknown'. c8 has not paid anything yet.
 
 INVOICES = """
 invoice_id,customer_id,issued_at,amount,currency,revenue_type,status,product
@@ -212,23 +213,25 @@ def test_revenue_by_segment_is_continuous_with_zeros(wh: Path) -> None:
 
 # --- Customer tiers ----------------------------------------------------------------------
 
-def test_customer_tiers_with_a_tie_at_the_a_boundary(wh: Path) -> None:
+def test_customer_tiers_with_a_tie_across_the_a_boundary(wh: Path) -> None:
     # Window revenue: c2 500, c1 250 (the 2023-07-15 invoice is inside), c3 100, c4 100, c5 30,
     # c6 20, c7 0 (its only invoice is from 2023-06; it is tiered because it churned in the
-    # window). Total 1000. Revenue before each, in rank order (ties by customer_id):
-    #   c2 0 -> A; c1 500 (0.50) -> A; c3 750 (0.75 < 0.8) -> A;
-    #   c4 850 (0.85: not < 0.8, < 0.95) -> B  <- tied with c3 at 100, split by customer_id;
+    # window). Total 1000. Revenue of the customers with MORE revenue, in rank order:
+    #   c2 0 -> A; c1 500 (0.50) -> A;
+    #   c3 and c4, tied at 100: 750 each (0.75 < 0.8) -> both A, rank 3 (the pair crosses the
+    #   80% line, 750 -> 950, and stays together: equal revenue, equal tier);
     #   c5 950 (0.95: exactly the B line, not < 0.95) -> C; c6 980 -> C; c7 1000 -> C.
-    rows = query(wh, """select customer_id, revenue_rank, revenue_t12m, cumulative_share_before, tier
-                        from marts.customer_tiers order by revenue_rank""")
+    rows = query(wh, """select customer_id, revenue_rank, revenue_t12m, cumulative_share_before,
+                               cumulative_share, tier
+                        from marts.customer_tiers order by revenue_rank, customer_id""")
     assert rows == [
-        ("c2", 1, 500.0, 0.0, "A"),
-        ("c1", 2, 250.0, 0.5, "A"),
-        ("c3", 3, 100.0, 0.75, "A"),
-        ("c4", 4, 100.0, 0.85, "B"),
-        ("c5", 5, 30.0, 0.95, "C"),
-        ("c6", 6, 20.0, 0.98, "C"),
-        ("c7", 7, 0.0, 1.0, "C"),
+        ("c2", 1, 500.0, 0.0, 0.5, "A"),
+        ("c1", 2, 250.0, 0.5, 0.75, "A"),
+        ("c3", 3, 100.0, 0.75, 0.95, "A"),
+        ("c4", 3, 100.0, 0.75, 0.95, "A"),
+        ("c5", 5, 30.0, 0.95, 0.98, "C"),
+        ("c6", 6, 20.0, 0.98, 1.0, "C"),
+        ("c7", 7, 0.0, 1.0, 1.0, "C"),
     ]
 
 
@@ -243,13 +246,13 @@ def test_customer_tiers_window_and_churn(wh: Path) -> None:
 
 
 def test_customer_tiers_summary(wh: Path) -> None:
-    # A: c2, c1, c3 = 850; B: c4 = 100, churned 100; C: c5, c6, c7 = 50, churned c6 20 + c7 10.
+    # A: c2, c1, c3, c4 = 950, churned c4 100; B: nobody; C: c5, c6, c7 = 50, churned c6 20 + c7 10.
     rows = query(wh, """select tier, customers, share_of_customers, revenue, share_of_revenue,
                                churned_customers, churned_mrr
                         from marts.customer_tiers_summary order by tier""")
     assert rows == [
-        ("A", 3, 3 / 7, 850.0, 0.85, 0, 0.0),
-        ("B", 1, 1 / 7, 100.0, 0.1, 1, 100.0),
+        ("A", 4, 4 / 7, 950.0, 0.95, 1, 100.0),
+        ("B", 0, 0 / 7, 0.0, 0.0, 0, 0.0),
         ("C", 3, 3 / 7, 50.0, 0.05, 2, 30.0),
     ]
 
@@ -314,16 +317,19 @@ def test_sales_rep_mix_bands_and_shares(wh: Path) -> None:
 # --- Observed customer lifetime value --------------------------------------------------------
 
 def test_observed_ltv_by_segment(wh: Path) -> None:
-    # Paid revenue to date (through 2024-06-30) x gross_margin 0.8, mean per segment:
-    # enterprise c2 500 -> 400; mid c4 100 -> 80; smb c1 250, c3 100, c5 30 -> 380 / 3 x 0.8;
-    # unknown c6 20, c7 10 -> 15 x 0.8 = 12.
-    rows = query(wh, """select segment, customers, revenue_to_date, observed_ltv_total, mean_observed_ltv
+    # Paid revenue to date (through 2024-06-30) x gross_margin 0.8, mean per segment over its
+    # customers (dim_customers), one that has not paid yet counting 0:
+    # enterprise c2 500 -> 400; mid c4 100 -> 80; smb c1 250, c3 100, c5 30, c8 0 -> 380 / 4 x 0.8
+    # (380 / 3 x 0.8 over the paying ones); unknown c6 20, c7 10 -> 15 x 0.8 = 12.
+    rows = query(wh, """select segment, customers, paying_customers, revenue_to_date,
+                               observed_ltv_total, mean_observed_ltv, mean_observed_ltv_paying
                         from marts.customer_lifetime_value_by_segment order by segment""")
-    assert [r[:3] for r in rows] == [
-        ("enterprise", 1, 500.0), ("mid", 1, 100.0), ("smb", 3, 380.0), ("unknown", 2, 30.0),
+    assert [r[:4] for r in rows] == [
+        ("enterprise", 1, 1, 500.0), ("mid", 1, 1, 100.0), ("smb", 4, 3, 380.0), ("unknown", 2, 2, 30.0),
     ]
-    assert [r[3] for r in rows] == pytest.approx([400.0, 80.0, 304.0, 24.0], abs=1e-9)
-    assert [r[4] for r in rows] == pytest.approx([400.0, 80.0, 380 / 3 * 0.8, 12.0], abs=1e-9)
+    assert [r[4] for r in rows] == pytest.approx([400.0, 80.0, 304.0, 24.0], abs=1e-9)
+    assert [r[5] for r in rows] == pytest.approx([400.0, 80.0, 380 / 4 * 0.8, 12.0], abs=1e-9)
+    assert [r[6] for r in rows] == pytest.approx([400.0, 80.0, 380 / 3 * 0.8, 12.0], abs=1e-9)
 
 
 # --- Buying trend over the mart ---------------------------------------------------------------

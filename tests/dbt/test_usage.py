@@ -42,7 +42,8 @@ e03,activated,2024-01-11 10:00:00,alice,
 e04,project_created,2024-01-12 10:00:00,alice,
 e05,invite_sent,2024-01-13 10:00:00,alice,
 e06,feature_used,2024-02-15 10:00:00,alice,
-# bob: signed up before his first page_view (out of order); activated 7 days 1 hour after sign-up
+# bob: signed up before his first page_view (out of order); activated 7 days 1 hour after
+# sign-up, on the 7th day after his sign-up day
 e07,signed_up,2024-01-20 09:00:00,bob,
 e08,page_view,2024-01-20 09:05:00,bob,
 e09,activated,2024-01-27 10:00:00,bob,
@@ -250,8 +251,9 @@ def test_user_cohort_triangle_includes_zero_cells(wh: Path) -> None:
 def test_activation_inside_and_outside_the_window(wh: Path) -> None:
     got = query(wh, "select * from marts.activation_monthly order by signup_month")
     assert got == [
-        # alice after 1 day: in; bob after 7 days 1 hour: out (window 7 x 24 h); carol never
-        (date(2024, 1, 1), 3, 1, 1 / 3),
+        # alice after 1 day: in; bob on Jan 27, sign-up day Jan 20 + 7 (7 days 1 hour later):
+        # in, the window runs through the end of the 7th day; carol never
+        (date(2024, 1, 1), 3, 2, 2 / 3),
         # dave after 6 days 23 hours: in
         (date(2024, 2, 1), 1, 1, 1 / 1),
         (date(2024, 3, 1), 1, 0, 0 / 1),

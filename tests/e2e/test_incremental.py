@@ -77,25 +77,27 @@ def test_the_next_run_processes_only_the_new_day_and_the_look_back(nightly) -> N
     assert inc["changes_after"] == before
     assert inc["changes_through"] == _max_batch(settings.warehouse_path) > before
 
-    (new_events, late, window_events, window_distinct), = _landed(settings.landing_dir, """
+    (new_events, late, window_events), = _landed(settings.landing_dir, """
         select (select count(distinct event_id) from new_day),
                (select count(*) from new_day where cast(occurred_at as date) < $1),
-               (select count(*) from everything where cast(occurred_at as date) between $1 and $2),
-               (select count(distinct event_id) from everything
-                where cast(occurred_at as date) between $1 and $2)""")
-    assert late > 0  # the new day brings events older than the look-back
+               (select count(*) from everything where cast(occurred_at as date) between $1 and $2)""")
+    late_days = [str(d) for (d,) in _landed(settings.landing_dir, """
+        select distinct cast(occurred_at as date) as d from new_day
+        where cast(occurred_at as date) < $1 order by d""")]
+    assert late > 0 and late_days  # the new day brings events older than the look-back
     assert inc["changed_events"] == new_events  # only the new file's events were touched
     assert inc["changed_outside_window"] == late
+    assert inc["extra_days"] == ", ".join(late_days)
     assert inc["window_events"] == window_events
-    # rows dbt wrote: the window's events and the late ones, nothing else
-    assert inc["rows_written/stg_product__events"] == window_distinct + late
-    (user_days,), = _landed(settings.landing_dir, """
-        select count(*) from (
-            select distinct user_id, cast(occurred_at as date) from everything
-            where user_id is not null and cast(occurred_at as date) between $1 and $2
-            union
-            select distinct user_id, cast(occurred_at as date) from new_day
-            where user_id is not null)""")
+    # rows dbt wrote: whole days, those of the window and the late events' days, no other
+    listed = ", ".join(f"date '{d}'" for d in late_days)
+    days = f"cast(occurred_at as date) between $1 and $2 or cast(occurred_at as date) in ({listed})"
+    (events, user_days), = _landed(settings.landing_dir, f"""
+        select count(distinct event_id),
+               count(distinct case when user_id is not null
+                     then (user_id, cast(occurred_at as date)) end)
+        from everything where {days}""")
+    assert inc["rows_written/stg_product__events"] == events
     assert inc["rows_written/int_user_activity_daily"] == user_days
 
     con = duckdb.connect(str(settings.warehouse_path), read_only=True)

@@ -5,8 +5,6 @@ from pathlib import Path
 
 import duckdb
 
-from dagster_project.build import run_build
-
 # DATA_CONTRACT.md section 2: the fixed published columns.
 PUBLISHED = {
     "saas_metrics_monthly": (
@@ -121,27 +119,6 @@ def test_the_mrr_bridge_reconciles_in_the_published_marts(built) -> None:
         assert diff == []
     finally:
         con.close()
-
-
-def test_a_second_build_with_no_new_files_changes_nothing(built) -> None:
-    settings, _ = built
-
-    def snapshot() -> tuple:
-        con = _serving(settings.serving_path)
-        try:
-            log = con.execute(
-                "select source, file, content_hash, landed_rows, accepted_rows, "
-                "quarantined_rows, ingested_at from ops.ingestion_log order by source, file"
-            ).fetchall()
-            mrr = con.execute("select * from marts.saas_metrics_monthly order by month").fetchall()
-            return log, mrr
-        finally:
-            con.close()
-
-    before = snapshot()
-    report = run_build(settings)
-    assert report.published, report.describe()
-    assert snapshot() == before
 
 
 def test_the_build_report_says_where_the_marts_are(built) -> None:

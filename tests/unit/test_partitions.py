@@ -150,8 +150,9 @@ def test_a_run_takes_the_batches_it_has_not_seen_and_counts_its_slice() -> None:
     assert (planned.mode, planned.changes_after, planned.changes_through) == ("incremental", 1, 3)
     # e1 and e2 occurred on Mar 5-6 (e3 at midnight is Mar 7); e9 is a late event
     assert (planned.window_events, planned.changed_events, planned.changed_outside_window) == (2, 2, 1)
+    assert planned.extra_days == ["2024-02-01"]  # the late event's day
     assert planned.env() == {"DBT_MIN_DATE": "2024-03-05", "DBT_MAX_DATE": "2024-03-06",
-                             "DBT_CHANGES_AFTER": "1", "DBT_CHANGES_THROUGH": "3"}
+                             "DBT_EXTRA_DAYS": "2024-02-01"}
     incremental.record(con, planned)  # the change log is pruned once seen
     assert con.execute("select count(*) from incremental.changed_product_events").fetchall() == [(0,)]
 

@@ -46,3 +46,25 @@ def test_metric_vars_merge_project_defaults_with_overrides() -> None:
     assert merged["gross_margin"] == 0.75
     assert merged["passive_events"] == ["page_view"]
     assert merged["smoothing_alpha"] == 0.5  # dbt_project.yml default
+
+
+def test_the_engine_picks_the_dbt_target_and_the_raw_export_var(tmp_path: Path) -> None:
+    duck = load_settings(env={}, base_dir=tmp_path)
+    assert duck.engine == "duckdb" and duck.dbt_target == "duckdb"
+    assert "spark_raw_location" not in duck.dbt_vars_dict()
+    spark = load_settings(env={"METRICS_ENGINE": "spark"}, base_dir=tmp_path)
+    assert spark.dbt_target == "spark" and spark.spark_dir == tmp_path / "data" / "spark"
+    assert spark.dbt_vars_dict()["spark_raw_location"] == str(tmp_path / "data" / "spark" / "raw")
+    assert spark.spark_warehouse_dir == tmp_path / "data" / "spark" / "warehouse"
+    thrift = load_settings(env={"METRICS_ENGINE": "spark", "METRICS_SPARK_METHOD": "thrift",
+                                "METRICS_SPARK_PORT": "10001"}, base_dir=tmp_path)
+    assert thrift.dbt_target == "spark_thrift" and thrift.spark_port == 10001
+    # the command line's --engine wins over the environment
+    assert load_settings(env={"METRICS_ENGINE": "spark"}, engine="duckdb").dbt_target == "duckdb"
+
+
+@pytest.mark.parametrize(("var", "value"), [("METRICS_ENGINE", "postgres"),
+                                            ("METRICS_SPARK_METHOD", "odbc")])
+def test_unknown_engine_or_method_names_the_choices(var: str, value: str) -> None:
+    with pytest.raises(MetricsError, match=f"{var}.*must be one of"):
+        load_settings(env={var: value})

@@ -26,6 +26,7 @@ from pydantic import Field
 
 from dagster_project.defs.partitions import daily_partitions
 from dagster_project.defs.transform import incremental as incremental_plan
+from dagster_project.defs.transform import spark
 from dagster_project.defs.transform.project import apply_dbt_env, dbt_project, ensure_manifest
 from dagster_project.errors import MetricsError
 from dagster_project.resources import WarehouseResource
@@ -99,6 +100,7 @@ INCREMENTAL_SELECTOR = "config.materialized:incremental"
 DAILY_ASSET = "dbt_models_daily"
 FULL_ASSET = "dbt_models"
 TARGET_DIR = DBT_PROJECT_DIR / "target"
+SLICE_ENV = ("DBT_MIN_DATE", "DBT_MAX_DATE", "DBT_EXTRA_DAYS")
 
 
 class DbtDailyConfig(dg.Config):
@@ -107,30 +109,71 @@ class DbtDailyConfig(dg.Config):
     full_refresh: bool = Field(
         default=False,
         description="Rebuild stg_product__events and int_user_activity_daily from every "
-        "raw row instead of the run's slice (days of the window + what new files touched).",
+        "raw row instead of the run's slice (days of the window + days the new files touched).",
     )
 
 
 @contextlib.contextmanager
 def _environment(values: dict[str, str]) -> Iterator[None]:
     """dbt runs as a child process: it reads the slice from these variables."""
-    keys = ("DBT_MIN_DATE", "DBT_MAX_DATE", "DBT_CHANGES_AFTER", "DBT_CHANGES_THROUGH")
-    saved = {k: os.environ.pop(k, None) for k in keys}
+    saved = {k: os.environ.pop(k, None) for k in SLICE_ENV}
     os.environ.update(values)
     try:
         yield
     finally:
-        for k in keys:
+        for k in SLICE_ENV:
             os.environ.pop(k, None)
             if saved[k] is not None:
                 os.environ[k] = saved[k]  # type: ignore[assignment]
 
 
+def _mart_relations(manifest: dict[str, Any]) -> list[str]:
+    return sorted(
+        f"{node['schema']}.{node['name']}"
+        for node in manifest["nodes"].values()
+        if node["resource_type"] == "model" and node["schema"] == "marts"
+    )
+
+
+def _before_spark(context: dg.AssetExecutionContext, settings: Settings,
+                  warehouse: WarehouseResource, watch: spark.Stopwatch) -> None:
+    """Export raw.* for Spark, once per run (both dbt steps read it)."""
+    spark.check_spark_ready(settings)
+    marker = settings.spark_raw_dir / ".exported_by_run"
+    if marker.exists() and marker.read_text() == context.run.run_id:
+        return
+    with warehouse.connect(read_only=True) as con:
+        counts = spark.export_raw(con, settings.spark_raw_dir)
+    marker.write_text(context.run.run_id)
+    watch.lap("export_raw")
+    context.log.info(
+        f"raw tables exported for Spark to {settings.spark_raw_dir} in "
+        f"{watch.seconds['export_raw']} s: {sum(counts.values())} rows in {len(counts)} tables"
+    )
+
+
+def _after_spark(context: dg.AssetExecutionContext, settings: Settings,
+                 warehouse: WarehouseResource, watch: spark.Stopwatch,
+                 manifest: dict[str, Any]) -> None:
+    relations = [*_mart_relations(manifest), *spark.MIRRORED_TABLES]
+    with warehouse.connect() as con:
+        spark.mirror_tables(con, settings.spark_warehouse_dir, relations)
+    watch.lap("mirror")
+    context.log.info(
+        f"{len(relations)} Spark tables mirrored into {settings.warehouse_path} for the checks "
+        f"and the publish step; seconds per phase: {watch.seconds}"
+    )
+
+
 def _stream(context: dg.AssetExecutionContext, dbt: DbtCliResource,
             warehouse: WarehouseResource, args: list[str], target: str,
-            extra: Callable[[Any], dict[str, Any]] | None = None) -> Iterator[Any]:
+            extra: Callable[[Any], dict[str, Any]] | None = None,
+            after: Callable[[Any], None] | None = None,
+            countable: set[tuple[str, ...]] | None = None) -> Iterator[Any]:
     """Run dbt, then yield its events with row counts (and ``extra(invocation)``
     metadata) on every model output; raise a Failure naming the failed nodes.
+    ``after(invocation)`` runs once dbt has finished (Spark: mirror the marts);
+    ``countable`` limits the row counts to the tables DuckDB has current copies of.
 
     Each asset keeps its own target folder, so dbt finds its previous
     partial_parse.msgpack and only re-parses what changed (vars stay the same from run
@@ -140,6 +183,8 @@ def _stream(context: dg.AssetExecutionContext, dbt: DbtCliResource,
     # Collect first: metadata that needs the warehouse can only be read once dbt
     # (a separate process holding the DuckDB file) has finished.
     events = list(invocation.stream())
+    if after is not None:
+        after(invocation)
     keys = [ev.asset_key for ev in events
             if isinstance(ev, dg.Output | dg.AssetMaterialization) and getattr(ev, "asset_key", None)]
     output_keys = {
@@ -147,7 +192,10 @@ def _stream(context: dg.AssetExecutionContext, dbt: DbtCliResource,
         for ev in events
         if isinstance(ev, dg.Output)
     }
-    counts = _row_counts(warehouse, [*keys, *output_keys.values()])
+    counted = [*keys, *output_keys.values()]
+    if countable is not None:
+        counted = [k for k in counted if tuple(k.path) in countable]
+    counts = _row_counts(warehouse, counted)
     more = extra(invocation) if extra else {}
     for ev in events:
         if isinstance(ev, dg.Output):
@@ -181,7 +229,10 @@ def build_dbt_assets(settings: Settings) -> list[dg.AssetsDefinition]:
     project = dbt_project()
     dbt_vars = settings.dbt_vars_dict()
     fingerprint = incremental_plan.fingerprint(manifest, dbt_vars)
-    base_args = ["build", "--vars", json.dumps(dbt_vars)]
+    base_args = ["build", "--target", settings.dbt_target, "--vars", json.dumps(dbt_vars)]
+    on_spark = settings.engine == "spark"
+    # On Spark only the mirrored tables are current in DuckDB; the others live on Spark.
+    mirrored = {tuple(r.split(".")) for r in [*_mart_relations(manifest), *spark.MIRRORED_TABLES]}
 
     @dbt_assets(
         manifest=manifest_path,
@@ -204,27 +255,38 @@ def build_dbt_assets(settings: Settings) -> list[dg.AssetsDefinition]:
         first = window.start.date()
         last = (window.end - dt.timedelta(days=1)).date()
         with warehouse.connect(read_only=True) as con:
-            planned = incremental_plan.plan(con, (first, last), fingerprint,
-                                            full_refresh=config.full_refresh,
-                                            reporting_timezone=settings.reporting_timezone)
+            planned = incremental_plan.plan(
+                con, (first, last), fingerprint,
+                # The slice logic is checked on DuckDB; Spark rebuilds the facts in full.
+                full_refresh=config.full_refresh or on_spark,
+                reporting_timezone=settings.reporting_timezone)
+        if on_spark and not config.full_refresh:
+            planned.reason = "engine spark: the daily facts are rebuilt in full on Spark"
         context.log.info(
             f"{planned.mode} build of {', '.join(incremental_plan.MODELS)} ({planned.reason}): "
-            f"days {planned.min_date} .. {planned.max_date}, ingestion batches "
-            f"{planned.changes_after} < id <= {planned.changes_through}"
+            f"days {planned.min_date} .. {planned.max_date}"
+            + (f" and {', '.join(planned.extra_days)}" if planned.extra_days else "")
+            + f"; ingestion batches {planned.changes_after} < id <= {planned.changes_through}"
         )
         args = [*base_args, "--full-refresh"] if planned.full_refresh else base_args
+        watch = spark.Stopwatch()
+        if on_spark:
+            _before_spark(context, settings, warehouse, watch)
 
         def extra(invocation: Any) -> dict[str, Any]:
-            if not invocation.is_successful():
+            if on_spark or not invocation.is_successful():
                 return planned.metadata()
             with warehouse.connect(read_only=True) as con:
-                written = incremental_plan.slice_rows(con, planned, settings.reporting_timezone)
+                written = incremental_plan.slice_rows(con, planned)
             return {**planned.metadata(),
                     **{f"incremental/rows_written/{k}": v for k, v in written.items()}}
 
         with _environment(planned.env()):
-            yield from _stream(context, dbt, warehouse, args, DAILY_ASSET, extra)
+            yield from _stream(context, dbt, warehouse, args, DAILY_ASSET, extra,
+                               countable=mirrored if on_spark else None)
         built = {key.path[-1] for key in context.selected_asset_keys}
+        if on_spark:
+            return
         if built >= set(incremental_plan.MODELS):
             with warehouse.connect() as con:
                 incremental_plan.record(con, planned)
@@ -248,6 +310,16 @@ def build_dbt_assets(settings: Settings) -> list[dg.AssetsDefinition]:
         context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource
     ):
         apply_dbt_env(settings)
-        yield from _stream(context, dbt, warehouse, base_args, FULL_ASSET)
+        watch = spark.Stopwatch()
+        if on_spark:
+            _before_spark(context, settings, warehouse, watch)
+
+        def after(invocation: Any) -> None:
+            watch.lap("dbt_build")
+            if on_spark and invocation.is_successful():
+                _after_spark(context, settings, warehouse, watch, manifest)
+
+        yield from _stream(context, dbt, warehouse, base_args, FULL_ASSET, after=after,
+                           countable=mirrored if on_spark else None)
 
     return [dbt_models_daily, dbt_models]

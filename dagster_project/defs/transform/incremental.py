@@ -1,14 +1,16 @@
 """Planning a run of the incremental dbt models (stg_product__events,
-int_user_activity_daily): rebuild a slice, or everything?
+int_user_activity_daily): rebuild a slice of days, or everything?
 
-The slice of a run (``dbt_models/macros/incremental.sql``) is the days of its partition
-window plus every event id and user-day touched by the ingestion batches it has not seen
-yet: batch ids ``changes_after < id <= changes_through``. ``incremental.dbt_state``
-remembers, after each successful build, the last batch seen and a fingerprint of what
-the tables were built with (the models' and macros' code, the metric settings). The
-models are rebuilt in full instead when asked to, on a first build, when that
-fingerprint changed, or when product_events was re-derived in full since (a replaced
-file, new derivation rules): then no batch log can say what changed.
+The slice of a run (``dbt_models/macros/incremental.sql``) is whole days: the days of
+its partition window, plus the days on which the events of the ingestion batches it has
+not seen yet occurred (``changes_after < batch id <= changes_through``; the batches'
+re-derived rows are in incremental.changed_product_events, old and new versions, so a
+day that loses an event is rebuilt too). ``incremental.dbt_state`` remembers, after each
+successful build, the last batch seen and a fingerprint of what the tables were built
+with (the models' and macros' code, the metric settings). The models are rebuilt in
+full instead when asked to, on a first build, when that fingerprint changed, or when
+product_events was re-derived in full since (a replaced file, new derivation rules):
+then no batch log can say what changed.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import duckdb
@@ -49,10 +51,12 @@ class SlicePlan:
     changes_after: int
     changes_through: int
     fingerprint: str
+    # days outside the window on which the new batches' events occurred (incremental)
+    extra_days: list[str] = field(default_factory=list)
     # what the slice holds, counted before dbt runs (incremental mode only)
     window_events: int | None = None  # accepted events that occurred in the window
     changed_events: int | None = None  # distinct event ids the new batches touched
-    changed_outside_window: int | None = None  # ... of which occurred before/after it
+    changed_outside_window: int | None = None  # ... of which occurred on other days
 
     @property
     def full_refresh(self) -> bool:
@@ -65,13 +69,16 @@ class SlicePlan:
         return {
             "DBT_MIN_DATE": self.min_date,
             "DBT_MAX_DATE": self.max_date,
-            "DBT_CHANGES_AFTER": str(self.changes_after),
-            "DBT_CHANGES_THROUGH": str(self.changes_through),
+            "DBT_EXTRA_DAYS": ",".join(self.extra_days),
         }
 
     def metadata(self) -> dict[str, Any]:
-        return {f"incremental/{k}": v for k, v in asdict(self).items()
-                if v is not None and k != "fingerprint"}
+        out: dict[str, Any] = {}
+        for k, v in asdict(self).items():
+            if v is None or k == "fingerprint":
+                continue
+            out[f"incremental/{k}"] = ", ".join(v) if isinstance(v, list) else v
+        return out
 
 
 def fingerprint(manifest: dict[str, Any], dbt_vars: dict[str, Any]) -> str:
@@ -140,38 +147,34 @@ def plan(con: duckdb.DuckDBPyConnection, window: tuple[dt.date, dt.date], fp: st
         f"select count(*) from raw.{SOURCE} where occurred_at >= ? and occurred_at < ? "
         f"and {day} between ? and ?", [first, after, lo, hi]
     ).fetchall()[0][0])
+    changed = (f"(select * from {changes_table(SOURCE)} where batch_id > "
+               f"{result.changes_after} and batch_id <= {result.changes_through})")
     touched = con.execute(
         f"select count(distinct event_id), "
-        f"count(distinct case when occurred_at is null or {day} not between ? and ? "
-        f"then event_id end) "
-        f"from {changes_table(SOURCE)} where batch_id > ? and batch_id <= ?",
-        [lo, hi, result.changes_after, result.changes_through],
+        f"count(distinct case when {day} not between ? and ? then event_id end) "
+        f"from {changed} as c where occurred_at is not null", [lo, hi],
     ).fetchall()[0]
     result.changed_events, result.changed_outside_window = int(touched[0]), int(touched[1])
+    result.extra_days = [str(r[0]) for r in con.execute(
+        f"select distinct {day} as d from {changed} as c where occurred_at is not null "
+        f"and {day} not between ? and ? order by d", [lo, hi]).fetchall()]
     return result
 
 
-def slice_rows(con: duckdb.DuckDBPyConnection, planned: SlicePlan,
-               reporting_timezone: str = "UTC") -> dict[str, int]:
-    """Rows of each incremental table inside the run's slice after the build: the rows the
-    run wrote (it deleted the slice and wrote it again). Same slice as
-    macros/incremental.sql (product_events_slice, user_days_slice)."""
-    tz = reporting_timezone.replace("'", "''")
-    day = f"cast(timezone('{tz}', timezone('UTC', occurred_at)) as date)"
+def slice_rows(con: duckdb.DuckDBPyConnection, planned: SlicePlan) -> dict[str, int]:
+    """Rows of each incremental table on the run's slice days after the build: the rows
+    the run wrote (it deleted those days and wrote them again)."""
     if planned.full_refresh:
         return {name: int(con.execute(f"select count(*) from {schema}.{name}").fetchall()[0][0])
                 for schema, name in TABLES}
-    changed = (f"(select * from {changes_table(SOURCE)} where batch_id > {planned.changes_after} "
-               f"and batch_id <= {planned.changes_through})")
-    lo, hi = planned.min_date, planned.max_date
-    stg = con.execute(
-        f"select count(*) from staging.stg_product__events where occurred_date between "
-        f"'{lo}' and '{hi}' or event_id in (select event_id from {changed})").fetchall()[0][0]
-    days = con.execute(
-        f"select count(*) from intermediate.int_user_activity_daily where activity_date between "
-        f"'{lo}' and '{hi}' or (user_id, activity_date) in (select user_id, {day} from {changed} "
-        f"where user_id is not null and occurred_at is not null)").fetchall()[0][0]
-    return {"stg_product__events": int(stg), "int_user_activity_daily": int(days)}
+    days = [planned.min_date, planned.max_date, *planned.extra_days]
+    extra = ", ".join(f"date '{d}'" for d in planned.extra_days) or "null"
+    counts = {}
+    for (schema, name), column in zip(TABLES, ("occurred_date", "activity_date"), strict=True):
+        counts[name] = int(con.execute(
+            f"select count(*) from {schema}.{name} where {column} between ? and ? "
+            f"or {column} in ({extra})", days[:2]).fetchall()[0][0])
+    return counts
 
 
 def record(con: duckdb.DuckDBPyConnection, planned: SlicePlan) -> None:

@@ -49,6 +49,10 @@ def apply_dbt_env(settings: Settings) -> None:
     os.environ["DBT_DUCKDB_TEMP_DIR"] = str(settings.duckdb_temp_dir)
     os.environ["DBT_THREADS"] = str(settings.duckdb_threads)
     os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "False")
+    if settings.engine == "spark":
+        from dagster_project.defs.transform.spark import spark_env
+
+        os.environ.update(spark_env(settings))
 
 
 def _newest_source_mtime() -> float:

@@ -1,20 +1,10 @@
 -- One row per product event (duplicates with the same content count once).
 --
--- Incremental by slice (macros/incremental.sql): a run rebuilds the events that occurred
--- in its window of days and every event id that the run's ingestion batches touched,
--- however late it landed. Rows sharing an event id always fall in one slice (they have
--- the same content, or ingestion quarantined them all), so each is deduplicated against
--- all its copies.
-{{
-    config(
-        materialized='incremental',
-        incremental_strategy='append',
-        pre_hook=[
-            "{{ delete_slice(product_events_in_window('occurred_date')) }}",
-            "{{ delete_slice(product_events_changed()) }}",
-        ],
-    )
-}}
+-- Incremental by day (macros/incremental.sql): a run rebuilds every event of its slice's
+-- days (its window, and the days on which the events of its new files occurred, however
+-- late they landed). Copies of an event id share its day (same content, or ingestion
+-- quarantined them all), so each is deduplicated against all its copies.
+{{ config(**incremental_by_day_config('occurred_date', ['event_id'])) }}
 
 with
 
@@ -25,8 +15,8 @@ raw_events as (
 events as (
     select * from raw_events
     {% if is_incremental() and slice_is_bounded() -%}
-    where {{ product_events_in_window(to_reporting_date('occurred_at'), 'occurred_at') }}
-        or {{ product_events_changed() }}
+    where {{ slice_utc_prefilter('occurred_at') }}
+        and {{ slice_days_predicate(to_reporting_date('occurred_at')) }}
     {%- endif %}
 ),
 

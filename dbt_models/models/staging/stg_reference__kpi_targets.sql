@@ -14,7 +14,7 @@ final as (
         cast(target as double) as target,
         direction,
         cast(tolerance as double) as tolerance,
-        row_number() over (order by kpi, grain, period_start) as target_row
+        cast(row_number() over (order by kpi, grain, period_start) as bigint) as target_row
     from targets
 )
 

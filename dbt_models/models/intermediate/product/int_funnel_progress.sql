@@ -9,7 +9,8 @@
 -- missing from `users`, the month of their first event.
 -- Steps (seeds/funnel_steps.csv, by step_order): the actor enters at its first event of
 -- step 1; it reaches step k at its first step-k event at or after the time it reached
--- step k-1 and at most `funnel_window_days` days after it entered. Taking the earliest
+-- step k-1 and on a day (reporting time zone) at most `funnel_window_days` days after the
+-- day it entered (macro usage_within_days, the same reading as activation). Taking the earliest
 -- event at each step is the best possible choice, so an actor is counted at a step exactly
 -- when it did the steps in order within the window. A skipped step stops the actor there.
 {%- set max_steps = var('funnel_max_steps', 12) | int %}
@@ -123,7 +124,8 @@ step_events as (
         actor_events.actor_type,
         actor_events.actor_id,
         steps.step_rank,
-        actor_events.occurred_at
+        actor_events.occurred_at,
+        actor_events.occurred_date
     from actor_events
     inner join steps
         on steps.event_name = actor_events.event_name
@@ -134,6 +136,7 @@ progress_1 as (
         actor_type,
         actor_id,
         min(occurred_at) as entered_at,
+        min(occurred_date) as entered_date,
         min(occurred_at) as reached_at_1
     from step_events
     where step_rank = 1
@@ -147,6 +150,7 @@ progress_{{ k }} as (
         previous.actor_type,
         previous.actor_id,
         previous.entered_at,
+        previous.entered_date,
         {% for j in range(1, k) %}previous.reached_at_{{ j }},
         {% endfor %}min(step_events.occurred_at) as reached_at_{{ k }}
     from progress_{{ k - 1 }} as previous
@@ -155,11 +159,12 @@ progress_{{ k }} as (
         and step_events.actor_id = previous.actor_id
         and step_events.step_rank = {{ k }}
         and step_events.occurred_at >= previous.reached_at_{{ k - 1 }}
-        and step_events.occurred_at <= {{ dbt.dateadd('day', window_days, 'previous.entered_at') }}
+        and {{ usage_within_days('step_events.occurred_date', 'previous.entered_date', window_days) }}
     group by
         previous.actor_type,
         previous.actor_id,
-        previous.entered_at{% for j in range(1, k) %},
+        previous.entered_at,
+        previous.entered_date{% for j in range(1, k) %},
         previous.reached_at_{{ j }}{% endfor %}
 ),
 

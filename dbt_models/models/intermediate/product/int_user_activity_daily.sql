@@ -3,19 +3,10 @@
 -- occurred day in the reporting time zone, whichever file it landed in (late events count
 -- on the day they happened). Users missing from `users` still count.
 --
--- Incremental by slice (macros/incremental.sql): a run rebuilds the user-days of its window
--- and every user-day an event touched by the run's ingestion batches belongs (or belonged)
--- to, from all of that user-day's events.
-{{
-    config(
-        materialized='incremental',
-        incremental_strategy='append',
-        pre_hook=[
-            "{{ delete_slice(slice_window_days('activity_date')) }}",
-            "{{ delete_slice(user_days_touched('user_id', 'activity_date')) }}",
-        ],
-    )
-}}
+-- Incremental by day (macros/incremental.sql): a run rebuilds the user-days of its slice's
+-- days (its window, and the days on which the events of its new files occurred) from all
+-- of those days' events.
+{{ config(**incremental_by_day_config('activity_date', ['user_id', 'activity_date'])) }}
 
 with
 
@@ -24,14 +15,9 @@ stg_events as (
 ),
 
 events as (
+    select * from stg_events
     {% if is_incremental() and slice_is_bounded() -%}
-    select * from stg_events where {{ slice_window_days('occurred_date') }}
-    union all
-    select * from stg_events
-    where {{ user_days_touched('user_id', 'occurred_date') }}
-        and not {{ slice_window_days('occurred_date') }}
-    {%- else -%}
-    select * from stg_events
+    where {{ slice_days_predicate('occurred_date') }}
     {%- endif %}
 ),
 

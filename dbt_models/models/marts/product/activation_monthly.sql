@@ -1,8 +1,8 @@
 -- Activation per sign-up cohort (METRICS.md, Usage): one row per sign-up month, continuous
 -- from the first sign-up month through the as-of month. A user is activated when they
--- performed `activation_event` at or after signed_up_at and at most
--- `activation_window_days` x 24 hours after it. Events after as_of_date are not known yet,
--- so the latest cohorts may still be inside their window.
+-- performed `activation_event` on a day (reporting time zone) from their sign-up day through
+-- sign-up day + `activation_window_days`, both included (macro usage_within_days). Events
+-- after as_of_date are not known yet, so the latest cohorts may still be inside their window.
 
 with
 
@@ -21,7 +21,7 @@ events as (
 cohort_members as (
     select
         users.user_id,
-        users.signed_up_at,
+        users.signed_up_date,
         {{ month_start('users.signed_up_date') }} as signup_month
     from users
     cross join as_of
@@ -31,7 +31,7 @@ cohort_members as (
 activation_events as (
     select
         events.user_id,
-        events.occurred_at
+        events.occurred_date
     from events
     cross join as_of
     where events.event_name = {{ usage_literal(var('activation_event')) }}
@@ -44,9 +44,8 @@ activated_users as (
     from cohort_members
     inner join activation_events
         on activation_events.user_id = cohort_members.user_id
-        and activation_events.occurred_at >= cohort_members.signed_up_at
-        and activation_events.occurred_at
-            <= {{ dbt.dateadd('day', var('activation_window_days') | int, 'cohort_members.signed_up_at') }}
+        and {{ usage_within_days('activation_events.occurred_date', 'cohort_members.signed_up_date',
+                                 var('activation_window_days')) }}
 ),
 
 cohorts as (

@@ -1,31 +1,23 @@
 -- Observed customer lifetime value per segment (METRICS.md, Unit economics): per customer,
--- paid invoice revenue to date (issued through as_of_date) x gross_margin; per segment, the
--- mean over its customers with at least one paid invoice through as_of_date (customers who
--- never paid are left out: they have no observed value yet). Segment is the customer's
--- current attribute ('unknown' when missing).
+-- paid invoice revenue to date (issued through as_of_date) x gross_margin, which is
+-- dim_customers.observed_ltv; per segment, its mean over the segment's customers
+-- (dim_customers: every customer known by the as-of date), a customer who has not paid yet
+-- counting 0. mean_observed_ltv_paying is the mean over the customers with revenue only.
+-- Segment is the customer's current attribute ('unknown' when missing).
 
 with
 
-revenue as (
-    select * from {{ ref('int_invoices_recognised') }}
-),
-
-per_customer as (
-    select
-        customer_id,
-        segment,
-        sum(revenue) as revenue_to_date
-    from revenue
-    group by customer_id, segment
+customers as (
+    select * from {{ ref('dim_customers') }}
 ),
 
 per_segment as (
     select
         segment,
         count(*) as customers,
-        sum(revenue_to_date) as revenue_to_date,
-        avg(cast(revenue_to_date as double)) as mean_revenue_to_date
-    from per_customer
+        sum(case when lifetime_revenue > 0 then 1 else 0 end) as paying_customers,
+        sum({{ sales_money('lifetime_revenue') }}) as revenue_to_date
+    from customers
     group by segment
 ),
 
@@ -33,10 +25,14 @@ final as (
     select
         segment,
         cast(customers as bigint) as customers,
+        cast(paying_customers as bigint) as paying_customers,
         {{ sales_publish_money('revenue_to_date') }} as revenue_to_date,
         {{ sales_publish_money('revenue_to_date') }} * cast({{ var('gross_margin') | float }} as double)
             as observed_ltv_total,
-        mean_revenue_to_date * cast({{ var('gross_margin') | float }} as double) as mean_observed_ltv
+        {{ sales_ratio('revenue_to_date', 'customers') }} * cast({{ var('gross_margin') | float }} as double)
+            as mean_observed_ltv,
+        {{ sales_ratio('revenue_to_date', 'paying_customers') }} * cast({{ var('gross_margin') | float }} as double)
+            as mean_observed_ltv_paying
     from per_segment
 )
 

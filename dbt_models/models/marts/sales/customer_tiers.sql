@@ -1,12 +1,14 @@
 -- Customer tiers, Pareto (METRICS.md, Revenue structure and sales). One row per customer
 -- with recognised revenue (a paid invoice) in the trailing 12 months, or a churn movement in
--- them. The window is the 12 months ending on as_of_date: from as_of_date - 12 months + 1
--- day through as_of_date (2025-01-01..2025-12-31 for an as-of date of 2025-12-31).
--- Customers are ranked by window revenue, descending, ties by customer_id ascending; a
+-- them. The window is the as-of month and the 11 months before it, through as_of_date
+-- (2025-01-01..2025-12-15 for an as-of date of 2025-12-15; macro
+-- sales_trailing_window_start). Customers are ranked by window revenue, descending; equal
+-- revenue gives an equal rank (revenue_rank = 1 + the customers with more revenue). A
 -- customer is in tier A when the revenue of the customers ranked before it is
--- < tier_a_share of the total (the customer that crosses the line is in A), in B when it is
--- < tier_a_share + tier_b_share, else in C (macro sales_pareto_tier). Churn: the customer's
--- churn movements in the same window (fct_mrr_movements), counted as movements.
+-- < tier_a_share of the total (the customer, or group of equal customers, that crosses the
+-- line is in A), in B when it is < tier_a_share + tier_b_share, else in C (macro
+-- sales_pareto_tier); equal revenue, equal tier. Churn: the customer's churn movements in
+-- the same window (fct_mrr_movements), counted as movements.
 
 with
 
@@ -28,7 +30,7 @@ customers as (
 
 trailing_window as (
     select
-        {{ sales_add_days(sales_add_months('as_of.as_of_date', -12), 1) }} as window_start,
+        {{ sales_trailing_window_start('as_of.as_of_date') }} as window_start,
         as_of.as_of_date as window_end
     from as_of
     where as_of.as_of_date is not null
@@ -77,19 +79,44 @@ with_revenue as (
         on window_churn.customer_id = population.customer_id
 ),
 
+-- Customers with equal revenue form one rank: revenue_before is the revenue of the customers
+-- with more revenue, revenue_through adds the whole group of equals.
+revenue_ranks as (
+    select
+        revenue,
+        count(*) as customers,
+        sum(revenue) as group_revenue
+    from with_revenue
+    group by revenue
+),
+
+ranked_revenues as (
+    select
+        revenue,
+        coalesce(
+            sum(customers) over (order by revenue desc rows between unbounded preceding and 1 preceding),
+            0
+        ) + 1 as revenue_rank,
+        coalesce(
+            sum(group_revenue) over (order by revenue desc rows between unbounded preceding and 1 preceding),
+            {{ sales_money('0') }}
+        ) as revenue_before,
+        sum(group_revenue) over (order by revenue desc rows between unbounded preceding and current row)
+            as revenue_through,
+        sum(group_revenue) over () as total_revenue
+    from revenue_ranks
+),
+
 ranked as (
     select
         with_revenue.*,
-        row_number() over (order by revenue desc, customer_id) as revenue_rank,
-        coalesce(
-            sum(revenue) over (
-                order by revenue desc, customer_id
-                rows between unbounded preceding and 1 preceding
-            ),
-            {{ sales_money('0') }}
-        ) as revenue_before,
-        sum(revenue) over () as total_revenue
+        ranked_revenues.revenue_rank,
+        ranked_revenues.revenue_before,
+        ranked_revenues.revenue_through,
+        ranked_revenues.total_revenue
     from with_revenue
+    inner join ranked_revenues
+        on ranked_revenues.revenue = with_revenue.revenue
 ),
 
 final as (
@@ -100,7 +127,7 @@ final as (
         {{ sales_publish_money('ranked.revenue') }} as revenue_t12m,
         {{ sales_ratio('ranked.revenue', 'ranked.total_revenue') }} as share_of_revenue,
         {{ sales_ratio('ranked.revenue_before', 'ranked.total_revenue') }} as cumulative_share_before,
-        {{ sales_ratio('ranked.revenue_before + ranked.revenue', 'ranked.total_revenue') }} as cumulative_share,
+        {{ sales_ratio('ranked.revenue_through', 'ranked.total_revenue') }} as cumulative_share,
         cast(ranked.churned_movements as bigint) as churned_movements,
         {{ sales_publish_money('ranked.churned_mrr') }} as churned_mrr,
         coalesce(customers.segment, 'unknown') as segment,

@@ -1,0 +1,177 @@
+"""The dbt models on Spark (``METRICS_ENGINE=spark``; README, "Running on a cluster").
+
+Ingestion stays on DuckDB: it applies the landing contract and the quarantine, and writes
+``raw.*`` in the working warehouse. For Spark:
+
+1. :func:`export_raw` writes each raw table as one Parquet file,
+   ``<spark_dir>/raw/<table>/data.parquet`` (DuckDB's COPY: ~0.1 s at the demo scale), and
+   swaps the folder in whole, so Spark never reads half an export;
+2. ``dbt build --target spark`` registers them as external tables ``raw.<table>`` in the
+   Spark metastore (on-run-start hook, ``macros/spark.sql``) and builds every model there:
+   the marts are metastore tables, Parquet files under ``<spark_dir>/warehouse``;
+3. :func:`mirror_tables` reads back what the Python side needs (every mart, and the few
+   tables the SQL invariants read) into the DuckDB warehouse, so that the Great Expectations
+   checks, the reports and the atomic publish to ``serving.duckdb`` run unchanged.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from pathlib import Path
+
+import duckdb
+
+from dagster_project.contract import SOURCES
+from dagster_project.errors import MetricsError
+from dagster_project.quality.invariants import AS_OF, KPI_TARGETS, SUBSCRIPTION_EVENTS
+from dagster_project.settings import DBT_PROJECT_DIR, Settings
+
+# Tables outside schema marts that Python reads after dbt (quality/invariants.py, publish).
+MIRRORED_TABLES = (AS_OF, SUBSCRIPTION_EVENTS, KPI_TARGETS)
+LOG4J_CONFIG = DBT_PROJECT_DIR / "spark" / "log4j2.properties"
+JAVA_OPTIONS = "-XX:TieredStopAtLevel=1"
+
+
+def check_spark_ready(settings: Settings) -> None:
+    """Fail early, with what to install, when the Spark engine cannot start."""
+    try:
+        import dbt.adapters.spark  # noqa: F401
+    except ImportError:
+        raise MetricsError(
+            "METRICS_ENGINE=spark needs the spark extra: pip install -e '.[spark]' "
+            "(or `make test-spark`, which installs it)"
+        ) from None
+    if settings.spark_method == "thrift":
+        try:
+            import pyhive  # noqa: F401
+        except ImportError:
+            raise MetricsError(
+                "METRICS_SPARK_METHOD=thrift needs PyHive: pip install -e '.[spark-thrift]'"
+            ) from None
+        return
+    try:
+        import pyspark  # noqa: F401
+    except ImportError:
+        raise MetricsError(
+            "METRICS_SPARK_METHOD=session runs Spark in-process and needs pyspark: "
+            "pip install -e '.[spark]'"
+        ) from None
+    java_home = os.environ.get("JAVA_HOME")
+    java = Path(java_home) / "bin" / "java" if java_home else shutil.which("java")
+    if not java or not Path(java).exists():
+        raise MetricsError(
+            "METRICS_ENGINE=spark runs Spark in-process and needs Java 17 or later: install "
+            "it (Debian/Ubuntu: apt-get install openjdk-17-jre-headless) or set JAVA_HOME"
+        )
+
+
+def spark_env(settings: Settings) -> dict[str, str]:
+    """The DBT_SPARK_* variables that dbt_models/profiles.yml reads."""
+    return {
+        "DBT_SPARK_DIR": str(settings.spark_dir),
+        "DBT_SPARK_DRIVER_MEMORY": settings.spark_driver_memory,
+        "DBT_SPARK_HOST": settings.spark_host,
+        "DBT_SPARK_PORT": str(settings.spark_port),
+        "DBT_SPARK_JAVA_OPTIONS": f"{JAVA_OPTIONS} -Dlog4j2.configurationFile=file:{LOG4J_CONFIG}",
+        # Spark binds its driver to this address; without it, it may pick an outside one.
+        "SPARK_LOCAL_IP": os.environ.get("SPARK_LOCAL_IP", "127.0.0.1"),
+    }
+
+
+def export_raw(con: duckdb.DuckDBPyConnection, raw_dir: Path) -> dict[str, int]:
+    """Write every ``raw.<source>`` as ``raw_dir/<source>/data.parquet``; rows per table.
+
+    The new export is written beside the old one and swapped in, so a failed export leaves
+    the previous one whole. An empty raw table gives a Parquet file with its columns and no
+    rows (Spark then reads an empty table, as dbt does on DuckDB).
+    """
+    raw_dir = Path(raw_dir)
+    fresh = raw_dir.with_name(raw_dir.name + ".new")
+    old = raw_dir.with_name(raw_dir.name + ".old")
+    for stale in (fresh, old):
+        shutil.rmtree(stale, ignore_errors=True)
+    counts: dict[str, int] = {}
+    for source in SOURCES:
+        (fresh / source).mkdir(parents=True)
+        target = fresh / source / "data.parquet"
+        con.execute(f"copy raw.{source} to '{target}' (format parquet, compression zstd)")
+        counts[source] = con.execute(f"select count(*) from raw.{source}").fetchone()[0]
+    if raw_dir.exists():
+        raw_dir.rename(old)
+    fresh.rename(raw_dir)
+    shutil.rmtree(old, ignore_errors=True)
+    return counts
+
+
+def table_dir(warehouse_dir: Path, relation: str) -> Path:
+    """Where Spark keeps a managed table's files: ``<warehouse>/<schema>.db/<table>``."""
+    schema, table = relation.split(".")
+    return Path(warehouse_dir) / f"{schema}.db" / table
+
+
+def mirror_tables(
+    con: duckdb.DuckDBPyConnection, warehouse_dir: Path, relations: list[str]
+) -> dict[str, int]:
+    """Replace each DuckDB table ``schema.table`` by the Spark table's Parquet files."""
+    counts: dict[str, int] = {}
+    for relation in relations:
+        files = sorted(str(p) for p in table_dir(warehouse_dir, relation).glob("*.parquet"))
+        if not files:
+            raise MetricsError(
+                f"Spark table {relation} has no Parquet files under "
+                f"{table_dir(warehouse_dir, relation)}: did dbt build it on Spark? (with "
+                "METRICS_SPARK_METHOD=thrift the cluster's spark.sql.warehouse.dir must be "
+                "METRICS_SPARK_DIR/warehouse)"
+            )
+        schema, table = relation.split(".")
+        con.execute(f'create schema if not exists "{schema}"')
+        listed = ", ".join("'" + f.replace("'", "''") + "'" for f in files)
+        con.execute(
+            f'create or replace table "{schema}"."{table}" as '
+            f"select * from read_parquet([{listed}])"
+        )
+        counts[relation] = con.execute(f'select count(*) from "{schema}"."{table}"').fetchone()[0]
+    return counts
+
+
+class Stopwatch:
+    """Seconds of the named phases of one step (logged with the step)."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+        self._start = time.perf_counter()
+
+    def lap(self, name: str) -> None:
+        now = time.perf_counter()
+        self.seconds[name] = round(now - self._start, 3)
+        self._start = now
+
+
+def open_spark_session(settings: Settings):  # -> pyspark.sql.SparkSession
+    """A local Spark session on the pipeline's metastore (session mode), to query the marts
+    from Python: ``open_spark_session(load_settings()).sql("select * from marts.x")``.
+
+    Derby lets one process at a time open the metastore: not while a build runs.
+    """
+    check_spark_ready(settings)
+    os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+    from pyspark.sql import SparkSession
+
+    env = spark_env(settings)
+    return (
+        SparkSession.builder.master("local[2]")
+        .appName("product-metrics")
+        .enableHiveSupport()
+        .config("spark.sql.warehouse.dir", str(settings.spark_warehouse_dir))
+        .config("spark.hadoop.javax.jdo.option.ConnectionURL",
+                f"jdbc:derby:;databaseName={settings.spark_dir}/metastore_db;create=true")
+        .config("spark.driver.extraJavaOptions",
+                f"-Dderby.system.home={settings.spark_dir} {env['DBT_SPARK_JAVA_OPTIONS']}")
+        .config("spark.sql.session.timeZone", "UTC")
+        .config("spark.sql.decimalOperations.allowPrecisionLoss", "false")
+        .config("spark.ui.enabled", "false")
+        .config("spark.ui.showConsoleProgress", "false")
+        .getOrCreate()
+    )

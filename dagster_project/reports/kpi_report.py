@@ -1,0 +1,1543 @@
+"""The KPI report: every published KPI as a picture, in one self-contained HTML file.
+
+Reads the *serving* database (read-only: what BI tools see, after every check passed) and
+writes one HTML file with inline SVG charts (``svg``), no script and no network. A mart that
+is missing, empty or all NULL (a landing source with no data) gives a "no data" panel, never
+an error. The marts are small aggregates: DuckDB reads them, Python only lays them out.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import math
+import os
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from html import escape
+from pathlib import Path
+
+import duckdb
+
+from dagster_project.errors import MetricsError
+from dagster_project.reports import fmt
+from dagster_project.reports import svg as s
+from dagster_project.reports.report_page import DEFAULT_PARAMS, Panel, Tile, render_page
+
+TITLE = "Product KPI report"
+KPI_NAMES = {
+    "mrr": "MRR",
+    "arr": "ARR",
+    "mrr_growth_rate": "MRR growth",
+    "new_mrr": "New MRR",
+    "expansion_mrr": "Expansion MRR",
+    "reactivation_mrr": "Reactivation MRR",
+    "contraction_mrr": "Contraction MRR",
+    "churned_mrr": "Churned MRR",
+    "net_new_mrr": "Net new MRR",
+    "customers": "Customers",
+    "new_customers": "New customers",
+    "churned_customers": "Churned customers",
+    "arpa": "ARPA",
+    "logo_churn_rate": "Logo churn",
+    "customer_retention_rate": "Customer retention",
+    "gross_mrr_churn_rate": "Gross MRR churn",
+    "net_mrr_churn_rate": "Net MRR churn",
+    "net_revenue_retention": "Net revenue retention",
+    "gross_revenue_retention": "Gross revenue retention",
+    "quick_ratio": "Quick ratio",
+    "ltv": "LTV",
+    "sales_marketing_spend": "S&M spend",
+    "cac": "CAC",
+    "ltv_to_cac": "LTV:CAC",
+    "cac_payback_months": "CAC payback",
+    "dau": "DAU",
+    "mau": "MAU",
+    "dau_mau": "Stickiness (DAU/MAU)",
+    "activation_rate": "Activation rate",
+    "nps": "NPS",
+    "csat": "CSAT",
+    "qualified_leads": "Qualified leads",
+    "lead_velocity_rate_pct": "Lead velocity",
+    "lead_to_customer_rate": "Lead-to-customer rate",
+    "on_time_release_share": "On-time releases",
+    "revenue": "Revenue",
+    "bookings": "Bookings",
+    "bookings_count": "Bookings (count)",
+}
+QUICK_RATIO_CAP = 10.0
+SEGMENT_NAMES = {
+    "smb": "SMB",
+    "mid_market": "Mid-market",
+    "enterprise": "Enterprise",
+    "unknown": "Unknown",
+}
+STATUS_ORDER = {"off_track": 0, "at_risk": 1, "on_track": 2, "no_data": 3}
+STATUS_LABEL = {
+    "on_track": "On track",
+    "at_risk": "At risk",
+    "off_track": "Off track",
+    "no_data": "No data",
+}
+
+
+class NoData(Exception):
+    """A panel has nothing to show; the message says why, in words for its reader."""
+
+
+@dataclass
+class Marts:
+    """Read access to the serving database's ``marts`` schema."""
+
+    con: duckdb.DuckDBPyConnection
+    tables: set[str] = field(default_factory=set)
+
+    @classmethod
+    def open(cls, con: duckdb.DuckDBPyConnection) -> Marts:
+        rows = con.execute(
+            "select table_schema || '.' || table_name from information_schema.tables "
+            "where table_schema in ('marts', 'ops')"
+        ).fetchall()
+        return cls(con, {r[0] for r in rows})
+
+    def rows(
+        self, table: str, sql: str, params: Sequence[object] = (), *, source: str
+    ) -> list[dict]:
+        """Rows of ``sql`` (which reads ``table``) as dicts; NoData when the table is missing
+        or the query returns nothing. ``source`` names the landing data it comes from."""
+        if table not in self.tables:
+            raise NoData(f"{table} is not in the serving database (run a build).")
+        try:
+            result = self.con.execute(sql, list(params))
+        except (duckdb.CatalogException, duckdb.BinderException) as exc:
+            raise NoData(
+                f"{table} lacks a column this chart needs ({str(exc).splitlines()[0]})."
+            ) from None
+        names = [d[0] for d in result.description]
+        out = [dict(zip(names, r, strict=True)) for r in result.fetchall()]
+        if not out:
+            raise NoData(f"{table} has no rows: {source} has no data yet.")
+        return out
+
+
+@dataclass
+class Context:
+    marts: Marts
+    currency: str
+    as_of: dt.date | None
+    params: Mapping[str, object]
+    cache: dict[str, object] = field(default_factory=dict)
+
+    def month_end(self, month: dt.date) -> dt.date:
+        nxt = dt.date(month.year + month.month // 12, month.month % 12 + 1, 1)
+        return nxt - dt.timedelta(days=1)
+
+    def partial(self, month: dt.date) -> bool:
+        """The as-of month, when the as-of date is not its last day (month to date)."""
+        return self.as_of is not None and self.as_of < self.month_end(month) and month <= self.as_of
+
+    def saas(self) -> list[dict]:
+        if "saas" not in self.cache:
+            try:
+                self.cache["saas"] = self.marts.rows(
+                    "marts.saas_metrics_monthly",
+                    "select * from marts.saas_metrics_monthly order by month",
+                    source="the landing source subscription_events",
+                )
+            except NoData as exc:
+                self.cache["saas"] = exc
+        value = self.cache["saas"]
+        if isinstance(value, NoData):
+            raise value
+        return value  # type: ignore[return-value]
+
+    def complete(self, rows: list[dict], key: str = "month") -> list[dict]:
+        return [r for r in rows if not self.partial(r[key])]
+
+    def complete_saas(self) -> list[dict]:
+        """Complete months of saas_metrics_monthly: rates of a month to date would mislead."""
+        rows = self.complete(self.saas())
+        if not rows:
+            raise NoData("no complete month yet: rates are drawn once a whole month is in.")
+        return rows
+
+    def mtd_note(self, months: Sequence[dt.date]) -> str | None:
+        if months and self.partial(months[-1]) and self.as_of:
+            return (
+                f"{fmt.month_label(months[-1])} is month to date (through "
+                f"{self.as_of.day} {fmt.month_label(self.as_of)}), drawn lighter."
+            )
+        return None
+
+    def target(self, kpi: str, grain: str = "month") -> float | None:
+        """The latest target of a KPI in the scorecard (for a reference line), if any."""
+        if "marts.kpi_scorecard" not in self.marts.tables:
+            return None
+        row = self.marts.con.execute(
+            "select target from marts.kpi_scorecard where kpi = ? and grain = ? "
+            "and target is not null order by period_start desc limit 1",
+            [kpi, grain],
+        ).fetchone()
+        return None if row is None else float(row[0])
+
+
+def _need(values: Sequence[object], what: str) -> None:
+    if all(fmt.is_missing(v) for v in values):
+        raise NoData(f"every {what} is empty (NULL): the data it needs has not landed.")
+
+
+def _money_unit(ctx: Context, per: str = "") -> str:
+    return f"{ctx.currency}{per}"
+
+
+# ------------------------------------------------------------------------------ tiles
+
+
+def _delta_pct(now: float | None, before: float | None) -> str:
+    if fmt.is_missing(now) or fmt.is_missing(before) or not before:
+        return ""
+    d = (now - before) / abs(before)
+    return f" ({'+' if d >= 0 else ''}{fmt.pct(d)})"
+
+
+def headline_tiles(ctx: Context) -> list[Tile]:
+    tiles: list[Tile] = []
+    try:
+        saas = ctx.saas()
+    except NoData:
+        saas = []
+    if saas:
+        last = saas[-1]
+        as_of = (
+            f"{ctx.as_of.day} {fmt.month_label(ctx.as_of)}"
+            if ctx.as_of
+            else fmt.month_label(last["month"])
+        )
+        spark = [r["mrr_end"] for r in saas[-12:]]
+        change = last["mrr_end"] - last["mrr_start"]
+        tiles.append(
+            Tile(
+                "MRR",
+                fmt.money(last["mrr_end"], ctx.currency),
+                as_of,
+                f"{fmt.signed_money(change, ctx.currency)}{_delta_pct(last['mrr_end'], last['mrr_start'])} this month",
+                change > 0 if change else None,
+                s.sparkline(spark, label="MRR, last 12 months"),
+                "def-mrr",
+                "mrr",
+                last["mrr_end"],
+            )
+        )
+        tiles.append(
+            Tile(
+                "ARR",
+                fmt.money(last["arr_end"], ctx.currency),
+                as_of,
+                f"{fmt.signed_money(12 * change, ctx.currency)} this month",
+                change > 0 if change else None,
+                s.sparkline([r["arr_end"] for r in saas[-12:]], label="ARR, last 12 months"),
+                "def-arr",
+                "arr",
+                last["arr_end"],
+            )
+        )
+        dc = last["customers_end"] - last["customers_start"]
+        tiles.append(
+            Tile(
+                "Customers",
+                fmt.count(last["customers_end"]),
+                as_of,
+                f"{'+' if dc >= 0 else fmt.MINUS}{abs(dc):,} this month",
+                dc > 0 if dc else None,
+                s.sparkline([r["customers_end"] for r in saas[-12:]], label="customers"),
+                "def-customers",
+                "customers",
+                float(last["customers_end"]),
+            )
+        )
+        done = [r for r in ctx.complete(saas)]
+        if done:
+            m, prev = done[-1], (done[-2] if len(done) > 1 else None)
+            when = fmt.month_label(m["month"])
+            for label, col, anchor, better_up, f in (
+                ("Net revenue retention", "net_revenue_retention", "def-nrr", True, fmt.pct),
+                ("Logo churn", "logo_churn_rate", "def-churn", False, fmt.pct),
+                ("Quick ratio", "quick_ratio", "def-quick-ratio", True, fmt.ratio),
+            ):
+                now, before = m[col], prev[col] if prev else None
+                if col == "quick_ratio":
+                    delta = (
+                        ""
+                        if fmt.is_missing(now) or fmt.is_missing(before)
+                        else f"{'+' if now >= before else fmt.MINUS}{abs(now - before):.1f} vs prior month"
+                    )
+                else:
+                    delta = (
+                        ""
+                        if fmt.is_missing(now) or fmt.is_missing(before)
+                        else f"{fmt.pct_points(now - before)} vs prior month"
+                    )
+                good = None if not delta or now == before else ((now > before) == better_up)
+                tiles.append(
+                    Tile(
+                        label,
+                        f(now),
+                        when,
+                        delta or None,
+                        good,
+                        s.sparkline([r[col] for r in done[-12:]], label=label),
+                        anchor,
+                        col,
+                        now,
+                    )
+                )
+    try:
+        nps = ctx.marts.rows(
+            "marts.nps_monthly",
+            "select month, nps from marts.nps_monthly where nps is not null order by month",
+            source="survey_responses",
+        )
+        done = [r for r in nps if not ctx.partial(r["month"])] or nps
+        m, prev = done[-1], (done[-2] if len(done) > 1 else None)
+        delta = (
+            None
+            if prev is None
+            else f"{'+' if m['nps'] >= prev['nps'] else fmt.MINUS}{abs(m['nps'] - prev['nps']):.0f} pts vs prior month"
+        )
+        tiles.append(
+            Tile(
+                "NPS",
+                fmt.score(m["nps"]),
+                fmt.month_label(m["month"]),
+                delta,
+                None if prev is None or m["nps"] == prev["nps"] else m["nps"] > prev["nps"],
+                s.sparkline([r["nps"] for r in done[-12:]], label="NPS"),
+                "def-nps",
+                "nps",
+                m["nps"],
+            )
+        )
+    except NoData:
+        pass
+    try:
+        usage = ctx.marts.rows(
+            "marts.product_usage_daily",
+            "select cast(date_trunc('month', date) as date) as month, avg(stickiness) as stickiness, "
+            "max(date) as last_day from marts.product_usage_daily group by 1 order by 1",
+            source="product_events",
+        )
+        done = [r for r in usage if not ctx.partial(r["month"])] or usage
+        m, prev = done[-1], (done[-2] if len(done) > 1 else None)
+        delta = (
+            None
+            if prev is None or fmt.is_missing(prev["stickiness"])
+            else f"{fmt.pct_points(m['stickiness'] - prev['stickiness'])} vs prior month"
+        )
+        tiles.append(
+            Tile(
+                "Stickiness (DAU/MAU)",
+                fmt.pct(m["stickiness"]),
+                fmt.month_label(m["month"]) + " average",
+                delta,
+                None if prev is None or delta is None else m["stickiness"] > prev["stickiness"],
+                s.sparkline([r["stickiness"] for r in done[-12:]], label="stickiness"),
+                "def-stickiness",
+                "stickiness",
+                m["stickiness"],
+            )
+        )
+    except NoData:
+        pass
+    return tiles
+
+
+# ------------------------------------------------------------------------------ panels
+
+
+@dataclass(frozen=True)
+class PanelSpec:
+    """What a panel is before it is drawn: enough for a "no data" panel in its place."""
+
+    key: str
+    build: Callable[[Context, Panel], Panel]
+    section: str
+    title: str
+    anchors: tuple[str, ...]
+    sources: tuple[str, ...]
+    size: str
+
+    def blank(self) -> Panel:
+        return Panel(
+            self.key,
+            self.section,
+            self.title,
+            "",
+            "",
+            list(self.anchors),
+            self.size,
+            sources=list(self.sources),
+        )
+
+
+PANELS: list[PanelSpec] = []  # in report order, filled by @panel
+
+
+def panel(key: str, section: str, title: str, anchors: str, sources: str, size: str = "half"):
+    """Register a panel builder: it gets the blank panel and fills in units, definition and
+    charts (and a title with the period), or raises NoData. ``anchors`` and ``sources`` are
+    space-separated definition anchors and marts."""
+
+    def register(build: Callable[[Context, Panel], Panel]) -> Callable[[Context, Panel], Panel]:
+        PANELS.append(
+            PanelSpec(
+                key, build, section, title, tuple(anchors.split()), tuple(sources.split()), size
+            )
+        )
+        return build
+
+    return register
+
+
+def _period_text(r: Mapping[str, object]) -> str:
+    start = r["period_start"]
+    return fmt.quarter_label(start) if r["grain"] == "quarter" else fmt.month_label(start)  # type: ignore[arg-type]
+
+
+def _scorecard_table(ctx: Context, name: str, rows: list[dict]) -> str:
+    periods = [_period_text(r) for r in rows]
+    usual = max(sorted(set(periods)), key=periods.count)
+    out = [
+        (
+            f'<table class="scorecard"><caption>{escape(name)} · {escape(usual)}</caption><thead><tr>'
+            '<th>KPI</th><th class="num">Actual</th><th class="num">Target</th><th colspan="2">Attainment</th>'
+            '<th>Status</th><th class="num">Change</th></tr></thead><tbody>'
+        )
+    ]
+    for r, period in zip(rows, periods, strict=True):
+        unit = r.get("unit")
+        status = str(r["status"])
+        colour = s.STATUS_COLOURS.get(status, s.NEUTRAL)
+        sign = {"lower_is_better": "≤ ", "higher_is_better": "≥ "}.get(str(r.get("direction")), "")
+        kpi = escape(KPI_NAMES.get(str(r["kpi"]), str(r["kpi"]).replace("_", " ")))
+        if period != usual:
+            kpi += f' <span class="period">{escape(period)}</span>'
+        out.append(
+            f'<tr><td>{kpi}</td><td class="num"><b>{escape(fmt.value(r["actual"], unit, ctx.currency))}</b></td>'
+            f'<td class="num">{escape(sign + fmt.value(r["target"], unit, ctx.currency))}</td>'
+            f"<td>{s.bullet(r['attainment'], colour, width=96, label=str(r['kpi']) + ' attainment')}</td>"
+            f'<td class="num">{escape(fmt.pct(r["attainment"], 0))}</td>'
+            f'<td><span class="pill {escape(status)}">{escape(STATUS_LABEL.get(status, status))}</span></td>'
+            f'<td class="num">{escape(fmt.change(r["change"], unit, ctx.currency))}</td></tr>'
+        )
+    out.append("</tbody></table>")
+    return "".join(out)
+
+
+@panel(
+    "scorecard",
+    "scorecard",
+    "KPI scorecard: where we stand against target",
+    "def-scorecard",
+    "kpi_scorecard",
+    "full",
+)
+def panel_scorecard(ctx: Context, p: Panel) -> Panel:
+    p.units = "Latest period of each KPI with an actual; worst first"
+    p.definition = (
+        "Status of every target in seeds/kpi_targets.csv; the bar is attainment, the tick is 100%."
+    )
+    from dagster_project.reports.scorecard import scorecard_rows
+
+    if "marts.kpi_scorecard" not in ctx.marts.tables:
+        raise NoData("marts.kpi_scorecard is not in the serving database (run a build).")
+    rows = scorecard_rows(ctx.marts.con, None)
+    if not rows:
+        raise NoData("no KPI targets: add rows to seeds/kpi_targets.csv.")
+    rows.sort(
+        key=lambda r: (
+            STATUS_ORDER.get(str(r["status"]), 9),
+            -(r["attainment"] or 0) if r["status"] == "on_track" else (r["attainment"] or 0),
+            str(r["kpi"]),
+        )
+    )
+    counts = {k: sum(1 for r in rows if r["status"] == k) for k in STATUS_ORDER}
+    ctx.cache["scorecard_counts"] = counts
+    ctx.cache["off_track"] = [
+        f"{KPI_NAMES.get(str(r['kpi']), str(r['kpi']))} ({_period_text(r)})"
+        for r in rows
+        if r["status"] == "off_track"
+    ]
+    total = sum(counts.values()) or 1
+    # status summary: one stacked bar of the counts
+    bar = s.Chart(520, 44, left=0, right=0, bottom=0, top_pad=0, label="status counts")
+    bar.y0, bar.y1 = 6.0, 30.0
+    x = 0.0
+    for status in ("on_track", "at_risk", "off_track", "no_data"):
+        n = counts.get(status, 0)
+        if not n:
+            continue
+        w = 520 * n / total
+        bar.rect(
+            x, 6, w, 24, s.STATUS_COLOURS[status], f"{STATUS_LABEL[status]}: {n}", stroke="#ffffff"
+        )
+        text = f"{n} {STATUS_LABEL[status].lower()}"
+        if s.text_width(text, 12) + 8 < w:
+            bar.text(
+                x + w / 2,
+                22,
+                text,
+                anchor="middle",
+                size=12,
+                weight="600",
+                fill=s.text_on(s.STATUS_COLOURS[status]),
+            )
+        elif s.text_width(str(n), 12) + 6 < w:
+            bar.text(
+                x + w / 2,
+                22,
+                str(n),
+                anchor="middle",
+                size=12,
+                weight="600",
+                fill=s.text_on(s.STATUS_COLOURS[status]),
+            )
+        x += w
+    summary = " · ".join(
+        f"{counts[k]} {STATUS_LABEL[k].lower()}" for k in STATUS_ORDER if counts.get(k)
+    )
+    head = f'<div class="summary">{bar.render()}<span>{escape(summary)} of {sum(counts.values())} targets</span></div>'
+    tables = []
+    for grain, name in (("month", "Monthly targets"), ("quarter", "Quarterly targets")):
+        mine = [r for r in rows if r["grain"] == grain and r["status"] != "no_data"]
+        if mine:
+            tables.append(_scorecard_table(ctx, name, mine))
+    lines = ['<div class="scorecards">', *tables, "</div>"]
+    waiting = [r for r in rows if r["status"] == "no_data"]
+    if waiting:
+        # targets whose KPI has no actual yet (a future period, or a source with no data)
+        names = ", ".join(
+            f"{KPI_NAMES.get(str(r['kpi']), str(r['kpi']))} ({_period_text(r)})" for r in waiting
+        )
+        lines.append(
+            f'<p class="waiting"><span class="pill no_data">No data</span> no actual yet for: {escape(names)}</p>'
+        )
+    p.html = head + "".join(lines)
+    return p
+
+
+@panel(
+    "mrr",
+    "revenue",
+    "MRR and what moved it",
+    "def-mrr def-mrr-movements",
+    "saas_metrics_monthly",
+    "full",
+)
+def panel_mrr(ctx: Context, p: Panel) -> Panel:
+    p.units = f"Top: MRR at month end ({ctx.currency}). Bottom: the month's movements ({ctx.currency} of MRR), a waterfall per month"
+    p.definition = "Each month, gains (green) step up from zero and losses (red) step down; the black tick is net new MRR."
+    rows = ctx.saas()
+    months = [r["month"] for r in rows]
+    faded = frozenset(i for i, m in enumerate(months) if ctx.partial(m))
+    p.svgs.append(
+        s.xy_chart(
+            s.XYSpec(
+                months,
+                "money",
+                f"MRR ({ctx.currency})",
+                "",
+                bars=[s.Series("", [r["mrr_end"] for r in rows], s.PRIMARY)],
+                currency=ctx.currency,
+                faded=faded,
+                width=1240,
+                height=210,
+                label="MRR at month end",
+            )
+        )
+    )
+    p.svgs.append(
+        s.monthly_waterfall_chart(
+            months,
+            [{k: r[f"{k}_mrr"] for k, _ in s.MOVEMENTS} for r in rows],
+            currency=ctx.currency,
+            unit=f"Movement ({ctx.currency})",
+            faded=faded,
+            width=1240,
+            height=290,
+        )
+    )
+    p.note = ctx.mtd_note(months)
+    return p
+
+
+@panel("mrr-bridge", "revenue", "MRR bridge", "def-mrr-movements", "saas_metrics_monthly")
+def panel_bridge(ctx: Context, p: Panel) -> Panel:
+    rows = ctx.complete(ctx.saas()) or ctx.saas()
+    r = rows[-1]
+    p.title = f"MRR bridge, {fmt.month_label(r['month'])}"
+    p.units = f"{ctx.currency} of MRR, from the start of the month to its end"
+    p.definition = "Start MRR plus the month's gains, minus its losses, is end MRR, to the cent."
+    steps = [
+        s.Step("Start", r["mrr_start"], "total", s.PRIMARY_LIGHT),
+        s.Step("New", r["new_mrr"], colour=s.MOVEMENT_COLOURS["new"]),
+        s.Step("Expansion", r["expansion_mrr"], colour=s.MOVEMENT_COLOURS["expansion"]),
+        s.Step("Reactivation", r["reactivation_mrr"], colour=s.MOVEMENT_COLOURS["reactivation"]),
+        s.Step("Contraction", -r["contraction_mrr"], colour=s.MOVEMENT_COLOURS["contraction"]),
+        s.Step("Churn", -r["churned_mrr"], colour=s.MOVEMENT_COLOURS["churned"]),
+        s.Step("End", r["mrr_end"], "total", s.PRIMARY),
+    ]
+    p.svgs.append(
+        s.waterfall_chart(
+            steps,
+            unit=f"MRR ({ctx.currency})",
+            currency=ctx.currency,
+            width=700,
+            height=300,
+            label="MRR bridge",
+        )
+    )
+    return p
+
+
+@panel("arr", "revenue", "ARR", "def-arr", "saas_metrics_monthly")
+def panel_arr(ctx: Context, p: Panel) -> Panel:
+    rows = ctx.saas()
+    months = [r["month"] for r in rows]
+    p.units = f"{ctx.currency} per year, at month end"
+    p.definition = "Annual recurring revenue: 12 × MRR at the end of each month."
+    p.svgs.append(
+        s.xy_chart(
+            s.XYSpec(
+                months,
+                "money",
+                f"ARR ({ctx.currency})",
+                "Month",
+                bars=[s.Series("", [r["arr_end"] for r in rows], s.PRIMARY)],
+                currency=ctx.currency,
+                faded=frozenset(i for i, m in enumerate(months) if ctx.partial(m)),
+                label="ARR",
+            )
+        )
+    )
+    p.note = ctx.mtd_note(months)
+    return p
+
+
+@panel("customers", "retention", "Customers", "def-customers", "saas_metrics_monthly")
+def panel_customers(ctx: Context, p: Panel) -> Panel:
+    rows = ctx.saas()
+    months = [r["month"] for r in rows]
+    faded = frozenset(i for i, m in enumerate(months) if ctx.partial(m))
+    p.units = (
+        "Top: active customers at month end. Bottom: customers gained and lost in the month (count)"
+    )
+    p.definition = "Active = MRR above 0; new and reactivated customers up, churned down."
+    p.svgs.append(
+        s.xy_chart(
+            s.XYSpec(
+                months,
+                "count",
+                "Customers",
+                "",
+                lines=[
+                    s.Series(
+                        "Active customers",
+                        [r["customers_end"] for r in rows],
+                        s.PRIMARY,
+                        width=2.6,
+                        label_last=True,
+                    )
+                ],
+                height=190,
+                label="active customers",
+            )
+        )
+    )
+    p.svgs.append(
+        s.xy_chart(
+            s.XYSpec(
+                months,
+                "count",
+                "Customers",
+                "Month",
+                bars=[
+                    s.Series("New", [r["new_customers"] for r in rows], s.GOOD),
+                    s.Series(
+                        "Reactivated", [r["reactivated_customers"] for r in rows], s.GOOD_LIGHT
+                    ),
+                    s.Series("Churned", [-r["churned_customers"] for r in rows], s.BAD),
+                ],
+                faded=faded,
+                height=200,
+                label="customer movements",
+            )
+        )
+    )
+    p.note = ctx.mtd_note(months)
+    return p
+
+
+@panel("churn", "retention", "Logo churn and net MRR churn", "def-churn", "saas_metrics_monthly")
+def panel_churn(ctx: Context, p: Panel) -> Panel:
+    rows = ctx.complete_saas()
+    months = [r["month"] for r in rows]
+    p.units = "% per month (complete months)"
+    p.definition = "Churned customers / customers at the start; net MRR churn nets expansion against losses (below 0 is good)."
+    logo = [r["logo_churn_rate"] for r in rows]
+    net = [r["net_mrr_churn_rate"] for r in rows]
+    _need(logo + net, "churn rate")
+    p.svgs.append(
+        s.xy_chart(
+            s.XYSpec(
+                months,
+                "fraction",
+                "Rate per month",
+                "Month",
+                lines=[
+                    s.Series("Logo churn rate", logo, s.BAD, dots=True),
+                    s.Series("Net MRR churn rate", net, s.SECONDARY, dots=True),
+                ],
+                label="churn rates",
+            )
+        )
+    )
+    return p
+
+
+@panel("nrr", "retention", "Net and gross revenue retention", "def-nrr", "saas_metrics_monthly")
+def panel_nrr(ctx: Context, p: Panel) -> Panel:
+    rows = ctx.complete_saas()
+    months = [r["month"] for r in rows]
+    nrr = [r["net_revenue_retention"] for r in rows]
+    grr = [r["gross_revenue_retention"] for r in rows]
+    _need(nrr + grr, "revenue retention")
+    p.units = "% of start-of-month MRR kept (complete months)"
+    p.definition = "MRR kept from customers active at the start; NRR counts their expansion, GRR caps each at its start."
+    p.svgs.append(
+        s.xy_chart(
+            s.XYSpec(
+                months,
+                "fraction",
+                "Retention",
+                "Month",
+                lines=[
+                    s.Series("NRR", nrr, s.PRIMARY, dots=True),
+                    s.Series("GRR", grr, s.SECONDARY, dots=True),
+                ],
+                refs=[s.Ref(1.0, "100%")],
+                include_zero=False,
+                label="NRR and GRR",
+            )
+        )
+    )
+    return p
+
+
+@panel("quick-ratio", "retention", "SaaS quick ratio", "def-quick-ratio", "saas_metrics_monthly")
+def panel_quick_ratio(ctx: Context, p: Panel) -> Panel:
+    rows = ctx.complete_saas()
+    months = [r["month"] for r in rows]
+    q = [r["quick_ratio"] for r in rows]
+    _need(q, "quick ratio")
+    finite = sorted(v for v in q if not fmt.is_missing(v))
+    # Above 4 is healthy whatever the value: keep 0-10 readable and cut the rare huge months.
+    cap = QUICK_RATIO_CAP if finite and finite[-1] > QUICK_RATIO_CAP else None
+    colours = [
+        s.GOOD
+        if not fmt.is_missing(v) and v >= 4
+        else s.WARN
+        if not fmt.is_missing(v) and v >= 2
+        else s.BAD
+        for v in q
+    ]
+    p.units = "Gained MRR per unit of lost MRR (×), complete months"
+    p.definition = "(New + expansion + reactivation) / (churn + contraction): above 4 healthy, below 2 churn eats growth."
+    p.svgs.append(
+        s.xy_chart(
+            s.XYSpec(
+                months,
+                "ratio",
+                "Quick ratio (×)",
+                "Month",
+                bars=[s.Series("", q, s.GOOD)],
+                bar_colours=colours,
+                refs=[s.Ref(4.0, "4×", s.GOOD), s.Ref(2.0, "2×", s.WARN)],
+                y_cap=cap,
+                extra_legend=[
+                    s.LegendItem("4× or more", s.GOOD),
+                    s.LegendItem("2–4×", s.WARN),
+                    s.LegendItem("below 2×", s.BAD),
+                ],
+                label="quick ratio",
+            )
+        )
+    )
+    if cap is not None:
+        p.note = f"Bars above {fmt.ratio(cap)} are cut at the top, their value written inside."
+    return p
+
+
+def _heat_floor(matrix: list[list[float | None]]) -> float:
+    """The colour scale's low end: the smallest value rounded down to 10% (more contrast
+    where retention stays high), never above 50%."""
+    values = [v for row in matrix for v in row if not fmt.is_missing(v)]
+    return min(0.5, math.floor(min(values, default=0.0) * 10) / 10)
+
+
+def _cohort_matrix(
+    rows: list[dict], value: str, size: str
+) -> tuple[list[str], list[str], list[list[float | None]], list[str]]:
+    cohorts = sorted({r["cohort_month"] for r in rows})
+    width = max(r["months_since_start"] for r in rows) + 1
+    index = {c: i for i, c in enumerate(cohorts)}
+    matrix: list[list[float | None]] = [[None] * width for _ in cohorts]
+    sizes = [""] * len(cohorts)
+    for r in rows:
+        i = index[r["cohort_month"]]
+        matrix[i][r["months_since_start"]] = r[value]
+        sizes[i] = fmt.count(r[size])
+    return [fmt.month_tick(c) for c in cohorts], [str(k) for k in range(width)], matrix, sizes
+
+
+@panel(
+    "customer-cohorts",
+    "retention",
+    "Customer cohorts: logo retention",
+    "def-customer-cohorts",
+    "customer_cohorts_monthly",
+    "full",
+)
+def panel_customer_cohorts(ctx: Context, p: Panel) -> Panel:
+    rows = ctx.marts.rows(
+        "marts.customer_cohorts_monthly",
+        "select cohort_month, months_since_start, cohort_customers, logo_retention "
+        "from marts.customer_cohorts_monthly order by cohort_month, months_since_start",
+        source="the landing source subscription_events",
+    )
+    labels, cols, matrix, sizes = _cohort_matrix(rows, "logo_retention", "cohort_customers")
+    p.units = "% of each cohort's customers still active, by months since their first month"
+    p.definition = "Rows: the month customers first paid (size = customers); cells: % still active at the end of month k."
+    p.svgs.append(
+        s.heatmap_chart(
+            labels,
+            cols,
+            matrix,
+            x_title="Months since start",
+            y_title="Cohort",
+            lo=_heat_floor(matrix),
+            sizes=sizes,
+            label="customer cohorts",
+        )
+    )
+    return p
+
+
+def _unit_economics(ctx: Context, p: Panel, key: str) -> Panel:
+    rows = ctx.complete_saas()
+    months = [r["month"] for r in rows]
+    if key == "cac":
+        v = [r["cac"] for r in rows]
+        _need(v, "CAC")
+        p.units = f"{ctx.currency} per new customer"
+        p.definition = "All sales and marketing spend of the month / new customers."
+        p.svgs.append(
+            s.xy_chart(
+                s.XYSpec(
+                    months,
+                    "money",
+                    f"CAC ({ctx.currency})",
+                    "Month",
+                    bars=[s.Series("", v, s.PRIMARY)],
+                    currency=ctx.currency,
+                    width=430,
+                    height=280,
+                    label="CAC",
+                )
+            )
+        )
+    elif key == "ltv-cac":
+        v = [r["ltv_to_cac"] for r in rows]
+        _need(v, "LTV:CAC")
+        p.units = "Lifetime value per unit of CAC (×)"
+        p.definition = "LTV (ARPA × margin / churn) over CAC; 3× or more is the usual aim."
+        p.svgs.append(
+            s.xy_chart(
+                s.XYSpec(
+                    months,
+                    "ratio",
+                    "LTV:CAC (×)",
+                    "Month",
+                    lines=[s.Series("", v, s.PRIMARY, dots=True)],
+                    refs=[s.Ref(3.0, "3×", s.GOOD)],
+                    width=430,
+                    height=280,
+                    label="LTV to CAC",
+                )
+            )
+        )
+    else:
+        v = [r["cac_payback_months"] for r in rows]
+        _need(v, "CAC payback")
+        colours = [s.GOOD if not fmt.is_missing(x) and x <= 12 else s.BAD for x in v]
+        p.units = "Months of gross margin to repay CAC"
+        p.definition = (
+            "CAC / (new MRR per new customer × gross margin); under 12 months is the usual bar."
+        )
+        p.svgs.append(
+            s.xy_chart(
+                s.XYSpec(
+                    months,
+                    "months",
+                    "Payback (months)",
+                    "Month",
+                    bars=[s.Series("", v, s.PRIMARY)],
+                    bar_colours=colours,
+                    refs=[s.Ref(12.0, "12 mo", s.INK)],
+                    width=430,
+                    height=280,
+                    label="CAC payback",
+                )
+            )
+        )
+    return p
+
+
+@panel("cac", "unit-economics", "CAC", "def-cac", "saas_metrics_monthly", "third")
+def panel_cac(ctx: Context, p: Panel) -> Panel:
+    return _unit_economics(ctx, p, "cac")
+
+
+@panel("ltv-cac", "unit-economics", "LTV:CAC", "def-ltv-cac", "saas_metrics_monthly", "third")
+def panel_ltv_cac(ctx: Context, p: Panel) -> Panel:
+    return _unit_economics(ctx, p, "ltv-cac")
+
+
+@panel("payback", "unit-economics", "CAC payback", "def-payback", "saas_metrics_monthly", "third")
+def panel_payback(ctx: Context, p: Panel) -> Panel:
+    return _unit_economics(ctx, p, "payback")
+
+
+@panel(
+    "active-users",
+    "product",
+    "Active users: DAU, WAU, MAU",
+    "def-active-users",
+    "product_usage_daily",
+)
+def panel_active_users(ctx: Context, p: Panel) -> Panel:
+    rows = ctx.marts.rows(
+        "marts.product_usage_daily",
+        "select date, dau, wau, mau from marts.product_usage_daily order by date",
+        source="the landing source product_events",
+    )
+    days = [r["date"] for r in rows]
+    p.units = "Distinct active users (count), daily"
+    p.definition = "Users with an active event that day, and in the 7 and 30 days ending that day."
+    p.svgs.append(
+        s.xy_chart(
+            s.XYSpec(
+                days,
+                "count",
+                "Active users",
+                "Day",
+                continuous=True,
+                lines=[
+                    s.Series("MAU", [r["mau"] for r in rows], s.PRIMARY, width=2),
+                    s.Series("WAU", [r["wau"] for r in rows], "#5b8fd1", width=1.6),
+                    s.Series("DAU", [r["dau"] for r in rows], s.SECONDARY, width=1.1),
+                ],
+                label="DAU WAU MAU",
+            )
+        )
+    )
+    return p
+
+
+@panel("stickiness", "product", "Stickiness (DAU/MAU)", "def-stickiness", "product_usage_daily")
+def panel_stickiness(ctx: Context, p: Panel) -> Panel:
+    rows = ctx.marts.rows(
+        "marts.product_usage_daily",
+        "select * from (select date, stickiness, avg(stickiness) over (order by date rows between "
+        "6 preceding and current row) as week_mean, row_number() over (order by date) as day_number "
+        "from marts.product_usage_daily) where day_number >= 30 order by date",
+        source="the landing source product_events",
+    )
+    _need([r["stickiness"] for r in rows], "stickiness value")
+    target = ctx.target("dau_mau")
+    p.units = "% of the month's active users active on the day"
+    p.definition = "DAU / MAU per day (light) and its 7-day mean (bold), from the first full 30-day window; dashed: the target."
+    p.svgs.append(
+        s.xy_chart(
+            s.XYSpec(
+                [r["date"] for r in rows],
+                "fraction",
+                "DAU / MAU",
+                "Day",
+                continuous=True,
+                lines=[
+                    s.Series("Daily", [r["stickiness"] for r in rows], s.PRIMARY_LIGHT, width=1),
+                    s.Series("7-day mean", [r["week_mean"] for r in rows], s.PRIMARY, width=2.2),
+                ],
+                refs=[s.Ref(target, f"target {fmt.pct(target, 0)}", s.INK)]
+                if target is not None
+                else [],
+                label="stickiness",
+            )
+        )
+    )
+    return p
+
+
+@panel("activation", "product", "Activation rate", "def-activation", "activation_monthly")
+def panel_activation(ctx: Context, p: Panel) -> Panel:
+    rows = ctx.marts.rows(
+        "marts.activation_monthly",
+        "select signup_month, users, activated_users, activation_rate "
+        "from marts.activation_monthly order by signup_month",
+        source="the landing sources users and product_events",
+    )
+    _need([r["activation_rate"] for r in rows], "activation rate")
+    months = [r["signup_month"] for r in rows]
+    target = ctx.target("activation_rate")
+    window = int(ctx.params.get("activation_window_days", 7))  # type: ignore[arg-type]
+    p.units = "% of each sign-up month's users activated"
+    p.definition = (
+        f"Users who activate within {window} days of signing up / users who signed up that month."
+    )
+    p.svgs.append(
+        s.xy_chart(
+            s.XYSpec(
+                months,
+                "fraction",
+                "Activated",
+                "Sign-up month",
+                bars=[s.Series("", [r["activation_rate"] for r in rows], s.PRIMARY)],
+                refs=[s.Ref(target, f"target {fmt.pct(target, 0)}", s.INK)]
+                if target is not None
+                else [],
+                faded=frozenset(i for i, m in enumerate(months) if ctx.partial(m)),
+                label="activation",
+            )
+        )
+    )
+    note = ctx.mtd_note(months)
+    p.note = note.replace("month to date", "still signing up") if note else None
+    return p
+
+
+@panel("funnel", "product", "AARRR funnel", "def-funnel", "funnel_monthly")
+def panel_funnel(ctx: Context, p: Panel) -> Panel:
+    rows = ctx.marts.rows(
+        "marts.funnel_monthly",
+        "select month, step_order, step_name, users from marts.funnel_monthly "
+        "order by month, step_order",
+        source="the landing source product_events",
+    )
+    window = int(ctx.params.get("funnel_window_days", 30))  # type: ignore[arg-type]
+    months = sorted({r["month"] for r in rows})
+    # The latest cohort month whose funnel window has closed, so late steps are complete.
+    closed = [
+        m
+        for m in months
+        if ctx.as_of is None or ctx.month_end(m) + dt.timedelta(days=window) <= ctx.as_of
+    ]
+    month = closed[-1] if closed else months[-1]
+    steps = [(str(r["step_name"]), float(r["users"])) for r in rows if r["month"] == month]
+    if not steps or not steps[0][1]:
+        raise NoData(f"nobody entered the funnel in {fmt.month_label(month)}.")
+    p.title = f"AARRR funnel, {fmt.month_label(month)} cohort"
+    p.units = "Users (and anonymous visitors) reaching each step, in order"
+    p.definition = f"Steps of seeds/funnel_steps.csv reached in order within {window} days; the latest cohort whose window has closed."
+    p.svgs.append(s.funnel_chart(steps, label="funnel"))
+    return p
+
+
+@panel(
+    "user-cohorts",
+    "product",
+    "User cohorts: retention",
+    "def-user-cohorts",
+    "user_cohorts_monthly",
+    "full",
+)
+def panel_user_cohorts(ctx: Context, p: Panel) -> Panel:
+    rows = ctx.marts.rows(
+        "marts.user_cohorts_monthly",
+        "select cohort_month, months_since_start, cohort_users, user_retention "
+        "from marts.user_cohorts_monthly order by cohort_month, months_since_start",
+        source="the landing sources users and product_events",
+    )
+    labels, cols, matrix, sizes = _cohort_matrix(rows, "user_retention", "cohort_users")
+    p.units = "% of each sign-up month's users active in month k"
+    p.definition = (
+        "Rows: sign-up month (size = users); cells: % of them active at least once in month k."
+    )
+    p.svgs.append(
+        s.heatmap_chart(
+            labels,
+            cols,
+            matrix,
+            x_title="Months since sign-up",
+            y_title="Cohort",
+            lo=_heat_floor(matrix),
+            sizes=sizes,
+            label="user cohorts",
+        )
+    )
+    return p
+
+
+@panel("nps", "product", "Net promoter score", "def-nps", "nps_monthly", "full")
+def panel_nps(ctx: Context, p: Panel) -> Panel:
+    rows = ctx.marts.rows(
+        "marts.nps_monthly",
+        "select month, responses, promoters, detractors, nps from marts.nps_monthly order by month",
+        source="the landing source survey_responses",
+    )
+    _need([r["nps"] for r in rows], "NPS")
+    months = [r["month"] for r in rows]
+
+    def share(r: dict, col: str) -> float | None:
+        return 100.0 * r[col] / r["responses"] if r["responses"] else None
+
+    p.units = "NPS points (−100 to 100); bars: % of responses"
+    p.definition = "Promoters (9–10) up, detractors (0–6) down; NPS is the difference, the line."
+    target = ctx.target("nps")
+    p.svgs.append(
+        s.xy_chart(
+            s.XYSpec(
+                months,
+                "score",
+                "Points / % of responses",
+                "Month",
+                bars=[
+                    s.Series("Promoters %", [share(r, "promoters") for r in rows], s.GOOD_LIGHT),
+                    s.Series(
+                        "Detractors %",
+                        [
+                            None if share(r, "detractors") is None else -share(r, "detractors")
+                            for r in rows
+                        ],
+                        s.BAD_LIGHT,
+                    ),
+                ],
+                lines=[s.Series("NPS", [r["nps"] for r in rows], s.INK, dots=True, width=2.4)],
+                refs=[s.Ref(target, f"target {target:.0f}", s.PRIMARY)]
+                if target is not None
+                else [],
+                faded=frozenset(i for i, m in enumerate(months) if ctx.partial(m)),
+                width=1240,
+                height=280,
+                label="NPS",
+            )
+        )
+    )
+    p.note = ctx.mtd_note(months)
+    return p
+
+
+@panel("revenue-mix", "sales", "Revenue mix", "def-revenue-mix", "revenue_mix_monthly")
+def panel_revenue_mix(ctx: Context, p: Panel) -> Panel:
+    rows = ctx.marts.rows(
+        "marts.revenue_mix_monthly",
+        "select month, revenue_type, revenue from marts.revenue_mix_monthly order by month, revenue_type",
+        source="the landing source invoices",
+    )
+    months = sorted({r["month"] for r in rows})
+    totals: dict[str, float] = {}
+    for r in rows:
+        totals[r["revenue_type"]] = totals.get(r["revenue_type"], 0.0) + float(r["revenue"] or 0)
+    types = sorted(totals, key=lambda t: -totals[t])
+    index = {m: i for i, m in enumerate(months)}
+    series = []
+    for k, t in enumerate(types):
+        values: list[float | None] = [0.0] * len(months)
+        for r in rows:
+            if r["revenue_type"] == t:
+                values[index[r["month"]]] = r["revenue"]
+        series.append(s.Series(t.replace("_", "-"), values, s.CATEGORICAL[k % len(s.CATEGORICAL)]))
+    p.units = f"Recognised revenue ({ctx.currency} per month) by type"
+    p.definition = "Paid invoices in the month issued, stacked by revenue type."
+    p.svgs.append(
+        s.xy_chart(
+            s.XYSpec(
+                months,
+                "money",
+                f"Revenue ({ctx.currency})",
+                "Month",
+                bars=series,
+                currency=ctx.currency,
+                faded=frozenset(i for i, m in enumerate(months) if ctx.partial(m)),
+                label="revenue mix",
+            )
+        )
+    )
+    p.note = ctx.mtd_note(months)
+    return p
+
+
+@panel("tiers", "sales", "Customer tiers (Pareto)", "def-tiers", "customer_tiers_summary")
+def panel_tiers(ctx: Context, p: Panel) -> Panel:
+    rows = ctx.marts.rows(
+        "marts.customer_tiers_summary",
+        "select tier, customers, share_of_customers, revenue, share_of_revenue, churned_mrr "
+        "from marts.customer_tiers_summary order by tier",
+        source="the landing source invoices",
+    )
+    if not sum(r["customers"] or 0 for r in rows):
+        raise NoData("no customer had revenue in the trailing 12 months.")
+    colours = {"A": "#0b3c74", "B": "#3f7fc4", "C": "#a9c6ea"}
+    by = {r["tier"]: r for r in rows}
+    a = by.get("A")
+    p.units = "% of customers and % of trailing-12-month revenue per tier"
+    p.definition = (
+        f"Tier A is {fmt.pct(a['share_of_customers'], 0)} of customers and makes "
+        f"{fmt.pct(a['share_of_revenue'], 0)} of revenue."
+        if a and a["share_of_customers"] is not None
+        else "Customers ranked by trailing-12-month revenue."
+    )
+    p.svgs.append(
+        s.share_bars_chart(
+            [
+                (
+                    "Customers",
+                    [
+                        (
+                            f"Tier {t}",
+                            float(by[t]["share_of_customers"] or 0),
+                            colours.get(t, s.NEUTRAL),
+                        )
+                        for t in sorted(by)
+                    ],
+                ),
+                (
+                    "Revenue",
+                    [
+                        (
+                            f"Tier {t}",
+                            float(by[t]["share_of_revenue"] or 0),
+                            colours.get(t, s.NEUTRAL),
+                        )
+                        for t in sorted(by)
+                    ],
+                ),
+                (
+                    "Churned MRR",
+                    [
+                        (
+                            f"Tier {t}",
+                            float(by[t]["churned_mrr"] or 0)
+                            / (sum(float(x["churned_mrr"] or 0) for x in rows) or 1),
+                            colours.get(t, s.NEUTRAL),
+                        )
+                        for t in sorted(by)
+                    ],
+                ),
+            ],
+            label="customer tiers",
+        )
+    )
+    return p
+
+
+@panel("bookings", "sales", "Bookings vs revenue", "def-bookings", "bookings_vs_revenue_monthly")
+def panel_bookings(ctx: Context, p: Panel) -> Panel:
+    rows = ctx.marts.rows(
+        "marts.bookings_vs_revenue_monthly",
+        "select month, bookings_value, revenue from marts.bookings_vs_revenue_monthly order by month",
+        source="the landing sources bookings and invoices",
+    )
+    months = [r["month"] for r in rows]
+    p.units = f"{ctx.currency} per month"
+    p.definition = "Contract value signed in the month beside the revenue invoiced and paid in it."
+    p.svgs.append(
+        s.xy_chart(
+            s.XYSpec(
+                months,
+                "money",
+                f"{ctx.currency} per month",
+                "Month",
+                stacked=False,
+                bars=[
+                    s.Series(
+                        "Bookings (contract value)",
+                        [r["bookings_value"] for r in rows],
+                        s.SECONDARY,
+                    ),
+                    s.Series("Revenue", [r["revenue"] for r in rows], s.PRIMARY),
+                ],
+                currency=ctx.currency,
+                faded=frozenset(i for i, m in enumerate(months) if ctx.partial(m)),
+                label="bookings vs revenue",
+            )
+        )
+    )
+    p.note = ctx.mtd_note(months)
+    return p
+
+
+@panel(
+    "reps", "sales", "Quota attainment by rep", "def-attainment", "sales_rep_performance_quarterly"
+)
+def panel_reps(ctx: Context, p: Panel) -> Panel:
+    rows = ctx.marts.rows(
+        "marts.sales_rep_performance_quarterly",
+        "select sales_rep_id, rep_name, quarter_start, bookings, quota, attainment "
+        "from marts.sales_rep_performance_quarterly where quota is not null "
+        "order by quarter_start",
+        source="the landing source bookings and seeds/sales_quotas.csv",
+    )
+    quarters = sorted({r["quarter_start"] for r in rows})
+    complete = [
+        q
+        for q in quarters
+        if ctx.as_of is None or ctx.month_end(dt.date(q.year, q.month + 2, 1)) <= ctx.as_of
+    ]
+    quarter = complete[-1] if complete else quarters[-1]
+    mine = sorted(
+        (r for r in rows if r["quarter_start"] == quarter),
+        key=lambda r: -(r["attainment"] if r["attainment"] is not None else -1),
+    )
+    values = [r["attainment"] for r in mine]
+    colours = [
+        s.GOOD if v is not None and v >= 1 else s.WARN if v is not None and v >= 0.8 else s.BAD
+        for v in values
+    ]
+    p.title = f"Quota attainment by rep, {fmt.quarter_label(quarter)}"
+    p.units = "% of quarterly quota booked"
+    p.definition = (
+        "Bookings (total contract value) / quota: green at or above quota, amber from 80%."
+    )
+    p.svgs.append(
+        s.hbar_chart(
+            [str(r["rep_name"] or r["sales_rep_id"]) for r in mine],
+            values,
+            colours,
+            kind="fraction",
+            unit="Attainment (% of quota)",
+            refs=[s.Ref(1.0, "quota", s.INK)],
+            notes=[
+                f"{fmt.money(r['bookings'], ctx.currency)} of {fmt.money(r['quota'], ctx.currency)}"
+                for r in mine
+            ],
+            currency=ctx.currency,
+            label="rep attainment",
+        )
+    )
+    if quarter not in complete:
+        p.note = f"{fmt.quarter_label(quarter)} is quarter to date."
+    return p
+
+
+@panel(
+    "buying-trend",
+    "sales",
+    "Buying trend and forecast by segment",
+    "def-buying-trend",
+    "buying_trend_monthly",
+    "full",
+)
+def panel_buying_trend(ctx: Context, p: Panel) -> Panel:
+    rows = ctx.marts.rows(
+        "marts.buying_trend_monthly",
+        "select segment, month, revenue, smoothed, is_forecast, forecast, forecast_low, forecast_high "
+        "from marts.buying_trend_monthly order by segment, month",
+        source="the landing source invoices",
+    )
+    horizon = int(ctx.params.get("forecast_months", 3))  # type: ignore[arg-type]
+    p.units = f"Revenue ({ctx.currency} per month); shaded: approximate 95% forecast band"
+    p.definition = f"Complete months of revenue, their exponential smoothing, and a flat {horizon}-month forecast."
+    for segment in sorted({r["segment"] for r in rows}):
+        seg = [r for r in rows if r["segment"] == segment]
+        history = [r for r in seg if not r["is_forecast"]][-18:]
+        forecast = [r for r in seg if r["is_forecast"]]
+        shown = history + forecast
+        n_hist = len(history)
+        fc_line: list[float | None] = [None] * len(shown)
+        low: list[float | None] = [None] * len(shown)
+        high: list[float | None] = [None] * len(shown)
+        if history and forecast:
+            # the forecast starts from the last smoothed value, so the band joins the history
+            fc_line[n_hist - 1] = history[-1]["smoothed"]
+            low[n_hist - 1] = high[n_hist - 1] = history[-1]["smoothed"]
+        for k, r in enumerate(forecast):
+            fc_line[n_hist + k] = r["forecast"]
+            low[n_hist + k], high[n_hist + k] = r["forecast_low"], r["forecast_high"]
+        p.svgs.append(
+            s.xy_chart(
+                s.XYSpec(
+                    [r["month"] for r in shown],
+                    "money",
+                    f"Revenue ({ctx.currency})",
+                    "Month",
+                    lines=[
+                        s.Series("Revenue", [r["revenue"] for r in shown], s.PRIMARY, width=2.2),
+                        s.Series(
+                            "Smoothed",
+                            [r["smoothed"] for r in shown],
+                            s.MUTED,
+                            dash="3 3",
+                            width=1.5,
+                        ),
+                        s.Series(
+                            "Forecast", fc_line, s.SECONDARY, dash="6 3", width=2.2, dots=True
+                        ),
+                    ],
+                    bands=[s.Band("95% band", low, high, s.SECONDARY)],
+                    currency=ctx.currency,
+                    heading=SEGMENT_NAMES.get(
+                        str(segment), str(segment).replace("_", " ").capitalize()
+                    ),
+                    width=420,
+                    height=300,
+                    label=f"buying trend {segment}",
+                )
+            )
+        )
+    return p
+
+
+PANEL_KEYS = [spec.key for spec in PANELS]
+
+
+def build_panels(ctx: Context) -> list[Panel]:
+    panels = []
+    for spec in PANELS:
+        blank = spec.blank()
+        try:
+            panels.append(spec.build(ctx, blank))
+        except NoData as exc:
+            panels.append(dataclasses.replace(spec.blank(), empty=str(exc)))
+        except Exception as exc:  # noqa: BLE001 - one broken chart must not hide the others
+            panels.append(dataclasses.replace(spec.blank(), error=f"{type(exc).__name__}: {exc}"))
+    return panels
+
+
+# ------------------------------------------------------------------------------ the report
+
+
+@dataclass
+class Report:
+    html: str
+    panels: list[Panel]
+    tiles: list[Tile]
+    build_info: dict[str, str]
+    currency: str
+    as_of: dt.date | None
+    scorecard_counts: dict[str, int] = field(default_factory=dict)
+    off_track: list[str] = field(default_factory=list)
+    path: Path | None = None  # where write_report put it
+
+    @property
+    def headline_values(self) -> dict[str, float | None]:
+        """The headline numbers, unrounded, by name (for the Dagster UI's plots)."""
+        return {t.key: t.raw for t in self.tiles if t.key}
+
+    @property
+    def empty_panels(self) -> list[Panel]:
+        return [p for p in self.panels if p.empty]
+
+    @property
+    def failed_panels(self) -> list[Panel]:
+        return [p for p in self.panels if p.error]
+
+
+def _build_info(marts: Marts) -> dict[str, str]:
+    if "ops.build_info" not in marts.tables:
+        return {}
+    return {
+        str(k): str(v)
+        for k, v in marts.con.execute("select key, value from ops.build_info").fetchall()
+    }
+
+
+def _as_of(marts: Marts, info: Mapping[str, str]) -> dt.date | None:
+    if info.get("as_of_date") and info["as_of_date"] != "None":
+        try:
+            return dt.date.fromisoformat(info["as_of_date"][:10])
+        except ValueError:
+            pass
+    if "marts.product_usage_daily" in marts.tables:
+        row = marts.con.execute("select max(date) from marts.product_usage_daily").fetchone()
+        if row and row[0]:
+            return row[0]
+    return None
+
+
+def render_report(
+    con: duckdb.DuckDBPyConnection,
+    *,
+    currency: str | None = None,
+    params: Mapping[str, object] | None = None,
+    source_label: str = "",
+) -> Report:
+    """The report from an open (read-only) connection to a serving database."""
+    marts = Marts.open(con)
+    info = _build_info(marts)
+    # The currency the data was published in wins over today's settings.
+    cur = info.get("reporting_currency") or currency or "USD"
+    merged = {**DEFAULT_PARAMS, **(params or {})}
+    ctx = Context(marts, cur, _as_of(marts, info), merged)
+    panels = build_panels(ctx)
+    tiles = headline_tiles(ctx)
+    as_of_text = f"{ctx.as_of.day} {fmt.month_label(ctx.as_of)}" if ctx.as_of else "unknown"
+    meta = [f"Data through <b>{escape(as_of_text)}</b>", f"amounts in {escape(cur)}"]
+    if info.get("published_at"):
+        meta.append(f"published {escape(info['published_at'].replace('T', ' '))} UTC")
+    if info.get("reporting_timezone"):
+        meta.append(f"days in {escape(info['reporting_timezone'])}")
+    drawn = sum(p.has_chart for p in panels)
+    footer = (
+        f"{drawn} of {len(panels)} charts drawn from the published marts"
+        + (f" of {escape(source_label)}" if source_label else "")
+        + (f" · product-metrics {escape(info['version'])}" if info.get("version") else "")
+        + (f" · run {escape(info['run_id'][:8])}" if info.get("run_id") else "")
+        + ". Numbers are rounded for display only; the marts are exact."
+    )
+    html = render_page(
+        title=TITLE,
+        meta_html=" · ".join(meta),
+        tiles=tiles,
+        panels=panels,
+        params=merged,
+        footer=footer,
+    )
+    return Report(
+        html,
+        panels,
+        tiles,
+        info,
+        cur,
+        ctx.as_of,
+        dict(ctx.cache.get("scorecard_counts") or {}),  # type: ignore[call-overload]
+        list(ctx.cache.get("off_track") or []),
+    )  # type: ignore[call-overload]
+
+
+def write_report(
+    serving_path: Path,
+    out_path: Path,
+    *,
+    currency: str | None = None,
+    params: Mapping[str, object] | None = None,
+) -> Report:
+    """Render the report of the serving database at ``serving_path`` into ``out_path``
+    (written beside and renamed over, so a reader never sees half a file)."""
+    serving_path, out_path = Path(serving_path), Path(out_path)
+    if not serving_path.exists():
+        raise MetricsError(
+            f"no serving database at {serving_path}: run `product-metrics build` first"
+        )
+    con = duckdb.connect(str(serving_path), read_only=True)
+    try:
+        report = render_report(
+            con, currency=currency, params=params, source_label=serving_path.name
+        )
+    finally:
+        con.close()
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out_path.with_name(f".{out_path.name}.{os.getpid()}.tmp")
+    tmp.write_text(report.html, encoding="utf-8")
+    os.replace(tmp, out_path)
+    report.path = out_path
+    return report

@@ -1,0 +1,249 @@
+"""The KPI report of the demo build, looked at as a person would: in a real browser.
+
+Uses the session's one demo build (`built`): the build's kpi_report asset has already
+written the report beside the serving database.
+"""
+
+import base64
+import html as html_lib
+import json
+import re
+import shutil
+import subprocess
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+import pytest
+
+from dagster_project.reports import fmt
+from dagster_project.reports.kpi_report import PANEL_KEYS
+from dagster_project.settings import PROJECT_ROOT
+
+# Collects script errors from the very start of the page.
+HEAD_PROBE = """<script>window.__errors = [];
+window.addEventListener('error', function (e) { window.__errors.push(String(e.message || e)); });
+</script>"""
+# After the page: per chart container, its SVGs, data marks, rendered size, and every pair of
+# texts inside one SVG whose rendered boxes overlap (by more than a pixel each way).
+BODY_PROBE = """<script>(function () {
+  var out = {errors: window.__errors, charts: {}};
+  document.querySelectorAll('[data-chart]').forEach(function (panel) {
+    var chart = panel.querySelector('.chart');
+    var svgs = chart ? Array.prototype.slice.call(chart.querySelectorAll('svg')) : [];
+    var box = chart ? chart.getBoundingClientRect() : {width: 0, height: 0};
+    var overlaps = [];
+    svgs.forEach(function (svg) {
+      var texts = Array.prototype.slice.call(svg.querySelectorAll('text'));
+      var boxes = texts.map(function (t) { return t.getBoundingClientRect(); });
+      for (var i = 0; i < boxes.length; i++) for (var j = i + 1; j < boxes.length; j++) {
+        var a = boxes[i], b = boxes[j];
+        var w = Math.min(a.right, b.right) - Math.max(a.left, b.left);
+        var h = Math.min(a.bottom, b.bottom) - Math.max(a.top, b.top);
+        if (w > 1 && h > 1) overlaps.push(texts[i].textContent + ' | ' + texts[j].textContent);
+      }
+    });
+    out.charts[panel.getAttribute('data-chart')] = {
+      svgs: svgs.length, marks: chart ? chart.querySelectorAll('svg .mark').length : 0,
+      width: box.width, height: box.height, noData: !!panel.querySelector('.no-data'),
+      overlaps: overlaps};
+  });
+  var pre = document.createElement('pre');
+  pre.id = 'probe';
+  pre.textContent = JSON.stringify(out);
+  document.body.appendChild(pre);
+})();</script>"""
+
+
+def _chromium() -> str:
+    browser = shutil.which("chromium") or shutil.which("chromium-browser")
+    if not browser:
+        pytest.skip(
+            "Debian's chromium is not installed here (apt-get install chromium; .ci/run does)"
+        )
+    return browser
+
+
+def _run_chromium(browser: str, profile: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [
+            browser,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--hide-scrollbars",
+            f"--user-data-dir={profile}",
+            *args,
+        ],
+        check=True,
+        timeout=120,
+        capture_output=True,
+        text=True,
+    )
+
+
+@pytest.fixture(scope="module")
+def report_path(built) -> Path:
+    settings, build = built
+    assert build.report_path == str(settings.report_path), build.describe()
+    assert f"KPI report:       {settings.report_path}" in build.describe()
+    assert settings.report_path == settings.serving_path.parent / "serving" / "report.html"
+    return settings.report_path
+
+
+@pytest.fixture(scope="module")
+def probe(report_path: Path, tmp_path_factory: pytest.TempPathFactory) -> dict:
+    """What the browser saw: the probe's JSON and the console lines."""
+    browser = _chromium()
+    work = tmp_path_factory.mktemp("report_browser")
+    page = work / "report_probe.html"
+    html = report_path.read_text(encoding="utf-8")
+    page.write_text(
+        html.replace("<head>", "<head>" + HEAD_PROBE, 1).replace(
+            "</body>", BODY_PROBE + "</body>", 1
+        ),
+        encoding="utf-8",
+    )
+    done = _run_chromium(
+        browser,
+        work / "profile",
+        "--enable-logging=stderr",
+        "--v=0",
+        "--window-size=1400,1000",
+        "--dump-dom",
+        page.as_uri(),
+    )
+    match = re.search(r'<pre id="probe">(.*?)</pre>', done.stdout, re.DOTALL)
+    assert match, "the probe did not run: " + done.stderr[-2000:]
+    data = json.loads(html_lib.unescape(match.group(1)))
+    data["console"] = [line for line in done.stderr.splitlines() if "CONSOLE" in line]
+    return data
+
+
+def test_the_demo_report_has_every_chart_and_no_error(report_path: Path) -> None:
+    html = report_path.read_text(encoding="utf-8")
+    for key in PANEL_KEYS:
+        assert f'data-chart="{key}"' in html, key
+    assert 'class="chart no-data' not in html, (
+        "the demo data has every source: no chart may be empty"
+    )
+    assert "Could not draw" not in html
+    assert "<script" not in html and not re.search(
+        r'(src|href)="(https?:)?//', html
+    )  # offline, one file
+    assert report_path.stat().st_size < 2_000_000
+
+
+def test_the_headline_numbers_are_the_marts_numbers(built, report_path: Path) -> None:
+    settings, _ = built
+    con = duckdb.connect(str(settings.serving_path), read_only=True)
+    try:
+        mrr_end, arr_end, customers = con.execute(
+            "select mrr_end, arr_end, customers_end from marts.saas_metrics_monthly order by month desc limit 1"
+        ).fetchone()
+        kpis = con.execute(
+            "select count(*) from (select kpi, grain from marts.kpi_scorecard "
+            "group by kpi, grain having count(actual) > 0)"
+        ).fetchone()[0]
+    finally:
+        con.close()
+    html = report_path.read_text(encoding="utf-8")
+    tiles = dict(
+        re.findall(
+            r'data-tile="([^"]+)"><div class="label">.*?<div class="value">([^<]+)</div>', html
+        )
+    )
+    assert tiles["MRR"] == fmt.money(mrr_end) and tiles["ARR"] == fmt.money(arr_end)
+    assert tiles["Customers"] == f"{customers:,}"
+    assert arr_end == pytest.approx(12 * mrr_end)
+    # one table row per KPI and grain with an actual: its latest period with one
+    assert html.count('<td><span class="pill ') == kpis
+
+
+def test_in_a_browser_every_chart_is_drawn_without_script_errors(probe: dict) -> None:
+    assert probe["errors"] == []
+    assert not [line for line in probe["console"] if "Uncaught" in line or "rror" in line], probe[
+        "console"
+    ]
+    charts = probe["charts"]
+    assert sorted(charts) == sorted(PANEL_KEYS)
+    for key, chart in charts.items():
+        assert not chart["noData"], key
+        assert chart["svgs"] >= 1 and chart["marks"] >= 1, (key, chart)
+        assert chart["width"] > 200 and chart["height"] > 100, (key, chart)  # really laid out
+    # the demo build: 240 days from 2024-01-01, so 8 months (9 with the as-of month)
+    assert (
+        charts["customer-cohorts"]["marks"] >= 8 * 9 / 2
+    )  # a cell per cohort and month: a triangle
+    assert charts["mrr"]["marks"] >= 8 + 8 * 6  # MRR bars; five movements and a net tick a month
+    assert charts["buying-trend"]["svgs"] == 3  # one small multiple per demo segment
+
+
+def test_no_two_labels_overlap_in_any_chart(probe: dict) -> None:
+    overlapping = {k: c["overlaps"][:5] for k, c in probe["charts"].items() if c["overlaps"]}
+    assert overlapping == {}
+
+
+def test_a_screenshot_of_the_report(report_path: Path, tmp_path: Path) -> None:
+    browser = _chromium()
+    out = PROJECT_ROOT / "data" / "screenshots" / "kpi_report.png"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.unlink(missing_ok=True)
+    _run_chromium(
+        browser,
+        tmp_path / "profile",
+        "--window-size=1400,2200",
+        f"--screenshot={out}",
+        report_path.as_uri(),
+    )
+    png = out.read_bytes()
+    assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 50_000  # a drawn page, not a blank one
+
+
+def test_the_dagster_ui_gets_the_key_charts(built) -> None:
+    """The asset's metadata: numbers (plotted over runs), small tables inline, charts as SVG
+    images; every mart a chart reads is observed with its key chart."""
+    from dagster_project.definitions import build_definitions
+    from dagster_project.defs.reports.kpi_report import KPI_REPORT_KEY
+
+    settings, _ = built
+    defs = build_definitions(settings)
+    with dg.DagsterInstance.ephemeral() as instance:
+        result = dg.materialize(
+            [defs.resolve_assets_def(KPI_REPORT_KEY)], instance=instance, resources=defs.resources
+        )
+    assert result.success
+    meta = result.asset_materializations_for_node("serving__kpi_report")[0].metadata
+    assert meta["report"].value == str(settings.report_path)
+    assert meta["charts_drawn"].value == len(PANEL_KEYS)
+    con = duckdb.connect(str(settings.serving_path), read_only=True)
+    try:
+        mrr_end = con.execute(
+            "select mrr_end from marts.saas_metrics_monthly order by month desc limit 1"
+        ).fetchone()[0]
+    finally:
+        con.close()
+    assert meta["mrr"].value == mrr_end  # unrounded
+    assert (
+        len(meta["headline"].value) < 1000 and "| MRR |" in meta["headline"].value
+    )  # shown inline
+    assert len(meta["mrr_last_12_months"].value) < 1000
+    observed = {
+        tuple(
+            e.event_specific_data.asset_observation.asset_key.path
+        ): e.event_specific_data.asset_observation.metadata
+        for e in result.all_events
+        if e.event_type_value == "ASSET_OBSERVATION"
+    }
+    assert ("marts", "saas_metrics_monthly") in observed and ("marts", "kpi_scorecard") in observed
+    chart = observed[("marts", "saas_metrics_monthly")]["key chart"].value
+    images = re.findall(r"data:image/svg\+xml;base64,([A-Za-z0-9+/=]+)\)", chart)
+    assert len(images) == 2  # MRR at month end, and the monthly waterfall
+    svg = ET.fromstring(base64.b64decode(images[1]))
+    assert len(svg.findall(".//{http://www.w3.org/2000/svg}rect")) > 5 * 6  # five movements a month

@@ -1,0 +1,127 @@
+"""Settings, calendar and currency helpers of the reference (METRICS.md, Conventions)."""
+
+from __future__ import annotations
+
+import csv
+from bisect import bisect_right
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from fractions import Fraction
+from functools import lru_cache
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+SEEDS = Path(__file__).resolve().parents[2] / "seeds"
+
+# METRICS.md settings and their defaults (dbt vars).
+DEFAULT_VARS: dict[str, object] = {
+    "passive_events": [],
+    "activation_event": "activated",
+    "activation_window_days": 7,
+    "funnel_window_days": 30,
+    "referral_event": "invite_sent",
+    "gross_margin": 0.8,
+    "ltv_churn_window_months": 6,
+    "tier_a_share": 0.8,
+    "tier_b_share": 0.15,
+    "smoothing_alpha": 0.5,
+    "forecast_months": 3,
+}
+
+
+@dataclass(frozen=True)
+class Config:
+    reporting_timezone: str = "UTC"
+    reporting_currency: str = "USD"
+    as_of_date: date | None = None
+    vars: dict[str, object] = field(default_factory=dict)
+    seeds_dir: Path = SEEDS
+
+    def var(self, name: str) -> object:
+        return self.vars.get(name, DEFAULT_VARS[name])
+
+
+def ratio(num: float | Fraction | None, den: float | Fraction | None) -> float | None:
+    """A rate whose denominator is 0 (or unknown) is NULL; exact fractions stay exact."""
+    if num is None or den is None or den == 0:
+        return None
+    if isinstance(num, (int, Fraction)) and isinstance(den, (int, Fraction)):
+        return float(Fraction(num) / Fraction(den))
+    return float(num) / float(den)
+
+
+def month_of(d: date) -> date:
+    return d.replace(day=1)
+
+
+def add_months(m: date, n: int) -> date:
+    y, mo = divmod(m.year * 12 + m.month - 1 + n, 12)
+    return date(y, mo + 1, 1)
+
+
+def month_end(m: date) -> date:
+    return add_months(month_of(m), 1) - timedelta(days=1)
+
+
+def quarter_of(d: date) -> date:
+    return date(d.year, 3 * ((d.month - 1) // 3) + 1, 1)
+
+
+def week_of(d: date) -> date:
+    """ISO weeks: Monday is the first day."""
+    return d - timedelta(days=d.weekday())
+
+
+def months_between(first: date, last: date) -> list[date]:
+    out, m = [], month_of(first)
+    while m <= month_of(last):
+        out.append(m)
+        m = add_months(m, 1)
+    return out
+
+
+def days_between(first: date, last: date) -> list[date]:
+    return [first + timedelta(days=i) for i in range((last - first).days + 1)]
+
+
+class Clock:
+    """Local days of UTC instants in the reporting time zone."""
+
+    def __init__(self, tz: str) -> None:
+        self.zone = ZoneInfo(tz)
+        self._local = lru_cache(maxsize=None)(self._local_date)
+
+    def _local_date(self, t: datetime) -> date:
+        return t.replace(tzinfo=UTC).astimezone(self.zone).date()
+
+    def day(self, t: datetime | None) -> date | None:
+        return None if t is None else self._local(t)
+
+
+class Fx:
+    """Reporting units per unit of a currency on a day: the latest rate on or before it;
+    seeds/fx_rates.csv, overridden by landed fx_rates rows on the same date and currency.
+    The reporting currency converts at 1."""
+
+    def __init__(self, config: Config, landed: list[dict]) -> None:
+        self.reporting = config.reporting_currency
+        rates: dict[tuple[str, date], float] = {}
+        with open(config.seeds_dir / "fx_rates.csv") as f:
+            for r in csv.DictReader(f):
+                rates[(r["currency"].strip().upper(), date.fromisoformat(r["rate_date"]))] = float(
+                    r["rate_to_reporting"]
+                )
+        for r in landed:
+            rates[(r["currency"], r["rate_date"])] = r["rate_to_reporting"]
+        self.series: dict[str, tuple[list[date], list[float]]] = {}
+        for cur, d in sorted(rates):
+            days, values = self.series.setdefault(cur, ([], []))
+            days.append(d)
+            values.append(rates[(cur, d)])
+
+    def rate(self, currency: str, d: date) -> float | None:
+        if currency == self.reporting:
+            return 1.0
+        days, values = self.series.get(currency, ([], []))
+        i = bisect_right(days, d)
+        return values[i - 1] if i else None

@@ -1,0 +1,340 @@
+"""The KPI report on hand-made serving databases: numbers computed by hand, and a clear
+"no data" panel (never a crash) for every mart that is missing, empty or NULL."""
+
+import re
+from html.parser import HTMLParser
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from dagster_project.cli import main
+from dagster_project.errors import MetricsError
+from dagster_project.reports.kpi_report import PANEL_KEYS, render_report, write_report
+
+SAAS_COLUMNS = (
+    "month date, mrr_start double, new_mrr double, expansion_mrr double, reactivation_mrr double, "
+    "contraction_mrr double, churned_mrr double, mrr_end double, net_new_mrr double, arr_end double, "
+    "customers_start integer, new_customers integer, reactivated_customers integer, "
+    "churned_customers integer, customers_end integer, arpa double, logo_churn_rate double, "
+    "customer_retention_rate double, gross_mrr_churn_rate double, net_mrr_churn_rate double, "
+    "net_revenue_retention double, gross_revenue_retention double, quick_ratio double, ltv double, "
+    "sales_marketing_spend double, cac double, ltv_to_cac double, cac_payback_months double"
+)
+# Jan: 1,000 of new MRR. Feb: 1,000 + 500 + 100 - 50 - 200 = 1,350. Mar (to the 15th):
+# 1,350 + 300 + 50 - 100 = 1,600. Rates of Feb by hand: logo churn 1/4, quick ratio
+# (500 + 100) / (50 + 200) = 2.4, NRR (1,000 + 100 - 50 - 200) / 1,000 = 0.85.
+SAAS_ROWS = [
+    (
+        "2024-01-01",
+        0,
+        1000,
+        0,
+        0,
+        0,
+        0,
+        1000,
+        1000,
+        12000,
+        0,
+        4,
+        0,
+        0,
+        4,
+        250,
+        None,
+        None,
+        None,
+        None,
+        None,
+        None,
+        None,
+        None,
+        8000,
+        2000,
+        None,
+        2.5,
+    ),
+    (
+        "2024-02-01",
+        1000,
+        500,
+        100,
+        0,
+        50,
+        200,
+        1350,
+        350,
+        16200,
+        4,
+        2,
+        0,
+        1,
+        5,
+        270,
+        0.25,
+        0.75,
+        0.25,
+        0.15,
+        0.85,
+        0.75,
+        2.4,
+        864,
+        3000,
+        1500,
+        0.576,
+        3.75,
+    ),
+    (
+        "2024-03-01",
+        1350,
+        300,
+        0,
+        50,
+        0,
+        100,
+        1600,
+        250,
+        19200,
+        5,
+        1,
+        1,
+        1,
+        6,
+        266.67,
+        0.2,
+        0.8,
+        0.074,
+        0.037,
+        0.93,
+        0.93,
+        3.5,
+        1000,
+        1000,
+        1000,
+        1.0,
+        4.1,
+    ),
+]
+
+
+def _serving(path: Path, *, saas: bool = True, extra: str = "") -> Path:
+    con = duckdb.connect(str(path))
+    con.execute("create schema marts; create schema ops")
+    con.execute("create table ops.build_info (key varchar, value varchar)")
+    con.executemany(
+        "insert into ops.build_info values (?, ?)",
+        [
+            ["as_of_date", "2024-03-15"],
+            ["reporting_currency", "EUR"],
+            ["published_at", "2024-03-16T02:00:00"],
+            ["version", "0.1.0"],
+        ],
+    )
+    if saas:
+        con.execute(f"create table marts.saas_metrics_monthly ({SAAS_COLUMNS})")
+        con.executemany(
+            f"insert into marts.saas_metrics_monthly values ({', '.join('?' * 28)})",
+            [list(r) for r in SAAS_ROWS],
+        )
+    if extra:
+        con.execute(extra)
+    con.close()
+    return path
+
+
+def _report(path: Path):
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        return render_report(con)
+    finally:
+        con.close()
+
+
+class _Page(HTMLParser):
+    """Ids, links, script/link tags and external references of a page."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.ids: set[str] = set()
+        self.hrefs: list[str] = []
+        self.tags: list[str] = []
+        self.external: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.append(tag)
+        for name, value in attrs:
+            if name == "id" and value:
+                self.ids.add(value)
+            if name == "href" and value:
+                self.hrefs.append(value)
+            if name in {"src", "href"} and value and re.match(r"(https?:)?//", value):
+                self.external.append(value)
+
+
+def test_saas_panels_show_hand_computed_numbers(tmp_path: Path) -> None:
+    report = _report(_serving(tmp_path / "serving.duckdb"))
+    panels = {p.key: p for p in report.panels}
+    assert report.currency == "EUR" and str(report.as_of) == "2024-03-15"
+    tiles = {t.label: t for t in report.tiles}
+    assert tiles["MRR"].value == "\u20ac1.6k"
+    assert tiles["MRR"].delta == "+\u20ac250 (+18.5%) this month"  # 250 / 1,350
+    assert tiles["ARR"].value == "\u20ac19.2k"
+    assert tiles["Customers"].value == "6" and tiles["Customers"].delta == "+1 this month"
+    # rates come from the last complete month (February), the partial March is left out
+    assert (
+        tiles["Net revenue retention"].value == "85.0%"
+        and tiles["Net revenue retention"].when == "Feb 2024"
+    )
+    assert tiles["Logo churn"].value == "25.0%" and tiles["Quick ratio"].value == "2.4\u00d7"
+    assert tiles["MRR"].raw == 1600  # unrounded for the Dagster UI
+
+    bridge = panels["mrr-bridge"]
+    assert bridge.title == "MRR bridge, Feb 2024"
+    labels = re.findall(r'font-weight="600"[^>]*>([^<]+)</text>', bridge.svgs[0])
+    assert labels == [
+        "\u20ac1k",
+        "+\u20ac500",
+        "+\u20ac100",
+        "+\u20ac0",
+        "\u2212\u20ac50",
+        "\u2212\u20ac200",
+        "\u20ac1.35k",
+    ]
+    assert panels["mrr"].note == "Mar 2024 is month to date (through 15 Mar 2024), drawn lighter."
+    for key in (
+        "mrr",
+        "mrr-bridge",
+        "arr",
+        "customers",
+        "churn",
+        "nrr",
+        "quick-ratio",
+        "cac",
+        "ltv-cac",
+        "payback",
+    ):
+        assert panels[key].has_chart, (key, panels[key].empty, panels[key].error)
+    assert not report.failed_panels
+
+
+def test_missing_marts_give_no_data_panels_not_errors(tmp_path: Path) -> None:
+    report = _report(_serving(tmp_path / "serving.duckdb"))
+    panels = {p.key: p for p in report.panels}
+    assert [p.key for p in report.panels] == PANEL_KEYS
+    assert panels["nps"].empty == "marts.nps_monthly is not in the serving database (run a build)."
+    assert panels["funnel"].empty and panels["user-cohorts"].empty and panels["scorecard"].empty
+    assert report.html.count('class="chart no-data"') == len(report.empty_panels)
+
+
+def test_an_empty_database_renders_every_panel_as_no_data(tmp_path: Path) -> None:
+    path = tmp_path / "empty.duckdb"
+    duckdb.connect(str(path)).close()
+    report = _report(path)
+    assert len(report.empty_panels) == len(PANEL_KEYS) and not report.failed_panels
+    assert report.tiles == [] and report.as_of is None and report.currency == "USD"
+    assert "Data through <b>unknown</b>" in report.html
+
+
+def test_with_only_a_month_to_date_rates_wait_for_a_complete_month(tmp_path: Path) -> None:
+    path = tmp_path / "serving.duckdb"
+    con = duckdb.connect(str(path))
+    con.execute("create schema marts; create schema ops")
+    con.execute("create table ops.build_info as select 'as_of_date' as key, '2024-01-15' as value")
+    con.execute(f"create table marts.saas_metrics_monthly ({SAAS_COLUMNS})")
+    con.execute(
+        f"insert into marts.saas_metrics_monthly values ({', '.join('?' * 28)})", list(SAAS_ROWS[0])
+    )
+    con.close()
+    panels = {p.key: p for p in _report(path).panels}
+    assert panels["mrr"].has_chart and panels["mrr-bridge"].title == "MRR bridge, Jan 2024"
+    for key in ("churn", "nrr", "quick-ratio", "cac", "ltv-cac", "payback"):
+        assert (
+            panels[key].empty == "no complete month yet: rates are drawn once a whole month is in."
+        )
+
+
+def test_an_empty_table_and_a_null_series_say_why(tmp_path: Path) -> None:
+    path = _serving(
+        tmp_path / "serving.duckdb",
+        extra=(
+            "create table marts.nps_monthly (month date, responses integer, promoters integer, "
+            "passives integer, detractors integer, nps double);"
+            "insert into marts.nps_monthly values ('2024-01-01', 0, 0, 0, 0, null), ('2024-02-01', 0, 0, 0, 0, null);"
+            "create table marts.funnel_monthly (month date, step_order integer, step_name varchar, users integer)"
+        ),
+    )
+    panels = {p.key: p for p in _report(path).panels}
+    assert panels["nps"].empty == "every NPS is empty (NULL): the data it needs has not landed."
+    assert panels["funnel"].empty == (
+        "marts.funnel_monthly has no rows: the landing source product_events has no data yet."
+    )
+
+
+def test_the_scorecard_shows_status_and_attainment_and_lists_targets_without_actuals(
+    tmp_path: Path,
+) -> None:
+    # logo churn 25% against <= 10% (lower is better): attainment 0.10 / 0.25 = 40%, off track
+    path = _serving(
+        tmp_path / "serving.duckdb",
+        extra=(
+            "create table marts.kpi_scorecard (kpi varchar, grain varchar, period_start date, actual double, "
+            "target double, attainment double, status varchar, previous_actual double, change double, "
+            "direction varchar, unit varchar);"
+            "insert into marts.kpi_scorecard values "
+            "('logo_churn_rate', 'month', '2024-02-01', 0.25, 0.10, 0.4, 'off_track', null, null, 'lower_is_better', 'fraction'),"
+            "('nps', 'month', '2024-06-01', null, 20, null, 'no_data', null, null, 'higher_is_better', 'score')"
+        ),
+    )
+    report = _report(path)
+    card = next(p for p in report.panels if p.key == "scorecard")
+    assert card.has_chart and report.scorecard_counts == {
+        "off_track": 1,
+        "at_risk": 0,
+        "on_track": 0,
+        "no_data": 1,
+    }
+    row = re.search(r"<tr><td>Logo churn</td>(.*?)</tr>", card.html).group(1)
+    assert "<b>25.0%</b>" in row and "≤ 10.0%" in row and ">40%<" in row and "Off track" in row
+    assert "no actual yet for: NPS (Jun 2024)" in card.html
+    assert report.off_track == ["Logo churn (Feb 2024)"]
+
+
+def test_the_page_is_one_offline_file_whose_links_all_land(tmp_path: Path) -> None:
+    report = _report(_serving(tmp_path / "serving.duckdb"))
+    page = _Page()
+    page.feed(report.html)
+    assert "script" not in page.tags and "link" not in page.tags and "img" not in page.tags
+    assert page.external == []
+    anchors = [h[1:] for h in page.hrefs if h.startswith("#")]
+    assert anchors and set(anchors) <= page.ids  # every definition link has its target
+    # every panel has a title, units line and a definition link
+    for panel in report.panels:
+        assert f'id="chart-{panel.key}"' in report.html
+        assert all(a in page.ids for a in panel.anchors)
+
+
+def test_write_report_needs_a_serving_database(tmp_path: Path) -> None:
+    with pytest.raises(MetricsError, match="no serving database"):
+        write_report(tmp_path / "missing.duckdb", tmp_path / "report.html")
+
+
+def test_report_command_writes_and_on_a_headless_machine_prints_the_path(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    serving = _serving(tmp_path / "serving.duckdb")
+    monkeypatch.delenv("DISPLAY", raising=False)
+    monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
+    out = tmp_path / "out" / "report.html"
+    assert main(["report", "--serving", str(serving), "--out", str(out), "--open"]) == 0
+    printed = capsys.readouterr().out
+    assert f"KPI report: {out}" in printed
+    assert "no browser here" in printed
+    assert out.read_text().startswith("<!doctype html>")
+
+
+def test_report_command_without_serving_database_is_a_clear_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["report", "--serving", str(tmp_path / "none.duckdb")]) == 2
+    assert "run `product-metrics build` first" in capsys.readouterr().err
