@@ -163,3 +163,24 @@ def test_a_full_re_derive_of_product_events_forces_a_full_build() -> None:
     record_batch(con, "product_events", "full", 9, 9, NOW)
     planned = incremental.plan(con, WINDOW, "fp")
     assert planned.mode == "full" and "re-derived in full" in planned.reason
+
+
+def test_a_build_stops_when_another_process_holds_the_warehouse(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    from dagster_project.build import nightly_end_day
+
+    s = settings(tmp_path)
+    s.warehouse_path.parent.mkdir(parents=True)
+    duckdb.connect(str(s.warehouse_path)).close()
+    hold = (f"import duckdb, sys; c = duckdb.connect({str(s.warehouse_path)!r}); "
+            "print('held', flush=True); sys.stdin.read()")
+    holder = subprocess.Popen([sys.executable, "-c", hold], stdin=subprocess.PIPE,
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        with pytest.raises(MetricsError, match="One writer at a time"):
+            nightly_end_day(s)
+    finally:
+        holder.communicate("", timeout=30)
