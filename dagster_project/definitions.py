@@ -25,13 +25,18 @@ FULL_BUILD_JOB = BUILD_JOB  # the name callers used before the job was partition
 
 
 def _dbt_executable() -> str:
-    """The venv's dbt, so that a build works without an activated virtualenv."""
+    """The venv's dbt, so that a build works without an activated virtualenv: our
+    ``product-metrics-dbt`` (dbt whose partial parse survives a change of warehouse file,
+    see dagster_project/dbt_cli.py) when installed, else dbt itself."""
     import shutil
     import sys
     from pathlib import Path
 
-    beside = Path(sys.executable).parent / "dbt"
-    return str(beside) if beside.exists() else (shutil.which("dbt") or "dbt")
+    for name in ("product-metrics-dbt", "dbt"):
+        beside = Path(sys.executable).parent / name
+        if beside.exists():
+            return str(beside)
+    return shutil.which("product-metrics-dbt") or shutil.which("dbt") or "dbt"
 
 
 def build_definitions(settings: Settings) -> dg.Definitions:

@@ -133,7 +133,9 @@ def test_the_published_marts_equal_a_full_rebuild(nightly, tmp_path: Path) -> No
     settings, _, _ = nightly
     # The full rebuild: every source derived again from its landed rows, every dbt model
     # rebuilt from scratch (the incremental ones with --full-refresh).
-    rebuilt = tmp_path / "rebuilt.duckdb"
+    # named as the harness's parsed manifest expects (dbt-duckdb: catalog = file stem)
+    rebuilt = tmp_path / "rebuilt" / "warehouse.duckdb"
+    rebuilt.parent.mkdir()
     shutil.copy(settings.warehouse_path, rebuilt)
     con = duckdb.connect(str(rebuilt))
     try:

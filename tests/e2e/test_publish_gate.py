@@ -76,6 +76,13 @@ def test_a_failing_dbt_test_blocks_publishing(published_copy: Path, capsys) -> N
     assert _sha(serving) == before
 
 
+def _normalised(row: tuple) -> str:
+    """A row as text, doubles to 12 significant digits. The marts hold money as DOUBLE and
+    DuckDB adds doubles in parallel, in no fixed order: two builds of the same data can
+    differ in the 16th digit (112182.153472 against 112182.15347200002), never in a cent."""
+    return repr(tuple(float(f"{v:.12g}") if isinstance(v, float) else v for v in row))
+
+
 def _published_state(serving: Path) -> dict[str, list[tuple]]:
     """Every published table's rows (sorted) and the ingestion log, without build times."""
     con = duckdb.connect(str(serving), read_only=True)
@@ -83,7 +90,7 @@ def _published_state(serving: Path) -> dict[str, list[tuple]]:
         tables = [r[0] for r in con.execute(
             "select table_name from information_schema.tables where table_schema = 'marts'"
         ).fetchall()]
-        state = {t: sorted(map(repr, con.execute(f'select * from marts."{t}"').fetchall()))
+        state = {t: sorted(map(_normalised, con.execute(f'select * from marts."{t}"').fetchall()))
                  for t in tables}
         state["ops.ingestion_log"] = con.execute(
             "select source, file, content_hash, landed_rows, accepted_rows, quarantined_rows, "
