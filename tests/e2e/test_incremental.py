@@ -7,6 +7,9 @@ from __future__ import annotations
 import datetime as dt
 import math
 import shutil
+import subprocess
+import sys
+import textwrap
 from pathlib import Path
 
 import duckdb
@@ -43,15 +46,67 @@ def _max_batch(path: Path) -> int:
         con.close()
 
 
+def _start_reader(serving: Path, done: Path) -> subprocess.Popen:
+    """A BI tool holding the served file open: it counts the published ingestion log's
+    rows (the night's files add to it) every 0.2 s until
+    ``done`` appears, and fails if the count ever changes under it."""
+    reader = subprocess.Popen(
+        [sys.executable, "-c", textwrap.dedent(f"""
+            import duckdb, os, time
+            con = duckdb.connect({str(serving)!r}, read_only=True)
+            n0 = con.execute("select count(*) from ops.ingestion_log").fetchone()[0]
+            print("open", flush=True)
+            deadline = time.time() + 600
+            while time.time() < deadline and not os.path.exists({str(done)!r}):
+                n = con.execute("select count(*) from ops.ingestion_log").fetchone()[0]
+                assert n == n0, (n, n0)
+                time.sleep(0.2)
+            print("reader ok", n0, flush=True)
+        """)],
+        stdout=subprocess.PIPE, text=True,
+    )
+    assert reader.stdout.readline().strip() == "open"
+    return reader
+
+
 @pytest.fixture(scope="module")
 def nightly(built, tmp_path_factory: pytest.TempPathFactory):
-    """(settings, report, batch id before the night) of the run after the next day lands."""
-    settings = _copy_build(built, tmp_path_factory.mktemp("nightly"))
+    """(settings, report, batch id before the night, reader) of the run after the next day
+    lands, built while a reader holds the served file open; reader is (its output, the
+    served file's inode before, after)."""
+    root = tmp_path_factory.mktemp("nightly")
+    settings = _copy_build(built, root)
     before = _max_batch(settings.warehouse_path)
     land_next_day(settings.landing_dir, **DEMO)
-    report = run_build(settings)
+    reader = _start_reader(settings.serving_path, root / "done")
+    try:
+        inode_before = settings.serving_path.stat().st_ino
+        report = run_build(settings)
+        inode_after = settings.serving_path.stat().st_ino
+        (root / "done").write_text("x")
+        out, _ = reader.communicate(timeout=60)
+    finally:
+        if reader.poll() is None:
+            reader.kill()
     assert report.published, report.describe()
-    return settings, report, before
+    return settings, report, before, (reader.returncode, out, inode_before, inode_after)
+
+
+def test_a_reader_holding_the_served_file_neither_blocks_nor_sees_the_swap(nightly) -> None:
+    """Write-audit-publish: the build swaps a new file in (a reader with the old one open
+    does not block it) and the reader keeps its consistent view to the end."""
+    settings, _, _, (code, out, inode_before, inode_after) = nightly
+    assert code == 0 and out.startswith("reader ok"), out
+    assert inode_after != inode_before
+    (n_before,) = (int(out.split()[-1]),)
+    con = duckdb.connect(str(settings.serving_path), read_only=True)
+    try:
+        (n_after,), = con.execute("select count(*) from ops.ingestion_log").fetchall()
+    finally:
+        con.close()
+    landed = sum(1 for p in settings.landing_dir.rglob("*") if p.is_file())
+    # the reader saw the old file to the end; the new one logs every landed file
+    assert n_before < n_after == landed
 
 
 def _landed(landing: Path, sql: str) -> list[tuple]:
@@ -69,7 +124,7 @@ def _landed(landing: Path, sql: str) -> list[tuple]:
 
 
 def test_the_next_run_processes_only_the_new_day_and_the_look_back(nightly) -> None:
-    settings, report, before = nightly
+    settings, report, before, _ = nightly
     assert report.partitions == (WINDOW[0].isoformat(), WINDOW[1].isoformat())
     inc = report.incremental
     assert inc["mode"] == "incremental", inc
@@ -130,7 +185,7 @@ def _same(a: list[tuple], b: list[tuple]) -> bool:
 
 
 def test_the_published_marts_equal_a_full_rebuild(nightly, tmp_path: Path) -> None:
-    settings, _, _ = nightly
+    settings, _, _, _ = nightly
     # The full rebuild: every source derived again from its landed rows, every dbt model
     # rebuilt from scratch (the incremental ones with --full-refresh).
     # named as the harness's parsed manifest expects (dbt-duckdb: catalog = file stem)
