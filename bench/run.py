@@ -66,6 +66,8 @@ class ScaleResult:
     full_stages: dict[str, float] = field(default_factory=dict)
     incremental: Measure | None = None
     incremental_stages: dict[str, float] = field(default_factory=dict)
+    full_dbt: dict[str, object] = field(default_factory=dict)
+    incremental_dbt: dict[str, object] = field(default_factory=dict)
 
 
 def timed(cmd: list[str], env: dict[str, str] | None = None) -> Measure:
@@ -144,6 +146,27 @@ def stage_breakdown(report_json: Path) -> dict[str, float]:
     return {k: round(v, 2) for k, v in stages.items()}
 
 
+DBT_RUN_RESULTS = ROOT / "dbt_models" / "target" / "dbt_models" / "run_results.json"
+
+
+def dbt_summary(run_results: Path) -> dict[str, object]:
+    """What the main dbt step spent its time on (its run_results.json): node counts and
+    summed node seconds per kind, dbt's own elapsed time and the five slowest nodes."""
+    if not run_results.exists():
+        return {}
+    data = json.loads(run_results.read_text())
+    kinds: dict[str, list[float]] = {}
+    for r in data.get("results", []):
+        kinds.setdefault(r["unique_id"].split(".")[0], []).append(float(r["execution_time"]))
+    slowest = sorted(data.get("results", []), key=lambda r: -float(r["execution_time"]))[:5]
+    return {
+        "elapsed": round(float(data.get("elapsed_time") or 0), 2),
+        "nodes": {k: [len(v), round(sum(v), 2)] for k, v in sorted(kinds.items())},
+        "slowest": [[r["unique_id"].split(".")[-1], round(float(r["execution_time"]), 2)]
+                    for r in slowest],
+    }
+
+
 def run_scale(name: str, work: Path, memory_limit: str) -> ScaleResult:
     customers, days, _, _ = SCALES[name]
     res = ScaleResult(name, customers, days)
@@ -170,6 +193,7 @@ def run_scale(name: str, work: Path, memory_limit: str) -> ScaleResult:
     report = base / "full.json"
     res.full = timed([cli, "build", "--report-json", str(report)], env)
     res.full_stages = stage_breakdown(report)
+    res.full_dbt = dbt_summary(DBT_RUN_RESULTS)
     # The nightly incremental run: one more day lands, then a build.
     code = (
         "from pathlib import Path; from dagster_project.generate import land_next_day; "
@@ -180,6 +204,7 @@ def run_scale(name: str, work: Path, memory_limit: str) -> ScaleResult:
         report = base / "incremental.json"
         res.incremental = timed([cli, "build", "--report-json", str(report)], env)
         res.incremental_stages = stage_breakdown(report)
+        res.incremental_dbt = dbt_summary(DBT_RUN_RESULTS)
     else:
         res.incremental = None
     return res
@@ -226,13 +251,76 @@ def render(results: list[ScaleResult]) -> str:
         for stage, secs in r.full_stages.items():
             lines.append(f"| {stage} | {secs} | {r.incremental_stages.get(stage, '')} |")
         lines.append("")
+        for label, dbt in (("full build", r.full_dbt), ("incremental", r.incremental_dbt)):
+            if dbt:
+                nodes = ", ".join(f"{n} {kind}s {t} s" for kind, (n, t) in dbt["nodes"].items())
+                slow = ", ".join(f"{name} {t} s" for name, t in dbt["slowest"])
+                lines.append(f"Main dbt step, {label}: {dbt['elapsed']} s elapsed; node seconds "
+                             f"summed: {nodes}; slowest: {slow}.")
+                lines.append("")
         lines.append("Baseline scan per source (s): " + ", ".join(
             f"{k} {v}" for k, v in sorted(r.baseline.items())))
         lines.append("")
         lines.append("Rows landed: " + ", ".join(f"{k} {v:,}" for k, v in sorted(r.rows.items())))
         lines.append("")
-    lines += ["## Targets", ""] + [f"- {k}: {v}" for k, v in TARGETS.items()]
+    lines += ["## Targets", ""] + [f"- {v}" for v in verdicts(results)]
     return "\n".join(lines) + "\n"
+
+
+def _bottleneck(stages: dict[str, float], dbt: dict[str, object]) -> str:
+    """The largest stage and, for dbt, where its time went."""
+    if not stages:
+        return "no stage timings"
+    total = sum(stages.values()) or 1.0
+    stage, secs = max(stages.items(), key=lambda kv: kv[1])
+    text = f"bottleneck: {stage}, {secs:.1f} s ({secs / total:.0%} of the steps)"
+    if stage.startswith("dbt") and dbt:
+        nodes = dbt.get("nodes", {})
+        parts = [f"{n} {kind}s {t} s" for kind, (n, t) in nodes.items() if n]
+        slow = ", ".join(f"{name} {t} s" for name, t in dbt.get("slowest", [])[:3])
+        text += (f"; the main dbt step ran {dbt.get('elapsed')} s on 2 threads: "
+                 + ", ".join(parts) + f" (node seconds summed); slowest: {slow}")
+    return text
+
+
+def verdicts(results: list[ScaleResult]) -> list[str]:
+    """Each target of issue 8 against the figures of this run: met, missed (with the
+    bottleneck) or not measured."""
+    by = {r.scale: r for r in results}
+    out = []
+    m = by.get("M")
+    if m and m.full:
+        ok = m.full.ok and m.full.seconds <= 90 and m.full.peak_rss_mib <= 3 * 1024
+        line = (f"M full build {TARGETS['M full build']}: {_fmt(m.full)}: "
+                + ("met" if ok else "MISSED; " + _bottleneck(m.full_stages, m.full_dbt)))
+        out.append(line)
+    else:
+        out.append(f"M full build {TARGETS['M full build']}: not measured in this run")
+    if m and m.full and m.incremental:
+        share = m.incremental.seconds / m.full.seconds if m.full.seconds else 0
+        ok = m.incremental.ok and m.incremental.seconds <= 20 and share < 0.2
+        line = (f"M incremental {TARGETS['M incremental']}: {_fmt(m.incremental)}, "
+                f"{share:.0%} of the full build: "
+                + ("met" if ok else "MISSED; "
+                   + _bottleneck(m.incremental_stages, m.incremental_dbt)))
+        out.append(line)
+    else:
+        out.append(f"M incremental {TARGETS['M incremental']}: not measured in this run")
+    big = by.get("L")
+    if big and big.full:
+        ok = big.full.ok and big.full.seconds < 15 * 60
+        out.append(f"L full build {TARGETS['L full build']}: {_fmt(big.full)}: "
+                   + ("met" if ok else "MISSED; " + _bottleneck(big.full_stages, big.full_dbt)))
+    else:
+        out.append(f"L full build {TARGETS['L full build']}: not run (opt-in: --scales L)")
+    rates = [(r.scale, r.rows.get("product_events", 0) / r.generate.seconds)
+             for r in results if r.generate and r.generate.seconds and r.rows.get("product_events")]
+    if rates:
+        scale, eps = max(rates, key=lambda t: t[1])
+        out.append(f"generate {TARGETS['generate']}: best {eps:,.0f} events/s (at {scale}, whole "
+                   "process, every source and file format written): "
+                   + ("met" if eps >= 1_000_000 else "MISSED"))
+    return out
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,0 +1,85 @@
+"""bench/run.py kept working without running it at a real scale (timings are never
+asserted): its measuring, its baseline scan, its stage breakdown and its verdicts."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import sys
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from dagster_project.generate import generate
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def bench():
+    spec = importlib.util.spec_from_file_location("bench_run", ROOT / "bench" / "run.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["bench_run"] = module  # dataclasses look their module up
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_timed_reports_wall_time_peak_memory_and_failure(bench) -> None:
+    m = bench.timed([sys.executable, "-c", "x = bytearray(300 * 2**20); x[-1] = 1"])
+    assert m.ok and m.seconds > 0
+    assert 300 <= m.peak_rss_mib < 600  # the 300 MiB buffer, plus the interpreter
+    assert not bench.timed([sys.executable, "-c", "raise SystemExit(3)"]).ok
+
+
+def test_the_baseline_scan_reads_every_landed_row(bench, tmp_path: Path) -> None:
+    summary = generate(tmp_path / "landing", customers=20, days=30, start=date(2024, 1, 1), seed=5)
+    scan = bench.baseline_scan(tmp_path / "landing")
+    counted = {source: n for source, (_, n) in scan.items()}
+    # the generator's own count of what it wrote, every source and format
+    assert counted == {s: n for s, n in summary.rows.items() if s in counted}
+    assert set(summary.rows) <= set(counted)
+    assert counted["product_events"] > 500
+
+
+def test_stages_add_up_to_the_build_steps(bench, tmp_path: Path) -> None:
+    steps = {"raw__users": 1.5, "raw__product_events": 2.0, "dbt_models_daily": 3.0,
+             "dbt_models": 40.0, "raw_users_quality": 0.5, "marts_nps_monthly_quality": 1.0,
+             "marts_buying_trend": 0.25, "serving__published_marts": 0.75}
+    report = tmp_path / "report.json"
+    report.write_text(json.dumps({"step_seconds": steps}))
+    assert bench.stage_breakdown(report) == {
+        "ingest": 3.5, "dbt build (models + dbt tests)": 43.0, "checks (GX, invariants)": 1.5,
+        "reports": 0.25, "publish": 0.75,
+    }
+
+
+def test_a_missed_target_names_its_bottleneck(bench, tmp_path: Path) -> None:
+    run_results = tmp_path / "run_results.json"
+    run_results.write_text(json.dumps({"elapsed_time": 70.0, "results": [
+        {"unique_id": "model.p.fct_big", "execution_time": 30.0},
+        {"unique_id": "model.p.dim_small", "execution_time": 2.0},
+        {"unique_id": "test.p.not_null_x", "execution_time": 0.5},
+        {"unique_id": "test.p.unique_x", "execution_time": 1.5},
+    ]}))
+    dbt = bench.dbt_summary(run_results)
+    assert dbt["nodes"] == {"model": [2, 32.0], "test": [2, 2.0]}
+    assert dbt["slowest"][0] == ["fct_big", 30.0]
+
+    M = bench.Measure
+    m = bench.ScaleResult("M", 10_000, 730, rows={"product_events": 12_000_000})
+    m.generate = M(8.0, 900, True)
+    m.full = M(120.0, 2500, True)
+    m.full_stages = {"ingest": 20.0, "dbt build (models + dbt tests)": 80.0,
+                     "checks (GX, invariants)": 15.0, "reports": 1.0, "publish": 4.0}
+    m.full_dbt = dbt
+    m.incremental = M(18.0, 1200, True)
+    lines = bench.verdicts([m])
+    assert lines[0].startswith("M full build") and "MISSED" in lines[0]
+    assert "bottleneck: dbt build (models + dbt tests), 80.0 s (67% of the steps)" in lines[0]
+    assert "fct_big 30.0 s" in lines[0]
+    assert lines[1].endswith("15% of the full build: met")
+    assert "not run" in lines[2]
+    assert lines[3].startswith("generate") and "1,500,000 events/s" in lines[3] and lines[3].endswith("met")
+    text = bench.render([m])
+    assert "| M | 10,000 | 12,000,000 |" in text and "MISSED" in text
