@@ -68,5 +68,5 @@ def test_a_failing_dbt_test_blocks_publishing(published_copy: Path, capsys) -> N
     code = main(_build_args(root))
     out = capsys.readouterr().out
     assert code == 1
-    assert "not_null_stg_billing__invoices_fx_rate" in out
+    assert "columns_not_null_stg_billing__invoices" in out and "fx_rate (1 row)" in out
     assert _sha(serving) == before

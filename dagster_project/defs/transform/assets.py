@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 import dagster as dg
+import duckdb
 from dagster_dbt import (
     DagsterDbtTranslator,
     DagsterDbtTranslatorSettings,
@@ -65,18 +66,60 @@ TRANSLATOR = MetricsDbtTranslator(
 )
 
 
-def _failure_summary(invocation: Any) -> str:
-    """Which dbt nodes failed, with dbt's message (it names the failing rows' count)."""
+def _run_results(invocation: Any) -> list[dict[str, Any]] | None:
     try:
-        results = invocation.get_artifact("run_results.json")["results"]
+        return invocation.get_artifact("run_results.json")["results"]
     except Exception:  # noqa: BLE001 - artifacts may be missing when dbt could not start
+        return None
+
+
+def _failure_summary(invocation: Any, failing: Mapping[str, str] | None = None) -> str:
+    """Which dbt nodes failed, with dbt's message (it names the failing rows' count) and,
+    for the grouped column tests, which columns broke (``failing``, by test name)."""
+    results = _run_results(invocation)
+    if results is None:
         return "dbt build failed before writing run_results.json; see the run log"
+    failing = failing or {}
     lines = []
     for res in results:
         if res.get("status") in {"fail", "error"}:
             node = res["unique_id"].split(".", 2)[-1]
-            lines.append(f"{node}: {res.get('message') or res.get('status')}")
+            detail = failing.get(res["unique_id"].split(".")[2])
+            lines.append(f"{node}: {res.get('message') or res.get('status')}"
+                         + (f" [failing columns: {detail}]" if detail else ""))
     return "; ".join(lines) or "dbt build failed; see the run log"
+
+
+# Model-level tests of many columns (macros/tests/generic_tests.sql): a failure returns one
+# row per broken column (failing_column, failing_rows); dbt's message only counts them.
+GROUPED_COLUMN_TESTS = ("columns_not_null", "columns_between")
+
+
+def _failing_columns(invocation: Any, warehouse: WarehouseResource) -> dict[str, str]:
+    """Test name -> "fx_rate (1 row), ..." for each grouped column test that failed or
+    warned, read by running its compiled query again once dbt has released the file. DuckDB
+    only: on Spark the tested tables are not in the warehouse file."""
+    failed = [
+        res for res in _run_results(invocation) or []
+        if res.get("status") in {"fail", "warn"} and res.get("compiled_code")
+        and res["unique_id"].split(".")[2].startswith(GROUPED_COLUMN_TESTS)
+    ]
+    found: dict[str, str] = {}
+    if not failed:
+        return found
+    with warehouse.connect(read_only=True) as con:
+        for res in failed:
+            try:
+                rows = con.execute(
+                    "select failing_column, failing_rows from "
+                    f"({res['compiled_code']}) as failures order by failing_column"
+                ).fetchall()
+            except duckdb.Error:
+                continue  # the summary keeps dbt's own message
+            found[res["unique_id"].split(".")[2]] = ", ".join(
+                f"{column} ({n} row{'' if n == 1 else 's'})" for column, n in rows
+            )
+    return found
 
 
 def _row_counts(warehouse: WarehouseResource, keys: list[dg.AssetKey]) -> dict[dg.AssetKey, int]:
@@ -169,11 +212,13 @@ def _stream(context: dg.AssetExecutionContext, dbt: DbtCliResource,
             warehouse: WarehouseResource, args: list[str], target: str,
             extra: Callable[[Any], dict[str, Any]] | None = None,
             after: Callable[[Any], None] | None = None,
-            countable: set[tuple[str, ...]] | None = None) -> Iterator[Any]:
+            countable: set[tuple[str, ...]] | None = None,
+            explain_failures: bool = True) -> Iterator[Any]:
     """Run dbt, then yield its events with row counts (and ``extra(invocation)``
     metadata) on every model output; raise a Failure naming the failed nodes.
     ``after(invocation)`` runs once dbt has finished (Spark: mirror the marts);
-    ``countable`` limits the row counts to the tables DuckDB has current copies of.
+    ``countable`` limits the row counts to the tables DuckDB has current copies of;
+    ``explain_failures`` names the broken columns of failed grouped column tests (DuckDB).
 
     Each asset keeps its own target folder, so dbt finds its previous
     partial_parse.msgpack and only re-parses what changed (vars stay the same from run
@@ -197,7 +242,10 @@ def _stream(context: dg.AssetExecutionContext, dbt: DbtCliResource,
         counted = [k for k in counted if tuple(k.path) in countable]
     counts = _row_counts(warehouse, counted)
     more = extra(invocation) if extra else {}
+    failing = _failing_columns(invocation, warehouse) if explain_failures else {}
     for ev in events:
+        if isinstance(ev, dg.AssetCheckResult) and ev.check_name in failing:
+            ev = ev._replace(description=f"failing columns: {failing[ev.check_name]}")
         if isinstance(ev, dg.Output):
             n = counts.get(output_keys[ev.output_name])
             meta = {**ev.metadata, **more}
@@ -207,7 +255,7 @@ def _stream(context: dg.AssetExecutionContext, dbt: DbtCliResource,
         yield ev
     if not invocation.is_successful():
         raise dg.Failure(
-            description=f"dbt build failed: {_failure_summary(invocation)}",
+            description=f"dbt build failed: {_failure_summary(invocation, failing)}",
             allow_retries=False,
         )
 
@@ -283,7 +331,8 @@ def build_dbt_assets(settings: Settings) -> list[dg.AssetsDefinition]:
 
         with _environment(planned.env()):
             yield from _stream(context, dbt, warehouse, args, DAILY_ASSET, extra,
-                               countable=mirrored if on_spark else None)
+                               countable=mirrored if on_spark else None,
+                               explain_failures=not on_spark)
         built = {key.path[-1] for key in context.selected_asset_keys}
         if on_spark:
             return
@@ -320,6 +369,7 @@ def build_dbt_assets(settings: Settings) -> list[dg.AssetsDefinition]:
                 _after_spark(context, settings, warehouse, watch, manifest)
 
         yield from _stream(context, dbt, warehouse, base_args, FULL_ASSET, after=after,
-                           countable=mirrored if on_spark else None)
+                           countable=mirrored if on_spark else None,
+                           explain_failures=not on_spark)
 
     return [dbt_models_daily, dbt_models]

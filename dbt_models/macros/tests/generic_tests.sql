@@ -19,3 +19,65 @@
         {% if max_value is not none %} or {{ column_name }} > {{ max_value }} {% endif %}
     )
 {% endtest %}
+
+{#- Model-level tests that check many columns in one scan (one test node per model instead of
+    one per column: dbt's fixed cost per node dominates these cheap checks). Each returns one
+    row per broken column, `failing_column` and `failing_rows` (its count of bad rows), and
+    fails when a row is returned; `fail_calc` makes dbt's failure count the bad rows (summed
+    over the columns), as the one-column tests they replace counted them. -#}
+
+{#- Columns with NULLs (as dbt's not_null). `columns`: the column names. -#}
+{% test columns_not_null(model, columns) %}
+    {{ config(fail_calc='coalesce(sum(failing_rows), 0)') }}
+    {%- set checks = [] -%}
+    {%- for column in columns -%}
+        {%- do checks.append((column, column ~ ' is null')) -%}
+    {%- endfor -%}
+    {{ failing_columns(model, checks) }}
+{% endtest %}
+
+{#- Columns with values outside their inclusive bounds (NULL passes, as value_between).
+    `ranges`: a list of {column, min_value, max_value}; a missing bound is not checked. -#}
+{% test columns_between(model, ranges) %}
+    {{ config(fail_calc='coalesce(sum(failing_rows), 0)') }}
+    {%- set checks = [] -%}
+    {%- for bound in ranges -%}
+        {%- set outside = [] -%}
+        {%- if bound.min_value is defined and bound.min_value is not none -%}
+            {%- do outside.append(bound.column ~ ' < ' ~ bound.min_value) -%}
+        {%- endif -%}
+        {%- if bound.max_value is defined and bound.max_value is not none -%}
+            {%- do outside.append(bound.column ~ ' > ' ~ bound.max_value) -%}
+        {%- endif -%}
+        {%- if bound.column is not defined or not outside -%}
+            {{ exceptions.raise_compiler_error("columns_between on " ~ model ~ ": each range needs a column and a min_value or max_value; got " ~ bound) }}
+        {%- endif -%}
+        {%- do checks.append((bound.column, bound.column ~ ' is not null and (' ~ (outside | join(' or ')) ~ ')')) -%}
+    {%- endfor -%}
+    {{ failing_columns(model, checks) }}
+{% endtest %}
+
+{#- `checks`: (column, condition of a bad row) pairs. One scan counts each condition; the
+    counts become one row per column with at least one bad row. -#}
+{% macro failing_columns(model, checks) %}
+    with
+
+    counts as (
+        select
+            {%- for column, condition in checks %}
+            count(case when {{ condition }} then 1 end) as failing_rows_{{ loop.index }}{{ ',' if not loop.last }}
+            {%- endfor %}
+        from {{ model }}
+    ),
+
+    per_column as (
+        {%- for column, condition in checks %}
+        select '{{ column }}' as failing_column, failing_rows_{{ loop.index }} as failing_rows from counts
+        {%- if not loop.last %}
+        union all
+        {%- endif %}
+        {%- endfor %}
+    )
+
+    select * from per_column where failing_rows > 0
+{% endmacro %}
