@@ -60,7 +60,7 @@ def test_a_failing_dbt_test_blocks_publishing(published_copy: Path, capsys) -> N
     serving = root / "data" / "serving.duckdb"
     before = _sha(serving)
     # A valid ISO code without any exchange rate: staging cannot convert it, and the
-    # blocking not_null test on stg_billing__invoices.fx_rate fails.
+    # blocking columns_not_null test of stg_billing__invoices fails on fx_rate.
     (root / "landing" / "invoices" / "zz_yen.jsonl").write_text(
         '{"invoice_id": "yen-1", "customer_id": "c-yen", "issued_at": "2024-03-03T10:00:00Z",'
         ' "amount": "1000", "currency": "JPY"}\n'
