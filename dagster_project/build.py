@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
+import socket
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import dagster as dg
 
@@ -118,6 +121,61 @@ def _instance() -> dg.DagsterInstance:
         os.makedirs(os.environ["DAGSTER_HOME"], exist_ok=True)
         return dg.DagsterInstance.get()
     return dg.DagsterInstance.ephemeral()
+
+
+_PID = re.compile(r"\(pid: (\d+)\)")
+
+
+def _run_process_alive(instance: dg.DagsterInstance, run: Any) -> bool:
+    """Whether the process executing ``run`` still exists on this machine: its pid from the
+    run's tags (our CLI builds) or from the engine event naming it (any other run). A run
+    whose pid cannot be found counts as alive."""
+    pid = run.tags.get("product-metrics/pid")
+    host = run.tags.get("product-metrics/host")
+    if host and host != socket.gethostname():
+        return True
+    if pid is None:
+        for record in instance.all_logs(run.run_id, of_type=dg.DagsterEventType.ENGINE_EVENT):
+            found = _PID.search(record.message or "")
+            if found:
+                pid = found.group(1)
+                break
+    if pid is None:
+        return True
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def release_stale_claims(instance: dg.DagsterInstance) -> list[str]:
+    """Free the concurrency slots (pool ``duckdb``: one writer at a time) that runs whose
+    process is gone still hold, and mark such runs failed. A build killed with SIGKILL,
+    a machine that lost power or a stopped test never gives its slot back, and every later
+    run would wait for it forever. Returns a line per run released."""
+    storage = instance.event_log_storage
+    if not getattr(storage, "supports_global_concurrency_limits", False):
+        return []
+    released = []
+    for pool in storage.get_concurrency_keys():
+        info = storage.get_concurrency_info(pool)
+        run_ids = {s.run_id for s in info.claimed_slots} | {s.run_id for s in info.pending_steps}
+        for run_id in sorted(run_ids):
+            run = instance.get_run_by_id(run_id)
+            if run is not None and not run.is_finished and _run_process_alive(instance, run):
+                continue
+            if run is not None and not run.is_finished:
+                instance.report_run_failed(
+                    run, message="its process is gone (killed or crashed); "
+                    "product-metrics released its hold on the warehouse")
+            storage.free_concurrency_slots_for_run(run_id)
+            released.append(f"run {run_id} (pool {pool}): "
+                            + ("process gone, marked failed" if run and not run.is_finished
+                               else "already finished"))
+    return released
 
 
 def _check_message(evaluation: dg.AssetCheckEvaluation) -> str:
@@ -265,12 +323,18 @@ def run_build(settings: Settings, full_refresh: bool = False,
         contextlib.redirect_stdout(log),
         contextlib.redirect_stderr(log),
     ):
+        stale = release_stale_claims(instance)
+        for line in stale:
+            print(f"released a stale hold on the warehouse: {line}")
         result = job.execute_in_process(
             instance=instance, raise_on_error=False, run_config=run_config(full_refresh),
-            tags={**range_tags(window), "product-metrics/trigger": "cli"},
+            tags={**range_tags(window), "product-metrics/trigger": "cli",
+                  "product-metrics/pid": str(os.getpid()),
+                  "product-metrics/host": socket.gethostname()},
         )
         report = BuildReport(success=result.success, published=False, settings=settings,
                              run_id=result.run_id, log_path=str(log_path), partitions=window)
+        report.warnings += [f"released a stale hold on the warehouse: {line}" for line in stale]
         for evaluation in result.get_asset_check_evaluations():
             report.checks_run += 1
             if evaluation.passed:
