@@ -59,8 +59,11 @@ run: generate build
 	@echo "Parquet: data/serving/parquet/"
 	@echo "UI:     make ui   (then open http://127.0.0.1:3000)"
 
+# Two processes (the machines have 2 cores): tests/conftest.py keeps the end-to-end tests on
+# one and the dbt fixture tests on the other. TEST_WORKERS=0 runs everything in one process.
+TEST_WORKERS ?= 2
 test: $(STAMP)
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n $(TEST_WORKERS)
 
 test-spark: install-spark
 	SPARK_LOCAL_IP=127.0.0.1 $(BIN)/python -m pytest -q -m spark tests/e2e/test_spark.py
