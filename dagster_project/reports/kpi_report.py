@@ -136,6 +136,10 @@ class Context:
         """The as-of month, when the as-of date is not its last day (month to date)."""
         return self.as_of is not None and self.as_of < self.month_end(month) and month <= self.as_of
 
+    def faded(self, months: Sequence[dt.date]) -> frozenset[int]:
+        """Indexes of the month-to-date months, which charts draw lighter."""
+        return frozenset(i for i, m in enumerate(months) if self.partial(m))
+
     def saas(self) -> list[dict]:
         if "saas" not in self.cache:
             try:
@@ -538,7 +542,7 @@ def panel_mrr(ctx: Context, p: Panel) -> Panel:
     p.definition = "Each month, gains (green) step up from zero and losses (red) step down; the black tick is net new MRR."
     rows = ctx.saas()
     months = [r["month"] for r in rows]
-    faded = frozenset(i for i, m in enumerate(months) if ctx.partial(m))
+    faded = ctx.faded(months)
     p.svgs.append(
         s.xy_chart(
             s.XYSpec(
@@ -614,7 +618,7 @@ def panel_arr(ctx: Context, p: Panel) -> Panel:
                 "Month",
                 bars=[s.Series("", [r["arr_end"] for r in rows], s.PRIMARY)],
                 currency=ctx.currency,
-                faded=frozenset(i for i, m in enumerate(months) if ctx.partial(m)),
+                faded=ctx.faded(months),
                 label="ARR",
             )
         )
@@ -627,7 +631,7 @@ def panel_arr(ctx: Context, p: Panel) -> Panel:
 def panel_customers(ctx: Context, p: Panel) -> Panel:
     rows = ctx.saas()
     months = [r["month"] for r in rows]
-    faded = frozenset(i for i, m in enumerate(months) if ctx.partial(m))
+    faded = ctx.faded(months)
     p.units = (
         "Top: active customers at month end. Bottom: customers gained and lost in the month (count)"
     )
@@ -1015,7 +1019,7 @@ def panel_activation(ctx: Context, p: Panel) -> Panel:
                 refs=[s.Ref(target, f"target {fmt.pct(target, 0)}", s.INK)]
                 if target is not None
                 else [],
-                faded=frozenset(i for i, m in enumerate(months) if ctx.partial(m)),
+                faded=ctx.faded(months),
                 label="activation",
             )
         )
@@ -1125,7 +1129,7 @@ def panel_nps(ctx: Context, p: Panel) -> Panel:
                 refs=[s.Ref(target, f"target {target:.0f}", s.PRIMARY)]
                 if target is not None
                 else [],
-                faded=frozenset(i for i, m in enumerate(months) if ctx.partial(m)),
+                faded=ctx.faded(months),
                 width=1240,
                 height=280,
                 label="NPS",
@@ -1167,7 +1171,7 @@ def panel_revenue_mix(ctx: Context, p: Panel) -> Panel:
                 "Month",
                 bars=series,
                 currency=ctx.currency,
-                faded=frozenset(i for i, m in enumerate(months) if ctx.partial(m)),
+                faded=ctx.faded(months),
                 label="revenue mix",
             )
         )
@@ -1267,7 +1271,7 @@ def panel_bookings(ctx: Context, p: Panel) -> Panel:
                     s.Series("Revenue", [r["revenue"] for r in rows], s.PRIMARY),
                 ],
                 currency=ctx.currency,
-                faded=frozenset(i for i, m in enumerate(months) if ctx.partial(m)),
+                faded=ctx.faded(months),
                 label="bookings vs revenue",
             )
         )
