@@ -86,6 +86,10 @@ def run_dbt(path: Path, args: list[str], vars: dict | None = None) -> None:
     """Run a dbt command in-process against the warehouse at ``path``; raise on failure."""
     from dbt.cli.main import dbtRunner
 
+    from dagster_project.dbt_cli import prepare
+
+    prepare()  # dbt as the pipeline runs it (product-metrics-dbt)
+
     os.environ["DBT_DUCKDB_PATH"] = str(path)
     os.environ["DBT_DUCKDB_TEMP_DIR"] = str(path.parent / "tmp")
     os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "False")

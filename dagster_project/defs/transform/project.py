@@ -78,6 +78,9 @@ def ensure_manifest(force: bool = False) -> Path:
         return MANIFEST_PATH
     from dbt.cli.main import dbtRunner
 
+    from dagster_project.dbt_cli import prepare
+
+    prepare()  # the same parse hash as the builds' dbt runs
     os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "False")
     result = dbtRunner().invoke(
         [
