@@ -9,7 +9,12 @@
 {%- endmacro %}
 
 {% macro duckdb__to_reporting_date(ts) -%}
+    {#- Raw timestamps are naive UTC: in UTC the date is the timestamp's own (no zone lookup). -#}
+    {%- if var("reporting_timezone") == 'UTC' -%}
+    cast({{ ts }} as date)
+    {%- else -%}
     cast(timezone('{{ var("reporting_timezone") }}', timezone('UTC', {{ ts }})) as date)
+    {%- endif -%}
 {%- endmacro %}
 
 {#- The UTC timestamp at which local day `d` (a DATE in the reporting time zone) starts. -#}
