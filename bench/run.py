@@ -24,6 +24,7 @@ import re
 import shutil
 import subprocess
 import sys
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -71,6 +72,7 @@ class ScaleResult:
     incremental_stages: dict[str, float] = field(default_factory=dict)
     full_dbt: dict[str, object] = field(default_factory=dict)
     incremental_dbt: dict[str, object] = field(default_factory=dict)
+    errors: list[str] = field(default_factory=list)  # "full: ..." / "incremental: ..."
 
 
 def timed(cmd: list[str], env: dict[str, str] | None = None) -> Measure:
@@ -152,10 +154,20 @@ def stage_breakdown(report_json: Path) -> dict[str, float]:
 DBT_RUN_RESULTS = ROOT / "dbt_models" / "target" / "dbt_models" / "run_results.json"
 
 
-def dbt_summary(run_results: Path) -> dict[str, object]:
+def build_errors(report_json: Path) -> list[str]:
+    """The failed steps' errors from a build's report (each on one line, shortened)."""
+    if not report_json.exists():
+        return []
+    report = json.loads(report_json.read_text())
+    return [" ".join(str(e).split())[:400] for e in report.get("step_errors", []) if str(e).strip()]
+
+
+def dbt_summary(run_results: Path, since: float = 0.0) -> dict[str, object]:
     """What the main dbt step spent its time on (its run_results.json): node counts and
-    summed node seconds per kind, dbt's own elapsed time and the five slowest nodes."""
-    if not run_results.exists():
+    summed node seconds per kind, dbt's own elapsed time and the five slowest nodes.
+    Empty when the file is older than ``since`` (the main step did not run in the build
+    measured: the file is another run's)."""
+    if not run_results.exists() or run_results.stat().st_mtime < since:
         return {}
     data = json.loads(run_results.read_text())
     kinds: dict[str, list[float]] = {}
@@ -194,9 +206,11 @@ def run_scale(name: str, work: Path, memory_limit: str) -> ScaleResult:
     res.rows = {k: v[1] for k, v in scan.items()}
     res.baseline_total = round(sum(res.baseline.values()), 2)
     report = base / "full.json"
+    started = time.time()
     res.full = timed([cli, "build", "--report-json", str(report)], env)
     res.full_stages = stage_breakdown(report)
-    res.full_dbt = dbt_summary(DBT_RUN_RESULTS)
+    res.full_dbt = dbt_summary(DBT_RUN_RESULTS, since=started)
+    res.errors += [f"full build: {e}" for e in build_errors(report)]
     if name not in INCREMENTAL_SCALES:
         return res
     # The nightly incremental run: one more day lands, then a build.
@@ -207,9 +221,11 @@ def run_scale(name: str, work: Path, memory_limit: str) -> ScaleResult:
     add_day = timed([sys.executable, "-c", code], env)
     if add_day.ok:
         report = base / "incremental.json"
+        started = time.time()
         res.incremental = timed([cli, "build", "--report-json", str(report)], env)
         res.incremental_stages = stage_breakdown(report)
-        res.incremental_dbt = dbt_summary(DBT_RUN_RESULTS)
+        res.incremental_dbt = dbt_summary(DBT_RUN_RESULTS, since=started)
+        res.errors += [f"incremental: {e}" for e in build_errors(report)]
     else:
         res.incremental = None
     return res
@@ -258,6 +274,9 @@ def render(results: list[ScaleResult], memory_limit: str = "") -> str:
         for stage, secs in r.full_stages.items():
             lines.append(f"| {stage} | {secs} | {r.incremental_stages.get(stage, '')} |")
         lines.append("")
+        for error in r.errors:
+            lines.append(f"FAILED, {error}")
+            lines.append("")
         for label, dbt in (("full build", r.full_dbt), ("incremental", r.incremental_dbt)):
             if dbt:
                 nodes = ", ".join(f"{n} {kind}s {t} s" for kind, (n, t) in dbt["nodes"].items())

@@ -5,11 +5,16 @@ the pandas datasource of one ephemeral context, created lazily once per process 
 ~2.5 s to import, so nothing here imports it at module level). Tables are read into pandas
 only with the columns the suite needs and in chunks of at most ``CHUNK_ROWS`` rows, cut by
 a hash of the suite's key so that uniqueness is still judged exactly.
+
+A build calls :func:`warm_up` when it starts: the import and the context are made on a
+background thread while the ingestion (DuckDB, which releases the GIL) runs, so the first
+check does not wait for them (~5 s at M on two cores).
 """
 
 from __future__ import annotations
 
 import math
+import threading
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -40,10 +45,34 @@ CHUNK_ROWS = 1_000_000
 RESULT_FORMAT = {"result_format": "SUMMARY", "partial_unexpected_count": 20}
 
 _batch_definition: Any = None
+_context_lock = threading.Lock()
+_warm_up_started = threading.Event()
+
+
+def warm_up() -> None:
+    """Import GX and make the context on a background thread (once per process). A failure
+    there is left for the first check to raise, with its own message."""
+    if _warm_up_started.is_set():
+        return
+    _warm_up_started.set()
+
+    def work() -> None:
+        try:
+            _gx_batch_definition()
+        except Exception:  # noqa: BLE001, S110 - the check that needs GX raises it again
+            pass
+
+    threading.Thread(target=work, name="gx-warm-up", daemon=True).start()
 
 
 def _gx_batch_definition() -> Any:
-    """The one pandas batch definition of this process's ephemeral GX context."""
+    """The one pandas batch definition of this process's ephemeral GX context (a check
+    arriving while :func:`warm_up` makes it waits for that one)."""
+    with _context_lock:
+        return _make_batch_definition()
+
+
+def _make_batch_definition() -> Any:
     global _batch_definition
     if _batch_definition is None:
         import great_expectations as gx
