@@ -3,8 +3,9 @@
 Generates data at named scales, then measures, each as a separate process under
 ``/usr/bin/time -v`` (wall seconds and peak RSS, children included):
   generate, the DuckDB baseline scan of every landed file, a full build (with the
-  per-stage breakdown from the build's own step timings), and an incremental nightly run
-  after landing one more day.
+  per-stage breakdown from the build's own step timings), and (at tiny, S and M) an
+  incremental nightly run after landing one more day. Builds run with DuckDB memory_limit
+  2GB unless --memory-limit says otherwise; what does not fit spills.
 
     .venv/bin/python bench/run.py                 # S and M, writes bench/RESULTS.md
     .venv/bin/python bench/run.py --scales L      # opt-in: 100 000 customers
