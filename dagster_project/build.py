@@ -323,9 +323,6 @@ def run_build(settings: Settings, full_refresh: bool = False,
         contextlib.redirect_stdout(log),
         contextlib.redirect_stderr(log),
     ):
-        from dagster_project.quality.gx_runner import warm_up
-
-        warm_up()  # the checks' GX loads on another thread from the start of the run
         stale = release_stale_claims(instance)
         for line in stale:
             print(f"released a stale hold on the warehouse: {line}")

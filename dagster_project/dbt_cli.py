@@ -22,7 +22,6 @@ The pipeline runs dbt through this entry point, and the tests' in-process dbt ru
 from __future__ import annotations
 
 import copy
-import os
 
 # Not part of the hash: where the file is and how DuckDB runs; the catalog name
 # (``database``, the file's stem) stays in it.
@@ -55,18 +54,6 @@ def _current_setting(cursor, key: str) -> str | None:  # type: ignore[no-untyped
     return None if row is None or row[0] is None else str(row[0])
 
 
-def _unchanged(current: str | None, wanted: object) -> bool:
-    if current is None:
-        return False
-    wanted = str(wanted)
-    if current == wanted:
-        return True
-    # a folder given relative and reported absolute, or the other way round
-    return os.path.abspath(current) == os.path.abspath(wanted) and (
-        os.sep in current or os.sep in wanted
-    )
-
-
 def _settings_only_when_changed() -> None:
     try:
         from dbt.adapters.duckdb.environments import Environment
@@ -81,7 +68,7 @@ def _settings_only_when_changed() -> None:
             needed = {
                 key: value
                 for key, value in creds.settings.items()
-                if not _unchanged(_current_setting(cursor, key), value)
+                if _current_setting(cursor, key) != str(value)
             }
             if len(needed) != len(creds.settings):
                 creds = copy.copy(creds)  # a shallow copy: the profile's object is shared

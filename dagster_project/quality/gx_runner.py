@@ -6,9 +6,9 @@ the pandas datasource of one ephemeral context, created lazily once per process 
 only with the columns the suite needs and in chunks of at most ``CHUNK_ROWS`` rows, cut by
 a hash of the suite's key so that uniqueness is still judged exactly.
 
-A build calls :func:`warm_up` when it starts: the import and the context are made on a
-background thread while the ingestion (DuckDB, which releases the GIL) runs, so the first
-check does not wait for them (~5 s at M on two cores).
+Each ingestion asset calls :func:`warm_up` (the first call of a process counts): the
+import and the context are made on a background thread while the ingestion (DuckDB, which
+releases the GIL) runs, so the first check does not wait for them (~5 s at M on two cores).
 """
 
 from __future__ import annotations

@@ -83,3 +83,21 @@ def test_a_missed_target_names_its_bottleneck(bench, tmp_path: Path) -> None:
     assert lines[3].startswith("generate") and "1,500,000 events/s" in lines[3] and lines[3].endswith("met")
     text = bench.render([m])
     assert "| M | 10,000 | 12,000,000 |" in text and "MISSED" in text
+
+
+def test_a_build_whose_dbt_step_did_not_run_gets_no_dbt_figures(bench, tmp_path: Path) -> None:
+    import os
+    import time
+
+    run_results = tmp_path / "run_results.json"
+    run_results.write_text(json.dumps({"elapsed_time": 7.5, "results": [
+        {"unique_id": "model.p.fct_old", "execution_time": 7.0}]}))
+    os.utime(run_results, (time.time() - 60, time.time() - 60))  # another run's file
+    assert bench.dbt_summary(run_results, since=time.time() - 30) == {}
+    assert bench.dbt_summary(run_results, since=time.time() - 90) == {
+        "elapsed": 7.5, "nodes": {"model": [1, 7.0]}, "slowest": [["fct_old", 7.0]]}
+    report = tmp_path / "full.json"
+    report.write_text(json.dumps({"step_errors": [
+        "dbt_models_daily: Failure: dbt build failed:\n  Out of Memory Error: 1.8 GiB used", " "]}))
+    assert bench.build_errors(report) == [
+        "dbt_models_daily: Failure: dbt build failed: Out of Memory Error: 1.8 GiB used"]
