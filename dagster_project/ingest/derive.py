@@ -100,9 +100,6 @@ def derivation_statements(source: str, relation: str | None = None) -> list[str]
             content_parts.append(f"{_q(col.name)} := {expr}")
         content = "struct_pack(" + ", ".join(content_parts) + ")"
         key_names = ", ".join(keys)
-        key_text = " || ', ' || ".join(
-            f"'''' || cast({_q(c)} as varchar) || ''''" for c in keys
-        )
         loc = "struct_pack(f := _file, l := _line)"
         stmts.append(
             f"""create or replace temp table {_DUP} as
@@ -123,7 +120,7 @@ c2 as (
     from c1
 )
 select _rid,
-       'duplicate {key_names} ' || {key_text} || ' with different content (also in '
+       'duplicate {key_names} with different content (also in '
        || case when _c is distinct from _c1 then {_loc("_loc1")} else {_loc("_loc_diff")} end
        || ')' as reason
 from c2"""
@@ -145,8 +142,8 @@ o as (
     from s group by {owned}
 )
 select s._rid,
-       '{owned_name.removesuffix("_id")} ' || s.{owned} || ' belongs to {owner_name.removesuffix("_id")} '
-       || o.first.c || ' (first seen in ' || {_loc("o.first")} || '), not ' || s.{owner} as reason
+       'the {owned_name} of this row belongs to another {owner_name} (first seen in '
+       || {_loc("o.first")} || ')' as reason
 from s join o using ({owned})
 where s.{owner} <> o.first.c"""
         )

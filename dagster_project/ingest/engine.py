@@ -32,6 +32,7 @@ from dagster_project.ingest.readers import (
     load_file,
     load_unreadable,
 )
+from dagster_project.ingest.redact import redact
 from dagster_project.ingest.schema import (
     ensure_base,
     ensure_source_tables,
@@ -324,7 +325,7 @@ def _ingest_file(con: duckdb.DuckDBPyConnection, source: str, f: LandingFile, fp
         con.execute("rollback")
         if not _is_file_error(exc, f):
             raise
-        error = _first_line(exc).replace(str(f.path), f.name)
+        error = redact(_first_line(exc).replace(str(f.path), f.name), keep=(f.name,))
         result.add(f"{f.name}: cannot read the file ({error}): logged with one quarantined row")
 
         def unreadable() -> None:

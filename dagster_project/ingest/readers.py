@@ -40,6 +40,7 @@ import duckdb
 
 from dagster_project.contract import SOURCES, quote_literal
 from dagster_project.ingest.files import Fingerprint, LandingFile, write_with_lf_line_ends
+from dagster_project.ingest.redact import redact, redact_sql
 from dagster_project.ingest.schema import landed_columns, landed_table, scalar
 
 # Temp tables the readers use (connection-local; dropped after each file).
@@ -181,7 +182,8 @@ def _collect_bad_lines(con: duckdb.DuckDBPyConnection, label: str) -> int:
     con.execute(
         f"""create or replace temp table {_BAD} as
         select line, {quote_literal(label)} || ': ' || string_agg(
-                   lower(cast(error_type as varchar)) || ' (' || msg || ')', '; ' order by col
+                   lower(cast(error_type as varchar)) || ' (' || {redact_sql('msg')} || ')', '; '
+                   order by col
                ) as reason,
                arg_min(raw, col) as raw
         from (
@@ -481,7 +483,7 @@ def load_unreadable(con: duckdb.DuckDBPyConnection, source: str, file: LandingFi
     """The one landed row standing for a file that could not be read at all."""
     values = {
         **_lineage(file, ingested_at, "NULL"),
-        "_read_error": quote_literal(f"cannot read file: {error}"),
+        "_read_error": quote_literal(f"cannot read file: {redact(error, keep=(file.name,))}"),
     }
     return _insert(con, source, values, "")
 

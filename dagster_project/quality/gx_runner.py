@@ -1,14 +1,17 @@
 """Run a JSON expectation suite with Great Expectations 1.x on a pandas DataFrame.
 
 GX's SQL datasource fails over duckdb (see STACK_NOTES.md), so frames are validated with
-the pandas datasource of one ephemeral context, created lazily once per process (GX takes
-~2.5 s to import, so nothing here imports it at module level). Tables are read into pandas
-only with the columns the suite needs and in chunks of at most ``CHUNK_ROWS`` rows, cut by
-a hash of the suite's key so that uniqueness is still judged exactly.
+the pandas datasource of one ephemeral context, created lazily once per process by the
+first check that needs it (GX takes ~2.5-5 s to import, so nothing here imports it at
+module level, and a build that runs no GX check never pays for it). Tables are read into
+pandas only with the columns the suite needs and in chunks of at most ``CHUNK_ROWS`` rows,
+cut by a hash of the suite's key so that uniqueness is still judged exactly.
 
-Each ingestion asset calls :func:`warm_up` (the first call of a process counts): the
-import and the context are made on a background thread while the ingestion (DuckDB, which
-releases the GIL) runs, so the first check does not wait for them (~5 s at M on two cores).
+GX is imported on the thread that runs the check, never on a background thread: an earlier
+version imported it on a "warm-up" thread while the ingestion ran, and a module imported
+by both threads at once (``sqlalchemy.orm``, which GX and Dagster's storage both load) was
+seen half-initialised by one of them ("partially initialized module 'sqlalchemy.orm.exc'
+has no attribute 'UnmappedClassError'"): about one build in seven failed at random.
 """
 
 from __future__ import annotations
@@ -46,28 +49,12 @@ RESULT_FORMAT = {"result_format": "SUMMARY", "partial_unexpected_count": 20}
 
 _batch_definition: Any = None
 _context_lock = threading.Lock()
-_warm_up_started = threading.Event()
-
-
-def warm_up() -> None:
-    """Import GX and make the context on a background thread (once per process). A failure
-    there is left for the first check to raise, with its own message."""
-    if _warm_up_started.is_set():
-        return
-    _warm_up_started.set()
-
-    def work() -> None:
-        try:
-            _gx_batch_definition()
-        except Exception:  # noqa: BLE001, S110 - the check that needs GX raises it again
-            pass
-
-    threading.Thread(target=work, name="gx-warm-up", daemon=True).start()
 
 
 def _gx_batch_definition() -> Any:
-    """The one pandas batch definition of this process's ephemeral GX context (a check
-    arriving while :func:`warm_up` makes it waits for that one)."""
+    """The one pandas batch definition of this process's ephemeral GX context, made on
+    first use by the calling thread (the lock keeps it one context should two threads
+    ever ask at once)."""
     with _context_lock:
         return _make_batch_definition()
 

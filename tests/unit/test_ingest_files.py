@@ -250,7 +250,7 @@ def test_parquet_lines_are_row_numbers(tmp_path: Path) -> None:
     )
     ingest_source(con, tmp_path, "customers")
     assert con.execute("select line, reason from ops.quarantine").fetchall() == [
-        (3, "unparsable timestamp in column created_at: bad")
+        (3, "unparsable timestamp in column created_at")
     ]
     assert con.execute(
         "select customer_id, _line, _extra from landed.customers order by _line limit 2"
@@ -481,7 +481,7 @@ def test_result_metadata_and_connection_left_usable(tmp_path: Path) -> None:
     meta = result.to_metadata()
     assert meta["landed_rows"] == 2 and meta["accepted_rows"] == 1
     assert meta["quarantined_rows"] == 1 and meta["quarantined_share"] == 0.5
-    assert "customers/a.csv: line 3: unparsable timestamp in column created_at: never" in (
+    assert "customers/a.csv: line 3: unparsable timestamp in column created_at" in (
         meta["messages"])
     assert all(isinstance(v, (int, float, str, bool)) for v in meta.values())
     # No half-read result is left on the connection (duckdb 2.0 would refuse con.sql).

@@ -58,7 +58,7 @@ def assert_balanced(con: duckdb.DuckDBPyConnection) -> None:
 def test_unparsable_timestamp(fixture_warehouse) -> None:
     assert quarantine(fixture_warehouse, "customers", "unparsable timestamp%") == [
         ("customers/dt=2024-01-01/customers.csv", 3,
-         "unparsable timestamp in column created_at: yesterday"),
+         "unparsable timestamp in column created_at"),
     ]
 
 
@@ -82,23 +82,23 @@ def test_missing_required_column_quarantines_the_whole_file(fixture_warehouse) -
 
 def test_negative_amount(fixture_warehouse) -> None:
     assert quarantine(fixture_warehouse, "invoices", "negative amount%") == [
-        ("invoices/invoices.csv", 3, "negative amount in column amount: -5.00"),
+        ("invoices/invoices.csv", 3, "negative amount in column amount"),
     ]
 
 
 def test_unknown_enum_value(fixture_warehouse) -> None:
     assert quarantine(fixture_warehouse, "invoices", "unknown value%") == [
         ("invoices/invoices.csv", 4,
-         "unknown value in column status: pending (allowed: paid, open, void, refunded)"),
+         "unknown value in column status (allowed: paid, open, void, refunded)"),
     ]
 
 
 def test_duplicate_id_with_different_content_quarantines_every_copy(fixture_warehouse) -> None:
     assert quarantine(fixture_warehouse, "invoices", "duplicate%") == [
         ("invoices/invoices.csv", 5,
-         "duplicate invoice_id 'i4' with different content (also in invoices/invoices.csv:6)"),
+         "duplicate invoice_id with different content (also in invoices/invoices.csv:6)"),
         ("invoices/invoices.csv", 6,
-         "duplicate invoice_id 'i4' with different content (also in invoices/invoices.csv:5)"),
+         "duplicate invoice_id with different content (also in invoices/invoices.csv:5)"),
     ]
     assert raw_rows(fixture_warehouse, "invoices", "invoice_id") == [("i1",), ("i5",), ("i5",)]
 
@@ -124,10 +124,9 @@ def test_customers_later_row_is_accepted_not_quarantined(fixture_warehouse) -> N
 
 
 def test_subscription_naming_another_customer(fixture_warehouse) -> None:
-    assert quarantine(fixture_warehouse, "subscription_events", "subscription %") == [
+    assert quarantine(fixture_warehouse, "subscription_events", "the subscription_id %") == [
         ("subscription_events/events.csv", 3,
-         ("subscription s1 belongs to customer c1 "
-         "(first seen in subscription_events/events.csv:2), not c2")),
+         "the subscription_id of this row belongs to another customer_id (first seen in subscription_events/events.csv:2)"),
     ]
 
 
@@ -153,7 +152,7 @@ def test_invalid_json_line(fixture_warehouse) -> None:
 
 def test_unparsable_properties_json(fixture_warehouse) -> None:
     assert quarantine(fixture_warehouse, "product_events", "invalid JSON object%") == [
-        ("product_events/events.jsonl", 2, "invalid JSON object in column properties: {not json"),
+        ("product_events/events.jsonl", 2, "invalid JSON object in column properties"),
     ]
 
 
@@ -177,8 +176,8 @@ def test_csv_line_with_too_many_columns(fixture_warehouse) -> None:
 
 def test_score_out_of_range(fixture_warehouse) -> None:
     assert quarantine(fixture_warehouse, "survey_responses") == [
-        ("survey_responses/responses.csv", 3, "score out of range for nps (0-10): 11"),
-        ("survey_responses/responses.csv", 4, "score out of range for csat (1-5): 0"),
+        ("survey_responses/responses.csv", 3, "score out of range for nps (0-10) in column score"),
+        ("survey_responses/responses.csv", 4, "score out of range for csat (1-5) in column score"),
     ]
 
 
@@ -262,12 +261,11 @@ def test_conflicting_duplicates_go_before_ownership(tmp_path: Path) -> None:
     ingest_source(con, landing, "subscription_events")
     assert quarantine(con, "subscription_events") == [
         ("subscription_events/a.csv", 2,
-         "duplicate event_id 'se1' with different content (also in subscription_events/b.csv:2)"),
+         "duplicate event_id with different content (also in subscription_events/b.csv:2)"),
         ("subscription_events/b.csv", 2,
-         "duplicate event_id 'se1' with different content (also in subscription_events/a.csv:2)"),
+         "duplicate event_id with different content (also in subscription_events/a.csv:2)"),
         ("subscription_events/b.csv", 5,
-         ("subscription s1 belongs to customer c2 (first seen in subscription_events/b.csv:3), "
-         "not c1")),
+         "the subscription_id of this row belongs to another customer_id (first seen in subscription_events/b.csv:3)"),
     ]
     assert raw_rows(con, "subscription_events", "event_id") == [("se2",), ("se3",)]
     assert_balanced(con)
@@ -283,8 +281,7 @@ def test_ownership_is_decided_by_file_order_not_by_effective_date(tmp_path: Path
     con = duckdb.connect()
     ingest_source(con, landing, "subscription_events")
     assert [r[2] for r in quarantine(con, "subscription_events")] == [
-        ("subscription s1 belongs to customer c1 "
-        "(first seen in subscription_events/dt=2024-01-01/a.csv:2), not c2"),
+        "the subscription_id of this row belongs to another customer_id (first seen in subscription_events/dt=2024-01-01/a.csv:2)",
     ]
 
 
@@ -299,9 +296,9 @@ def test_duplicate_with_three_copies_names_a_differing_copy(tmp_path: Path) -> N
     con = duckdb.connect()
     ingest_source(con, landing, "invoices")
     assert [(r[1], r[2]) for r in quarantine(con, "invoices")] == [
-        (2, "duplicate invoice_id 'i1' with different content (also in invoices/a.csv:4)"),
-        (3, "duplicate invoice_id 'i1' with different content (also in invoices/a.csv:4)"),
-        (4, "duplicate invoice_id 'i1' with different content (also in invoices/a.csv:2)"),
+        (2, "duplicate invoice_id with different content (also in invoices/a.csv:4)"),
+        (3, "duplicate invoice_id with different content (also in invoices/a.csv:4)"),
+        (4, "duplicate invoice_id with different content (also in invoices/a.csv:2)"),
     ]
 
 
@@ -313,9 +310,9 @@ def test_composite_key_duplicates_in_fx_rates(tmp_path: Path) -> None:
     con = duckdb.connect()
     ingest_source(con, landing, "fx_rates")
     assert [r[2] for r in quarantine(con, "fx_rates")] == [
-        ("duplicate rate_date, currency '2024-01-01', 'EUR' with different content "
+        ("duplicate rate_date, currency with different content "
         "(also in fx_rates/a.csv:3)"),
-        ("duplicate rate_date, currency '2024-01-01', 'EUR' with different content "
+        ("duplicate rate_date, currency with different content "
         "(also in fx_rates/a.csv:2)"),
     ]
 

@@ -86,9 +86,6 @@ def _ingestion_asset(source: str, settings: Settings) -> dg.AssetsDefinition:
     def ingest(context: dg.AssetExecutionContext, warehouse: WarehouseResource,
                config: IngestConfig):
         from dagster_project.ingest import ingest_source, prepare_warehouse
-        from dagster_project.quality.gx_runner import warm_up
-
-        warm_up()  # GX loads on another thread while DuckDB ingests (the checks need it)
         with warehouse.connect() as con:
             prepare_warehouse(con)
             result = ingest_source(con, settings.landing_dir, source,
