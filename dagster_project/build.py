@@ -290,20 +290,33 @@ def run_build(settings: Settings, full_refresh: bool = False,
     The run's log (Dagster events and dbt's output, thousands of lines) goes to
     ``data/logs/build-<time>.log``; ``echo`` (default: nothing) gets one line saying
     where."""
-    import contextlib
     import time
 
-    from dagster_project.definitions import BUILD_JOB, build_definitions
-    from dagster_project.defs.partitions import range_tags
+    from dagster_project.warehouse_lock import hold_warehouse
 
     started = time.perf_counter()
-
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     if not settings.landing_dir.exists():
         raise MetricsError(
             f"landing folder {settings.landing_dir} does not exist: create it (one folder per "
             "source) or run `product-metrics generate` for a demo data set"
         )
+    # One writer at a time: a second build on this warehouse stops here, before any step.
+    with hold_warehouse(settings.warehouse_path):
+        report = _run_build_locked(settings, full_refresh, backfill, echo)
+    report.wall_seconds = round(time.perf_counter() - started, 3)
+    return report
+
+
+def _run_build_locked(settings: Settings, full_refresh: bool,
+                      backfill: tuple[str, str] | None,
+                      echo: Callable[[str], None] | None) -> BuildReport:
+    import contextlib
+    import time
+
+    from dagster_project.definitions import BUILD_JOB, build_definitions
+    from dagster_project.defs.partitions import range_tags
+
     if settings.engine == "spark":
         from dagster_project.defs.transform.spark import check_spark_ready
 
@@ -357,5 +370,4 @@ def run_build(settings: Settings, full_refresh: bool = False,
         if any(ev.asset_key == dg.AssetKey(["serving", "kpi_report"]) for ev in materialized):
             report.report_path = str(settings.report_path)
         report.step_seconds = _step_seconds(result)
-    report.wall_seconds = round(time.perf_counter() - started, 3)
     return report

@@ -6,10 +6,14 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import os
 import shutil
+import socket
 import subprocess
 import sys
 import textwrap
+import threading
+import time
 from pathlib import Path
 
 import duckdb
@@ -19,6 +23,7 @@ from dagster_project.build import run_build
 from dagster_project.contract import SOURCES
 from dagster_project.generate import land_next_day
 from dagster_project.ingest import ingest_source
+from dagster_project.warehouse_lock import lock_path
 from tests.dbt_harness import run_dbt
 from tests.e2e.conftest import DEMO, settings_for
 
@@ -69,19 +74,50 @@ def _start_reader(serving: Path, done: Path) -> subprocess.Popen:
     return reader
 
 
+def _second_build_when_locked(settings, seen: dict) -> threading.Thread:
+    """A second `product-metrics build` on the same warehouse, started as soon as the first
+    (this process) holds the warehouse lock; ``seen`` gets its exit code, stderr and
+    seconds. The thread only waits and starts a process (nothing to import)."""
+
+    def second() -> None:
+        lock = lock_path(settings.warehouse_path)
+        deadline = time.monotonic() + 300
+        while time.monotonic() < deadline:
+            if lock.exists() and f'"pid": {os.getpid()},' in lock.read_text():
+                break
+            time.sleep(0.05)
+        started = time.monotonic()
+        done = subprocess.run(
+            [sys.executable, "-m", "dagster_project.cli", "build"], capture_output=True,
+            text=True, timeout=300, check=False,
+            env={**os.environ, "METRICS_LANDING_DIR": str(settings.landing_dir),
+                 "METRICS_WAREHOUSE_PATH": str(settings.warehouse_path),
+                 "METRICS_SERVING_PATH": str(settings.serving_path)},
+        )
+        seen.update(code=done.returncode, stderr=done.stderr,
+                    seconds=time.monotonic() - started)
+
+    thread = threading.Thread(target=second, name="second-build", daemon=True)
+    thread.start()
+    return thread
+
+
 @pytest.fixture(scope="module")
 def nightly(built, tmp_path_factory: pytest.TempPathFactory):
-    """(settings, report, batch id before the night, reader) of the run after the next day
-    lands, built while a reader holds the served file open; reader is (its output, the
-    served file's inode before, after)."""
+    """(settings, report, batch id before the night, reader, second) of the run after the
+    next day lands, built while a reader holds the served file open and a second build
+    tries to start; reader is (its output, the served file's inode before, after)."""
     root = tmp_path_factory.mktemp("nightly")
     settings = _copy_build(built, root)
     before = _max_batch(settings.warehouse_path)
     land_next_day(settings.landing_dir, **DEMO)
     reader = _start_reader(settings.serving_path, root / "done")
+    second: dict = {}
     try:
         inode_before = settings.serving_path.stat().st_ino
+        contender = _second_build_when_locked(settings, second)
         report = run_build(settings)
+        contender.join(timeout=300)
         inode_after = settings.serving_path.stat().st_ino
         (root / "done").write_text("x")
         out, _ = reader.communicate(timeout=60)
@@ -89,13 +125,26 @@ def nightly(built, tmp_path_factory: pytest.TempPathFactory):
         if reader.poll() is None:
             reader.kill()
     assert report.published, report.describe()
-    return settings, report, before, (reader.returncode, out, inode_before, inode_after)
+    return settings, report, before, (reader.returncode, out, inode_before, inode_after), second
+
+
+def test_a_second_build_on_the_same_warehouse_stops_at_once_naming_the_first(nightly) -> None:
+    """One writer at a time: the second build exits 2 within seconds (its own start-up
+    included), names the holder, and the first publishes (the fixture asserts it)."""
+    settings, report, *_, second = nightly
+    assert second["code"] == 2, second
+    assert f"another build is writing the working warehouse {settings.warehouse_path}" in (
+        second["stderr"])
+    assert f"pid {os.getpid()} on {socket.gethostname()}" in second["stderr"]
+    assert "Traceback" not in second["stderr"]
+    assert second["seconds"] < 20
+    assert report.published
 
 
 def test_a_reader_holding_the_served_file_neither_blocks_nor_sees_the_swap(nightly) -> None:
     """Write-audit-publish: the build swaps a new file in (a reader with the old one open
     does not block it) and the reader keeps its consistent view to the end."""
-    settings, _, _, (code, out, inode_before, inode_after) = nightly
+    settings, _, _, (code, out, inode_before, inode_after), _ = nightly
     assert code == 0 and out.startswith("reader ok"), out
     assert inode_after != inode_before
     (n_before,) = (int(out.split()[-1]),)
@@ -124,7 +173,7 @@ def _landed(landing: Path, sql: str) -> list[tuple]:
 
 
 def test_the_next_run_processes_only_the_new_day_and_the_look_back(nightly) -> None:
-    settings, report, before, _ = nightly
+    settings, report, before, _, _ = nightly
     assert report.partitions == (WINDOW[0].isoformat(), WINDOW[1].isoformat())
     inc = report.incremental
     assert inc["mode"] == "incremental", inc
@@ -185,7 +234,7 @@ def _same(a: list[tuple], b: list[tuple]) -> bool:
 
 
 def test_the_published_marts_equal_a_full_rebuild(nightly, tmp_path: Path) -> None:
-    settings, _, _, _ = nightly
+    settings, _, _, _, _ = nightly
     # The full rebuild: every source derived again from its landed rows, every dbt model
     # rebuilt from scratch (the incremental ones with --full-refresh).
     # named as the harness's parsed manifest expects (dbt-duckdb: catalog = file stem)
