@@ -14,7 +14,11 @@ Needs the spark extra and Java 17: `make test-spark` (skipped by `make test`).
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
+import signal
+import threading
 import time
 from pathlib import Path
 
@@ -164,3 +168,70 @@ def test_marts_are_metastore_tables_that_spark_sql_reads(engines) -> None:
     expected = con.execute("select count(*), sum(mrr_end) from marts.saas_metrics_monthly").fetchone()
     assert months == expected[0] and abs(mrr - expected[1]) < CENT
     assert (spark_settings.spark_raw_dir / "subscription_events" / "data.parquet").exists()
+
+
+def _spark_jvms(spark_dir: Path) -> set[int]:
+    """Pids of the Spark driver JVMs running on ``spark_dir`` (its metastore's folder)."""
+    pids = set()
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            cmdline = (proc / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if cmdline and cmdline[0].endswith(b"java") and any(
+                f"-Dderby.system.home={spark_dir}".encode() in arg for arg in cmdline):
+            pids.add(int(proc.name))
+    return pids
+
+
+def _kill_the_main_steps_driver(spark_dir: Path, killed: dict) -> threading.Thread:
+    """Wait for the second driver JVM of the build (the main dbt step's; the first is the
+    daily facts' step), let it build for a while, then SIGKILL it. The thread only reads
+    /proc and sends a signal."""
+
+    def work() -> None:
+        seen: list[int] = []
+        deadline = time.monotonic() + 1200
+        while time.monotonic() < deadline and len(seen) < 2:
+            for pid in sorted(_spark_jvms(spark_dir)):
+                if pid not in seen:
+                    seen.append(pid)
+            time.sleep(0.5)
+        if len(seen) < 2:
+            return
+        time.sleep(45)  # mid-build: a few dozen of its ~300 nodes done
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(seen[1], signal.SIGKILL)
+            killed["pid"] = seen[1]
+
+    thread = threading.Thread(target=work, name="kill-spark-driver", daemon=True)
+    thread.start()
+    return thread
+
+
+def test_a_killed_spark_driver_is_named_in_one_line_and_nothing_is_published(
+    tmp_path_factory: pytest.TempPathFactory, demo_landing: Path,
+) -> None:
+    """The driver dies mid-build (here: killed; in the wild: a JVM error such as a full code
+    cache): the build says so in one line and publishes nothing, and the checks that could
+    not run are not reported as failed with 0 failing rows."""
+    from dagster_project.build import run_build
+
+    root = tmp_path_factory.mktemp("build_spark_killed")
+    settings = settings_for(root, landing_dir=demo_landing, engine="spark")
+    killed: dict = {}
+    killer = _kill_the_main_steps_driver(settings.spark_dir, killed)
+    report = run_build(settings)
+    killer.join(timeout=60)
+    assert killed, "the main dbt step's Spark driver was never seen"
+    assert not report.published and not report.success
+    assert not settings.serving_path.exists()
+    assert [e.split(": ", 1)[0] for e in report.step_errors] == ["dbt_models"]
+    (error,) = report.step_errors
+    assert error.startswith("dbt_models: the Spark driver stopped: "), error
+    assert "\n" not in error
+    assert "could not run and were not evaluated" in error
+    assert not [c for c in report.failed_checks if "0 failing row" in c], report.failed_checks
+    assert "the Spark driver stopped" in report.describe()

@@ -62,3 +62,61 @@ def test_mirror_copies_spark_table_files_into_duckdb(con, tmp_path: Path) -> Non
     assert con.execute("select sum(responses) from marts.nps_monthly").fetchone()[0] == 8
     with pytest.raises(MetricsError, match="marts.missing has no Parquet files"):
         mirror_tables(con, wh, ["marts.missing"])
+
+
+# --- the Spark driver dying during a dbt step (issue: JIT code cache) --------------------
+
+CODE_CACHE_LOG = """\
+26/12/04 02:00:00 ERROR Executor: Exception in task 0.0 in stage 133.0 (TID 149)
+java.lang.VirtualMachineError: Out of space in CodeCache for adapters
+\tat org.apache.spark.executor.Executor$TaskRunner.run(Executor.scala:620)
+26/12/04 02:00:00 ERROR SparkUncaughtExceptionHandler: Uncaught exception in thread Thread[x]
+"""
+REFUSED = "Runtime Error\n  [Errno 111] Connection refused"
+
+
+def _settings(tmp_path: Path):
+    from dagster_project.settings import load_settings
+
+    return load_settings(env={}, base_dir=tmp_path)
+
+
+def test_a_dead_driver_is_named_by_its_first_jvm_error(tmp_path: Path) -> None:
+    from dagster_project.defs.transform.spark import driver_errors_log, driver_stopped
+
+    settings = _settings(tmp_path)
+    log = driver_errors_log(settings)
+    log.parent.mkdir(parents=True)
+    log.write_text(CODE_CACHE_LOG)
+    assert driver_stopped(settings, ["ok", REFUSED]) == (
+        "the Spark driver stopped: java.lang.VirtualMachineError: Out of space in CodeCache "
+        "for adapters")
+
+
+def test_a_driver_killed_without_a_word_is_still_named(tmp_path: Path) -> None:
+    from dagster_project.defs.transform.spark import driver_stopped
+
+    said = driver_stopped(_settings(tmp_path), [REFUSED])
+    assert said is not None and said.startswith("the Spark driver stopped: it ended without")
+
+
+def test_a_failed_test_on_a_living_driver_is_not_a_dead_driver(tmp_path: Path) -> None:
+    from dagster_project.defs.transform.spark import driver_errors_log, driver_stopped
+
+    settings = _settings(tmp_path)
+    log = driver_errors_log(settings)
+    log.parent.mkdir(parents=True)
+    log.write_text(CODE_CACHE_LOG)  # an error logged, but every node reached the driver
+    assert driver_stopped(settings, ["Got 3 results, configured to fail if != 0"]) is None
+
+
+def test_the_in_process_driver_gets_a_code_cache_sized_for_generated_code() -> None:
+    """C1 only (TieredStopAtLevel=1) shrinks the JVM's code cache to 48 MB; a dbt build's
+    generated classes filled it at random. Both the build and profiles.yml's default say so."""
+    from dagster_project.defs.transform.spark import JAVA_OPTIONS
+    from dagster_project.settings import DBT_PROJECT_DIR
+
+    assert "-XX:TieredStopAtLevel=1" in JAVA_OPTIONS
+    assert "-XX:ReservedCodeCacheSize=384m" in JAVA_OPTIONS
+    profiles = (DBT_PROJECT_DIR / "profiles.yml").read_text()
+    assert f"'DBT_SPARK_JAVA_OPTIONS', '{JAVA_OPTIONS}'" in profiles

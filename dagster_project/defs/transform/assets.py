@@ -182,6 +182,8 @@ def _before_spark(context: dg.AssetExecutionContext, settings: Settings,
                   warehouse: WarehouseResource, watch: spark.Stopwatch) -> None:
     """Export raw.* for Spark, once per run (both dbt steps read it)."""
     spark.check_spark_ready(settings)
+    # Spark's error log is per dbt step: an earlier step's must not name this one's cause.
+    spark.driver_errors_log(settings).unlink(missing_ok=True)
     marker = settings.spark_raw_dir / ".exported_by_run"
     if marker.exists() and marker.read_text() == context.run.run_id:
         return
@@ -213,12 +215,18 @@ def _stream(context: dg.AssetExecutionContext, dbt: DbtCliResource,
             extra: Callable[[Any], dict[str, Any]] | None = None,
             after: Callable[[Any], None] | None = None,
             countable: set[tuple[str, ...]] | None = None,
-            explain_failures: bool = True) -> Iterator[Any]:
+            explain_failures: bool = True,
+            engine_died: Callable[[list[str]], str | None] | None = None) -> Iterator[Any]:
     """Run dbt, then yield its events with row counts (and ``extra(invocation)``
     metadata) on every model output; raise a Failure naming the failed nodes.
     ``after(invocation)`` runs once dbt has finished (Spark: mirror the marts);
     ``countable`` limits the row counts to the tables DuckDB has current copies of;
-    ``explain_failures`` names the broken columns of failed grouped column tests (DuckDB).
+    ``explain_failures`` names the broken columns of failed grouped column tests (DuckDB);
+    ``engine_died(messages)`` says in one line whether the engine itself stopped (Spark).
+
+    A dbt test that could not run (status ``error``: the engine died, or its SQL failed) is
+    not reported as a failed check: its check is left unevaluated and the step's failure
+    names it, so a dead engine never reads as "check failed, 0 failing rows".
 
     Each asset keeps its own target folder, so dbt finds its previous
     partial_parse.msgpack and only re-parses what changed (vars stay the same from run
@@ -243,7 +251,11 @@ def _stream(context: dg.AssetExecutionContext, dbt: DbtCliResource,
     counts = _row_counts(warehouse, counted)
     more = extra(invocation) if extra else {}
     failing = _failing_columns(invocation, warehouse) if explain_failures else {}
+    not_run: list[str] = []
     for ev in events:
+        if isinstance(ev, dg.AssetCheckResult) and _check_status(ev) == "error":
+            not_run.append(ev.check_name or "")
+            continue
         if isinstance(ev, dg.AssetCheckResult) and ev.check_name in failing:
             ev = ev._replace(description=f"failing columns: {failing[ev.check_name]}")
         if isinstance(ev, dg.Output):
@@ -254,10 +266,23 @@ def _stream(context: dg.AssetExecutionContext, dbt: DbtCliResource,
             ev = ev.with_metadata(meta)
         yield ev
     if not invocation.is_successful():
+        messages = [str(r.get("message") or "") for r in _run_results(invocation) or []
+                    if r.get("status") == "error"]
+        died = engine_died(messages) if engine_died else None
+        unrun = (f"; {len(not_run)} check(s) could not run and were not evaluated"
+                 + (f" ({', '.join(sorted(not_run)[:5])}{', ...' if len(not_run) > 5 else ''})"
+                    if not_run else "")) if not_run else ""
         raise dg.Failure(
-            description=f"dbt build failed: {_failure_summary(invocation, failing)}",
+            description=(f"{died}{unrun}" if died else
+                         f"dbt build failed: {_failure_summary(invocation, failing)}{unrun}"),
             allow_retries=False,
         )
+
+
+def _check_status(result: dg.AssetCheckResult) -> str | None:
+    """dbt's status of the test behind a check (pass, fail, warn, error, skipped)."""
+    status = (result.metadata or {}).get("status")
+    return str(getattr(status, "value", status)).lower() if status is not None else None
 
 
 def build_dbt_assets(settings: Settings) -> list[dg.AssetsDefinition]:
@@ -281,6 +306,9 @@ def build_dbt_assets(settings: Settings) -> list[dg.AssetsDefinition]:
     on_spark = settings.engine == "spark"
     # On Spark only the mirrored tables are current in DuckDB; the others live on Spark.
     mirrored = {tuple(r.split(".")) for r in [*_mart_relations(manifest), *spark.MIRRORED_TABLES]}
+
+    def engine_died(messages: list[str]) -> str | None:
+        return spark.driver_stopped(settings, messages) if on_spark else None
 
     @dbt_assets(
         manifest=manifest_path,
@@ -332,7 +360,7 @@ def build_dbt_assets(settings: Settings) -> list[dg.AssetsDefinition]:
         with _environment(planned.env()):
             yield from _stream(context, dbt, warehouse, args, DAILY_ASSET, extra,
                                countable=mirrored if on_spark else None,
-                               explain_failures=not on_spark)
+                               explain_failures=not on_spark, engine_died=engine_died)
         built = {key.path[-1] for key in context.selected_asset_keys}
         if on_spark:
             return
@@ -370,6 +398,6 @@ def build_dbt_assets(settings: Settings) -> list[dg.AssetsDefinition]:
 
         yield from _stream(context, dbt, warehouse, base_args, FULL_ASSET, after=after,
                            countable=mirrored if on_spark else None,
-                           explain_failures=not on_spark)
+                           explain_failures=not on_spark, engine_died=engine_died)
 
     return [dbt_models_daily, dbt_models]
