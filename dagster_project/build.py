@@ -8,10 +8,11 @@ import re
 import socket
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import IO, Any
 
 import dagster as dg
 
+from dagster_project import build_state
 from dagster_project.errors import MetricsError
 from dagster_project.settings import Settings
 
@@ -37,6 +38,9 @@ class BuildReport:
     incremental: dict[str, object] = field(default_factory=dict)
     log_path: str = ""  # the run's whole Dagster and dbt log
     report_path: str = ""  # the KPI report, when this build wrote it
+    # Set when nothing changed since the last published build (build_state): that build's
+    # record; nothing ran and the served data is untouched.
+    nothing_new: dict[str, object] | None = None
 
     def to_dict(self) -> dict[str, object]:
         return {
@@ -54,10 +58,19 @@ class BuildReport:
             "incremental": self.incremental,
             "log_path": self.log_path,
             "report_path": self.report_path,
+            "nothing_new": self.nothing_new is not None,
         }
 
     def describe(self) -> str:
         lines: list[str] = []
+        if self.nothing_new is not None:
+            return (
+                "Nothing new landed: the landing files, settings and code are those of the "
+                f"build published at {self.nothing_new.get('finished_at')} UTC (run "
+                f"{self.nothing_new.get('run_id')}), so its marts and checks stand; nothing "
+                f"ran and the served data is untouched ({self.settings.serving_path}).\n"
+                "  (--full-refresh rebuilds anyway.)"
+            )
         if self.published:
             lines.append(
                 f"Build passed: {self.materialized} assets materialised, {self.checks_run} checks "
@@ -282,14 +295,16 @@ def _slice_metadata(materialized: list) -> dict[str, object]:
 
 def run_build(settings: Settings, full_refresh: bool = False,
               backfill: tuple[str, str] | None = None,
-              echo: Callable[[str], None] | None = None) -> BuildReport:
+              echo: Callable[[str], None] | None = None,
+              progress: IO[str] | None = None) -> BuildReport:
     """Build in this process. On a fresh warehouse everything is built in full; after
     that each build ingests the new files and rebuilds the daily facts' slice (the
     window's days and whatever the new files touched). ``full_refresh`` rebuilds
     everything from the landed rows; ``backfill`` (first, last day) sets the window.
     The run's log (Dagster events and dbt's output, thousands of lines) goes to
     ``data/logs/build-<time>.log``; ``echo`` (default: nothing) gets one line saying
-    where."""
+    where; ``progress`` (default: none), a stream that shows the build's progress as it
+    goes (one updating line on a terminal, a line per step elsewhere)."""
     import time
 
     from dagster_project.warehouse_lock import hold_warehouse
@@ -303,19 +318,31 @@ def run_build(settings: Settings, full_refresh: bool = False,
         )
     # One writer at a time: a second build on this warehouse stops here, before any step.
     with hold_warehouse(settings.warehouse_path):
-        report = _run_build_locked(settings, full_refresh, backfill, echo)
+        inputs = build_state.signature(settings)
+        last = None if (full_refresh or backfill) else build_state.unchanged(settings)
+        if last is not None:
+            report = BuildReport(success=True, published=False, settings=settings,
+                                 run_id=str(last.get("run_id", "")), nothing_new=last)
+        else:
+            build_state.forget(settings)
+            report = _run_build_locked(settings, full_refresh, backfill, echo, progress)
+            if report.success and report.published:
+                build_state.record(settings, report.run_id, inputs)
     report.wall_seconds = round(time.perf_counter() - started, 3)
     return report
 
 
 def _run_build_locked(settings: Settings, full_refresh: bool,
                       backfill: tuple[str, str] | None,
-                      echo: Callable[[str], None] | None) -> BuildReport:
+                      echo: Callable[[str], None] | None,
+                      progress: IO[str] | None) -> BuildReport:
     import contextlib
     import time
+    import uuid
 
     from dagster_project.definitions import BUILD_JOB, build_definitions
     from dagster_project.defs.partitions import range_tags
+    from dagster_project.progress import BuildProgress
 
     if settings.engine == "spark":
         from dagster_project.defs.transform.spark import check_spark_ready
@@ -339,12 +366,23 @@ def _run_build_locked(settings: Settings, full_refresh: bool,
         stale = release_stale_claims(instance)
         for line in stale:
             print(f"released a stale hold on the warehouse: {line}")
-        result = job.execute_in_process(
-            instance=instance, raise_on_error=False, run_config=run_config(full_refresh),
-            tags={**range_tags(window), "product-metrics/trigger": "cli",
-                  "product-metrics/pid": str(os.getpid()),
-                  "product-metrics/host": socket.gethostname()},
-        )
+        run_id = str(uuid.uuid4())
+        shown = None
+        if progress is not None:
+            total = len(defs.resolve_asset_graph().materializable_asset_keys)
+            shown = BuildProgress(progress, total)
+            instance.add_event_listener(run_id, shown)
+        try:
+            result = job.execute_in_process(
+                instance=instance, raise_on_error=False, run_config=run_config(full_refresh),
+                run_id=run_id,
+                tags={**range_tags(window), "product-metrics/trigger": "cli",
+                      "product-metrics/pid": str(os.getpid()),
+                      "product-metrics/host": socket.gethostname()},
+            )
+        finally:
+            if shown is not None:
+                shown.finish()
         report = BuildReport(success=result.success, published=False, settings=settings,
                              run_id=result.run_id, log_path=str(log_path), partitions=window)
         report.warnings += [f"released a stale hold on the warehouse: {line}" for line in stale]

@@ -78,7 +78,8 @@ def cmd_build(args: argparse.Namespace) -> int:
                                "--from .. --to, both included)")
         backfill = (args.from_day, args.to_day)
     report = run_build(settings, full_refresh=args.full_refresh, backfill=backfill,
-                       echo=lambda line: print(line, flush=True))
+                       echo=lambda line: print(line, flush=True),
+                       progress=None if args.quiet else sys.stdout)
     print(report.describe())
     if args.report_json:
         import json
@@ -193,7 +194,11 @@ def build_parser() -> argparse.ArgumentParser:
         "publish, with the reason. The first build builds everything; later ones are "
         "incremental: the daily facts (product events, user-days) rebuild the newest day, "
         "the METRICS_LOOKBACK_DAYS days before it, and every event and user-day the new "
-        "files touched (late events included); the small marts rebuild in full.",
+        "files touched (late events included); the small marts rebuild in full. When "
+        "nothing landed and nothing changed since the last published build (landing files, "
+        "settings, code), it says so and stops in a second or two, the served data untouched. "
+        "While it runs it shows its progress: one updating line on a terminal (stage, assets "
+        "done, checks run, rows ingested, slowest step), a line per step in a log.",
     )
     _settings_flags(b)
     b.add_argument("--full-refresh", action="store_true",
@@ -208,6 +213,8 @@ def build_parser() -> argparse.ArgumentParser:
                    "pip install -e '.[spark]' and Java 17, see README 'Running on a cluster'")
     b.add_argument("--report-json", metavar="PATH",
                    help="also write the build report (checks, step timings) as JSON")
+    b.add_argument("--quiet", action="store_true",
+                   help="no progress while it runs (the summary is still printed)")
     b.set_defaults(func=cmd_build)
 
     s = sub.add_parser("scorecard", help="print the KPI scorecard from the serving database")

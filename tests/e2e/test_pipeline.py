@@ -127,3 +127,26 @@ def test_the_build_report_says_where_the_marts_are(built) -> None:
     assert "Build passed" in text
     assert str(settings.serving_path) in text
     assert re.search(r"\d+ checks run", text)
+
+
+def test_a_rebuild_with_nothing_new_does_nothing_and_says_so(built) -> None:
+    """The nightly run on a night when nothing landed: no step runs, the served file is the
+    same file, byte for byte, and the summary says why."""
+    import hashlib
+
+    from dagster_project.build import run_build
+
+    settings, first = built
+    served = settings.serving_path.read_bytes()
+    inode = settings.serving_path.stat().st_ino
+    from dagster_project import build_state
+
+    assert build_state.changes(settings) == []
+    report = run_build(settings)
+    assert report.success and not report.published and report.nothing_new is not None
+    assert report.materialized == 0 and report.checks_run == 0
+    assert report.run_id == first.run_id
+    assert report.describe().startswith("Nothing new landed:")
+    assert settings.serving_path.stat().st_ino == inode
+    assert hashlib.sha256(settings.serving_path.read_bytes()).digest() == (
+        hashlib.sha256(served).digest())
