@@ -131,3 +131,20 @@ def test_other_sources_night_after_night(tmp_path: Path) -> None:
     # the two fx rates of 2024-01-01 conflict: both quarantined, the earlier one too
     assert [r[:2] for r in state(con, "fx_rates")["quarantine"]] == [
         ("fx_rates/1.csv", 2), ("fx_rates/2.csv", 2)]
+
+
+def test_an_empty_or_header_only_file_landing_later_counts_zero_not_null(tmp_path: Path) -> None:
+    header = "invoice_id,customer_id,issued_at,amount,currency\n"
+    write(tmp_path, "invoices/a.csv", header + "i1,c1,2024-01-01,5,USD\n")
+    con = duckdb.connect()
+    ingest_source(con, tmp_path, "invoices")
+    write(tmp_path, "invoices/b_header_only.csv", header)
+    write(tmp_path, "invoices/c_empty.csv", "")
+    result = ingest_source(con, tmp_path, "invoices")
+    assert result.derive_mode == "incremental"
+    assert state(con, "invoices")["log"] == [
+        ("invoices/a.csv", 1, 1, 0),
+        ("invoices/b_header_only.csv", 0, 0, 0),
+        ("invoices/c_empty.csv", 0, 0, 0),
+    ]
+    check_invariants(con, "invoices")
