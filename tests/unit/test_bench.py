@@ -32,9 +32,9 @@ def test_timed_reports_wall_time_peak_memory_and_failure(bench) -> None:
     assert not bench.timed([sys.executable, "-c", "raise SystemExit(3)"]).ok
 
 
-def test_the_baseline_scan_reads_every_landed_row(bench, tmp_path: Path) -> None:
+def test_the_plain_read_reads_every_landed_row_into_tables(bench, tmp_path: Path) -> None:
     summary = generate(tmp_path / "landing", customers=20, days=30, start=date(2024, 1, 1), seed=5)
-    scan = bench.baseline_scan(tmp_path / "landing")
+    scan = bench.plain_read(tmp_path / "landing", tmp_path / "plain.duckdb")
     counted = {source: n for source, (_, n) in scan.items()}
     # the generator's own count of what it wrote, every source and format
     assert counted == {s: n for s, n in summary.rows.items() if s in counted}
@@ -69,20 +69,33 @@ def test_a_missed_target_names_its_bottleneck(bench, tmp_path: Path) -> None:
     M = bench.Measure
     m = bench.ScaleResult("M", 10_000, 730, rows={"product_events": 12_000_000})
     m.generate = M(8.0, 900, True)
+    m.baseline = {"product_events": 3.0, "users": 0.5, "releases": 0.01}
+    m.baseline_total = 4.0
     m.full = M(120.0, 2500, True)
     m.full_stages = {"ingest": 20.0, "dbt build (models + dbt tests)": 80.0,
                      "checks (GX, invariants)": 15.0, "reports": 1.0, "publish": 4.0}
+    m.ingestion = {"product_events": 15.0, "users": 1.0, "releases": 0.5}
     m.full_dbt = dbt
+    m.nothing_new = M(6.0, 300, True, "Nothing new landed: ...")
+    m.nothing_new_said = True
     m.incremental = M(18.0, 1200, True)
-    lines = bench.verdicts([m])
-    assert lines[0].startswith("M full build") and "MISSED" in lines[0]
-    assert "bottleneck: dbt build (models + dbt tests), 80.0 s (67% of the steps)" in lines[0]
-    assert "fct_big 30.0 s" in lines[0]
-    assert lines[1].endswith("15% of the full build: met")
-    assert "not run" in lines[2]
-    assert lines[3].startswith("generate") and "1,500,000 events/s" in lines[3] and lines[3].endswith("met")
-    text = bench.render([m])
-    assert "| M | 10,000 | 12,000,000 |" in text and "MISSED" in text
+    small = bench.ScaleResult("small", 60, 150)
+    small.full, small.bare_dbt = M(30.0, 800, True), M(2.5, 200, True)
+    lines = bench.verdicts([small, m])
+    assert lines[0] == (f"{bench.TARGETS['nothing new']}: M 6.0 s of 120.0 s (5%): met")
+    assert lines[1].startswith(bench.TARGETS["small"] + ": 30.0 s against 2.5 s, 12.0x: MISSED")
+    assert lines[2].startswith(bench.TARGETS["M full"] + ": 120.0 s, 2500 MiB against a plain "
+                               "read of 4.00 s, 30.0x: MISSED")
+    assert "bottleneck: dbt build (models + dbt tests), 80.0 s (67% of the steps)" in lines[2]
+    assert "fct_big 30.0 s" in lines[2]
+    assert "not measured" in lines[3] and "--scales L" in lines[3]
+    assert lines[4] == (f"{bench.TARGETS['M nightly']}: 18.0 s, 1200 MiB, 15% of 120.0 s: met")
+    # releases (0.01 s plain read) is too small to judge; product_events 5x, users 2x
+    assert lines[5] == (f"{bench.TARGETS['ingestion']}: at M, product_events 5.0x, users 2.0x "
+                        "(sources whose plain read takes >= 0.2 s): MISSED; worst: product_events")
+    assert "not measured" in lines[6]
+    text = bench.render([small, m])
+    assert "| M | 10,000 | 12,000,000 |" in text and "| 30.0x | 6.0 s, 300 MiB | 5% |" in text
 
 
 def test_a_build_whose_dbt_step_did_not_run_gets_no_dbt_figures(bench, tmp_path: Path) -> None:
