@@ -341,6 +341,17 @@ def typed_expression(col: Column) -> str:
     return f"cast({expr} as {col.sql_type})"
 
 
+# The largest magnitude a landed number may have. Amounts are read as DOUBLE and summed
+# into DECIMAL(38, 10) in the marts: up to 1e12 (a trillion, in any currency) every amount
+# and every sum of millions of them stays exact to the cent, and a product with a count
+# (unit_amount x quantity, at most 1e9) fits the decimal. A larger value is a typo or a
+# unit error; it is quarantined here rather than failing the build later in dbt.
+BOUNDS = {
+    "money": ("1e12", "1,000,000,000,000"),
+    "int": ("1e9", "1,000,000,000"),
+}
+
+
 def column_rules(col: Column) -> list[RowRule]:
     """Row-level rules of one column, checked against the text value ``v`` and typed value."""
     v = _value(col)
@@ -384,6 +395,10 @@ def column_rules(col: Column) -> list[RowRule]:
         rules.append(
             RowRule(f"{typed} < 0", f"'negative amount in column {name}'")
         )
+    if col.type in BOUNDS:
+        bound, text = BOUNDS[col.type]
+        rules.append(RowRule(f"abs({typed}) > {bound}",
+                             f"'value out of range in column {name} (at most {text})'"))
     return rules
 
 

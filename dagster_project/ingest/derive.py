@@ -303,8 +303,8 @@ def incremental_publish_statements(source: str) -> list[str]:
     return [
         # The files whose counts are set again: those with re-classified rows, and every
         # new file, even one without rows (empty or header only: its counts are 0, not NULL).
-        f"create or replace temp table {_FILES} as select distinct _file as file from {_CLS} "
-        f"union select file from {_NEW}",
+        (f"create or replace temp table {_FILES} as select distinct _file as file from {_CLS} "
+        f"union select file from {_NEW}"),
         # Rows of new files are not in raw or quarantine yet, unless an earlier run died
         # after loading them (its derive rolled back): drop whatever is there.
         f"delete from {raw} where _file in (select file from {_NEW})",

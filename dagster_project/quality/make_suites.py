@@ -18,7 +18,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from dagster_project.contract import SOURCES, Column, Source
+from dagster_project.contract import BOUNDS, SOURCES, Column, Source
 from dagster_project.quality.suites import (
     FRAME_STATS,
     landing_suite_name,
@@ -138,7 +138,11 @@ def _column_expectations(col: Column) -> list[dict[str, Any]]:
                                regex="^[A-Z]{3}$"))
     if col.type == "json":
         out.append(expectation("expect_column_values_to_be_json_parseable", column=col.name))
-    if col.non_negative:
+    if col.type in BOUNDS:
+        bound = float(BOUNDS[col.type][0])
+        out.append(between(col.name, min_value=0 if col.non_negative else -bound,
+                           max_value=bound))
+    elif col.non_negative:
         out.append(between(col.name, min_value=0))
     return out
 

@@ -365,3 +365,29 @@ def test_a_rerun_after_the_rules_change_rederives_without_new_files(tmp_path: Pa
     con.execute("update ops.ingestion_log set accepted_rows = null, quarantined_rows = null")
     assert ingest_source(con, FIXTURE_LANDING, "invoices").derived
     assert_balanced(con)
+
+
+def test_amounts_and_counts_beyond_the_contracts_bounds_are_quarantined(tmp_path: Path) -> None:
+    """An amount the marts cannot sum exactly used to pass ingestion and fail the build later
+    in dbt (a DECIMAL overflow in customer_tiers, visible only in the full log)."""
+    header = "event_id,subscription_id,customer_id,event_type,effective_at,unit_amount,quantity,currency\n"
+    landing = land(tmp_path, {
+        "subscription_events/a.csv": header
+        + "se1,s1,c1,created,2024-01-01,99999999999999999999.99,1,USD\n"
+        + "se2,s2,c2,created,2024-01-01,1000000000000,1,USD\n"  # exactly the bound: fine
+        + "se3,s3,c3,created,2024-01-01,10,2000000000,USD\n"
+        + "se4,s4,c4,created,2024-01-01,-1e13,1,USD\n",
+    })
+    con = duckdb.connect()
+    ingest_source(con, landing, "subscription_events")
+    assert quarantine(con, "subscription_events") == [
+        ("subscription_events/a.csv", 2,
+         "value out of range in column unit_amount (at most 1,000,000,000,000)"),
+        ("subscription_events/a.csv", 4,
+         "value out of range in column quantity (at most 1,000,000,000)"),
+        ("subscription_events/a.csv", 5,
+         "negative amount in column unit_amount; "
+         "value out of range in column unit_amount (at most 1,000,000,000,000)"),
+    ]
+    assert raw_rows(con, "subscription_events", "event_id, unit_amount") == [("se2", 1e12)]
+    assert_balanced(con)
