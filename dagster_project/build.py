@@ -137,6 +137,7 @@ def _instance() -> dg.DagsterInstance:
 
 
 _PID = re.compile(r"\(pid: (\d+)\)")
+_FAILURE_PREFIX = re.compile(r"^dagster\._core\.definitions\.events\.Failure: ")
 
 
 def _run_process_alive(instance: dg.DagsterInstance, run: Any) -> bool:
@@ -208,7 +209,8 @@ def _root_cause(error: object) -> str:
     while getattr(error, "cause", None) is not None:
         error = error.cause
     lines = (getattr(error, "message", "") or "").strip().splitlines()
-    return lines[0] if lines else "unknown error"
+    # A Failure raised on purpose carries its own sentence: drop Dagster's class name.
+    return _FAILURE_PREFIX.sub("", lines[0]) if lines else "unknown error"
 
 
 def _step_seconds(result: object) -> dict[str, float]:

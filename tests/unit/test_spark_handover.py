@@ -120,3 +120,16 @@ def test_the_in_process_driver_gets_a_code_cache_sized_for_generated_code() -> N
     assert "-XX:ReservedCodeCacheSize=384m" in JAVA_OPTIONS
     profiles = (DBT_PROJECT_DIR / "profiles.yml").read_text()
     assert f"'DBT_SPARK_JAVA_OPTIONS', '{JAVA_OPTIONS}'" in profiles
+
+
+def test_a_stack_frame_naming_an_error_method_is_not_a_cause(tmp_path: Path) -> None:
+    from dagster_project.defs.transform.spark import driver_errors_log, driver_stopped
+
+    settings = _settings(tmp_path)
+    log = driver_errors_log(settings)
+    log.parent.mkdir(parents=True)
+    log.write_text("26/12/04 02:00:00 ERROR SparkExecuteStatement: query failed\n"
+                   "\tat org.apache.spark.sql.execution.QueryExecution$.withInternalError("
+                   "QueryExecution.scala:927)\n")
+    said = driver_stopped(settings, [REFUSED])
+    assert said is not None and said.startswith("the Spark driver stopped: it ended without")

@@ -150,9 +150,11 @@ def mirror_tables(
 # What the JVM or Spark log when the driver itself dies (the first such line is the cause),
 # and what every dbt node says after that (the driver is gone).
 _FATAL = re.compile(
-    r"VirtualMachineError|OutOfMemoryError|StackOverflowError|InternalError|"
-    r"Uncaught exception|SparkContext (?:was|is) shut ?down|Out of space in CodeCache"
+    r"\b(?:java\.lang\.)?(?:VirtualMachineError|OutOfMemoryError|StackOverflowError|"
+    r"InternalError)\b|Uncaught exception|SparkContext (?:was|is) shut ?down|"
+    r"Out of space in CodeCache"
 )
+_STACK_FRAME = re.compile(r"^\s+at |^\s*\.\.\. \d+ more")
 _GONE = re.compile(r"Connection refused|Broken pipe|SparkContext (?:was|is) shut ?down|"
                    r"Cannot call methods on a stopped SparkContext|Py4J|Answer from Java side is empty")
 
@@ -171,7 +173,7 @@ def driver_stopped(settings: Settings, messages: list[str]) -> str | None:
     first = None
     with contextlib.suppress(OSError):
         for line in driver_errors_log(settings).read_text(errors="replace").splitlines():
-            found = _FATAL.search(line)
+            found = None if _STACK_FRAME.match(line) else _FATAL.search(line)
             if found:
                 # "java.lang.VirtualMachineError: Out of space ..." reads best from the class.
                 cls = re.search(r"[\w.$]+(?:Error|Exception)\b.*$", line)
