@@ -386,8 +386,8 @@ def test_amounts_and_counts_beyond_the_contracts_bounds_are_quarantined(tmp_path
         ("subscription_events/a.csv", 4,
          "value out of range in column quantity (at most 1,000,000,000)"),
         ("subscription_events/a.csv", 5,
-         "negative amount in column unit_amount; "
-         "value out of range in column unit_amount (at most 1,000,000,000,000)"),
+         ("negative amount in column unit_amount; "
+         "value out of range in column unit_amount (at most 1,000,000,000,000)")),
     ]
     assert raw_rows(con, "subscription_events", "event_id, unit_amount") == [("se2", 1e12)]
     assert_balanced(con)
