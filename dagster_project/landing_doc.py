@@ -48,8 +48,6 @@ READER_REASONS = (
      "JSON value")),
     ("missing required column <column>", ("the file has no such column at all: every row of "
      "the file is quarantined")),
-    ("cannot read file: <the reader's error, values removed>", ("a file that cannot be read at "
-     "all (corrupt gzip or Parquet): one row with no line number stands for it")),
 )
 
 
@@ -184,6 +182,20 @@ def render() -> str:
         "only (`ops.quarantine.raw_record`)."),
         "",
         *_reasons(),
+        "",
+        "## Files that cannot be read, changed files and copies",
+        "",
+        ("- A file that cannot be read at all (a corrupt gzip or Parquet file) holds no rows: "
+         "`ops.ingestion_log` lists it with `status` `unreadable`, its size (`file_bytes`) and "
+         "the reader's error (values removed), and landed = accepted = quarantined = 0. The "
+         "build names it with its size and does not publish while it is in the landing "
+         "folder, unless `METRICS_ALLOW_UNREADABLE_FILES=true` (then it is a warning). The "
+         "same bytes are not read again; land a fixed file."),
+        ("- A file whose content changed under the same path has its rows replaced; its "
+         "earlier version's log row is kept in `ops.file_history` (`event` `replaced`, with "
+         "when), and the build summary warns. A file whose bytes were already ingested under "
+         "another path is skipped and recorded once in `ops.file_history` (`event` "
+         "`skipped_copy`, `same_as` naming the ingested path), with a warning."),
         "",
         "## Sources",
         "",

@@ -33,6 +33,9 @@ class Settings:
     as_of_date: str | None = None
     # A source whose quarantined share of landed rows is above this fails the build.
     quarantine_max_share: float = 0.01
+    # A landing file that cannot be read at all (corrupt gzip or Parquet) blocks publishing
+    # unless this is true; either way it is listed in the build summary.
+    allow_unreadable_files: bool = False
     duckdb_memory_limit: str = "8GB"
     duckdb_threads: int = 2
     # Where DuckDB spills when a query outgrows memory_limit.
@@ -112,6 +115,7 @@ _ENV = {
     "reporting_currency": "METRICS_REPORTING_CURRENCY",
     "as_of_date": "METRICS_AS_OF_DATE",
     "quarantine_max_share": "METRICS_QUARANTINE_MAX_SHARE",
+    "allow_unreadable_files": "METRICS_ALLOW_UNREADABLE_FILES",
     "duckdb_memory_limit": "METRICS_DUCKDB_MEMORY_LIMIT",
     "duckdb_threads": "METRICS_DUCKDB_THREADS",
     "duckdb_temp_dir": "METRICS_DUCKDB_TEMP_DIR",
@@ -170,6 +174,10 @@ def _coerce(name: str, raw: str) -> object:
             if value < 0:
                 raise ValueError("must not be negative")
             return value
+        if name == "allow_unreadable_files":
+            if raw.strip().lower() not in {"true", "false", "1", "0", "yes", "no"}:
+                raise ValueError("must be true or false")
+            return raw.strip().lower() in {"true", "1", "yes"}
         if name == "dbt_vars":
             return _parse_vars(raw)
         if name == "as_of_date":

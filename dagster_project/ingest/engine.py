@@ -30,10 +30,11 @@ from dagster_project.ingest.readers import (
     EmptyHeaderError,
     UnnumberableFileError,
     load_file,
-    load_unreadable,
 )
 from dagster_project.ingest.redact import redact
 from dagster_project.ingest.schema import (
+    INGESTED,
+    UNREADABLE,
     ensure_base,
     ensure_source_tables,
     first_row,
@@ -83,6 +84,13 @@ class SourceIngestResult:
     derive_mode: str = ""
     derived_rows: int = 0  # landed rows re-classified this run
     batch_id: int | None = None  # ops.ingestion_batches row of this run's change
+    # (file, bytes, error) of the source's files that could not be read at all and are
+    # still in the landing folder (whenever they were logged): they hold no rows.
+    unreadable: list[tuple[str, int, str]] = field(default_factory=list)
+    # This run: files whose content changed in place (rows replaced, the earlier version in
+    # ops.file_history), and (copy, already ingested file) pairs skipped as copies.
+    replaced: list[str] = field(default_factory=list)
+    copies: list[tuple[str, str]] = field(default_factory=list)
     seconds: float = 0.0
 
     def add(self, message: str) -> None:
@@ -109,6 +117,9 @@ class SourceIngestResult:
             "derive_mode": self.derive_mode or "unchanged",
             "derived_rows": self.derived_rows,
             "batch_id": self.batch_id if self.batch_id is not None else "none",
+            "unreadable_files": len(self.unreadable),
+            "files_changed_in_place": len(self.replaced),
+            "copies_skipped": len(self.copies),
             "seconds": round(self.seconds, 3),
             "messages": "\n".join(self.messages) if self.messages else "(none)",
         }
@@ -214,10 +225,15 @@ def ingest_source(
         if f.name in changed_paths:
             result.add(f"{f.name}: content changed since it was ingested (files are meant to be "
                        "immutable): its rows are replaced")
+        if f.name in changed_paths:
+            result.replaced.append(f.name)
         if fp.content_hash in known:
             result.files_skipped += 1
             result.add(f"{f.name}: same content as {known[fp.content_hash]}, already ingested: "
                        "skipped")
+            if _record_copy(con, source, f.name, fp.content_hash, known[fp.content_hash],
+                            ingested_at):
+                result.copies.append((f.name, known[fp.content_hash]))
             if f.name in changed_paths:
                 drop_only.append(f.name)
             continue
@@ -276,6 +292,14 @@ def ingest_source(
     result.landed_rows, result.accepted_rows, result.quarantined_rows = (int(v) for v in totals)
     if result.quarantined_rows:
         _quarantine_messages(con, result)
+    present = {f.name for f in files}
+    result.unreadable = [
+        (str(name), int(size or 0), str(error or "cannot read file"))
+        for name, size, error in con.execute(
+            "select file, file_bytes, error from ops.ingestion_log where source = ? and "
+            "status = ? order by file", [source, UNREADABLE]).fetchall()
+        if name in present
+    ]
     result.seconds = time.monotonic() - started
     return result
 
@@ -297,18 +321,44 @@ def _transaction(con: duckdb.DuckDBPyConnection, work: Callable[[], None]) -> No
     con.execute("commit")
 
 
+def _record_copy(con: duckdb.DuckDBPyConnection, source: str, name: str, content_hash: str,
+                 same_as: str, at: datetime) -> bool:
+    """Record a skipped copy in ops.file_history once; True when it is new."""
+    seen = con.execute(
+        "select count(*) from ops.file_history where source = ? and file = ? and "
+        "content_hash = ? and event = 'skipped_copy'", [source, name, content_hash]).fetchall()
+    if seen[0][0]:
+        return False
+    con.execute(
+        "insert into ops.file_history (source, file, content_hash, event, same_as, recorded_at) "
+        "values (?, ?, ?, 'skipped_copy', ?, ?)", [source, name, content_hash, same_as, at])
+    return True
+
+
 def _drop_files(con: duckdb.DuckDBPyConnection, source: str, names: list[str]) -> None:
+    """Remove files' rows and log rows (their content changed); the log rows are kept as
+    the files' earlier versions in ops.file_history."""
+    for name in names:
+        con.execute(
+            "insert into ops.file_history select source, file, content_hash, 'replaced', NULL, "
+            "landed_rows, accepted_rows, quarantined_rows, ingested_at, "
+            "cast(now() at time zone 'UTC' as timestamp) from ops.ingestion_log "
+            "where source = ? and file = ?", [source, name])
     for name in names:
         con.execute(f"delete from {landed_table(source)} where _file = ?", [name])
         con.execute("delete from ops.ingestion_log where source = ? and file = ?", [source, name])
 
 
 def _log_file(con: duckdb.DuckDBPyConnection, source: str, f: LandingFile, fp: Fingerprint,
-              rows: int, ingested_at: datetime) -> None:
+              rows: int, ingested_at: datetime, error: str | None = None) -> None:
+    """Log a file: read (counts set by the derive) or unreadable (no rows, counts 0)."""
+    counts = "NULL, NULL" if error is None else "0, 0"
     con.execute(
         "insert into ops.ingestion_log (source, file, content_hash, landed_rows, accepted_rows, "
-        "quarantined_rows, ingested_at) values (?, ?, ?, ?, NULL, NULL, ?)",
-        [source, f.name, fp.content_hash, rows, ingested_at],
+        f"quarantined_rows, ingested_at, file_bytes, status, error) values (?, ?, ?, ?, {counts}, "
+        "?, ?, ?, ?)",
+        [source, f.name, fp.content_hash, rows, ingested_at, f.size,
+         INGESTED if error is None else UNREADABLE, error],
     )
 
 
@@ -326,13 +376,13 @@ def _ingest_file(con: duckdb.DuckDBPyConnection, source: str, f: LandingFile, fp
         if not _is_file_error(exc, f):
             raise
         error = redact(_first_line(exc).replace(str(f.path), f.name), keep=(f.name,))
-        result.add(f"{f.name}: cannot read the file ({error}): logged with one quarantined row")
+        result.add(f"{f.name}: cannot read the file ({f.size:,} bytes): {error}; logged as "
+                   "unreadable (no rows)")
 
         def unreadable() -> None:
             if replace:
                 _drop_files(con, source, [f.name])
-            rows = load_unreadable(con, source, f, ingested_at, error)
-            _log_file(con, source, f, fp, rows, ingested_at)
+            _log_file(con, source, f, fp, 0, ingested_at, error=f"cannot read file: {error}")
 
         _transaction(con, unreadable)
         return

@@ -40,7 +40,7 @@ import duckdb
 
 from dagster_project.contract import SOURCES, quote_literal
 from dagster_project.ingest.files import Fingerprint, LandingFile, write_with_lf_line_ends
-from dagster_project.ingest.redact import redact, redact_sql
+from dagster_project.ingest.redact import redact_sql
 from dagster_project.ingest.schema import landed_columns, landed_table, scalar
 
 # Temp tables the readers use (connection-local; dropped after each file).
@@ -476,16 +476,6 @@ def load_parquet(con: duckdb.DuckDBPyConnection, source: str, file: LandingFile,
     out.rows = _insert(con, source, values, from_clause)
     out.messages += _column_messages(file, cmap, out.rows)
     return out
-
-
-def load_unreadable(con: duckdb.DuckDBPyConnection, source: str, file: LandingFile,
-                    ingested_at: datetime, error: str) -> int:
-    """The one landed row standing for a file that could not be read at all."""
-    values = {
-        **_lineage(file, ingested_at, "NULL"),
-        "_read_error": quote_literal(f"cannot read file: {redact(error, keep=(file.name,))}"),
-    }
-    return _insert(con, source, values, "")
 
 
 def load_file(con: duckdb.DuckDBPyConnection, source: str, file: LandingFile,

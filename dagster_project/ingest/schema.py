@@ -17,8 +17,9 @@
 ``raw.<source>``: exactly ``contract.create_typed_table_sql`` (contract columns typed,
 then ``_file, _line, _ingested_at``); rebuilt from ``landed.<source>``.
 
-``ops.ingestion_log`` and ``ops.quarantine``: exactly the columns of DATA_CONTRACT.md
-section 3 (no constraints: DuckDB checks unique indexes eagerly inside a transaction).
+``ops.ingestion_log`` and ``ops.quarantine``: the columns of the landing contract's
+ops tables (docs/LANDING.md), the log extended by ``file_bytes``, ``status`` and ``error``
+(no constraints: DuckDB checks unique indexes eagerly inside a transaction).
 """
 
 from __future__ import annotations
@@ -44,7 +45,34 @@ create table if not exists ops.ingestion_log (
   landed_rows BIGINT,
   accepted_rows BIGINT,
   quarantined_rows BIGINT,
-  ingested_at TIMESTAMP
+  ingested_at TIMESTAMP,
+  file_bytes BIGINT,
+  status VARCHAR,
+  error VARCHAR
+)"""
+# Columns added to ops.ingestion_log after its first release (older warehouses get them).
+INGESTION_LOG_ADDED = (("file_bytes", "BIGINT"), ("status", "VARCHAR"), ("error", "VARCHAR"))
+# ops.ingestion_log.status: a file read into rows, or one that could not be read at all
+# (it has no rows: landed = accepted = quarantined = 0, and ``error`` says why).
+INGESTED, UNREADABLE = "ingested", "unreadable"
+
+# Landing files are meant to be immutable. When one changes in place, its earlier version's
+# log row moves here (event 'replaced', with when it was replaced); a file skipped because
+# its bytes were already ingested under another path is recorded here once ('skipped_copy',
+# same_as naming that path). With ops.ingestion_log it tells an auditor why a past month's
+# revenue changed.
+FILE_HISTORY_DDL = """
+create table if not exists ops.file_history (
+  source VARCHAR,
+  file VARCHAR,
+  content_hash VARCHAR,
+  event VARCHAR,
+  same_as VARCHAR,
+  landed_rows BIGINT,
+  accepted_rows BIGINT,
+  quarantined_rows BIGINT,
+  ingested_at TIMESTAMP,
+  recorded_at TIMESTAMP
 )"""
 
 QUARANTINE_DDL = """
@@ -91,7 +119,10 @@ def ensure_base(con: duckdb.DuckDBPyConnection) -> None:
     for schema in ("landed", "raw", "ops"):
         con.execute(f"create schema if not exists {schema}")
     con.execute(INGESTION_LOG_DDL)
+    for name, sql_type in INGESTION_LOG_ADDED:
+        con.execute(f"alter table ops.ingestion_log add column if not exists {name} {sql_type}")
     con.execute(QUARANTINE_DDL)
+    con.execute(FILE_HISTORY_DDL)
 
 
 def ensure_source_tables(con: duckdb.DuckDBPyConnection, source: str) -> None:

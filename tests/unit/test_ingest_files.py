@@ -326,7 +326,17 @@ def test_the_same_file_under_another_path_is_skipped(tmp_path: Path) -> None:
     result = ingest_source(con, tmp_path, "customers", now=NOW)
     assert (result.files_seen, result.files_ingested, result.files_skipped) == (2, 0, 2)
     assert any("same content as customers/dt=2024-01-01/a.csv" in m for m in result.messages)
-    assert _snapshot(con) == before
+    assert result.copies == [("customers/dt=2024-01-02/copy_of_a.csv",
+                              "customers/dt=2024-01-01/a.csv")]
+    after = _snapshot(con)
+    assert after.pop("ops.file_history") != before.pop("ops.file_history")
+    assert after == before  # nothing else changed
+    # The skipped copy is kept in ops, once: the next run does not report it again.
+    history = "select file, event, same_as from ops.file_history order by file"
+    assert con.execute(history).fetchall() == [
+        ("customers/dt=2024-01-02/copy_of_a.csv", "skipped_copy", "customers/dt=2024-01-01/a.csv")]
+    assert ingest_source(con, tmp_path, "customers", now=NOW).copies == []
+    assert len(con.execute(history).fetchall()) == 1
     # Two new copies in one run: the first in path order is ingested.
     write(tmp_path, "customers/dt=2024-01-03/b.csv", CUSTOMER_HEADER + "c2,2024-01-01,B\n")
     write(tmp_path, "customers/dt=2024-01-04/b.csv", CUSTOMER_HEADER + "c2,2024-01-01,B\n")
@@ -342,9 +352,16 @@ def test_a_changed_file_replaces_its_rows(tmp_path: Path) -> None:
     ingest_source(con, tmp_path, "customers")
     assert log(con, "customers") == [("customers/a.csv", 2, 1, 1)]
     path.write_text(CUSTOMER_HEADER + "c1,2024-01-01,A2\n")
+    first_hash = con.execute("select content_hash from ops.ingestion_log").fetchall()[0][0]
     result = ingest_source(con, tmp_path, "customers")
     assert any("content changed" in m for m in result.messages)
+    assert result.replaced == ["customers/a.csv"]
     assert log(con, "customers") == [("customers/a.csv", 1, 1, 0)]
+    # The earlier version is kept: an auditor sees what the file held and when it changed.
+    assert con.execute(
+        "select file, content_hash, event, landed_rows, accepted_rows, quarantined_rows, "
+        "recorded_at is not null from ops.file_history").fetchall() == [
+        ("customers/a.csv", first_hash, "replaced", 2, 1, 1, True)]
     assert con.execute("select customer_id, name from raw.customers").fetchall() == [("c1", "A2")]
     assert con.execute("select count(*) from ops.quarantine").fetchall() == [(0,)]
     balanced(con, "customers")
@@ -393,6 +410,8 @@ def test_empty_and_header_only_files(tmp_path: Path) -> None:
 
 
 def test_unreadable_files_do_not_stop_the_others(tmp_path: Path) -> None:
+    """A file that cannot be read at all is not a row: it is logged as unreadable with its
+    size and error, holds no rows, and is named in the result until it leaves the landing."""
     write(tmp_path, "customers/a_corrupt.csv.gz", b"this is not gzip")
     good = gzip.compress((CUSTOMER_HEADER + "c1,2024-01-01,A\nc2,2024-01-01,B\n").encode())
     write(tmp_path, "customers/b_truncated.csv.gz", good[: len(good) // 2])
@@ -401,24 +420,37 @@ def test_unreadable_files_do_not_stop_the_others(tmp_path: Path) -> None:
     con = duckdb.connect()
     result = ingest_source(con, tmp_path, "customers")
     assert log(con, "customers") == [
-        ("customers/a_corrupt.csv.gz", 1, 0, 1),
-        ("customers/b_truncated.csv.gz", 1, 0, 1),
-        ("customers/c_corrupt.parquet", 1, 0, 1),
+        ("customers/a_corrupt.csv.gz", 0, 0, 0),
+        ("customers/b_truncated.csv.gz", 0, 0, 0),
+        ("customers/c_corrupt.parquet", 0, 0, 0),
         ("customers/d_ok.csv", 1, 1, 0),
     ]
-    rows = con.execute("select file, line, reason from ops.quarantine order by file").fetchall()
-    assert [(r[0], r[1]) for r in rows] == [
-        ("customers/a_corrupt.csv.gz", None), ("customers/b_truncated.csv.gz", None),
-        ("customers/c_corrupt.parquet", None)]
-    assert all(r[2].startswith("cannot read file: ") for r in rows)
-    assert "gzip" in rows[0][2].lower()
-    assert (result.landed_rows, result.accepted_rows, result.quarantined_rows) == (4, 1, 3)
+    statuses = con.execute(
+        "select file, status, file_bytes, error from ops.ingestion_log order by file").fetchall()
+    assert [(f, st, n) for f, st, n, _ in statuses] == [
+        ("customers/a_corrupt.csv.gz", "unreadable", 16),
+        ("customers/b_truncated.csv.gz", "unreadable", len(good) // 2),
+        ("customers/c_corrupt.parquet", "unreadable", 31),
+        ("customers/d_ok.csv", "ingested", len(CUSTOMER_HEADER) + len("c1,2024-01-01,A\n")),
+    ]
+    assert all(e.startswith("cannot read file: ") for _, _, _, e in statuses[:3])
+    assert "gzip" in statuses[0][3].lower() and statuses[3][3] is None
+    assert con.execute("select count(*) from ops.quarantine").fetchall() == [(0,)]
+    assert (result.landed_rows, result.accepted_rows, result.quarantined_rows) == (1, 1, 0)
+    assert [(name, size) for name, size, _ in result.unreadable] == [
+        ("customers/a_corrupt.csv.gz", 16), ("customers/b_truncated.csv.gz", len(good) // 2),
+        ("customers/c_corrupt.parquet", 31)]
     assert sum("cannot read the file" in m for m in result.messages) == 3
     balanced(con, "customers")
-    # The same bytes are not retried; a fixed file (new content) replaces the broken one.
-    assert ingest_source(con, tmp_path, "customers").files_ingested == 0
+    # The same bytes are not retried, and stay named while they are in the landing folder.
+    again = ingest_source(con, tmp_path, "customers")
+    assert again.files_ingested == 0 and len(again.unreadable) == 3
+    # A fixed file (new content) replaces the broken one; a removed one is no longer named.
     write(tmp_path, "customers/a_corrupt.csv.gz", gzip.compress(b"customer_id,created_at\n"))
-    assert ingest_source(con, tmp_path, "customers").quarantined_rows == 2
+    (tmp_path / "customers" / "c_corrupt.parquet").unlink()
+    fixed = ingest_source(con, tmp_path, "customers")
+    assert [name for name, _, _ in fixed.unreadable] == ["customers/b_truncated.csv.gz"]
+    assert log(con, "customers")[0] == ("customers/a_corrupt.csv.gz", 0, 0, 0)
     balanced(con, "customers")
 
 
@@ -468,8 +500,19 @@ def test_prepare_warehouse_is_idempotent_and_sets_utc() -> None:
     schemas = {r[0] for r in con.execute("select schema_name from duckdb_schemas()").fetchall()}
     assert {"landed", "raw", "ops"} <= schemas
     cols = con.execute("describe ops.ingestion_log").fetchall()
+    # The contract's columns first, in order; then the ones added since (file_bytes,
+    # status, error), which an older warehouse gains too.
     assert [c[0] for c in cols] == ["source", "file", "content_hash", "landed_rows",
-                                    "accepted_rows", "quarantined_rows", "ingested_at"]
+                                    "accepted_rows", "quarantined_rows", "ingested_at",
+                                    "file_bytes", "status", "error"]
+    old = duckdb.connect()
+    old.execute("create schema ops")
+    old.execute("create table ops.ingestion_log (source VARCHAR, file VARCHAR, "
+                "content_hash VARCHAR, landed_rows BIGINT, accepted_rows BIGINT, "
+                "quarantined_rows BIGINT, ingested_at TIMESTAMP)")
+    prepare_warehouse(old)
+    assert [c[0] for c in old.execute("describe ops.ingestion_log").fetchall()][-3:] == [
+        "file_bytes", "status", "error"]
     cols = con.execute("describe ops.quarantine").fetchall()
     assert [c[0] for c in cols] == ["source", "file", "line", "reason", "raw_record"]
 

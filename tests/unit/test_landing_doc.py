@@ -22,5 +22,5 @@ def test_every_source_column_and_quarantine_reason_is_listed() -> None:
                    "| negative amount in column <column> |",
                    "| duplicate <key> with different content (also in <file>:<line>) |",
                    "| score out of range for nps (0-10) in column score |",
-                   "| cannot read file: <the reader's error, values removed> |"):
+                   "| invalid JSON line |"):
         assert reason in text

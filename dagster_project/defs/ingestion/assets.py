@@ -16,6 +16,8 @@ from dagster_project.settings import Settings
 
 BALANCE_CHECK = "landed_equals_accepted_plus_quarantined"
 SHARE_CHECK = "quarantine_share_under_threshold"
+READABLE_CHECK = "every_file_readable"
+IMMUTABLE_CHECK = "landed_files_unchanged"
 # The large sources: partitioned by day, like the facts built from them.
 PARTITIONED_SOURCES = ("product_events",)
 
@@ -81,6 +83,13 @@ def _ingestion_asset(source: str, settings: Settings) -> dg.AssetsDefinition:
                               description="Every file: landed rows = accepted + quarantined."),
             dg.AssetCheckSpec(SHARE_CHECK, asset=key, blocking=True,
                               description="Quarantined share of landed rows <= quarantine_max_share."),
+            dg.AssetCheckSpec(READABLE_CHECK, asset=key, blocking=True,
+                              description="No landing file that cannot be read at all (a warning "
+                              "instead with METRICS_ALLOW_UNREADABLE_FILES=true)."),
+            dg.AssetCheckSpec(IMMUTABLE_CHECK, asset=key, blocking=False,
+                              description="Warns when a landed file changed in place (its rows "
+                              "are replaced) or a copy of a landed file was skipped; both are "
+                              "kept in ops.file_history."),
         ],
     )
     def ingest(context: dg.AssetExecutionContext, warehouse: WarehouseResource,
@@ -110,6 +119,8 @@ def _ingestion_asset(source: str, settings: Settings) -> dg.AssetsDefinition:
                 else f"{len(unbalanced)} file(s) do not balance, e.g. {unbalanced[0]}"
             ),
         )
+        yield _readable_check(source, result.unreadable, settings.allow_unreadable_files)
+        yield _unchanged_check(source, result.replaced, result.copies)
         share = result.quarantined_rows / result.landed_rows if result.landed_rows else 0.0
         limit = settings.quarantine_max_share
         yield dg.AssetCheckResult(
@@ -135,6 +146,48 @@ def _ingestion_asset(source: str, settings: Settings) -> dg.AssetsDefinition:
         )
 
     return ingest
+
+
+def _readable_check(source: str, unreadable: list[tuple[str, int, str]],
+                    allowed: bool) -> dg.AssetCheckResult:
+    """A file that cannot be read is not a row: it is named with its size, and it blocks
+    publishing unless the user allows it (then it is a warning)."""
+    listed = "; ".join(f"{name} ({size:,} bytes): {error}" for name, size, error in unreadable[:5])
+    more = f"; and {len(unreadable) - 5} more" if len(unreadable) > 5 else ""
+    advice = ("published without them (METRICS_ALLOW_UNREADABLE_FILES=true)" if allowed else
+              "fix or remove them, or set METRICS_ALLOW_UNREADABLE_FILES=true to publish "
+              "without them")
+    return dg.AssetCheckResult(
+        check_name=READABLE_CHECK,
+        passed=not unreadable,
+        severity=dg.AssetCheckSeverity.WARN if allowed else dg.AssetCheckSeverity.ERROR,
+        metadata={"unreadable_files": [u[0] for u in unreadable][:20],
+                  "bytes": sum(u[1] for u in unreadable)},
+        description=(f"{source}: every landing file was read" if not unreadable else
+                     f"{source}: {len(unreadable)} landing file(s) cannot be read at all and "
+                     f"hold no rows: {listed}{more}; {advice}"),
+    )
+
+
+def _unchanged_check(source: str, replaced: list[str],
+                     copies: list[tuple[str, str]]) -> dg.AssetCheckResult:
+    """Files are meant to be immutable: say so in the build summary when one was not."""
+    parts = []
+    if replaced:
+        parts.append(f"{len(replaced)} file(s) changed in place since they were ingested, their "
+                     f"rows replaced: {', '.join(replaced[:5])}")
+    if copies:
+        parts.append(f"{len(copies)} copy(ies) of ingested files skipped: "
+                     + ", ".join(f"{c} (same as {o})" for c, o in copies[:5]))
+    return dg.AssetCheckResult(
+        check_name=IMMUTABLE_CHECK,
+        passed=not parts,
+        severity=dg.AssetCheckSeverity.WARN,
+        metadata={"changed_in_place": replaced[:20], "copies_skipped": [c for c, _ in copies][:20]},
+        description=(f"{source}: no landed file changed or landed twice" if not parts else
+                     f"{source}: " + "; ".join(parts) + " (earlier versions and copies in "
+                     "ops.file_history)"),
+    )
 
 
 def build_ingestion_assets(settings: Settings) -> list[dg.AssetsDefinition]:
