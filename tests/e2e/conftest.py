@@ -1,6 +1,7 @@
 """The whole graph on a small demo data set, built once per test session."""
 
 import datetime as dt
+import shutil
 from pathlib import Path
 
 import pytest
@@ -34,3 +35,16 @@ def built(tmp_path_factory: pytest.TempPathFactory, demo_landing: Path):
     report = run_build(settings)
     assert report.published, report.describe()
     return settings, report
+
+
+@pytest.fixture()
+def published_copy(tmp_path: Path, built) -> Path:
+    """A private copy of a good build (landing, warehouse, serving) to break on purpose."""
+    settings, _ = built
+    root = tmp_path / "copy"
+    shutil.copytree(settings.landing_dir, root / "landing")
+    (root / "data").mkdir(parents=True)
+    shutil.copy(settings.warehouse_path, root / "data" / "warehouse.duckdb")
+    shutil.copy(settings.serving_path, root / "data" / "serving.duckdb")
+    shutil.copytree(settings.parquet_dir, root / "data" / "serving" / "parquet")
+    return root

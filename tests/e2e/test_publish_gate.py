@@ -1,10 +1,7 @@
 """Write-audit-publish: a failed check leaves the served data exactly as it was."""
 
 import hashlib
-import shutil
 from pathlib import Path
-
-import pytest
 
 from dagster_project.cli import main
 
@@ -15,19 +12,6 @@ def _sha(path: Path) -> str:
 
 def _tree_hashes(folder: Path) -> dict[str, str]:
     return {p.relative_to(folder).as_posix(): _sha(p) for p in sorted(folder.rglob("*")) if p.is_file()}
-
-
-@pytest.fixture()
-def published_copy(tmp_path: Path, built) -> Path:
-    """A private copy of a good build (landing, warehouse, serving) to break on purpose."""
-    settings, _ = built
-    root = tmp_path / "copy"
-    shutil.copytree(settings.landing_dir, root / "landing")
-    (root / "data").mkdir(parents=True)
-    shutil.copy(settings.warehouse_path, root / "data" / "warehouse.duckdb")
-    shutil.copy(settings.serving_path, root / "data" / "serving.duckdb")
-    shutil.copytree(settings.parquet_dir, root / "data" / "serving" / "parquet")
-    return root
 
 
 def _build_args(root: Path) -> list[str]:
