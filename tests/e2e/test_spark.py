@@ -14,7 +14,6 @@ Needs the spark extra and Java 17: `make test-spark` (skipped by `make test`).
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import signal
@@ -171,7 +170,9 @@ def test_marts_are_metastore_tables_that_spark_sql_reads(engines) -> None:
 
 
 def _spark_jvms(spark_dir: Path) -> set[int]:
-    """Pids of the Spark driver JVMs running on ``spark_dir`` (its metastore's folder)."""
+    """Pids of the Spark driver JVMs running on ``spark_dir`` (its metastore's folder): the
+    JVM option stands alone on their command line. spark-submit's short-lived launcher JVM
+    carries the same text only inside ``spark.driver.extraJavaOptions=...``."""
     pids = set()
     for proc in Path("/proc").iterdir():
         if not proc.name.isdigit():
@@ -180,8 +181,8 @@ def _spark_jvms(spark_dir: Path) -> set[int]:
             cmdline = (proc / "cmdline").read_bytes().split(b"\0")
         except OSError:
             continue
-        if cmdline and cmdline[0].endswith(b"java") and any(
-                f"-Dderby.system.home={spark_dir}".encode() in arg for arg in cmdline):
+        if cmdline and cmdline[0].endswith(b"java") and (
+                f"-Dderby.system.home={spark_dir}".encode() in cmdline):
             pids.add(int(proc.name))
     return pids
 
@@ -202,9 +203,11 @@ def _kill_the_main_steps_driver(spark_dir: Path, killed: dict) -> threading.Thre
         if len(seen) < 2:
             return
         time.sleep(45)  # mid-build: a few dozen of its ~300 nodes done
-        with contextlib.suppress(ProcessLookupError):
+        try:
             os.kill(seen[1], signal.SIGKILL)
             killed["pid"] = seen[1]
+        except ProcessLookupError:
+            killed["missed"] = seen[1]  # it was gone already: the assertion below says so
 
     thread = threading.Thread(target=work, name="kill-spark-driver", daemon=True)
     thread.start()
@@ -225,7 +228,7 @@ def test_a_killed_spark_driver_is_named_in_one_line_and_nothing_is_published(
     killer = _kill_the_main_steps_driver(settings.spark_dir, killed)
     report = run_build(settings)
     killer.join(timeout=60)
-    assert killed, "the main dbt step's Spark driver was never seen"
+    assert "pid" in killed, f"the main dbt step's Spark driver was not killed: {killed}"
     assert not report.published and not report.success
     assert not settings.serving_path.exists()
     assert [e.split(": ", 1)[0] for e in report.step_errors] == ["dbt_models"]
