@@ -70,7 +70,9 @@ class BuildProgress:
             key = materialization.asset_key.to_user_string()
             self.assets_done.add(key)
             if key.startswith("raw/"):
-                rows = materialization.metadata.get("dagster/row_count")
+                # The rows this run read and classified (new files, and the earlier rows
+                # sharing a key with them), not the source's total.
+                rows = materialization.metadata.get("derived_rows")
                 self.rows_ingested += int(getattr(rows, "value", rows) or 0)
             self._show("")
         elif kind == "ASSET_CHECK_EVALUATION":

@@ -16,7 +16,8 @@ def _entry(kind: str, step: str = "", **data: object) -> SimpleNamespace:
 
 
 def _materialized(key: list[str], rows: int | None = None) -> SimpleNamespace:
-    meta = {} if rows is None else {"dagster/row_count": dg.IntMetadataValue(rows)}
+    meta = {} if rows is None else {"derived_rows": dg.IntMetadataValue(rows),
+                                    "dagster/row_count": dg.IntMetadataValue(10 * rows)}
     return _entry("ASSET_MATERIALIZATION", materialization=SimpleNamespace(
         asset_key=dg.AssetKey(key), metadata=meta))
 
