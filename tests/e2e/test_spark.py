@@ -14,6 +14,7 @@ Needs the spark extra and Java 17: `make test-spark` (skipped by `make test`).
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import signal
@@ -187,27 +188,41 @@ def _spark_jvms(spark_dir: Path) -> set[int]:
     return pids
 
 
-def _kill_the_main_steps_driver(spark_dir: Path, killed: dict) -> threading.Thread:
-    """Wait for the second driver JVM of the build (the main dbt step's; the first is the
-    daily facts' step), let it build for a while, then SIGKILL it. The thread only reads
-    /proc and sends a signal."""
+class _MainStepStarted(io.StringIO):
+    """The build's progress stream (a line per step): set when the main dbt step starts."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.started = threading.Event()
+
+    def write(self, text: str) -> int:
+        if text.rstrip().endswith("started dbt_models"):
+            self.started.set()
+        return super().write(text)
+
+
+def _kill_the_main_steps_driver(spark_dir: Path, main_step: threading.Event,
+                                killed: dict) -> threading.Thread:
+    """Once the main dbt step has started, wait for a Spark driver JVM that was not running
+    before it, let it build for a while, then SIGKILL it. The thread only reads /proc and
+    sends a signal."""
 
     def work() -> None:
-        seen: list[int] = []
-        deadline = time.monotonic() + 1200
-        while time.monotonic() < deadline and len(seen) < 2:
-            for pid in sorted(_spark_jvms(spark_dir)):
-                if pid not in seen:
-                    seen.append(pid)
-            time.sleep(0.5)
-        if len(seen) < 2:
+        if not main_step.wait(timeout=1200):
             return
-        time.sleep(45)  # mid-build: a few dozen of its ~300 nodes done
-        try:
-            os.kill(seen[1], signal.SIGKILL)
-            killed["pid"] = seen[1]
-        except ProcessLookupError:
-            killed["missed"] = seen[1]  # it was gone already: the assertion below says so
+        before = _spark_jvms(spark_dir)  # the daily step's driver, if still shutting down
+        deadline = time.monotonic() + 600
+        while time.monotonic() < deadline:
+            if _spark_jvms(spark_dir) - before:
+                time.sleep(45)  # mid-build: a few dozen of its ~300 nodes done
+                for pid in sorted(_spark_jvms(spark_dir) - before):  # those still running
+                    try:
+                        os.kill(pid, signal.SIGKILL)
+                        killed["pid"] = pid
+                        return
+                    except ProcessLookupError:
+                        killed.setdefault("missed", []).append(pid)
+            time.sleep(0.5)
 
     thread = threading.Thread(target=work, name="kill-spark-driver", daemon=True)
     thread.start()
@@ -225,8 +240,9 @@ def test_a_killed_spark_driver_is_named_in_one_line_and_nothing_is_published(
     root = tmp_path_factory.mktemp("build_spark_killed")
     settings = settings_for(root, landing_dir=demo_landing, engine="spark")
     killed: dict = {}
-    killer = _kill_the_main_steps_driver(settings.spark_dir, killed)
-    report = run_build(settings)
+    progress = _MainStepStarted()
+    killer = _kill_the_main_steps_driver(settings.spark_dir, progress.started, killed)
+    report = run_build(settings, progress=progress)
     killer.join(timeout=60)
     assert "pid" in killed, f"the main dbt step's Spark driver was not killed: {killed}"
     assert not report.published and not report.success
@@ -235,6 +251,6 @@ def test_a_killed_spark_driver_is_named_in_one_line_and_nothing_is_published(
     (error,) = report.step_errors
     assert error.startswith("dbt_models: the Spark driver stopped: "), error
     assert "\n" not in error
-    assert "could not run and were not evaluated" in error
+    assert "dbt test(s) could not run and were not evaluated" in error
     assert not [c for c in report.failed_checks if "0 failing row" in c], report.failed_checks
     assert "the Spark driver stopped" in report.describe()

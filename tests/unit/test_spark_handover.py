@@ -98,6 +98,11 @@ def test_a_driver_killed_without_a_word_is_still_named(tmp_path: Path) -> None:
 
     said = driver_stopped(_settings(tmp_path), [REFUSED])
     assert said is not None and said.startswith("the Spark driver stopped: it ended without")
+    # what dbt-spark's session says when the JVM behind py4j is gone (seen with SIGKILL)
+    gone = ("Runtime Error in model int_as_of_date (models/intermediate/int_as_of_date.sql)\n"
+            "  Runtime Error\n    org.apache.spark.sql.classic.SparkSession$.MODULE$ does not "
+            "exist in the JVM")
+    assert driver_stopped(_settings(tmp_path), [gone]) == said
 
 
 def test_a_failed_test_on_a_living_driver_is_not_a_dead_driver(tmp_path: Path) -> None:

@@ -224,9 +224,10 @@ def _stream(context: dg.AssetExecutionContext, dbt: DbtCliResource,
     ``explain_failures`` names the broken columns of failed grouped column tests (DuckDB);
     ``engine_died(messages)`` says in one line whether the engine itself stopped (Spark).
 
-    A dbt test that could not run (status ``error``: the engine died, or its SQL failed) is
-    not reported as a failed check: its check is left unevaluated and the step's failure
-    names it, so a dead engine never reads as "check failed, 0 failing rows".
+    A dbt test that could not run (status ``error``: the engine died, or its SQL failed;
+    ``skipped``: a model it tests failed) is not reported as a failed check: its check is
+    left unevaluated and the step's failure counts it, so a dead engine never reads as
+    "check failed, 0 failing rows".
 
     Each asset keeps its own target folder, so dbt finds its previous
     partial_parse.msgpack and only re-parses what changed (vars stay the same from run
@@ -253,7 +254,7 @@ def _stream(context: dg.AssetExecutionContext, dbt: DbtCliResource,
     failing = _failing_columns(invocation, warehouse) if explain_failures else {}
     not_run: list[str] = []
     for ev in events:
-        if isinstance(ev, dg.AssetCheckResult) and _check_status(ev) == "error":
+        if isinstance(ev, dg.AssetCheckResult) and _check_status(ev) in ("error", "skipped"):
             not_run.append(ev.check_name or "")
             continue
         if isinstance(ev, dg.AssetCheckResult) and ev.check_name in failing:
@@ -266,10 +267,15 @@ def _stream(context: dg.AssetExecutionContext, dbt: DbtCliResource,
             ev = ev.with_metadata(meta)
         yield ev
     if not invocation.is_successful():
-        messages = [str(r.get("message") or "") for r in _run_results(invocation) or []
-                    if r.get("status") == "error"]
+        results = _run_results(invocation) or []
+        messages = [str(r.get("message") or "") for r in results if r.get("status") == "error"]
+        # Every dbt test that did not run, whether or not dagster-dbt reported it.
+        not_run = sorted({*not_run, *(
+            r["unique_id"].split(".")[2] for r in results
+            if r["unique_id"].startswith("test.")
+            and r.get("status") in ("error", "skipped"))})
         died = engine_died(messages) if engine_died else None
-        unrun = (f"; {len(not_run)} check(s) could not run and were not evaluated"
+        unrun = (f"; {len(not_run)} dbt test(s) could not run and were not evaluated"
                  + (f" ({', '.join(sorted(not_run)[:5])}{', ...' if len(not_run) > 5 else ''})"
                     if not_run else "")) if not_run else ""
         raise dg.Failure(

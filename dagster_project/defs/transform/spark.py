@@ -156,7 +156,9 @@ _FATAL = re.compile(
 )
 _STACK_FRAME = re.compile(r"^\s+at |^\s*\.\.\. \d+ more")
 _GONE = re.compile(r"Connection refused|Broken pipe|SparkContext (?:was|is) shut ?down|"
-                   r"Cannot call methods on a stopped SparkContext|Py4J|Answer from Java side is empty")
+                   r"Cannot call methods on a stopped SparkContext|Py4J|"
+                   r"Answer from Java side is empty|does not exist in the JVM|"
+                   r"Error while (?:sending|receiving)")
 
 
 def driver_errors_log(settings: Settings) -> Path:
