@@ -32,7 +32,8 @@ typical use:
   product-metrics ui                                    # lineage and runs in the Dagster UI
 
 BI tools read the published marts from the serving database (schema `marts`),
-read-only; see README.md and ../shared/DATA_CONTRACT.md.
+read-only; see README.md, docs/LANDING.md (what to land) and docs/MARTS.md
+(what the marts hold).
 """
 
 

@@ -1,4 +1,4 @@
-"""The landing contract (../shared/DATA_CONTRACT.md, section 1) as data.
+"""The landing contract as data (rendered for users as docs/LANDING.md by landing_doc.py).
 
 One place says, per source, which columns exist, which are required, their types,
 enums, defaults and row-level rules. Ingestion, the demo generator, the staging
