@@ -268,7 +268,7 @@ def ingest_source(
                                                classified="temp._ingest_cls")
                 drop_temp_tables(con)
             else:
-                _drop_files(con, source, drop_only)
+                _drop_files(con, source, drop_only, ingested_at)
                 derive(con, source)
                 result.derived_rows = int(scalar(con, f"select count(*) from {landed_table(source)}"))
                 files_now = int(scalar(con, "select count(*) from ops.ingestion_log where source = ?",
@@ -335,15 +335,15 @@ def _record_copy(con: duckdb.DuckDBPyConnection, source: str, name: str, content
     return True
 
 
-def _drop_files(con: duckdb.DuckDBPyConnection, source: str, names: list[str]) -> None:
+def _drop_files(con: duckdb.DuckDBPyConnection, source: str, names: list[str],
+                at: datetime) -> None:
     """Remove files' rows and log rows (their content changed); the log rows are kept as
     the files' earlier versions in ops.file_history."""
     for name in names:
         con.execute(
             "insert into ops.file_history select source, file, content_hash, 'replaced', NULL, "
-            "landed_rows, accepted_rows, quarantined_rows, ingested_at, "
-            "cast(now() at time zone 'UTC' as timestamp) from ops.ingestion_log "
-            "where source = ? and file = ?", [source, name])
+            "landed_rows, accepted_rows, quarantined_rows, ingested_at, ? from ops.ingestion_log "
+            "where source = ? and file = ?", [at, source, name])
     for name in names:
         con.execute(f"delete from {landed_table(source)} where _file = ?", [name])
         con.execute("delete from ops.ingestion_log where source = ? and file = ?", [source, name])
@@ -368,7 +368,7 @@ def _ingest_file(con: duckdb.DuckDBPyConnection, source: str, f: LandingFile, fp
     con.execute("begin transaction")
     try:
         if replace:
-            _drop_files(con, source, [f.name])
+            _drop_files(con, source, [f.name], ingested_at)
         load = load_file(con, source, f, fp, ingested_at)
         _log_file(con, source, f, fp, load.rows, ingested_at)
     except BaseException as exc:
@@ -381,7 +381,7 @@ def _ingest_file(con: duckdb.DuckDBPyConnection, source: str, f: LandingFile, fp
 
         def unreadable() -> None:
             if replace:
-                _drop_files(con, source, [f.name])
+                _drop_files(con, source, [f.name], ingested_at)
             _log_file(con, source, f, fp, 0, ingested_at, error=f"cannot read file: {error}")
 
         _transaction(con, unreadable)

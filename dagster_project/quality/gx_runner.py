@@ -17,7 +17,6 @@ has no attribute 'UnmappedClassError'"): about one build in seven failed at rand
 from __future__ import annotations
 
 import math
-import threading
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -48,18 +47,11 @@ CHUNK_ROWS = 1_000_000
 RESULT_FORMAT = {"result_format": "SUMMARY", "partial_unexpected_count": 20}
 
 _batch_definition: Any = None
-_context_lock = threading.Lock()
 
 
 def _gx_batch_definition() -> Any:
     """The one pandas batch definition of this process's ephemeral GX context, made on
-    first use by the calling thread (the lock keeps it one context should two threads
-    ever ask at once)."""
-    with _context_lock:
-        return _make_batch_definition()
-
-
-def _make_batch_definition() -> Any:
+    first use by the calling thread."""
     global _batch_definition
     if _batch_definition is None:
         import great_expectations as gx

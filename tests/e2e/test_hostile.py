@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import gzip
 import hashlib
-import os
 from pathlib import Path
 
 import duckdb
@@ -47,7 +46,7 @@ def _sha(path: Path) -> str:
 
 
 def test_hostile_files_leak_nothing_lose_nothing_and_stop_nothing(
-    published_copy: Path, capsys: pytest.CaptureFixture[str],
+    published_copy: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     root = published_copy
     serving = root / "data" / "serving.duckdb"
@@ -64,11 +63,8 @@ def test_hostile_files_leak_nothing_lose_nothing_and_stop_nothing(
     assert _sha(serving) == before
 
     # 2. Allowed: the build publishes, with the corrupt file as a warning.
-    os.environ["METRICS_ALLOW_UNREADABLE_FILES"] = "true"
-    try:
-        code = main([*_build_args(root), "--quiet"])
-    finally:
-        del os.environ["METRICS_ALLOW_UNREADABLE_FILES"]
+    monkeypatch.setenv("METRICS_ALLOW_UNREADABLE_FILES", "true")
+    code = main([*_build_args(root), "--quiet"])
     out = capsys.readouterr().out
     assert code == 0, out
     assert "marts published" in out and "every_file_readable" in out

@@ -6,7 +6,11 @@ from pathlib import Path
 
 import duckdb
 
-from dagster_project.defs.transform.assets import _failing_columns, _failure_summary
+from dagster_project.defs.transform.assets import (
+    _failing_columns,
+    _failure_summary,
+    _not_run_note,
+)
 from dagster_project.resources import WarehouseResource
 
 # What dbt compiles columns_not_null to (two columns), run again on the warehouse.
@@ -59,3 +63,18 @@ def test_the_summary_names_the_failing_column_and_its_rows(tmp_path: Path) -> No
         "[failing columns: fx_rate (2 rows)]; "
         "unique_invoices_id.cd34: Got 1 result, configured to fail if != 0"
     )
+
+
+def test_tests_that_did_not_run_are_counted_not_failed() -> None:
+    results = [
+        {"unique_id": "model.p.int_as_of_date", "status": "error"},
+        {"unique_id": "test.p.unique_a.1f", "status": "skipped"},
+        {"unique_id": "test.p.columns_not_null_b.2e", "status": "error"},
+        {"unique_id": "test.p.unique_c.3d", "status": "fail"},  # ran, and failed: not counted
+        {"unique_id": "test.p.unique_d.4c", "status": "pass"},
+    ]
+    assert _not_run_note(results) == (
+        "; 2 dbt test(s) could not run and were not evaluated (columns_not_null_b, unique_a)")
+    assert _not_run_note([{"unique_id": f"test.p.t{i}.x", "status": "skipped"} for i in range(7)]
+                         ).endswith("(t0, t1, t2, t3, t4, ...)")
+    assert _not_run_note(results[3:]) == ""

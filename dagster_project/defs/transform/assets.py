@@ -252,11 +252,9 @@ def _stream(context: dg.AssetExecutionContext, dbt: DbtCliResource,
     counts = _row_counts(warehouse, counted)
     more = extra(invocation) if extra else {}
     failing = _failing_columns(invocation, warehouse) if explain_failures else {}
-    not_run: list[str] = []
     for ev in events:
-        if isinstance(ev, dg.AssetCheckResult) and _check_status(ev) in ("error", "skipped"):
-            not_run.append(ev.check_name or "")
-            continue
+        if isinstance(ev, dg.AssetCheckResult) and _check_status(ev) in NOT_RUN:
+            continue  # counted in the step's failure (_not_run_note), never a failed check
         if isinstance(ev, dg.AssetCheckResult) and ev.check_name in failing:
             ev = ev._replace(description=f"failing columns: {failing[ev.check_name]}")
         if isinstance(ev, dg.Output):
@@ -269,20 +267,28 @@ def _stream(context: dg.AssetExecutionContext, dbt: DbtCliResource,
     if not invocation.is_successful():
         results = _run_results(invocation) or []
         messages = [str(r.get("message") or "") for r in results if r.get("status") == "error"]
-        # Every dbt test that did not run, whether or not dagster-dbt reported it.
-        not_run = sorted({*not_run, *(
-            r["unique_id"].split(".")[2] for r in results
-            if r["unique_id"].startswith("test.")
-            and r.get("status") in ("error", "skipped"))})
         died = engine_died(messages) if engine_died else None
-        unrun = (f"; {len(not_run)} dbt test(s) could not run and were not evaluated"
-                 + (f" ({', '.join(sorted(not_run)[:5])}{', ...' if len(not_run) > 5 else ''})"
-                    if not_run else "")) if not_run else ""
+        unrun = _not_run_note(results)
         raise dg.Failure(
             description=(f"{died}{unrun}" if died else
                          f"dbt build failed: {_failure_summary(invocation, failing)}{unrun}"),
             allow_retries=False,
         )
+
+
+# dbt statuses of a test that did not run: its SQL or the engine failed, or a model it tests.
+NOT_RUN = ("error", "skipped")
+
+
+def _not_run_note(results: list[dict[str, Any]]) -> str:
+    """"; N dbt test(s) could not run ..." for the failure message, or "" (from
+    run_results.json: dagster-dbt does not report every skipped test as an event)."""
+    names = sorted({r["unique_id"].split(".")[2] for r in results
+                    if r["unique_id"].startswith("test.") and r.get("status") in NOT_RUN})
+    if not names:
+        return ""
+    shown = ", ".join(names[:5]) + (", ..." if len(names) > 5 else "")
+    return f"; {len(names)} dbt test(s) could not run and were not evaluated ({shown})"
 
 
 def _check_status(result: dg.AssetCheckResult) -> str | None:

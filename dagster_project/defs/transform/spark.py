@@ -168,8 +168,8 @@ def driver_errors_log(settings: Settings) -> Path:
 
 def driver_stopped(settings: Settings, messages: list[str]) -> str | None:
     """One line when the Spark driver died during a dbt step, else None: its first fatal
-    JVM error from the step's error log, or, when it died without a word (killed), that its
-    connection was refused. ``messages`` are the dbt nodes' messages (run_results.json)."""
+    JVM error from the step's error log, or, when it died without a word (killed), that dbt
+    could not reach it. ``messages`` are the dbt nodes' messages (run_results.json)."""
     if not any(_GONE.search(m or "") for m in messages):
         return None
     first = None
@@ -183,7 +183,7 @@ def driver_stopped(settings: Settings, messages: list[str]) -> str | None:
                 break
     return "the Spark driver stopped: " + (
         first[:300] if first else "it ended without an error of its own (killed from outside?); "
-        "every later dbt node found its connection refused")
+        "dbt's next statements could not reach it")
 
 
 class Stopwatch:
