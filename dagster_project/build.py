@@ -209,8 +209,24 @@ def _root_cause(error: object) -> str:
     while getattr(error, "cause", None) is not None:
         error = error.cause
     lines = (getattr(error, "message", "") or "").strip().splitlines()
-    # A Failure raised on purpose carries its own sentence: drop Dagster's class name.
-    return _FAILURE_PREFIX.sub("", lines[0]) if lines else "unknown error"
+    if not lines:
+        return "unknown error"
+    # A Failure raised on purpose, or a problem the user can fix (MetricsError), carries its
+    # own sentence: drop the class name.
+    if getattr(error, "cls_name", None) in _user_error_names():
+        return lines[0].split(": ", 1)[-1]
+    return _FAILURE_PREFIX.sub("", lines[0])
+
+
+def _user_error_names() -> set[str]:
+    from dagster_project.errors import MetricsError
+
+    names, todo = {"MetricsError"}, [MetricsError]
+    while todo:
+        for sub in todo.pop().__subclasses__():
+            names.add(sub.__name__)
+            todo.append(sub)
+    return names
 
 
 def _step_seconds(result: object) -> dict[str, float]:

@@ -71,6 +71,9 @@ class Source:
     on_conflict: str = "quarantine"
     rules: tuple[RowRule, ...] = field(default_factory=tuple)
     description: str = ""
+    # Money sources: the column whose day (in the reporting time zone) picks the exchange
+    # rate; a row whose currency has no rate on or before that day is quarantined.
+    fx_date: str | None = None
 
     @property
     def column_names(self) -> list[str]:
@@ -164,6 +167,7 @@ SOURCES: dict[str, Source] = {
                     " || event_type || ' events)'",
                 ),
             ),
+            fx_date="effective_at",
             description="Each event sets a subscription's whole state from effective_at on.",
         ),
         Source(
@@ -179,6 +183,7 @@ SOURCES: dict[str, Source] = {
                 _c("product"),
             ),
             key=("invoice_id",),
+            fx_date="issued_at",
             description="Invoices; paid ones are recognised revenue in the month issued.",
         ),
         Source(
@@ -202,6 +207,7 @@ SOURCES: dict[str, Source] = {
                     "'contract_months must be at least 1'",
                 ),
             ),
+            fx_date="booked_at",
             description="Signed contracts (orders).",
         ),
         Source(
@@ -221,6 +227,7 @@ SOURCES: dict[str, Source] = {
             ),
             key=(),
             on_conflict="none",
+            fx_date="spend_date",
             description="Sales and marketing cost; rows have no id and are never deduplicated.",
         ),
         Source(
@@ -278,16 +285,33 @@ SOURCES: dict[str, Source] = {
             (
                 _c("rate_date", "date", required=True),
                 _c("currency", "currency", required=True),
-                _c("rate_to_reporting", "money", required=True),
+                _c("rate_to_reporting", "money"),
+                _c("base_currency", "currency"),
+                _c("rate", "money"),
             ),
             key=("rate_date", "currency"),
             rules=(
                 RowRule(
-                    "rate_to_reporting <= 0",
-                    "'rate_to_reporting must be positive'",
+                    "rate is null and rate_to_reporting is null",
+                    "'missing required value in column rate'",
+                ),
+                RowRule(
+                    "rate is not null and rate_to_reporting is not null",
+                    "'rate and rate_to_reporting both given (rate_to_reporting is the older "
+                    "name of rate: give one)'",
+                ),
+                RowRule(
+                    "rate is not null and base_currency is null",
+                    "'missing required value in column base_currency (required with rate)'",
+                ),
+                RowRule(
+                    "coalesce(rate, rate_to_reporting) <= 0",
+                    "'the rate must be positive'",
                 ),
             ),
-            description="Extra exchange rates; win over seeds/fx_rates.csv on the same day and currency.",
+            description="Exchange rates in one base currency per date: one unit of currency "
+            "is worth rate units of base_currency from rate_date on. They win over the shipped "
+            "seeds/fx_rates.csv; every rate to the reporting currency is derived from them.",
         ),
     ]
 }

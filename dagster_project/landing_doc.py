@@ -106,6 +106,10 @@ def _source_section(src: Source) -> list[str]:
                          "content are all quarantined.")
     else:
         lines.append("No key: rows are never deduplicated.")
+    if src.fx_date:
+        lines.append(f"Money: converted to the reporting currency at the rate in force on the "
+                     f"day of `{src.fx_date}` (reporting time zone); a row whose currency has "
+                     "no rate on or before that day is quarantined.")
     if src.name in OWNERSHIP:
         owned, owner = OWNERSHIP[src.name]
         lines.append(f"A `{owned}` belongs to the `{owner}` of its first row in file order; a "
@@ -134,6 +138,11 @@ def _reasons() -> list[str]:
             seen.setdefault(_reason_text(rule.reason), f"`{src.name}`: `{rule.broken}`")
     seen["duplicate <key> with different content (also in <file>:<line>)"] = (
         "two rows share a key but differ: both are quarantined, each naming the other")
+    money = ", ".join(f"`{s.name}`" for s in SOURCES.values() if s.fx_date)
+    seen["no exchange rate for currency <currency> on or before <day> (to the reporting "
+         "currency <currency>; rates: fx_rates and seeds/fx_rates.csv)"] = (
+        f"a money row ({money}) whose currency has no rate to the reporting currency on or "
+        "before its day; it comes back by itself once such a rate lands")
     for owned, owner in OWNERSHIP.values():
         seen[f"the {owned} of this row belongs to another {owner} (first seen in "
              "<file>:<line>)"] = f"the `{owned}` was first landed with another `{owner}`"
@@ -196,6 +205,37 @@ def render() -> str:
          "when), and the build summary warns. A file whose bytes were already ingested under "
          "another path is skipped and recorded once in `ops.file_history` (`event` "
          "`skipped_copy`, `same_as` naming the ingested path), with a warning."),
+        "",
+        "## Exchange rates and the reporting currency",
+        "",
+        ("Every amount is published in one currency, `METRICS_REPORTING_CURRENCY` (default "
+         "`USD`). Switching it is that one setting: the rates it needs are derived from the "
+         "rate table, whatever its base."),
+        "",
+        ("- **The rate table** is the landed `fx_rates` rows over the shipped "
+         "`seeds/fx_rates.csv` (USD-based, monthly, EUR and GBP). A row says: one unit of "
+         "`currency` is worth `rate` units of `base_currency` from `rate_date` on. A table "
+         "may use any base (a central bank's own currency, an API's USD or EUR), one base per "
+         "date."),
+        ("- **Cross rates.** On a date of base B, a currency C converts to the reporting "
+         "currency R at rate(C) / rate(R), each the latest rate in base B on or before that "
+         "date (B itself at 1). A money row converts at the latest such rate on or before its "
+         "own day. So a USD-based table serves USD, EUR, GBP or any currency it holds."),
+        ("- **Landed rows win.** On a date with landed rates, the seed's rows of that date in "
+         "another base are set aside (also for later days), and a landed rate wins over the "
+         "seed's for the same date and currency."),
+        ("- **Older files.** `rate_to_reporting` is the older name of `rate`; a row that "
+         "gives it without `base_currency` is in terms of the reporting currency, as before. "
+         "State the base, and a change of reporting currency needs no new rates."),
+        ("- **Refused before anything is published**, with a message naming the currencies, "
+         "the dates and the files: rates in two bases for one date; a base currency whose "
+         "own rate is not 1 (the table is not in the base it states; e.g. rates left in "
+         "USD terms without a base while reporting in EUR); a reporting currency the table "
+         "cannot reach while money rows are in other currencies. A money row whose currency "
+         "has no rate on or before its day is quarantined (above)."),
+        ("- The rates in use are published as `raw.fx_rates_to_reporting` in the working "
+         "warehouse (per currency, the days its rate to the reporting currency changes) and "
+         "`staging.stg_reference__fx_rates` (with the interval each is in force)."),
         "",
         "## Sources",
         "",

@@ -10,6 +10,9 @@ from __future__ import annotations
 import pytest
 
 _GROUPS = {"e2e": "e2e", "dbt": "dbt"}
+# End-to-end modules that build their own small landing (not the shared demo build): a
+# scope of their own, so the other worker can take them.
+_STANDALONE = {"tests/e2e/test_currency.py"}
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -26,6 +29,8 @@ def _scope(nodeid: str) -> str:
     """The unit of work a worker takes whole: tests/e2e and tests/dbt each as one, every
     other test module on its own."""
     parts = nodeid.split("/")
+    if nodeid.split("::", 1)[0] in _STANDALONE:
+        return nodeid.split("::", 1)[0]
     if len(parts) > 2 and parts[0] == "tests" and parts[1] in _GROUPS:
         return _GROUPS[parts[1]]
     return nodeid.split("::", 1)[0]

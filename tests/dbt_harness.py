@@ -16,11 +16,15 @@ from pathlib import Path
 import duckdb
 
 from dagster_project.contract import SOURCES, create_typed_table_sql, typed_select_sql
+from dagster_project.ingest.fx import FxSettings, resolve
 from dagster_project.settings import DBT_PROJECT_DIR
 
 
-def build_fixture_warehouse(path: Path, fixtures: dict[str, str]) -> None:
-    """Create every raw table (empty unless a CSV text is given for it) in ``path``."""
+def build_fixture_warehouse(path: Path, fixtures: dict[str, str],
+                            reporting_currency: str = "USD") -> None:
+    """Create every raw table (empty unless a CSV text is given for it) in ``path``, and the
+    rates resolved to ``reporting_currency`` (from the fixture's fx_rates and the seed), as
+    ingestion would."""
     con = duckdb.connect(str(path))
     try:
         con.execute("set TimeZone='UTC'")
@@ -53,6 +57,7 @@ def build_fixture_warehouse(path: Path, fixtures: dict[str, str]) -> None:
                 f"insert into raw.{name} select {', '.join(repr(c).replace(chr(39), chr(34)) for c in cols)},"
                 f" _file, _line, _ingested_at from ({typed})"
             )
+        resolve(con, FxSettings(reporting_currency), force=True)
     finally:
         con.close()
 

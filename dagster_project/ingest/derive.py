@@ -14,6 +14,11 @@ only the rows the earlier ones kept):
    column in the file, unreadable file).
 1. Row rules: ``contract.typed_select_sql``'s ``_reason`` (unparsable values, missing
    required values, enums, negative amounts, source rules).
+1b. Exchange rates (money sources, ``Source.fx_date``): a row whose currency has no rate to
+   the reporting currency on or before the row's day (in the reporting time zone) is
+   quarantined, naming the currency and the day. The rates are ``fx.RESOLVED``; the first
+   day each currency converts is part of the derivation's fingerprint, so rows come back
+   (full derive) when rates that cover them land.
 2. Conflicting duplicates (sources with a key and ``on_conflict='quarantine'``): rows that
    share the key but differ in parsed content (the typed contract columns, not lineage
    or ``_extra``; JSON values compared minified) are ALL quarantined. Identical duplicates
@@ -32,6 +37,7 @@ by definition (first in file order); duplicates are not.
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass
 
 import duckdb
 
@@ -42,6 +48,7 @@ from dagster_project.contract import (
     typed_expression,
     typed_select_sql,
 )
+from dagster_project.ingest.fx import coverage_sql
 from dagster_project.ingest.schema import landed_table, raw_table, scalar
 
 # (owned column, owner column): the owned id belongs to the owner of its first row.
@@ -59,7 +66,46 @@ _REASON = "_ingest_reason"
 _SCOPE = "_ingest_scope"  # landed rows (text) re-derived by an incremental derive
 _NEW = "_ingest_new_files"
 _FILES = "_ingest_scope_files"
-_TEMP_TABLES = (_CLS, _DUP, _OWNER, _REASON, _SCOPE, _NEW, _FILES)
+_FX = "_ingest_fx"
+_TEMP_TABLES = (_CLS, _DUP, _OWNER, _REASON, _SCOPE, _NEW, _FILES, _FX)
+
+
+@dataclass(frozen=True)
+class FxRule:
+    """What rule 1b needs: the reporting currency and time zone, and the coverage of the
+    resolved rates (``fx.coverage_state``: part of the fingerprint, not of the SQL)."""
+
+    currency: str
+    timezone: str
+    coverage: str = ""
+
+
+def _row_day(column: str, col_type: str, timezone: str) -> str:
+    """The day of a typed value in the reporting time zone (as the staging models take it)."""
+    c = _q(column)
+    if col_type == "date":
+        return c
+    if timezone == "UTC":
+        return f"cast({c} as date)"
+    return f"cast(timezone({quote_literal(timezone)}, timezone('UTC', {c})) as date)"
+
+
+def _fx_statement(source: str, fx: FxRule | None) -> str:
+    src = SOURCES[source]
+    if src.fx_date is None or fx is None:
+        return (f"create or replace temp table {_FX} as select null::bigint as _rid, "
+                "null::varchar as reason where false")
+    day = _row_day(src.fx_date, src.column(src.fx_date).type, fx.timezone)
+    r = quote_literal(fx.currency)
+    return f"""create or replace temp table {_FX} as
+select c._rid,
+       'no exchange rate for currency ' || c.currency || ' on or before '
+       || cast(c._day as varchar) || ' (to the reporting currency ' || {r}
+       || '; rates: fx_rates and seeds/fx_rates.csv)' as reason
+from (select _rid, currency, {day} as _day from {_CLS}
+      where _read_error is null and _reason is null and currency <> {r}) c
+left join {coverage_sql()} cov on cov.currency = c.currency
+where cov.first_date is null or c._day < cov.first_date"""
 
 
 class IngestionInvariantError(RuntimeError):
@@ -75,19 +121,22 @@ def _loc(struct: str) -> str:
     return f"{struct}.f || ':' || cast({struct}.l as varchar)"
 
 
-def derivation_statements(source: str, relation: str | None = None) -> list[str]:
+def derivation_statements(source: str, relation: str | None = None,
+                          fx: FxRule | None = None) -> list[str]:
     """The SQL statements (in order) that rebuild the temp tables of the classification.
 
     ``relation`` (default: every landed row of the source, with its rowid as ``_rid``) is
-    what gets classified; an incremental derive passes the rows of its scope.
+    what gets classified; an incremental derive passes the rows of its scope. ``fx``
+    enables rule 1b on money sources (without it, no row is judged on its rate).
     """
     src = SOURCES[source]
     landed = landed_table(source)
     if relation is None:
         relation = f"(select *, rowid as _rid from {landed}) as l"
     typed = typed_select_sql(source, relation, extra_columns=("_read_error", "_rid"))
-    stmts = [f"create or replace temp table {_CLS} as\n{typed}"]
-    passing = f"select * from {_CLS} where _read_error is null and _reason is null"
+    stmts = [f"create or replace temp table {_CLS} as\n{typed}", _fx_statement(source, fx)]
+    passing = (f"select * from {_CLS} where _read_error is null and _reason is null "
+               f"and _rid not in (select _rid from {_FX})")
 
     keys = list(src.key)
     if keys and src.on_conflict == "quarantine":
@@ -155,6 +204,7 @@ where s.{owner} <> o.first.c"""
         f"""create or replace temp table {_REASON} as
 select _rid, coalesce(_read_error, _reason) as reason from {_CLS}
 where _read_error is not null or _reason is not null
+union all select _rid, reason from {_FX}
 union all select _rid, reason from {_DUP}
 union all select _rid, reason from {_OWNER}"""
     )
@@ -198,10 +248,12 @@ where g.source = {lit} and g.file = c._file""",
     ]
 
 
-def derivation_fingerprint(source: str) -> str:
-    """Changes whenever the SQL of the derivation changes (new contract, new rules)."""
-    text = "\n;\n".join([DERIVATION_VERSION, *derivation_statements(source),
-                         *publish_statements(source)])
+def derivation_fingerprint(source: str, fx: FxRule | None = None) -> str:
+    """Changes whenever the SQL of the derivation changes (new contract, new rules, another
+    reporting currency or time zone) or, for a money source, the rates' coverage."""
+    coverage = fx.coverage if fx is not None and SOURCES[source].fx_date else ""
+    text = "\n;\n".join([DERIVATION_VERSION, *derivation_statements(source, fx=fx),
+                         *publish_statements(source), coverage])
     return "derived:" + hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
@@ -215,14 +267,14 @@ def current_fingerprint(con: duckdb.DuckDBPyConnection, source: str) -> str | No
     return str(value) if value is not None else None
 
 
-def derive(con: duckdb.DuckDBPyConnection, source: str) -> None:
+def derive(con: duckdb.DuckDBPyConnection, source: str, fx: FxRule | None = None) -> None:
     """Rebuild raw.<source>, its ops.quarantine rows and ops.ingestion_log counts
     (inside the caller's transaction), then check the invariants."""
-    for stmt in derivation_statements(source):
+    for stmt in derivation_statements(source, fx=fx):
         con.execute(stmt)
     for stmt in publish_statements(source):
         con.execute(stmt)
-    fingerprint = derivation_fingerprint(source)
+    fingerprint = derivation_fingerprint(source, fx)
     con.execute(f"comment on table {raw_table(source)} is {quote_literal(fingerprint)}")
     # On an error the caller rolls back, which also drops these temp tables.
     _drop_temp_tables(con)
@@ -327,7 +379,7 @@ where g.source = {lit} and g.file in (select file from {_FILES})""",
 
 
 def derive_incremental(con: duckdb.DuckDBPyConnection, source: str,
-                       new_files: list[str]) -> list[str]:
+                       new_files: list[str], fx: FxRule | None = None) -> list[str]:
     """Derive only what ``new_files`` (logged, not yet derived) can change, inside the
     caller's transaction; returns the files whose rows were re-classified (the new ones
     and older ones sharing a key with them). Leaves temp table ``_ingest_cls`` (the
@@ -339,7 +391,7 @@ def derive_incremental(con: duckdb.DuckDBPyConnection, source: str,
         con.executemany(f"insert into {_NEW} values (?)", [[f] for f in new_files])
     for stmt in scope_statements(source):
         con.execute(stmt)
-    for stmt in derivation_statements(source, relation=f"{_SCOPE} as l"):
+    for stmt in derivation_statements(source, relation=f"{_SCOPE} as l", fx=fx):
         con.execute(stmt)
     for stmt in incremental_publish_statements(source):
         con.execute(stmt)

@@ -15,8 +15,10 @@ import duckdb
 
 from dagster_project.contract import SOURCES
 from dagster_project.errors import MetricsError
+from dagster_project.ingest import fx as fxmod
 from dagster_project.ingest.changes import ensure_change_tables, record_batch
 from dagster_project.ingest.derive import (
+    FxRule,
     can_derive_incrementally,
     check_invariants,
     current_fingerprint,
@@ -153,6 +155,7 @@ def ingest_source(
     source: str,
     now: datetime | None = None,
     rederive: bool = False,
+    fx: fxmod.FxSettings | None = None,
 ) -> SourceIngestResult:
     """Ingest the new files of one source and re-derive the source.
 
@@ -178,8 +181,16 @@ def ingest_source(
       is (``derive``). Either way the change is logged in ``ops.ingestion_batches``
       (see ``changes``).
 
+    * Money sources (``Source.fx_date``) judge each row's currency against the rates
+      resolved to the reporting currency (``fx``; resolved first if the rate table
+      changed): a row with no rate on or before its day is quarantined. When the reporting
+      currency cannot be reached at all and the source holds other currencies, the call
+      raises :class:`fx.FxTableError` after deriving. A refused rate table (``fx.resolve``)
+      raises it before anything is read.
+
     ``now`` (default: the current time) is stored as ``ingested_at``; naive values are UTC.
     ``rederive`` derives every landed row again even when nothing changed (a full refresh).
+    ``fx`` (default: USD, UTC, the shipped seed) is the reporting currency and time zone.
     """
     if source not in SOURCES:
         raise MetricsError(f"unknown source {source!r}; known sources: {', '.join(SOURCES)}")
@@ -189,6 +200,12 @@ def ingest_source(
     ensure_base(con)
     ensure_change_tables(con)
     ensure_source_tables(con, source)
+    fx = fx or fxmod.FxSettings()
+    rule: FxRule | None = None
+    if SOURCES[source].fx_date:
+        ensure_source_tables(con, "fx_rates")
+        fxmod.ensure_resolved(con, fx)
+        rule = FxRule(fx.currency, fx.reporting_timezone, fxmod.coverage_state(con))
 
     files, ignored = discover(Path(landing_dir), source)
     result.files_seen = len(files)
@@ -254,14 +271,14 @@ def ingest_source(
             [source],
         ).fetchall()
     ]
-    stale = rederive or current_fingerprint(con, source) != derivation_fingerprint(source)
+    stale = rederive or current_fingerprint(con, source) != derivation_fingerprint(source, rule)
     replaced = bool(drop_only or changed_paths)
     if pending or replaced or stale:
         incremental = not (replaced or stale) and can_derive_incrementally(source)
 
         def rebuild() -> None:
             if incremental:
-                touched = derive_incremental(con, source, pending)
+                touched = derive_incremental(con, source, pending, fx=rule)
                 result.derived_rows = int(scalar(con, "select count(*) from temp._ingest_cls"))
                 result.batch_id = record_batch(con, source, "incremental", len(touched),
                                                result.derived_rows, ingested_at,
@@ -269,7 +286,7 @@ def ingest_source(
                 drop_temp_tables(con)
             else:
                 _drop_files(con, source, drop_only, ingested_at)
-                derive(con, source)
+                derive(con, source, fx=rule)
                 result.derived_rows = int(scalar(con, f"select count(*) from {landed_table(source)}"))
                 files_now = int(scalar(con, "select count(*) from ops.ingestion_log where source = ?",
                                        [source]))
@@ -301,14 +318,25 @@ def ingest_source(
         if name in present
     ]
     result.seconds = time.monotonic() - started
+    if rule is not None and not fxmod.reachable(con, fx):
+        others = [str(r[0]) for r in con.execute(
+            f"select distinct upper(trim(currency)) as c from {landed_table(source)} "
+            "where regexp_full_match(upper(trim(currency)), '[A-Z]{3}') and upper(trim(currency)) <> ? "
+            "order by 1 limit 10", [fx.currency]).fetchall()]
+        if others:
+            raise fxmod.FxTableError(fxmod.unreachable_message(con, fx, source, others))
     return result
 
 
 def ingest_all(con: duckdb.DuckDBPyConnection, landing_dir: Path,
-               now: datetime | None = None) -> dict[str, SourceIngestResult]:
-    """Prepare the warehouse and ingest every source of the contract, in contract order."""
+               now: datetime | None = None,
+               fx: fxmod.FxSettings | None = None) -> dict[str, SourceIngestResult]:
+    """Prepare the warehouse and ingest every source of the contract: fx_rates first (the
+    money sources are judged against its rates), then in contract order."""
     prepare_warehouse(con)
-    return {source: ingest_source(con, landing_dir, source, now=now) for source in SOURCES}
+    order = ["fx_rates", *(s for s in SOURCES if s != "fx_rates")]
+    results = {source: ingest_source(con, landing_dir, source, now=now, fx=fx) for source in order}
+    return {source: results[source] for source in SOURCES}
 
 
 def _transaction(con: duckdb.DuckDBPyConnection, work: Callable[[], None]) -> None:

@@ -115,6 +115,10 @@ def is_null(column: str) -> dict[str, Any]:
     return {"type": "nullity", "column": {"name": column}, "is_null": True}
 
 
+def not_null_condition(column: str) -> dict[str, Any]:
+    return {"type": "nullity", "column": {"name": column}, "is_null": False}
+
+
 def compare(column: str, operator: str, parameter: Any) -> dict[str, Any]:
     return {"type": "comparison", "column": {"name": column}, "operator": operator,
             "parameter": parameter}
@@ -164,7 +168,18 @@ RULE_EXPECTATIONS: dict[tuple[str, str], list[dict[str, Any]]] = {
     ("survey_responses", "survey = 'csat' and (score < 1 or score > 5)"): [
         between("score", 1, 5, row_condition=compare("survey", "==", "csat")),
     ],
-    ("fx_rates", "rate_to_reporting <= 0"): [
+    ("fx_rates", "rate is null and rate_to_reporting is null"): [
+        not_null("rate", row_condition=is_null("rate_to_reporting")),
+    ],
+    ("fx_rates", "rate is not null and rate_to_reporting is not null"): [
+        expectation("expect_column_values_to_be_null", column="rate_to_reporting",
+                    row_condition=not_null_condition("rate")),
+    ],
+    ("fx_rates", "rate is not null and base_currency is null"): [
+        not_null("base_currency", row_condition=not_null_condition("rate")),
+    ],
+    ("fx_rates", "coalesce(rate, rate_to_reporting) <= 0"): [
+        between("rate", min_value=0, strict_min=True),
         between("rate_to_reporting", min_value=0, strict_min=True),
     ],
 }

@@ -12,7 +12,8 @@ suite through both engines on the same rows and require the same verdicts.
 
 Supported expectation types (everything ``make_suites`` writes for landing suites):
 ``expect_column_values_to_be_in_type_list`` (with ``meta.sql_type``),
-``expect_column_values_to_not_be_null``, ``expect_column_values_to_be_in_set``,
+``expect_column_values_to_not_be_null``, ``expect_column_values_to_be_null``,
+``expect_column_values_to_be_in_set``,
 ``expect_column_values_to_be_between``, ``expect_column_values_to_match_regex``,
 ``expect_column_values_to_be_json_parseable``, ``expect_column_values_to_be_unique``,
 ``expect_compound_columns_to_be_unique``; structured row conditions (nullity, comparison,
@@ -102,6 +103,8 @@ def unexpected_sql(expectation: Expectation) -> str:
     col = ident(kw["column"]) if "column" in kw else None
     if kind == "expect_column_values_to_not_be_null":
         return f"{col} is null"
+    if kind == "expect_column_values_to_be_null":
+        return f"{col} is not null"
     if kind == "expect_column_values_to_be_in_set":
         values = ", ".join(literal(v) for v in kw["value_set"])
         return f"{col} is not null and {col} not in ({values})"

@@ -1,4 +1,5 @@
-{#- Join the rate in force on a row's own date (latest fx row on or before it; DATA_CONTRACT.md).
+{#- Join the rate to the reporting currency in force on a row's own date (the latest on or
+    before it; docs/LANDING.md, "Exchange rates").
     Usage: from rows {{ fx_rate_join('rows', 'rows.issued_date', 'rows.currency') }}
     then `rows.amount * fx.rate_to_reporting`. The reporting currency converts at 1. -#}
 {% macro fx_rate_join(alias, date_expr, currency_expr, fx_alias='fx') -%}

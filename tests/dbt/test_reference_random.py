@@ -70,7 +70,8 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, lis
         ["build", "--select", "+path:models/marts", "--exclude", "test_type:generic"],
         {"reporting_timezone": TZ},
     )
-    return path, compute(from_csv_texts(texts), Config(reporting_timezone=TZ))
+    config = Config(reporting_timezone=TZ)
+    return path, compute(from_csv_texts(texts, config), config)
 
 
 def test_the_data_set_exercises_the_marts(built: tuple[Path, dict]) -> None:

@@ -13,7 +13,8 @@ from tests.reference.compare import KEYS, mart_rows
 
 @pytest.fixture(scope="module")
 def reference(demo_landing) -> dict[str, list[dict]]:
-    return compute(read_landing(demo_landing), Config())
+    config = Config()
+    return compute(read_landing(demo_landing, config), config)
 
 
 @pytest.mark.parametrize("mart", sorted(KEYS))

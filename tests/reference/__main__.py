@@ -27,9 +27,7 @@ def _eur_rates(landing: Path) -> None:
     by_day: dict[str, dict[str, float]] = {}
     with open(SEEDS / "fx_rates.csv") as f:
         for r in csv.DictReader(f):
-            by_day.setdefault(r["rate_date"], {})[r["currency"].upper()] = float(
-                r["rate_to_reporting"]
-            )
+            by_day.setdefault(r["rate_date"], {})[r["currency"].upper()] = float(r["rate"])
     out = landing / "fx_rates"
     out.mkdir(parents=True, exist_ok=True)
     with open(out / "eur_rates.csv", "w", newline="") as f:
@@ -46,6 +44,7 @@ def build(landing: Path, work: Path, dbt_vars: dict) -> Path:
     import duckdb
 
     from dagster_project.ingest import ingest_all
+    from dagster_project.ingest.fx import FxSettings
     from dagster_project.reports.buying_trend import build_buying_trend
     from tests.dbt_harness import run_dbt
 
@@ -54,7 +53,8 @@ def build(landing: Path, work: Path, dbt_vars: dict) -> Path:
         wh.unlink()
     con = duckdb.connect(str(wh))
     try:
-        ingest_all(con, landing)
+        ingest_all(con, landing, fx=FxSettings(dbt_vars.get("reporting_currency", "USD"),
+                                               dbt_vars.get("reporting_timezone", "UTC")))
     finally:
         con.close()
     run_dbt(wh, ["seed"], dbt_vars)
@@ -85,7 +85,7 @@ def _random_run(args: argparse.Namespace) -> int:
     if not args.db:
         if wh.exists():
             wh.unlink()
-        build_fixture_warehouse(wh, texts)
+        build_fixture_warehouse(wh, texts, reporting_currency=args.currency)
         run_dbt(wh, ["seed"], dbt_vars)
         run_dbt(wh, ["run"], dbt_vars)
     config = Config(
@@ -94,7 +94,7 @@ def _random_run(args: argparse.Namespace) -> int:
         as_of_date=date.fromisoformat(args.as_of) if args.as_of else None,
         vars=extra,
     )
-    marts = compute(from_csv_texts(texts), config)
+    marts = compute(from_csv_texts(texts, config), config)
     marts.pop("buying_trend_monthly", None)  # a Python asset, not built by dbt
     diffs = compare_all(args.db or wh, marts)
     for d in diffs:
@@ -174,7 +174,7 @@ def main(argv: list[str] | None = None) -> int:
         vars=extra,
     )
     t = time.monotonic()
-    marts = compute(read_landing(landing), config)
+    marts = compute(read_landing(landing, config), config)
     print(
         f"reference in {time.monotonic() - t:.0f} s: {sum(map(len, marts.values()))} rows, "
         f"{len(marts)} marts"

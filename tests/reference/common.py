@@ -99,25 +99,70 @@ class Clock:
 
 
 class Fx:
-    """Reporting units per unit of a currency on a day: the latest rate on or before it;
-    seeds/fx_rates.csv, overridden by landed fx_rates rows on the same date and currency.
-    The reporting currency converts at 1."""
+    """Reporting units per unit of a currency on a day, from one rate table in any base.
+
+    Rows: seeds/fx_rates.csv and the landed fx_rates rows, each (rate_date, base, currency,
+    rate): one unit of currency is worth rate units of base. A landed row with only
+    rate_to_reporting and no base is in terms of the reporting currency. Landed rows win:
+    on a date with landed rates, seed rows of that date in another base are set aside, and
+    a landed rate wins over the seed's for the same date, base and currency.
+
+    On a date t of base B, a currency C converts at r_B(C, t) / r_B(R, t), each the latest
+    rate in base B on or before t (the base itself at 1). A money row converts at the
+    latest such date on or before its own day. The reporting currency converts at 1."""
 
     def __init__(self, config: Config, landed: list[dict]) -> None:
-        self.reporting = config.reporting_currency
-        rates: dict[tuple[str, date], float] = {}
+        self.reporting = reporting = config.reporting_currency
+        seed: dict[tuple[date, str, str], float] = {}
         with open(config.seeds_dir / "fx_rates.csv") as f:
             for r in csv.DictReader(f):
-                rates[(r["currency"].strip().upper(), date.fromisoformat(r["rate_date"]))] = float(
-                    r["rate_to_reporting"]
-                )
+                base = (r.get("base_currency") or "").strip().upper() or reporting
+                value = r.get("rate") or r.get("rate_to_reporting")
+                seed[(date.fromisoformat(r["rate_date"]), base, r["currency"].strip().upper())] = \
+                    float(value)
+        landed_rates: dict[tuple[date, str, str], float] = {}
         for r in landed:
-            rates[(r["currency"], r["rate_date"])] = r["rate_to_reporting"]
-        self.series: dict[str, tuple[list[date], list[float]]] = {}
-        for cur, d in sorted(rates):
-            days, values = self.series.setdefault(cur, ([], []))
+            base = r.get("base_currency") or reporting
+            value = r["rate"] if r.get("rate") is not None else r["rate_to_reporting"]
+            landed_rates.setdefault((r["rate_date"], base, r["currency"]), value)
+        landed_bases: dict[date, set[str]] = {}
+        for d, base, _ in landed_rates:
+            landed_bases.setdefault(d, set()).add(base)
+        kept = {k: v for k, v in seed.items()
+                if k[0] not in landed_bases or landed_bases[k[0]] == {k[1]}}
+        kept.update(landed_rates)
+        # base -> currency -> ([days], [rates]); base -> its dates
+        by_base: dict[str, dict[str, tuple[list[date], list[float]]]] = {}
+        dates: dict[str, set[date]] = {}
+        for (d, base, cur), value in sorted(kept.items()):
+            days, values = by_base.setdefault(base, {}).setdefault(cur, ([], []))
             days.append(d)
-            values.append(rates[(cur, d)])
+            values.append(value)
+            dates.setdefault(base, set()).add(d)
+
+        def asof(base: str, cur: str, t: date) -> float | None:
+            if cur == base:
+                return 1.0
+            days, values = by_base[base].get(cur, ([], []))
+            i = bisect_right(days, t)
+            return values[i - 1] if i else None
+
+        self.series: dict[str, tuple[list[date], list[float]]] = {}
+        points: dict[str, dict[date, float]] = {}
+        for base, base_dates in dates.items():
+            for t in base_dates:
+                to_r = asof(base, reporting, t)
+                if to_r is None:
+                    continue
+                for cur in by_base[base]:
+                    value = asof(base, cur, t)
+                    if value is not None and cur != reporting:
+                        points.setdefault(cur, {})[t] = value / to_r
+                if base != reporting:
+                    points.setdefault(base, {})[t] = 1.0 / to_r
+        for cur, by_day in points.items():
+            days = sorted(by_day)
+            self.series[cur] = (days, [by_day[d] for d in days])
 
     def rate(self, currency: str, d: date) -> float | None:
         if currency == self.reporting:

@@ -127,7 +127,20 @@ SPEC: dict[str, dict[str, tuple]] = {
         "product": (T,),
         "kind": (E, False, None, ("feature", "product")),
     },
-    "fx_rates": {"rate_date": (D, True), "currency": (C, True), "rate_to_reporting": (M, True)},
+    "fx_rates": {
+        "rate_date": (D, True),
+        "currency": (C, True),
+        "rate_to_reporting": (M,),
+        "base_currency": (C,),
+        "rate": (M,),
+    },
+}
+# Money sources: the column whose day (reporting time zone) picks the exchange rate.
+MONEY_DAY = {
+    "subscription_events": "effective_at",
+    "invoices": "issued_at",
+    "bookings": "booked_at",
+    "marketing_spend": "spend_date",
 }
 KEYS = {
     "customers": ("customer_id",),
@@ -228,7 +241,7 @@ def type_row(source: str, raw: dict[str, object]) -> dict[str, object]:
             out[col] = default
             continue
         typed = _typed(kind, text, enum)
-        if kind in (M, I) and typed < 0 and col != "rate_to_reporting":
+        if kind in (M, I) and typed < 0 and col not in ("rate_to_reporting", "rate"):
             raise Invalid(f"negative {col}")
         out[col] = typed
     if source == "product_events" and out["user_id"] is None and out["anonymous_id"] is None:
@@ -245,8 +258,15 @@ def type_row(source: str, raw: dict[str, object]) -> dict[str, object]:
         lo, hi = (0, 10) if out["survey"] == "nps" else (1, 5)
         if not lo <= out["score"] <= hi:
             raise Invalid("score out of range")
-    if source == "fx_rates" and out["rate_to_reporting"] <= 0:
-        raise Invalid("rate not positive")
+    if source == "fx_rates":
+        if out["rate"] is None and out["rate_to_reporting"] is None:
+            raise Invalid("no rate")
+        if out["rate"] is not None and out["rate_to_reporting"] is not None:
+            raise Invalid("two rates")
+        if out["rate"] is not None and out["base_currency"] is None:
+            raise Invalid("rate without base")
+        if (out["rate"] if out["rate"] is not None else out["rate_to_reporting"]) <= 0:
+            raise Invalid("rate not positive")
     return out
 
 
@@ -309,14 +329,20 @@ class Landed:
     dropped: dict[str, int]  # rows the contract rejects (the pipeline's quarantine)
 
 
-def accept(source: str, raw_rows: list[dict[str, object]]) -> tuple[list[dict], int]:
-    """Type, validate and dedupe rows given in landing order (each may carry _order)."""
+def accept(source: str, raw_rows: list[dict[str, object]],
+           has_rate=None) -> tuple[list[dict], int]:
+    """Type, validate and dedupe rows given in landing order (each may carry _order).
+    ``has_rate(row)``: for a money source, False quarantines the row (no exchange rate on
+    or before its day), before duplicates are compared."""
     typed: list[dict] = []
     bad = 0
     for i, r in enumerate(raw_rows):
         try:
             row = type_row(source, r)
         except Invalid:
+            bad += 1
+            continue
+        if has_rate is not None and source in MONEY_DAY and not has_rate(source, row):
             bad += 1
             continue
         row["_order"] = r.get("_order", i)
@@ -351,10 +377,29 @@ def accept(source: str, raw_rows: list[dict[str, object]]) -> tuple[list[dict], 
     return out, bad
 
 
-def read_landing(landing: Path) -> Landed:
+def _rate_judge(fx_rows: list[dict], config):
+    """has_rate for accept(): the money row's currency converts on the row's day."""
+    from tests.reference.common import Clock, Fx
+
+    fx, clock = Fx(config, fx_rows), Clock(config.reporting_timezone)
+
+    def has_rate(source: str, row: dict) -> bool:
+        value = row[MONEY_DAY[source]]
+        day = value if type(value) is date else clock.day(value)
+        return fx.rate(row["currency"], day) is not None
+
+    return has_rate
+
+
+def _fx_first(sources):
+    return ["fx_rates", *(s for s in sources if s != "fx_rates")]
+
+
+def read_landing(landing: Path, config=None) -> Landed:
+    """``config`` (a common.Config) enables the exchange-rate rule on money rows."""
     rows: dict[str, list[dict]] = {}
     dropped: dict[str, int] = {}
-    for source in SPEC:
+    for source in _fx_first(SPEC):
         seen: set[str] = set()
         raw_rows: list[dict[str, object]] = []
         for path in landing_files(landing / source):
@@ -365,18 +410,20 @@ def read_landing(landing: Path) -> Landed:
             for r in _read(path):
                 r["_order"] = len(raw_rows)
                 raw_rows.append(r)
-        rows[source], dropped[source] = accept(source, raw_rows)
-    return Landed(rows, dropped)
+        judge = _rate_judge(rows["fx_rates"], config) if config and source != "fx_rates" else None
+        rows[source], dropped[source] = accept(source, raw_rows, judge)
+    return Landed({s: rows[s] for s in SPEC}, {s: dropped[s] for s in SPEC})
 
 
-def from_csv_texts(texts: dict[str, str]) -> Landed:
+def from_csv_texts(texts: dict[str, str], config=None) -> Landed:
     """Rows from CSV texts per source (the dbt fixture format: '#' lines are comments)."""
     rows: dict[str, list[dict]] = {}
     dropped: dict[str, int] = {}
-    for source in SPEC:
+    for source in _fx_first(SPEC):
         text = texts.get(source, "")
         lines = [x.strip() for x in text.strip().splitlines()]
         lines = [x for x in lines if x and not x.startswith("#")]
         raw = list(csv.DictReader(lines)) if lines else []
-        rows[source], dropped[source] = accept(source, raw)
-    return Landed(rows, dropped)
+        judge = _rate_judge(rows["fx_rates"], config) if config and source != "fx_rates" else None
+        rows[source], dropped[source] = accept(source, raw, judge)
+    return Landed({s: rows[s] for s in SPEC}, {s: dropped[s] for s in SPEC})

@@ -34,6 +34,8 @@ def valid_row(source: str, i: int) -> dict[str, str]:
             row[col.name] = col.enum[0]
         else:
             row[col.name] = SAMPLE_VALUES[col.type].format(name=col.name, i=i)
+    if source == "fx_rates":  # rate_to_reporting is the older name of rate: one of them
+        row["rate_to_reporting"] = None
     return row
 
 

@@ -6,8 +6,9 @@ import duckdb
 import pytest
 
 from dagster_project.contract import SOURCES, create_typed_table_sql
-from dagster_project.defs.transform.spark import export_raw, mirror_tables, table_dir
+from dagster_project.defs.transform.spark import RAW_TABLES, export_raw, mirror_tables, table_dir
 from dagster_project.errors import MetricsError
+from dagster_project.ingest.fx import FxSettings, resolve
 
 
 @pytest.fixture
@@ -21,14 +22,16 @@ def con(tmp_path: Path) -> duckdb.DuckDBPyConnection:
         "insert into raw.fx_rates (rate_date, currency, rate_to_reporting, _file, _line, _ingested_at) "
         "values (date '2024-01-01', 'EUR', 1.1, 'fx_rates/a.csv', 2, timestamp '2024-01-02 03:04:05.123456')"
     )
+    resolve(con, FxSettings("USD"))
     return con
 
 
 def test_every_raw_table_is_exported_with_its_columns_even_when_empty(con, tmp_path: Path) -> None:
     raw_dir = tmp_path / "spark" / "raw"
     counts = export_raw(con, raw_dir)
-    assert set(counts) == set(SOURCES) and counts["fx_rates"] == 1 and counts["users"] == 0
-    for name in SOURCES:
+    assert set(counts) == set(RAW_TABLES) and counts["fx_rates"] == 1 and counts["users"] == 0
+    assert counts["fx_rates_to_reporting"] > 1
+    for name in RAW_TABLES:
         got = [c for c, *_ in con.execute(f"describe select * from '{raw_dir}/{name}/data.parquet'").fetchall()]
         want = [c for c, *_ in con.execute(f"describe raw.{name}").fetchall()]
         assert got == want

@@ -20,6 +20,13 @@ READABLE_CHECK = "every_file_readable"
 IMMUTABLE_CHECK = "landed_files_unchanged"
 # The large sources: partitioned by day, like the facts built from them.
 PARTITIONED_SOURCES = ("product_events",)
+FX_KEY = dg.AssetKey(["raw", "fx_rates_to_reporting"])
+
+
+def fx_settings(settings: Settings):
+    from dagster_project.ingest.fx import FxSettings
+
+    return FxSettings(settings.reporting_currency, settings.reporting_timezone)
 
 
 def _column_schema(source: str) -> dg.TableSchema:
@@ -76,6 +83,8 @@ def _ingestion_asset(source: str, settings: Settings) -> dg.AssetsDefinition:
         pool="duckdb",
         partitions_def=daily_partitions(settings) if partitioned else None,
         backfill_policy=dg.BackfillPolicy.single_run() if partitioned else None,
+        # Money rows are judged against the rates resolved to the reporting currency.
+        deps=[FX_KEY] if SOURCES[source].fx_date else None,
         metadata={"dagster/column_schema": _column_schema(source), "landing_folder": source,
                   "dagster/table_name": f"raw.{source}"},
         check_specs=[
@@ -98,7 +107,7 @@ def _ingestion_asset(source: str, settings: Settings) -> dg.AssetsDefinition:
         with warehouse.connect() as con:
             prepare_warehouse(con)
             result = ingest_source(con, settings.landing_dir, source,
-                                   rederive=config.full_refresh)
+                                   rederive=config.full_refresh, fx=fx_settings(settings))
             unbalanced = con.execute(
                 "select file, landed_rows, accepted_rows, quarantined_rows from ops.ingestion_log "
                 "where source = ? and landed_rows <> accepted_rows + quarantined_rows",
@@ -190,5 +199,45 @@ def _unchanged_check(source: str, replaced: list[str],
     )
 
 
+def _fx_asset(settings: Settings) -> dg.AssetsDefinition:
+    @dg.asset(
+        key=FX_KEY,
+        deps=[dg.AssetKey(["raw", "fx_rates"])],
+        group_name="ingestion",
+        description=(
+            "Exchange rates to the reporting currency: per currency, the days its rate "
+            "changes, derived from the one rate table (landed fx_rates over the shipped "
+            "seeds/fx_rates.csv) in whatever base it states, by cross rates through that "
+            "base. Fails, and nothing is published, when the table is ambiguous: two bases "
+            "on one date, or a base currency whose own rate is not 1."
+        ),
+        kinds={"duckdb", "python"},
+        owners=["team:data-platform"],
+        pool="duckdb",
+        metadata={"dagster/table_name": "raw.fx_rates_to_reporting"},
+    )
+    def fx_rates_to_reporting(warehouse: WarehouseResource):
+        from dagster_project.ingest import prepare_warehouse
+        from dagster_project.ingest.fx import resolve, table_summary
+
+        fx = fx_settings(settings)
+        with warehouse.connect() as con:
+            prepare_warehouse(con)
+            rebuilt = resolve(con, fx)
+            rows, currencies = con.execute(
+                "select count(*), count(distinct currency) from raw.fx_rates_to_reporting"
+            ).fetchall()[0]
+            summary = table_summary(con, fx)
+        return dg.MaterializeResult(metadata={
+            "reporting_currency": fx.currency,
+            "rate_table": summary,
+            "currencies": int(currencies),
+            "dagster/row_count": int(rows),
+            "rebuilt": rebuilt,
+        })
+
+    return fx_rates_to_reporting
+
+
 def build_ingestion_assets(settings: Settings) -> list[dg.AssetsDefinition]:
-    return [_ingestion_asset(source, settings) for source in SOURCES]
+    return [*(_ingestion_asset(source, settings) for source in SOURCES), _fx_asset(settings)]

@@ -91,6 +91,10 @@ def spark_env(settings: Settings) -> dict[str, str]:
     }
 
 
+# Every raw table dbt reads: one per source, and the rates resolved by ingestion.
+RAW_TABLES = (*SOURCES, "fx_rates_to_reporting")
+
+
 def export_raw(con: duckdb.DuckDBPyConnection, raw_dir: Path) -> dict[str, int]:
     """Write every ``raw.<source>`` as ``raw_dir/<source>/data.parquet``; rows per table.
 
@@ -104,7 +108,7 @@ def export_raw(con: duckdb.DuckDBPyConnection, raw_dir: Path) -> dict[str, int]:
     for stale in (fresh, old):
         shutil.rmtree(stale, ignore_errors=True)
     counts: dict[str, int] = {}
-    for source in SOURCES:
+    for source in RAW_TABLES:
         (fresh / source).mkdir(parents=True)
         target = fresh / source / "data.parquet"
         con.execute(f"copy raw.{source} to '{target}' (format parquet, compression zstd)")
