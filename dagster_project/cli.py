@@ -153,7 +153,30 @@ def cmd_ui(args: argparse.Namespace) -> int:
     cmd = [str(dagster if dagster.exists() else "dagster"), "dev", "-w",
            str(PROJECT_ROOT / "workspace.yaml"), "-p", str(args.port), "-h", args.host]
     print(f"Dagster UI on http://{args.host}:{args.port} (Ctrl-C stops it)")
-    return subprocess.call(cmd, cwd=PROJECT_ROOT, env=env)
+    return _run_until_stopped(cmd, env)
+
+
+def _run_until_stopped(cmd: list[str], env: dict[str, str], grace: float = 10.0) -> int:
+    """Run ``dagster dev`` in its own process group; SIGTERM or Ctrl-C stops the whole
+    group (webserver, daemon, code server): an interrupt first, SIGKILL after ``grace``
+    seconds. Without this a SIGTERM to ``product-metrics ui`` left them running."""
+    import signal
+
+    child = subprocess.Popen(cmd, cwd=PROJECT_ROOT, env=env, start_new_session=True)
+
+    def stop(signum: int, _frame: object) -> None:
+        try:
+            os.killpg(child.pid, signal.SIGINT)  # dagster dev's Ctrl-C: a clean shutdown
+            child.wait(timeout=grace)
+        except subprocess.TimeoutExpired:
+            os.killpg(child.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        raise SystemExit(128 + signum)
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    return child.wait()
 
 
 def build_parser() -> argparse.ArgumentParser:

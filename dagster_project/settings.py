@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -36,6 +37,9 @@ class Settings:
     # A landing file that cannot be read at all (corrupt gzip or Parquet) blocks publishing
     # unless this is true; either way it is listed in the build summary.
     allow_unreadable_files: bool = False
+    # The DuckDB storage format of the serving database: v1.4.0 is read by the DuckDB 1.x
+    # that BI drivers bundle (Metabase, DBeaver, Superset, Evidence); "latest" for DuckDB 2.
+    serving_storage_version: str = "v1.4.0"
     duckdb_memory_limit: str = "8GB"
     duckdb_threads: int = 2
     # Where DuckDB spills when a query outgrows memory_limit.
@@ -116,6 +120,7 @@ _ENV = {
     "as_of_date": "METRICS_AS_OF_DATE",
     "quarantine_max_share": "METRICS_QUARANTINE_MAX_SHARE",
     "allow_unreadable_files": "METRICS_ALLOW_UNREADABLE_FILES",
+    "serving_storage_version": "METRICS_SERVING_STORAGE_VERSION",
     "duckdb_memory_limit": "METRICS_DUCKDB_MEMORY_LIMIT",
     "duckdb_threads": "METRICS_DUCKDB_THREADS",
     "duckdb_temp_dir": "METRICS_DUCKDB_TEMP_DIR",
@@ -174,6 +179,14 @@ def _coerce(name: str, raw: str) -> object:
             if value < 0:
                 raise ValueError("must not be negative")
             return value
+        if name == "reporting_currency":
+            if not re.fullmatch(r"[A-Za-z]{3}", raw.strip()):
+                raise ValueError("must be an ISO 4217 code such as USD or EUR")
+            return raw.strip().upper()
+        if name == "serving_storage_version":
+            if raw != "latest" and not re.fullmatch(r"v\d+\.\d+\.\d+", raw):
+                raise ValueError("must be a DuckDB version such as v1.4.0, or latest")
+            return raw
         if name == "allow_unreadable_files":
             if raw.strip().lower() not in {"true", "false", "1", "0", "yes", "no"}:
                 raise ValueError("must be true or false")

@@ -27,6 +27,13 @@ def mart_keys_from_manifest() -> list[dg.AssetKey]:
     )
 
 
+def mart_comments() -> dict[str, tuple[str, dict[str, str]]]:
+    """Each mart's description and its columns', from the dbt YAML (as docs/MARTS.md)."""
+    from dagster_project.marts_doc import load_marts
+
+    return {f"marts.{m.name}": (m.description, dict(m.columns)) for m in load_marts()}
+
+
 def build_publish_asset(settings: Settings, extra_deps: list[dg.AssetKey]) -> dg.AssetsDefinition:
     @dg.asset(
         key=PUBLISH_KEY,
@@ -57,6 +64,8 @@ def build_publish_asset(settings: Settings, extra_deps: list[dg.AssetKey]) -> dg
                     "reporting_currency": settings.reporting_currency,
                     "reporting_timezone": settings.reporting_timezone,
                 },
+                comments=mart_comments(),
+                storage_version=settings.serving_storage_version,
             )
         context.log.info(summary.describe())
         table = "\n".join(f"| {t} | {n} |" for t, n in summary.tables.items())

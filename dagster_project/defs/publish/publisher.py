@@ -20,6 +20,19 @@ from dagster_project.errors import MetricsError
 PUBLISHED_SCHEMA = "marts"
 # Columns that hold personal data never leave the working warehouse.
 PERSONAL_COLUMNS = {"email", "comment", "raw_record"}
+# What the ops tables hold, as table comments for BI tools (their columns: docs/LANDING.md).
+OPS_COMMENTS = {
+    "ingestion_log": "One row per landing file: rows landed, accepted and quarantined "
+                     "(landed = accepted + quarantined), its size, status and when it was ingested.",
+    "quarantine": "Rejected landing rows: file, line and the rule broken (never the value).",
+    "file_history": "Earlier versions of files changed in place, and copies skipped.",
+    "ingestion_batches": "Each change ingestion made to a source (full or incremental).",
+    "build_info": "The build that published this database: as-of date, version, run id, "
+                  "reporting currency and time zone.",
+}
+
+# "schema.table" -> (table comment, {column: comment})
+Comments = dict[str, tuple[str, dict[str, str]]]
 
 
 @dataclass
@@ -60,8 +73,12 @@ def publish(
     serving_path: Path,
     parquet_dir: Path,
     build_info: dict[str, str] | None = None,
+    comments: Comments | None = None,
+    storage_version: str = "v1.4.0",
 ) -> PublishSummary:
-    """Publish ``marts.*`` and ``ops.*`` (without raw_record) from the open warehouse ``con``."""
+    """Publish ``marts.*`` and ``ops.*`` (without raw_record) from the open warehouse ``con``,
+    in DuckDB storage format ``storage_version`` ("latest": this DuckDB's own), with
+    ``comments`` on tables and columns for BI tools."""
     serving_path = Path(serving_path)
     serving_path.parent.mkdir(parents=True, exist_ok=True)
     tmp = serving_path.with_name(f".{serving_path.name}.publishing-{os.getpid()}")
@@ -74,7 +91,8 @@ def publish(
     if not marts:
         raise MetricsError(f"nothing to publish: the warehouse has no tables in schema {PUBLISHED_SCHEMA}")
     # READ_ONLY false: attached files inherit the read-only mode of a read-only connection.
-    con.execute(f"attach '{tmp}' as serving_new (read_only false)")
+    storage = "" if storage_version == "latest" else f", storage_version '{storage_version}'"
+    con.execute(f"attach '{tmp}' as serving_new (read_only false{storage})")
     try:
         for schema in (PUBLISHED_SCHEMA, "ops"):
             con.execute(f"create schema serving_new.{schema}")
@@ -101,6 +119,8 @@ def publish(
         )
         created = [(PUBLISHED_SCHEMA, t) for t in marts]
         created += [("ops", t) for t in _tables(con, "ops")] + [("ops", "build_info")]
+        _comment(con, created, {**{f"ops.{t}": (c, {}) for t, c in OPS_COMMENTS.items()},
+                                **(comments or {})})
         for schema, table in created:
             n = con.execute(f'select count(*) from serving_new.{schema}."{table}"').fetchone()[0]
             summary.tables[f"{schema}.{table}"] = n
@@ -114,6 +134,29 @@ def publish(
     # The swap: readers of the old file keep their open inode; new readers get the new one.
     os.replace(tmp, serving_path)
     return summary
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _comment(con: duckdb.DuckDBPyConnection, tables: list[tuple[str, str]],
+             comments: Comments) -> None:
+    """COMMENT ON the published tables and columns that ``comments`` describes."""
+    for schema, table in tables:
+        described = comments.get(f"{schema}.{table}")
+        if not described:
+            continue
+        text, columns = described
+        name = f'serving_new.{schema}."{table}"'
+        if text:
+            con.execute(f"comment on table {name} is {_literal(text)}")
+        present = {str(r[0]) for r in con.execute(
+            "select column_name from duckdb_columns() where database_name = 'serving_new' "
+            "and schema_name = ? and table_name = ?", [schema, table]).fetchall()}
+        for column, note in columns.items():
+            if note and column in present:
+                con.execute(f'comment on column {name}."{column}" is {_literal(note)}')
 
 
 def _export_parquet(con: duckdb.DuckDBPyConnection, marts: list[str], parquet_dir: Path) -> None:

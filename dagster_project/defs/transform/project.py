@@ -33,10 +33,11 @@ class LeanDbtCliResource(DbtCliResource):
 
 
 def dbt_project() -> DbtProject:
-    project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
-    # Parses only under `dagster dev`; elsewhere ensure_manifest() has made it.
-    project.prepare_if_dev()
-    return project
+    """The project, its manifest parsed when stale. Not ``DbtProject.prepare_if_dev()``: under
+    `dagster dev` that runs the ``dbt`` found on PATH, which is not there unless the
+    virtualenv is activated; ``ensure_manifest`` parses in-process."""
+    ensure_manifest()
+    return DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
 
 
 def apply_dbt_env(settings: Settings) -> None:
