@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import json
 import os
 import subprocess
 import sys
@@ -30,10 +31,11 @@ typical use:
   product-metrics scorecard                             # KPIs against targets
   product-metrics report --open                         # the KPI report, charts in one HTML file
   product-metrics ui                                    # lineage and runs in the Dagster UI
+  product-metrics docs --open                           # dbt docs: models, columns, lineage
 
 BI tools read the published marts from the serving database (schema `marts`),
-read-only; see README.md, docs/LANDING.md (what to land) and docs/MARTS.md
-(what the marts hold).
+read-only; see README.md, docs/LANDING.md (what to land), docs/METRICS.md (what
+each KPI means) and docs/MARTS.md (what the marts hold).
 """
 
 
@@ -136,6 +138,39 @@ def cmd_report(args: argparse.Namespace) -> int:
             print(f"  no chart for {panel.title}: {panel.empty or panel.error}")
     if args.open:
         if _open_in_browser(out):
+            print("  opened in your browser")
+        else:
+            print("  no browser here (no display): open the file above on a machine with one")
+    return 0
+
+
+def cmd_docs(args: argparse.Namespace) -> int:
+    """dbt's documentation site as one offline HTML file: lineage of every model, each
+    model's and column's description, and the column types of the working warehouse."""
+    from dagster_project.definitions import _dbt_executable
+    from dagster_project.defs.transform.project import apply_dbt_env
+    from dagster_project.warehouse_lock import hold_warehouse
+
+    settings = _load(args)
+    if not settings.warehouse_path.exists():
+        raise MetricsError(f"no warehouse at {settings.warehouse_path}: run `product-metrics "
+                           "build` first (the docs read column types from it)")
+    out = Path(args.out).resolve() if args.out else settings.data_dir / "dbt_docs"
+    apply_dbt_env(settings)
+    cmd = [_dbt_executable(), "docs", "generate", "--static", "--quiet",
+           "--project-dir", str(PROJECT_ROOT / "dbt_models"),
+           "--profiles-dir", str(PROJECT_ROOT / "dbt_models"), "--target", "duckdb",
+           "--target-path", str(out), "--vars", json.dumps(settings.dbt_vars_dict())]
+    with hold_warehouse(settings.warehouse_path, "product-metrics docs"):
+        done = subprocess.run(cmd, cwd=PROJECT_ROOT, capture_output=True, text=True, check=False)
+    page = out / "static_index.html"
+    if done.returncode != 0 or not page.exists():
+        detail = (done.stdout + done.stderr).strip().splitlines()
+        raise MetricsError("dbt docs generate failed: " + (detail[-1] if detail else "no output"))
+    print(f"dbt docs: {page}")
+    print("  one HTML file: every model's lineage, description and columns with their types")
+    if args.open:
+        if _open_in_browser(page):
             print("  opened in your browser")
         else:
             print("  no browser here (no display): open the file above on a machine with one")
@@ -260,6 +295,17 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--out", metavar="PATH", help="where to write the report (default: beside the serving database)")
     r.add_argument("--open", action="store_true", help="open it in the system browser (headless: print the path)")
     r.set_defaults(func=cmd_report)
+
+    d = sub.add_parser(
+        "docs", help="write dbt's documentation site (lineage, models, columns) as one HTML file",
+        description="Run `dbt docs generate --static` against the working warehouse: one "
+        "self-contained HTML file with every model's lineage graph, description and columns "
+        "(with types). By default data/dbt_docs/static_index.html beside the warehouse.",
+    )
+    d.add_argument("--warehouse", metavar="PATH", help="working warehouse (METRICS_WAREHOUSE_PATH)")
+    d.add_argument("--out", metavar="DIR", help="folder to write it to (default: <data>/dbt_docs)")
+    d.add_argument("--open", action="store_true", help="open it in the system browser (headless: print the path)")
+    d.set_defaults(func=cmd_docs)
 
     u = sub.add_parser("ui", help="open the Dagster UI (lineage, runs, checks)")
     u.add_argument("--port", type=int, default=3000)

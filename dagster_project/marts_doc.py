@@ -16,7 +16,7 @@ MARTS_DIR = DBT_PROJECT_DIR / "models" / "marts"
 DOC_PATH = PROJECT_ROOT / "docs" / "MARTS.md"
 README_PATH = PROJECT_ROOT / "README.md"
 BEGIN, END = "<!-- marts-table -->", "<!-- /marts-table -->"
-# DATA_CONTRACT.md section 2 fixes these tables' columns; the others may gain columns.
+# These tables keep their published columns (a contract with BI users); others may change.
 CONTRACT_TABLES = (
     "saas_metrics_monthly", "mrr_movements_monthly", "customer_cohorts_monthly",
     "product_usage_daily", "user_cohorts_monthly", "nps_monthly", "leads_monthly",
@@ -84,9 +84,10 @@ def render_doc(marts: list[Mart]) -> str:
          "edit by hand. Every table is in the serving database (`data/serving.duckdb`, schema "
          "`marts`) and in `data/serving/parquet/<table>.parquet`. Money is in the reporting "
          "currency, unrounded; rates are fractions (0.05 = 5%) except `nps` and "
-         "`lead_velocity_rate_pct`. Metric definitions: METRICS.md; readings we chose: the "
-         "README's metric notes. Tables marked *contract* have the columns DATA_CONTRACT.md "
-         "fixes (more may be added; none removed)."),
+         "`lead_velocity_rate_pct`. What each KPI means: [METRICS.md](METRICS.md); readings we "
+         "chose: the metric notes (`docs/metrics_notes_*.md`). Tables marked *contract* keep "
+         "their published columns (more may be added; none removed). The serving database "
+         "carries these descriptions as table and column comments."),
         "",
     ]
     for area, title in AREAS.items():

@@ -30,7 +30,7 @@ class Settings:
     serving_path: Path = Path("data/serving.duckdb")
     reporting_timezone: str = "UTC"
     reporting_currency: str = "USD"
-    # ISO date; empty means "latest day with subscription activity" (METRICS.md).
+    # ISO date; empty means "latest day with subscription activity" (docs/METRICS.md).
     as_of_date: str | None = None
     # A source whose quarantined share of landed rows is above this fails the build.
     quarantine_max_share: float = 0.01

@@ -1,4 +1,4 @@
-"""Deterministic, vectorised demo data for every landing source (DATA_CONTRACT.md §1).
+"""Deterministic, vectorised demo data for every landing source (docs/LANDING.md).
 
     generate(Path("data/landing"), customers=1000, days=730)   # ~1M product events
     land_next_day(Path("data/landing"), customers=1000, days=730)  # the nightly drop

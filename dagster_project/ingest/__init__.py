@@ -1,5 +1,5 @@
 """The ingestion engine: landing files -> ``landed.<source>`` -> ``raw.<source>``,
-``ops.quarantine``, ``ops.ingestion_log`` (DATA_CONTRACT.md sections 1 and 3).
+``ops.quarantine``, ``ops.ingestion_log`` (docs/LANDING.md).
 
 Pure Python + DuckDB SQL, independent of Dagster::
 

@@ -6,7 +6,7 @@ pushed down to DuckDB. Each query returns the failing rows (none when the rule h
   customer counts, on every row (company and segment marts).
 - ``start_equals_previous_end``: each month starts where the previous one ended.
 - ``months_continuous`` / ``days_continuous``: no gaps in the series, nothing after the
-  as-of date (and, where METRICS.md says so, the series reaches it).
+  as-of date (and, where docs/METRICS.md says so, the series reaches it).
 - ``row_count_matches_calendar``: one row per month from the first month with subscription
   activity through the as-of month.
 - ``segments_sum_to_company``: the segment mart summed over its dimensions gives the

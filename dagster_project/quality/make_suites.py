@@ -6,8 +6,8 @@
 Landing suites (``raw_<source>.json``) are derived from ``dagster_project/contract.py``:
 types, required columns, enums, currency codes, non-negative amounts, JSON objects, the
 source's row rules, uniqueness of its key on distinct rows (critical), plus freshness and
-volume (warning). Mart suites (``marts_<table>.json``) state DATA_CONTRACT.md section 2
-and METRICS.md ranges. Edit this file, not the JSON: a unit test keeps them in sync.
+volume (warning). Mart suites (``marts_<table>.json``) state docs/MARTS.md (contract tables)
+and docs/METRICS.md ranges. Edit this file, not the JSON: a unit test keeps them in sync.
 """
 
 from __future__ import annotations
@@ -234,7 +234,7 @@ def landing_suite(source: str) -> dict[str, Any]:
 
 
 # ---------------------------------------------------------------------------------------
-# Mart suites (DATA_CONTRACT.md section 2)
+# Mart suites (the contract tables of docs/MARTS.md)
 
 BRIDGE_MONEY = ["mrr_start", "new_mrr", "expansion_mrr", "reactivation_mrr",
                 "contraction_mrr", "churned_mrr", "mrr_end"]
@@ -373,7 +373,7 @@ def mart_suite(table: str) -> dict[str, Any]:
     columns = expectation("expect_table_columns_to_match_set",
                           column_set=MART_COLUMNS[table], exact_match=False)
     meta: dict[str, Any] = {
-        "generated_by": f"{GENERATED_BY} (from DATA_CONTRACT.md section 2)",
+        "generated_by": f"{GENERATED_BY} (the contract tables of docs/MARTS.md)",
         "asset_key": ["marts", table],
         "table": f"marts.{table}",
         "key": MART_KEYS[table],

@@ -1,4 +1,4 @@
-"""Buying trend per customer segment (METRICS.md, Revenue structure and sales).
+"""Buying trend per customer segment (docs/METRICS.md, Revenue structure and sales).
 
 Per segment, over its monthly revenue x_1..x_T (months in order):
 

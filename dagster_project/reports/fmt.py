@@ -1,6 +1,6 @@
 """Numbers for people: money, percentages, counts and ratios as the KPI report shows them.
 
-The marts stay unrounded (METRICS.md, Conventions: rounding); only these functions round,
+The marts stay unrounded (docs/METRICS.md, Conventions: rounding); only these functions round,
 and only for display. ``None`` (a NULL metric) is shown as an em dash, never as 0.
 """
 

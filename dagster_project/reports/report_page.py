@@ -1,7 +1,8 @@
 """The KPI report's page: one HTML file with its CSS, the panels, and a definitions
 appendix, so that it opens offline and every chart's definition is one click away.
 
-Definitions follow METRICS.md (the exact text lives there); each names its section.
+Definitions are written here, in our words, and docs/METRICS.md is generated from them
+(``python -m dagster_project.metrics_doc``); each names its section there.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from html import escape
 
-# anchor -> (term, definition, METRICS.md section). {placeholders} come from metric settings.
+# anchor -> (term, definition, docs/METRICS.md section). {placeholders} come from metric settings.
 DEFINITIONS: dict[str, tuple[str, str, str]] = {
     "def-scorecard": (
         "KPI scorecard",
@@ -436,7 +437,7 @@ def render_page(
         term, _, source = DEFINITIONS[anchor]
         out.append(
             f'<dt id="{anchor}">{escape(term)}</dt><dd>{escape(definition_text(anchor, params))} '
-            f'<span class="src">(METRICS.md, {escape(source)})</span></dd>'
+            f'<span class="src">(docs/METRICS.md, {escape(source)})</span></dd>'
         )
     out.append("</dl></section></main>")
     out.append(f"<footer>{footer}</footer></body></html>")

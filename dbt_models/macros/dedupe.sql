@@ -1,5 +1,5 @@
 {#- One row per key. `order_by` picks the survivor (first row in that order).
-    Landing rules (DATA_CONTRACT.md): duplicates with the same content count once, so any
+    Landing rules (docs/LANDING.md): duplicates with the same content count once, so any
     survivor is right; for customers the last landed row wins (order by _file desc, _line desc).
     The result has the relation's columns plus `_dedupe_rank` (always 1). -#}
 {#- Tried and dropped: passing the keys seen once through (an anti join on a grouped

@@ -1,4 +1,4 @@
-{#- Business rules and helpers of the revenue marts (METRICS.md: Revenue, Churn and
+{#- Business rules and helpers of the revenue marts (docs/METRICS.md: Revenue, Churn and
     retention, Unit economics, Customer cohorts). Portable SQL (DuckDB and Spark); the month
     spine is dispatched (spark__) for speed, not for syntax. -#}
 
@@ -9,7 +9,7 @@
     cast({{ expr }} as decimal(38, 10))
 {%- endmacro %}
 
-{#- Money as published: DOUBLE (unrounded; METRICS.md, Rounding). -#}
+{#- Money as published: DOUBLE (unrounded; docs/METRICS.md, Rounding). -#}
 {% macro revenue_publish_money(expr) -%}
     cast({{ expr }} as double)
 {%- endmacro %}
@@ -39,7 +39,7 @@
     cast('9999-12-31' as date)
 {%- endmacro %}
 
-{#- Subscription MRR of one state (METRICS.md, Subscription MRR at an instant t):
+{#- Subscription MRR of one state (docs/METRICS.md, Subscription MRR at an instant t):
     0 when canceled, else max(unit_amount * quantity - discount_amount, 0) / months of the
     billing period, with the amounts already in the reporting currency at the event's rate.
     A DOUBLE; wrap it in to_money() to store it. -#}
@@ -54,7 +54,7 @@
     end
 {%- endmacro %}
 
-{#- Daily movement type (METRICS.md, Daily movement), p = MRR at the end of the day before,
+{#- Daily movement type (docs/METRICS.md, Daily movement), p = MRR at the end of the day before,
     c = at the end of the day; NULL when p = c (no movement). `was_active_before`: the
     customer's MRR was > 0 at the end of some earlier day. -#}
 {% macro revenue_movement_type(p, c, was_active_before) -%}

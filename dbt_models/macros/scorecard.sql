@@ -1,4 +1,4 @@
-{#- The KPI scorecard's business rules (METRICS.md, KPI scorecard; docs/metrics_notes_sales.md).
+{#- The KPI scorecard's business rules (docs/METRICS.md, KPI scorecard; docs/metrics_notes_sales.md).
     Portable SQL (DuckDB and Spark): nothing here needs a DuckDB-only construct. -#}
 
 {#- The KPI registry: every KPI a target in seeds/kpi_targets.csv may name, the mart its
@@ -81,7 +81,7 @@
     {%- endfor %}
 {%- endmacro %}
 
-{#- Attainment (METRICS.md, KPI scorecard): actual / target, target / actual for
+{#- Attainment (docs/METRICS.md, KPI scorecard): actual / target, target / actual for
     lower_is_better, whenever the ratio keeps its meaning:
       higher_is_better: target > 0 -> actual / target;
                         target < 0 and actual < 0 -> target / actual;

@@ -1,4 +1,4 @@
-{#- Business rules of the revenue-structure and sales marts (METRICS.md, Revenue structure
+{#- Business rules of the revenue-structure and sales marts (docs/METRICS.md, Revenue structure
     and sales; docs/metrics_notes_sales.md). Portable SQL (DuckDB and Spark). -#}
 
 {#- Exact money for sums, running sums and boundary comparisons (the Pareto tiers): DOUBLE
@@ -7,7 +7,7 @@
     cast({{ expr }} as decimal(38, 10))
 {%- endmacro %}
 
-{#- Money as published: DOUBLE, unrounded (METRICS.md, Rounding). -#}
+{#- Money as published: DOUBLE, unrounded (docs/METRICS.md, Rounding). -#}
 {% macro sales_publish_money(expr) -%}
     cast({{ expr }} as double)
 {%- endmacro %}
@@ -42,7 +42,7 @@
 {%- endmacro %}
 
 {#- First day of the trailing-12-month window of the Pareto tiers: the as-of month and the
-    11 months before it (revenue is a monthly figure, METRICS.md: paid invoices in the month
+    11 months before it (revenue is a monthly figure, docs/METRICS.md: paid invoices in the month
     issued), so the window ends on as_of_date and starts on the first of a month. -#}
 {% macro sales_trailing_window_start(as_of_date, months=12) -%}
     {{ sales_add_months(month_start(as_of_date), 1 - months) }}

@@ -1,4 +1,4 @@
-{#- Day boundaries are taken in the reporting time zone (METRICS.md, Conventions: Days).
+{#- Day boundaries are taken in the reporting time zone (docs/METRICS.md, Conventions: Days).
     Input: a naive TIMESTAMP holding UTC. Output: the DATE it falls on in `reporting_timezone`. -#}
 {% macro to_reporting_date(ts) -%}
     {{ return(adapter.dispatch('to_reporting_date', 'product_metrics')(ts)) }}

@@ -1,4 +1,4 @@
-{#- Helpers of the usage, growth and satisfaction marts (METRICS.md: Usage, Satisfaction,
+{#- Helpers of the usage, growth and satisfaction marts (docs/METRICS.md: Usage, Satisfaction,
     Growth and delivery). Portable SQL unless dispatched; DuckDB variants are `duckdb__`. -#}
 
 {#- A SQL string literal, quotes escaped. -#}
@@ -28,7 +28,7 @@
     {%- endif -%}
 {%- endmacro %}
 
-{#- numerator / denominator as a fraction; NULL when the denominator is 0 (METRICS.md). -#}
+{#- numerator / denominator as a fraction; NULL when the denominator is 0 (docs/METRICS.md). -#}
 {% macro usage_ratio(numerator, denominator) -%}
     (cast({{ numerator }} as double) / nullif({{ denominator }}, 0))
 {%- endmacro %}
@@ -108,7 +108,7 @@
 
 {#- True when DATE `event_date` lies within `window_days` days of DATE `start_date`, in
     reporting-time-zone days, both ends included: from the start day (day 0) through day
-    `window_days` (METRICS.md, Usage: activation and funnel windows; the reading is in
+    `window_days` (docs/METRICS.md, Usage: activation and funnel windows; the reading is in
     docs/metrics_notes_product.md). Whole days, like payment terms: a sign-up on Mar 1
     activates in time through the end of Mar 8 for a 7-day window. -#}
 {% macro usage_within_days(event_date, start_date, window_days) -%}

@@ -1,4 +1,4 @@
-"""Satisfaction, leads and delivery marts (METRICS.md: Satisfaction, Growth and delivery)
+"""Satisfaction, leads and delivery marts (docs/METRICS.md: Satisfaction, Growth and delivery)
 on one small hand-made data set, answers computed by hand. One dbt build (module fixture),
 reporting time zone UTC, as_of_date = 2024-04-30: every row dated after it is cut.
 """

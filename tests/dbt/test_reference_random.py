@@ -1,5 +1,5 @@
 """Every mart against the independent reference (tests/reference), on a seeded random data
-set built to hit the corners of METRICS.md (tests/reference/random_data.py: ties, offsets
+set built to hit the corners of docs/METRICS.md (tests/reference/random_data.py: ties, offsets
 across midnight and DST, revivals, same-day create-and-cancel, future-dated events, landed
 fx rows, re-landed customers, users missing from `users`, anonymous visitors, activation and
 funnel steps at the edges of their windows, leads converted after the as-of date, ...).

@@ -1,4 +1,4 @@
-"""Revenue marts, MRR movements (METRICS.md: Revenue: MRR and its movements), on one small
+"""Revenue marts, MRR movements (docs/METRICS.md: Revenue: MRR and its movements), on one small
 hand-made data set; every answer is computed by hand in the test. One dbt build (module
 fixture), reporting time zone UTC, reporting currency USD, as_of_date left to its default:
 the latest day on which a subscription event occurred = 2024-03-25 (the occurred_at of

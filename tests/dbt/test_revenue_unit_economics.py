@@ -1,4 +1,4 @@
-"""Revenue marts, unit economics, retention, CAC, ACV and customer cohorts (METRICS.md:
+"""Revenue marts, unit economics, retention, CAC, ACV and customer cohorts (docs/METRICS.md:
 Churn and retention, Unit economics, Customer cohorts) on one small hand-made data set,
 answers computed by hand. One dbt build (module fixture), reporting time zone UTC,
 as_of_date = 2024-05-31 (rows dated later are cut), ltv_churn_window_months = 3,

@@ -1,4 +1,4 @@
-"""Revenue structure and sales marts (METRICS.md, Revenue structure and sales; Unit
+"""Revenue structure and sales marts (docs/METRICS.md, Revenue structure and sales; Unit
 economics: observed customer lifetime value) on one small hand-made data set, answers
 computed by hand. One dbt build (module fixture), reporting time zone UTC,
 as_of_date = 2024-06-30: every row dated after it is cut. The sales reps and quotas seeds

@@ -1,4 +1,4 @@
-"""KPI scorecard (METRICS.md, KPI scorecard) on one small hand-made data set, answers
+"""KPI scorecard (docs/METRICS.md, KPI scorecard) on one small hand-made data set, answers
 computed by hand. One dbt build (module fixture), reporting time zone UTC,
 as_of_date = 2024-06-30. The kpi_targets seed is replaced by the fixture's TARGETS.
 

@@ -1,4 +1,4 @@
-"""Usage marts (METRICS.md, Usage) on one small hand-made product, answers computed by hand.
+"""Usage marts (docs/METRICS.md, Usage) on one small hand-made product, answers computed by hand.
 
 One dbt build for the whole scenario (module fixture). Reporting time zone UTC,
 ``passive_events = [page_view]``, ``as_of_date = 2024-03-20``.

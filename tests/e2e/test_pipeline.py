@@ -5,7 +5,7 @@ from pathlib import Path
 
 import duckdb
 
-# DATA_CONTRACT.md section 2: the fixed published columns.
+# docs/MARTS.md (contract tables): the fixed published columns.
 PUBLISHED = {
     "saas_metrics_monthly": (
         "month, mrr_start, new_mrr, expansion_mrr, reactivation_mrr, contraction_mrr, "
@@ -150,3 +150,17 @@ def test_a_rebuild_with_nothing_new_does_nothing_and_says_so(built) -> None:
     assert settings.serving_path.stat().st_ino == inode
     assert hashlib.sha256(settings.serving_path.read_bytes()).digest() == (
         hashlib.sha256(served).digest())
+
+
+def test_product_metrics_docs_writes_dbt_docs_as_one_file(built, tmp_path: Path, capsys) -> None:
+    from dagster_project.cli import main
+
+    settings, _ = built
+    out = tmp_path / "dbt_docs"
+    assert main(["docs", "--warehouse", str(settings.warehouse_path), "--out", str(out)]) == 0
+    page = out / "static_index.html"
+    assert f"dbt docs: {page}" in capsys.readouterr().out
+    html = page.read_text()
+    # the manifest and the catalog (column types read from the warehouse) are inlined
+    assert "saas_metrics_monthly" in html and "Total MRR at the end of the month" in html
+    assert '"mrr_end"' in html and "DOUBLE" in html.upper()

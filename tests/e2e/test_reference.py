@@ -1,5 +1,5 @@
 """The published marts of the e2e demo build against the independent reference
-(tests/reference, written from METRICS.md and DATA_CONTRACT.md, not from the SQL), computed
+(tests/reference, written from docs/METRICS.md and docs/LANDING.md, not from the SQL), computed
 from the demo's landing files: every mart, column by column (money to 1e-6, rates to 1e-9,
 counts exact). Reuses the session build (`built`)."""
 

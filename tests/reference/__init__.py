@@ -1,5 +1,5 @@
-"""An independent reference for the published marts, written from ../shared/METRICS.md and
-DATA_CONTRACT.md (and the readings in docs/metrics_notes_*.md where METRICS.md leaves room),
+"""An independent reference for the published marts, written from docs/METRICS.md and
+docs/LANDING.md (and the readings in docs/metrics_notes_*.md where docs/METRICS.md leaves room),
 not from the SQL: plain Python on small data.
 
     landed = read_landing(Path("data/landing"))          # or from_csv_texts({...})

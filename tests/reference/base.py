@@ -36,7 +36,7 @@ class Context:
         return amount * rate
 
     def _as_of(self) -> date | None:
-        """METRICS.md: the as_of_date setting; else the latest day on which a subscription
+        """docs/METRICS.md: the as_of_date setting; else the latest day on which a subscription
         event occurred (occurred_at, else effective_at); with none, the latest day of any
         landed event or record date (not fx_rates, not releases.planned_at)."""
         if self.config.as_of_date:

@@ -1,4 +1,4 @@
-"""Settings, calendar and currency helpers of the reference (METRICS.md, Conventions)."""
+"""Settings, calendar and currency helpers of the reference (docs/METRICS.md, Conventions)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 
 SEEDS = Path(__file__).resolve().parents[2] / "seeds"
 
-# METRICS.md settings and their defaults (dbt vars).
+# docs/METRICS.md settings and their defaults (dbt vars).
 DEFAULT_VARS: dict[str, object] = {
     "passive_events": [],
     "activation_event": "activated",

@@ -44,7 +44,7 @@ KEYS: dict[str, tuple[str, ...]] = {
     "buying_trend_monthly": ("segment", "month"),
     "kpi_scorecard": ("kpi", "grain", "period_start"),
 }
-# Marts that may leave out all-zero rows (METRICS.md, Dimensions).
+# Marts that may leave out all-zero rows (docs/METRICS.md, Dimensions).
 MAY_OMIT_ZERO_ROWS = {"mrr_movements_monthly"}
 
 MONEY = {

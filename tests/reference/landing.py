@@ -1,4 +1,4 @@
-"""Landing files -> typed, deduplicated rows, written from DATA_CONTRACT.md section 1.
+"""Landing files -> typed, deduplicated rows, written from docs/LANDING.md.
 
 Plain Python on small data (the reference must not share code with the pipeline): files of
 ``<landing>/<source>/**`` in order of their path relative to the source folder, rows in file

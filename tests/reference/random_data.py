@@ -1,5 +1,5 @@
 """A seeded random data set for every landing source, as CSV texts for the dbt fixture
-harness, made to hit the corners of METRICS.md rather than to look realistic: several
+harness, made to hit the corners of docs/METRICS.md rather than to look realistic: several
 subscriptions per customer, revivals, same-day create-and-cancel, ties on effective_at,
 offsets that move a time across midnight, times at exactly local midnight and across DST,
 annual and quarterly plans, discounts larger than the price, EUR/GBP across rate changes and

@@ -1,4 +1,4 @@
-"""Revenue marts from METRICS.md (Revenue, Churn and retention, Unit economics, Customer
+"""Revenue marts from docs/METRICS.md (Revenue, Churn and retention, Unit economics, Customer
 cohorts), walking each customer's MRR day by day in exact fractions."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Revenue structure and sales marts from METRICS.md (Revenue structure and sales; Unit
+"""Revenue structure and sales marts from docs/METRICS.md (Revenue structure and sales; Unit
 economics: observed customer lifetime value), plus the buying trend."""
 
 from __future__ import annotations

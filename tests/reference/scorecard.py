@@ -1,4 +1,4 @@
-"""The KPI scorecard from METRICS.md (KPI scorecard) and the quarterly rules written down in
+"""The KPI scorecard from docs/METRICS.md (KPI scorecard) and the quarterly rules written down in
 docs/metrics_notes_sales.md, recomputed from the reference's own marts."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Usage, growth and satisfaction marts from METRICS.md (Usage, Satisfaction, Growth and
+"""Usage, growth and satisfaction marts from docs/METRICS.md (Usage, Satisfaction, Growth and
 delivery) by brute force: sets of active users per day, unions over windows."""
 
 from __future__ import annotations

@@ -19,7 +19,7 @@ def build_report_assets(settings: Settings) -> list[dg.AssetsDefinition]:
         description=(
             "Buying trend per customer segment: monthly revenue, 3-month moving average, simple "
             "exponential smoothing (smoothing_alpha) and a flat forecast for the next "
-            "forecast_months months with a band (METRICS.md, Revenue structure and sales)."
+            "forecast_months months with a band (docs/METRICS.md, Revenue structure and sales)."
         ),
         kinds={"python", "pandas", "duckdb"},
         owners=["team:data-platform"],

@@ -1,4 +1,4 @@
--- The as-of date that cuts every published series (METRICS.md): the `as_of_date` var when
+-- The as-of date that cuts every published series (docs/METRICS.md): the `as_of_date` var when
 -- set; else the latest day on which any subscription event occurred (occurred_at, else
 -- effective_at); with no subscription events, the latest day of any landed event or record
 -- date (not fx_rates, not releases.planned_at).

@@ -1,5 +1,5 @@
 -- One row per subscription event, with money converted to the reporting currency at the
--- rate in force on the event's effective date (METRICS.md: Subscription MRR).
+-- rate in force on the event's effective date (docs/METRICS.md: Subscription MRR).
 -- `landing_order` ranks events in landing order (file path, then line) for tie-breaks.
 
 with

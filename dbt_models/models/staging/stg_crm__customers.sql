@@ -1,5 +1,5 @@
--- One row per customer: its last landed row gives the current attributes (DATA_CONTRACT.md).
--- A missing attribute is 'unknown' (METRICS.md, Dimensions).
+-- One row per customer: its last landed row gives the current attributes (docs/LANDING.md).
+-- A missing attribute is 'unknown' (docs/METRICS.md, Dimensions).
 
 with
 

@@ -1,4 +1,4 @@
--- Sales and marketing spend. Rows have no id and are never deduplicated (DATA_CONTRACT.md).
+-- Sales and marketing spend. Rows have no id and are never deduplicated (docs/LANDING.md).
 
 with
 

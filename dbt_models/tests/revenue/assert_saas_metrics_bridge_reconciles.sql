@@ -1,6 +1,6 @@
 -- saas_metrics_monthly: for every month the MRR bridge reconciles to the cent,
 -- mrr_end = mrr_start + new + expansion + reactivation - contraction - churned, and so do
--- net_new_mrr, arr_end and the customer counts (METRICS.md, Monthly movements).
+-- net_new_mrr, arr_end and the customer counts (docs/METRICS.md, Monthly movements).
 
 with
 

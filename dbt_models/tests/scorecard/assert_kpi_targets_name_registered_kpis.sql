@@ -1,6 +1,6 @@
 -- Every target in seeds/kpi_targets.csv names a KPI of the registry (macro
 -- scorecard_kpi_registry, model int_kpi_registry): a name no mart provides is a clear
--- error at build time, not a silent no_data row (METRICS.md, KPI scorecard). Each failing
+-- error at build time, not a silent no_data row (docs/METRICS.md, KPI scorecard). Each failing
 -- row names the KPI and the seed row; the failures are stored (dbt_test__audit).
 
 {{ config(severity='error', store_failures=true) }}

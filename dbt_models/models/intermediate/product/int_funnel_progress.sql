@@ -1,4 +1,4 @@
--- One row per funnel actor and funnel step reached (METRICS.md, Usage: Funnel), events cut
+-- One row per funnel actor and funnel step reached (docs/METRICS.md, Usage: Funnel), events cut
 -- at as_of_date.
 --
 -- Actor: the user_id of an event; an event without one belongs to the user whose user_id

@@ -1,4 +1,4 @@
--- One row per user and day with at least one active event (METRICS.md, Usage): a product
+-- One row per user and day with at least one active event (docs/METRICS.md, Usage): a product
 -- event with a user_id whose event_name is not in `passive_events`. The day is the event's
 -- occurred day in the reporting time zone, whichever file it landed in (late events count
 -- on the day they happened). Users missing from `users` still count.

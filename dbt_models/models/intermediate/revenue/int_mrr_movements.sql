@@ -1,4 +1,4 @@
--- Daily MRR movements (METRICS.md, Daily movement): one row per customer and day on which
+-- Daily MRR movements (docs/METRICS.md, Daily movement): one row per customer and day on which
 -- its MRR changed (p = end of the day before, c = end of the day), typed new, expansion,
 -- contraction, churn or reactivation. Amounts are exact and positive.
 

@@ -1,5 +1,5 @@
 -- One row per subscription event in effect by the as-of date (effective_date <= as_of_date):
--- the subscription's whole state from that event on, and its MRR (METRICS.md, Subscription
+-- the subscription's whole state from that event on, and its MRR (docs/METRICS.md, Subscription
 -- MRR at an instant t). Events are ordered per subscription by effective_at, ties broken by
 -- the later occurred_at (else effective_at), then landing order; the last state of each day
 -- (reporting time zone) is the subscription's state at the end of that day.

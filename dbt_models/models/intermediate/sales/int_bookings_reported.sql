@@ -1,5 +1,5 @@
 -- Bookings (signed contracts) booked on or before as_of_date: one row per booking, value in
--- the reporting currency at the booking date's rate, with its ACV (METRICS.md, Unit
+-- the reporting currency at the booking date's rate, with its ACV (docs/METRICS.md, Unit
 -- economics: total_contract_value x 12 / max(contract_months, 12)), contract length band
 -- and quarter. A booking without a sales rep belongs to rep 'unknown'.
 

@@ -1,4 +1,4 @@
--- Recognised revenue (METRICS.md, Revenue structure and sales): one row per paid invoice
+-- Recognised revenue (docs/METRICS.md, Revenue structure and sales): one row per paid invoice
 -- issued on or before as_of_date, in the month issued, in the reporting currency, with the
 -- customer's current attributes ('unknown' when missing or when the customer never landed).
 

@@ -1,4 +1,4 @@
--- Activation per sign-up cohort (METRICS.md, Usage): one row per sign-up month, continuous
+-- Activation per sign-up cohort (docs/METRICS.md, Usage): one row per sign-up month, continuous
 -- from the first sign-up month through the as-of month. A user is activated when they
 -- performed `activation_event` on a day (reporting time zone) from their sign-up day through
 -- sign-up day + `activation_window_days`, both included (macro usage_within_days). Events

@@ -1,4 +1,4 @@
--- CSAT (METRICS.md, Satisfaction): one row per month, continuous from the first month with
+-- CSAT (docs/METRICS.md, Satisfaction): one row per month, continuous from the first month with
 -- a `csat` response through the as-of month. csat = share of responses scoring 4 or 5,
 -- NULL in a month without responses.
 

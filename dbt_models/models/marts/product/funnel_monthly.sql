@@ -1,4 +1,4 @@
--- AARRR funnel per cohort month (METRICS.md, Usage: Funnel): one row per month (continuous
+-- AARRR funnel per cohort month (docs/METRICS.md, Usage: Funnel): one row per month (continuous
 -- from the first cohort month through the as-of month) and step of seeds/funnel_steps.csv.
 -- Actors, cohort months and the in-order, in-window rule: int_funnel_progress.
 -- step_conversion_rate = actors at this step / actors at the previous step (NULL at step 1);

@@ -1,4 +1,4 @@
--- Lead conversion per channel (METRICS.md, Growth and delivery): one row per month of lead
+-- Lead conversion per channel (docs/METRICS.md, Growth and delivery): one row per month of lead
 -- creation and channel with at least one lead (through as_of_date; all-zero rows left out).
 -- Same rules as leads_monthly; summing over channels gives its leads, qualified_leads and
 -- converted_leads.

@@ -1,4 +1,4 @@
--- Leads (METRICS.md, Growth and delivery): one row per month of lead creation, continuous
+-- Leads (docs/METRICS.md, Growth and delivery): one row per month of lead creation, continuous
 -- from the first lead month through the as-of month (leads created after as_of_date are not
 -- reported yet). A lead is converted when converted_at is set and on or before as_of_date.
 -- lead_velocity_rate_pct = 100 x (qualified this month - last month) / last month, NULL in

@@ -1,4 +1,4 @@
--- New product revenue (METRICS.md, Growth and delivery): one row per month, continuous from
+-- New product revenue (docs/METRICS.md, Growth and delivery): one row per month, continuous from
 -- the first month with a paid invoice through the as-of month. revenue = paid invoices
 -- issued in the month (reporting currency); new_product_revenue = the part from products
 -- whose first release (earliest released_at of any release naming the product, through

@@ -1,4 +1,4 @@
--- NPS per customer segment (METRICS.md, Satisfaction): one row per month (continuous from
+-- NPS per customer segment (docs/METRICS.md, Satisfaction): one row per month (continuous from
 -- the first `nps` response through the as-of month) and segment that ever answered. The
 -- segment is that of the response's customer_id, else of its user's customer (users),
 -- else 'unknown' (also for a customer missing from customers).

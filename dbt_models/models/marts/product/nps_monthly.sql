@@ -1,4 +1,4 @@
--- NPS (METRICS.md, Satisfaction): one row per month, continuous from the first month with
+-- NPS (docs/METRICS.md, Satisfaction): one row per month, continuous from the first month with
 -- an `nps` response through the as-of month. Promoters score 9-10, passives 7-8, detractors
 -- 0-6; nps = 100 x (promoters - detractors) / responses, NULL in a month without responses.
 

@@ -1,5 +1,5 @@
 -- One row per day, a continuous calendar from the first signup or product event through
--- as_of_date (METRICS.md, Usage). dau / wau / mau: distinct active users in the 1 / 7 / 30
+-- as_of_date (docs/METRICS.md, Usage). dau / wau / mau: distinct active users in the 1 / 7 / 30
 -- days ending that day.
 --
 -- Rolling distinct counts in O(user-days), no self-join (bench/rolling_distinct.py): a

@@ -1,5 +1,5 @@
 -- One row per calendar month, continuous over the days of product_usage_daily (first signup or
--- event through as_of_date; the last period is cut at as_of_date). METRICS.md, Usage:
+-- event through as_of_date; the last period is cut at as_of_date). docs/METRICS.md, Usage:
 -- active users in the period (distinct), new users, new users as a share of the base at
 -- the period's end, and base growth = new users / users signed up before the period.
 

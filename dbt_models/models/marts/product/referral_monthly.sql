@@ -1,4 +1,4 @@
--- Referral (METRICS.md, Usage): one row per month of product_usage_monthly. referral_rate =
+-- Referral (docs/METRICS.md, Usage): one row per month of product_usage_monthly. referral_rate =
 -- distinct users who performed `referral_event` in the month / active users in the month
 -- (both through as_of_date).
 

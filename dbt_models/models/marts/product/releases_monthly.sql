@@ -1,4 +1,4 @@
--- Releases (METRICS.md, Growth and delivery): one row per month of release, continuous from
+-- Releases (docs/METRICS.md, Growth and delivery): one row per month of release, continuous from
 -- the first month with a shipped release through the as-of month. A release is shipped in
 -- the month of released_at (through as_of_date). On time: released_at <= planned_at; days
 -- late = calendar days (reporting time zone) from planned to released day, 0 when on time

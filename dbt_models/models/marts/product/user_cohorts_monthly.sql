@@ -1,4 +1,4 @@
--- User cohorts (METRICS.md, Usage): one row per sign-up month (cohort) and month since
+-- User cohorts (docs/METRICS.md, Usage): one row per sign-up month (cohort) and month since
 -- start, a full triangle through the as-of month, zero cells included. A cohort is the
 -- users who signed up in that month (through as_of_date); active_users at k = cohort users
 -- active at least once in month cohort_month + k (through as_of_date).

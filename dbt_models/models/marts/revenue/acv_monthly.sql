@@ -1,4 +1,4 @@
--- Bookings and annual contract value per month (METRICS.md, Unit economics): ACV of a
+-- Bookings and annual contract value per month (docs/METRICS.md, Unit economics): ACV of a
 -- booking = total_contract_value x 12 / max(contract_months, 12) (reporting currency at the
 -- booking date's rate); acv = the mean ACV of the month's bookings. A continuous series from
 -- the first booking month through the as-of month; a month without bookings has 0 bookings

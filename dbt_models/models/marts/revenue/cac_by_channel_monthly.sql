@@ -1,4 +1,4 @@
--- Customer acquisition cost per month and channel (METRICS.md, Unit economics): spend of the
+-- Customer acquisition cost per month and channel (docs/METRICS.md, Unit economics): spend of the
 -- channel (all cost types and motions, reporting currency) / new customers whose
 -- acquisition_channel is that channel. One row per month and channel with spend or new
 -- customers, through as_of_date. cac is NULL without new customers.

@@ -1,4 +1,4 @@
--- Customer cohorts (METRICS.md, Customer cohorts): one row per cohort month (the month of a
+-- Customer cohorts (docs/METRICS.md, Customer cohorts): one row per cohort month (the month of a
 -- customer's new movement) and month since start, a full triangle through the as-of month,
 -- zero cells included. At k, active_customers and mrr are the cohort's customers active and
 -- their MRR at the end of month cohort_month + k (of as_of_date for the as-of month).

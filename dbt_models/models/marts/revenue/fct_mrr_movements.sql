@@ -1,4 +1,4 @@
--- One row per daily MRR movement of a customer (METRICS.md, Daily movement), with the
+-- One row per daily MRR movement of a customer (docs/METRICS.md, Daily movement), with the
 -- customer's current attributes. Money in the reporting currency, published as DOUBLE.
 
 with

@@ -1,4 +1,4 @@
--- The MRR bridge per month, segment, region and acquisition_channel (DATA_CONTRACT.md
+-- The MRR bridge per month, segment, region and acquisition_channel (docs/LANDING.md
 -- section 2), customers attributed by their current attributes. Summed over the three
 -- dimensions it gives saas_metrics_monthly. All-zero rows are left out.
 

@@ -1,5 +1,5 @@
--- Company SaaS metrics per month (METRICS.md: Revenue, Churn and retention, Unit economics;
--- DATA_CONTRACT.md section 2): one row per month from the month of the earliest effective_at
+-- Company SaaS metrics per month (docs/METRICS.md: Revenue, Churn and retention, Unit economics;
+-- docs/MARTS.md (contract tables)): one row per month from the month of the earliest effective_at
 -- through the as-of month. The bridge is the sum of int_mrr_bridge_monthly over its
 -- dimensions (exact decimals until published); retention compares each customer's MRR at the
 -- month's start and end; spend is cut at as_of_date. Rates with a 0 denominator are NULL.

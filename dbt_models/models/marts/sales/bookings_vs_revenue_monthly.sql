@@ -1,4 +1,4 @@
--- Bookings beside revenue (METRICS.md, Revenue structure and sales): per month, continuous
+-- Bookings beside revenue (docs/METRICS.md, Revenue structure and sales): per month, continuous
 -- from the first month with a booking or recognised revenue through the as-of month, the
 -- bookings signed (count, total contract value, new-business part, mean ACV) and the
 -- revenue recognised (paid invoices issued in the month). book_to_bill_ratio = bookings

@@ -1,4 +1,4 @@
--- Observed customer lifetime value per segment (METRICS.md, Unit economics): per customer,
+-- Observed customer lifetime value per segment (docs/METRICS.md, Unit economics): per customer,
 -- paid invoice revenue to date (issued through as_of_date) x gross_margin, which is
 -- dim_customers.observed_ltv; per segment, its mean over the segment's customers
 -- (dim_customers: every customer known by the as-of date), a customer who has not paid yet

@@ -1,4 +1,4 @@
--- Customer tiers, Pareto (METRICS.md, Revenue structure and sales). One row per customer
+-- Customer tiers, Pareto (docs/METRICS.md, Revenue structure and sales). One row per customer
 -- with recognised revenue (a paid invoice) in the trailing 12 months, or a churn movement in
 -- them. The window is the as-of month and the 11 months before it, through as_of_date
 -- (2025-01-01..2025-12-15 for an as-of date of 2025-12-15; macro

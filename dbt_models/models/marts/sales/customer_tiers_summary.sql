@@ -1,8 +1,8 @@
--- Per Pareto tier (customer_tiers; METRICS.md, Revenue structure and sales): customers,
+-- Per Pareto tier (customer_tiers; docs/METRICS.md, Revenue structure and sales): customers,
 -- share of customers, trailing-12-month revenue, share of revenue, churned customers and
 -- churned MRR in the same window. Always three rows, A, B and C (0 when a tier is empty;
 -- shares NULL when there is no customer or no revenue at all). churned_customers counts
--- churn movements (METRICS.md, Counting); churned_distinct_customers counts customers.
+-- churn movements (docs/METRICS.md, Counting); churned_distinct_customers counts customers.
 
 with
 

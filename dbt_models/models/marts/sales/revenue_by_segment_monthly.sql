@@ -1,4 +1,4 @@
--- Recognised revenue per customer segment and month (METRICS.md, Revenue structure and
+-- Recognised revenue per customer segment and month (docs/METRICS.md, Revenue structure and
 -- sales; the input of the buying trend). Continuous months per segment: every month from
 -- the first month with recognised revenue through the as-of month x every segment with
 -- recognised revenue, 0 when none. Segment is the customer's current attribute.

@@ -1,4 +1,4 @@
--- Revenue mix by product (METRICS.md, Revenue structure and sales): recognised revenue per
+-- Revenue mix by product (docs/METRICS.md, Revenue structure and sales): recognised revenue per
 -- month, product and revenue_type. `share` is the type's share of the product's revenue in
 -- the month (it adds up to 1 per month and product); `share_of_month_revenue` its share of
 -- the whole month's revenue (adds up to 1 per month). A full grid: every month from the

@@ -1,4 +1,4 @@
--- Revenue mix by region (METRICS.md, Revenue structure and sales): recognised revenue per
+-- Revenue mix by region (docs/METRICS.md, Revenue structure and sales): recognised revenue per
 -- month, region and revenue_type. `share` is the type's share of the region's revenue in
 -- the month (it adds up to 1 per month and region); `share_of_month_revenue` its share of
 -- the whole month's revenue (adds up to 1 per month). A full grid: every month from the

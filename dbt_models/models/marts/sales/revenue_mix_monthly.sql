@@ -1,4 +1,4 @@
--- Revenue mix, the customer money wheel (METRICS.md, Revenue structure and sales): recognised
+-- Revenue mix, the customer money wheel (docs/METRICS.md, Revenue structure and sales): recognised
 -- revenue (paid invoices, month issued) per month and revenue_type, with the type's share of
 -- the month's revenue. A full grid: every month from the first month with recognised revenue
 -- through the as-of month x every revenue_type ever recognised, 0 when none; share is NULL

@@ -1,4 +1,4 @@
--- Rep mix (METRICS.md, Revenue structure and sales): each rep's bookings through as_of_date
+-- Rep mix (docs/METRICS.md, Revenue structure and sales): each rep's bookings through as_of_date
 -- by product, contract length band (monthly: < 12 months, annual: exactly 12, multi_year:
 -- > 12; macro sales_contract_band) and revenue type, with the count and total contract
 -- value, and their shares of the rep's bookings (value and count; each adds up to 1 per

@@ -1,4 +1,4 @@
--- Sales rep performance (METRICS.md, Revenue structure and sales): per rep and quarter, the
+-- Sales rep performance (docs/METRICS.md, Revenue structure and sales): per rep and quarter, the
 -- bookings signed (total contract value, reporting currency) against the quota of
 -- seeds/sales_quotas.csv; attainment = bookings / quota, NULL when the rep has no quota
 -- for the quarter or it is 0. One row per rep and quarter with a quota or a booking, from

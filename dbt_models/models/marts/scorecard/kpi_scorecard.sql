@@ -1,4 +1,4 @@
--- The KPI scorecard (METRICS.md, KPI scorecard; DATA_CONTRACT.md section 2): one row per
+-- The KPI scorecard (docs/METRICS.md, KPI scorecard; docs/MARTS.md (contract tables)): one row per
 -- target of seeds/kpi_targets.csv, with the actual of its period (int_kpi_actuals), the
 -- previous period's actual (a month or a quarter earlier) and the change (actual -
 -- previous_actual). attainment = actual / target (target / actual for lower_is_better)
