@@ -41,6 +41,13 @@ $(DAGSTER_HOME)/dagster.yaml: dagster.yaml
 
 install: $(STAMP) $(DAGSTER_HOME)/dagster.yaml
 
+# A DuckDB 1.x client beside the venv (not in it: the venv has DuckDB 2), for the test that
+# the serving database opens in the DuckDB 1.x that BI drivers bundle.
+DUCKDB1 := $(VENV)/duckdb1
+$(DUCKDB1)/.installed: $(STAMP)
+	$(BIN)/python -m pip install --quiet --no-warn-conflicts --target $(DUCKDB1) 'duckdb==1.4.4'
+	@touch $(DUCKDB1)/.installed
+
 # The optional Spark engine (README, "Running on a cluster"): ~500 MB, Java 17 needed.
 SPARK_STAMP := $(VENV)/.installed-spark
 $(SPARK_STAMP): $(STAMP)
@@ -65,7 +72,7 @@ run: generate build
 # Two processes (the machines have 2 cores): tests/conftest.py keeps the end-to-end tests on
 # one and the dbt fixture tests on the other. TEST_WORKERS=0 runs everything in one process.
 TEST_WORKERS ?= 2
-test: $(STAMP)
+test: $(STAMP) $(DUCKDB1)/.installed
 	$(BIN)/python -m pytest -q -n $(TEST_WORKERS)
 
 test-spark: install-spark

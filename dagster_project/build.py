@@ -86,6 +86,8 @@ class BuildReport:
                 )
             if self.report_path:
                 lines.append(f"  KPI report:       {self.report_path}")
+            lines.append(f"  dbt docs:         {self.settings.docs_dir / 'static_index.html'} "
+                         "(`product-metrics docs` writes it)")
             for msg in self.step_errors[:MAX_LISTED]:
                 lines.append(f"  step failed after publishing: {msg}")
         else:

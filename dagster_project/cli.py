@@ -155,7 +155,7 @@ def cmd_docs(args: argparse.Namespace) -> int:
     if not settings.warehouse_path.exists():
         raise MetricsError(f"no warehouse at {settings.warehouse_path}: run `product-metrics "
                            "build` first (the docs read column types from it)")
-    out = Path(args.out).resolve() if args.out else settings.data_dir / "dbt_docs"
+    out = Path(args.out).resolve() if args.out else settings.docs_dir
     apply_dbt_env(settings)
     cmd = [_dbt_executable(), "docs", "generate", "--static", "--quiet",
            "--project-dir", str(PROJECT_ROOT / "dbt_models"),
@@ -169,11 +169,32 @@ def cmd_docs(args: argparse.Namespace) -> int:
         raise MetricsError("dbt docs generate failed: " + (detail[-1] if detail else "no output"))
     print(f"dbt docs: {page}")
     print("  one HTML file: every model's lineage, description and columns with their types")
+    if args.serve:
+        return _serve(out, args.host, args.port)
     if args.open:
         if _open_in_browser(page):
             print("  opened in your browser")
         else:
             print("  no browser here (no display): open the file above on a machine with one")
+    return 0
+
+
+def _serve(folder: Path, host: str, port: int) -> int:
+    """Serve ``folder`` over HTTP until Ctrl-C or SIGTERM."""
+    import functools
+    import http.server
+    import signal
+
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(folder))
+    server = http.server.ThreadingHTTPServer((host, port), handler)
+    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+    print(f"  serving on http://{host}:{port}/static_index.html (Ctrl-C stops it)")
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
     return 0
 
 
@@ -300,10 +321,16 @@ def build_parser() -> argparse.ArgumentParser:
         "docs", help="write dbt's documentation site (lineage, models, columns) as one HTML file",
         description="Run `dbt docs generate --static` against the working warehouse: one "
         "self-contained HTML file with every model's lineage graph, description and columns "
-        "(with types). By default data/dbt_docs/static_index.html beside the warehouse.",
+        "(with types). By default serving/docs/static_index.html beside the serving database, "
+        "next to the KPI report, which links it.",
     )
     d.add_argument("--warehouse", metavar="PATH", help="working warehouse (METRICS_WAREHOUSE_PATH)")
-    d.add_argument("--out", metavar="DIR", help="folder to write it to (default: <data>/dbt_docs)")
+    d.add_argument("--serving", metavar="PATH", help="serving database (METRICS_SERVING_PATH); "
+                   "the docs go to serving/docs/ beside it")
+    d.add_argument("--out", metavar="DIR", help="folder to write it to instead")
+    d.add_argument("--serve", action="store_true", help="then serve it over HTTP (Ctrl-C stops)")
+    d.add_argument("--port", type=int, default=8080, help="port for --serve (default 8080)")
+    d.add_argument("--host", default="127.0.0.1", help="host for --serve (default 127.0.0.1)")
     d.add_argument("--open", action="store_true", help="open it in the system browser (headless: print the path)")
     d.set_defaults(func=cmd_docs)
 

@@ -34,8 +34,55 @@ CONVENTIONS = (
 
 
 ORDER = ("Revenue: MRR and its movements", "Churn and retention", "Customer cohorts",
-         "Unit economics", "Usage", "Satisfaction", "Revenue structure and sales",
-         "KPI scorecard")
+         "Unit economics", "Usage", "Satisfaction", "Growth and delivery",
+         "Revenue structure and sales", "KPI scorecard")
+
+
+# Definitions the report has no chart for, which the models' comments and YAML name:
+# section -> [(term, text)], appended after the report's definitions of that section.
+MORE: dict[str, list[tuple[str, str]]] = {
+    "Conventions": [
+        ("Days", ("A timestamp belongs to the day it falls on in the reporting time zone; "
+         "weeks start on Monday (ISO); a month is named by its first day. The as-of day is "
+         "counted whole.")),
+        ("Rounding", ("Nothing in the marts is rounded: money keeps its cents and beyond, "
+         "rates their full precision. Only what people read rounds: the KPI report and "
+         "`product-metrics scorecard`.")),
+        ("Counting", ("Customers are counted by their movements (a customer new and churned in "
+         "one month counts in both), active customers at the end of a day. A landed row "
+         "counts once however many identical copies landed.")),
+        ("Dimensions", ("Segment, region, country and acquisition channel are a customer's "
+         "current attributes (its last landed customers row), 'unknown' when missing, on "
+         "every row of its history: re-segmenting a customer moves its whole history.")),
+    ],
+    "Revenue: MRR and its movements": [
+        ("Subscription MRR at an instant t", ("A subscription's state at t is set by its "
+         "latest event with effective_at on or before t (created and changed set it, "
+         "canceled ends it). Its MRR is max(unit_amount × quantity − discount_amount, 0) "
+         "divided by the months of its billing period, in the reporting currency at the "
+         "rate of that event's day; 0 once canceled.")),
+        ("Daily movement", ("For each customer and day, its MRR at the end of the day against "
+         "the end of the day before: up from 0 is new (first time) or reactivation, up "
+         "otherwise expansion, down to 0 churn, down otherwise contraction.")),
+        ("Monthly movements", ("The sums of the daily movements of the month; start MRR + new "
+         "+ expansion + reactivation − contraction − churn = end MRR, to the cent.")),
+    ],
+    "Revenue structure and sales": [
+        ("Customer lifetime value, observed", ("Per customer: paid invoice revenue to the "
+         "as-of date × gross_margin. Per segment: the mean over every customer of the "
+         "segment known by the as-of date, 0 for one that has not paid yet.")),
+    ],
+    "Growth and delivery": [
+        ("Leads and lead velocity", ("Leads per month of created_at; qualified leads are "
+         "those with is_qualified (true when missing). Lead velocity rate = 100 × (qualified "
+         "leads − last month's) / last month's, in percent; NULL in the first month and "
+         "when last month had none.")),
+        ("Referral", ("Users who performed the referral_event in the month / users active in "
+         "the month.")),
+        ("Releases", ("Releases per month of released_at; on time when released_at <= "
+         "planned_at, on-time share over the releases that had a plan.")),
+    ],
+}
 
 
 def _sections() -> dict[str, list[str]]:
@@ -44,6 +91,9 @@ def _sections() -> dict[str, list[str]]:
     out: dict[str, list[str]] = {}
     for anchor, (_, _, section) in DEFINITIONS.items():
         out.setdefault(section.split(";")[0].strip(), []).append(anchor)
+    for section in MORE:
+        out.setdefault(section, [])
+    out.pop("Conventions", None)
     rank = {name: i for i, name in enumerate(ORDER)}
     return dict(sorted(out.items(), key=lambda kv: rank.get(kv[0], len(ORDER))))
 
@@ -66,6 +116,7 @@ def render() -> str:
         "",
         *(f"- {c}" for c in CONVENTIONS),
         "",
+        *(line for term, text in MORE["Conventions"] for line in (f"### {term}", "", text, "")),
         "Defaults of the settings named below: "
         + ", ".join(f"`{k}` = {v}" for k, v in DEFAULT_PARAMS.items()) + ".",
         "",
@@ -75,6 +126,8 @@ def render() -> str:
         for anchor in anchors:
             term = DEFINITIONS[anchor][0]
             lines += [f"### {term}", "", definition_text(anchor), ""]
+        for term, text in MORE.get(section, []):
+            lines += [f"### {term}", "", text, ""]
     return "\n".join(lines).rstrip() + "\n"
 
 

@@ -81,6 +81,11 @@ class Settings:
         return self.serving_path.parent / "serving" / "report.html"
 
     @property
+    def docs_dir(self) -> Path:
+        """dbt's docs site (``product-metrics docs``), beside the KPI report."""
+        return self.serving_path.parent / "serving" / "docs"
+
+    @property
     def spark_raw_dir(self) -> Path:
         """Where raw.* is exported as Parquet for Spark (``<dir>/<table>/data.parquet``)."""
         return self.spark_dir / "raw"

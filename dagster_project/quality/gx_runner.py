@@ -1,6 +1,6 @@
 """Run a JSON expectation suite with Great Expectations 1.x on a pandas DataFrame.
 
-GX's SQL datasource fails over duckdb (see STACK_NOTES.md), so frames are validated with
+GX's SQL datasource fails over duckdb (checked with GX 1.x), so frames are validated with
 the pandas datasource of one ephemeral context, created lazily once per process by the
 first check that needs it (GX takes ~2.5-5 s to import, so nothing here imports it at
 module level, and a build that runs no GX check never pays for it). Tables are read into

@@ -1496,7 +1496,9 @@ def render_report(
         + (f" of {escape(source_label)}" if source_label else "")
         + (f" · product-metrics {escape(info['version'])}" if info.get("version") else "")
         + (f" · run {escape(info['run_id'][:8])}" if info.get("run_id") else "")
-        + ". Numbers are rounded for display only; the marts are exact."
+        + ". Numbers are rounded for display only; the marts are exact. Every model and "
+        "column, with its lineage: <a href=\"docs/static_index.html\">the dbt docs</a> "
+        "beside this file (written by <code>product-metrics docs</code>)."
     )
     html = render_page(
         title=TITLE,

@@ -164,3 +164,51 @@ def test_product_metrics_docs_writes_dbt_docs_as_one_file(built, tmp_path: Path,
     # the manifest and the catalog (column types read from the warehouse) are inlined
     assert "saas_metrics_monthly" in html and "Total MRR at the end of the month" in html
     assert '"mrr_end"' in html and "DOUBLE" in html.upper()
+
+
+DUCKDB1 = Path(__file__).resolve().parents[2] / ".venv" / "duckdb1"
+READ_WITH_1X = """
+import json, sys, duckdb
+con = duckdb.connect(sys.argv[1], read_only=True)
+tables = con.execute("select table_name, comment from duckdb_tables() where schema_name = 'marts'").fetchall()
+out = {"version": duckdb.__version__, "tables": {}}
+for name, comment in tables:
+    n = con.execute(f'select count(*) from marts."{name}"').fetchone()[0]
+    cols = dict(con.execute("select column_name, comment from duckdb_columns() where schema_name = 'marts' "
+                            "and table_name = ?", [name]).fetchall())
+    out["tables"][name] = {"rows": n, "comment": comment, "columns": cols}
+print(json.dumps(out))
+"""
+
+
+def test_a_duckdb_1x_client_reads_every_mart_and_its_comments(built) -> None:
+    """What a BI driver bundling DuckDB 1.x sees (`make test` installs duckdb 1.4.4 beside the
+    venv, in .venv/duckdb1)."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    import pytest
+
+    if not (DUCKDB1 / ".installed").exists():
+        pytest.skip("no DuckDB 1.x client: `make test` installs one in .venv/duckdb1")
+    settings, _ = built
+    done = subprocess.run([sys.executable, "-c", READ_WITH_1X, str(settings.serving_path)],
+                          env={**os.environ, "PYTHONPATH": str(DUCKDB1)}, capture_output=True,
+                          text=True, check=False)
+    assert done.returncode == 0, done.stderr[-2000:]
+    seen = json.loads(done.stdout)
+    assert seen["version"].startswith("1.")
+    con = duckdb.connect(str(settings.serving_path), read_only=True)
+    try:
+        rows = dict(con.execute("select table_name, estimated_size from duckdb_tables() "
+                                "where schema_name = 'marts'").fetchall())
+        counts = {t: con.execute(f'select count(*) from marts."{t}"').fetchone()[0] for t in rows}
+    finally:
+        con.close()
+    assert {t: v["rows"] for t, v in seen["tables"].items()} == counts
+    for name, table in seen["tables"].items():
+        assert table["comment"], f"marts.{name} has no comment"
+    assert seen["tables"]["saas_metrics_monthly"]["columns"]["mrr_end"] == (
+        "Total MRR at the end of the month's last day, or of as_of_date for the as-of month.")

@@ -3,6 +3,7 @@ descriptions of its tables and columns."""
 
 from __future__ import annotations
 
+import json
 import struct
 from pathlib import Path
 
@@ -52,6 +53,11 @@ def test_the_serving_file_is_in_the_v1_4_format_with_comments(warehouse, tmp_pat
         "Company SaaS metrics, one row per month")
     assert tables["ops.quarantine"] == ("Rejected landing rows: file, line and the rule broken "
                                        "(never the value).")
+    meta = dict(duckdb.execute(
+        f"select decode(key), decode(value) from parquet_kv_metadata("
+        f"'{tmp_path / 'parquet' / 'saas_metrics_monthly.parquet'}')").fetchall())
+    assert meta["description"] == tables["marts.saas_metrics_monthly"]
+    assert json.loads(meta["column_descriptions"])["month"] == "First day of the month."
     assert columns == {"month": "First day of the month.",
                        "mrr_end": "Total MRR at the end of the month's last day, or of "
                                   "as_of_date for the as-of month.",

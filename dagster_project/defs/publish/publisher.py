@@ -124,7 +124,7 @@ def publish(
         for schema, table in created:
             n = con.execute(f'select count(*) from serving_new.{schema}."{table}"').fetchone()[0]
             summary.tables[f"{schema}.{table}"] = n
-        _export_parquet(con, marts, parquet_dir)
+        _export_parquet(con, marts, parquet_dir, comments or {})
         con.execute("checkpoint serving_new")
     except BaseException:
         con.execute("detach serving_new")
@@ -159,7 +159,20 @@ def _comment(con: duckdb.DuckDBPyConnection, tables: list[tuple[str, str]],
                 con.execute(f'comment on column {name}."{column}" is {_literal(note)}')
 
 
-def _export_parquet(con: duckdb.DuckDBPyConnection, marts: list[str], parquet_dir: Path) -> None:
+def _kv_metadata(described: tuple[str, dict[str, str]] | None) -> str:
+    """Parquet key-value metadata: the table's description and, as JSON, its columns'."""
+    if not described:
+        return ""
+    import json
+
+    text, columns = described
+    pairs = {"description": text,
+             "column_descriptions": json.dumps({c: d for c, d in columns.items() if d})}
+    return ", KV_METADATA {" + ", ".join(f"{k}: {_literal(v)}" for k, v in pairs.items()) + "}"
+
+
+def _export_parquet(con: duckdb.DuckDBPyConnection, marts: list[str], parquet_dir: Path,
+                    comments: Comments) -> None:
     parquet_dir = Path(parquet_dir)
     parquet_dir.parent.mkdir(parents=True, exist_ok=True)
     staging = parquet_dir.with_name(parquet_dir.name + ".new")
@@ -168,7 +181,8 @@ def _export_parquet(con: duckdb.DuckDBPyConnection, marts: list[str], parquet_di
     for table in marts:
         con.execute(
             f"copy (select * from serving_new.{PUBLISHED_SCHEMA}.\"{table}\") "
-            f"to '{staging / (table + '.parquet')}' (format parquet)"
+            f"to '{staging / (table + '.parquet')}' (format parquet"
+            f"{_kv_metadata(comments.get(f'{PUBLISHED_SCHEMA}.{table}'))})"
         )
     old = parquet_dir.with_name(parquet_dir.name + ".old")
     shutil.rmtree(old, ignore_errors=True)
