@@ -44,43 +44,63 @@ def _graphql(port: int, query: str) -> dict:
         return json.loads(resp.read())
 
 
+LOCATION = """{ workspaceOrError { ... on Workspace { locationEntries {
+  name locationOrLoadError { __typename ... on PythonError { message } } } } } }"""
+
+
+def _processes_with(text: str) -> list[int]:
+    found = []
+    for proc in Path("/proc").iterdir():
+        if proc.name.isdigit():
+            try:
+                if text in (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode():
+                    found.append(int(proc.name))
+            except OSError:
+                continue
+    return found
+
+
 @pytest.fixture(scope="module")
-def webserver(built, tmp_path_factory: pytest.TempPathFactory):
+def ui(built, tmp_path_factory: pytest.TempPathFactory):
+    """`product-metrics ui` as a user starts it from any shell: the virtualenv is not on PATH
+    (issue: dagster-dbt then looked for `dbt` there and no code location loaded). Yields
+    (port, process); the last test of the module stops it with SIGTERM."""
     settings, _ = built
     home = tmp_path_factory.mktemp("dagster_home")
     shutil.copy(PROJECT_ROOT / "dagster.yaml", home / "dagster.yaml")
     port = _free_port()
-    env = {
-        **os.environ,
-        "DAGSTER_HOME": str(home),
-        "METRICS_LANDING_DIR": str(settings.landing_dir),
-        "METRICS_WAREHOUSE_PATH": str(settings.warehouse_path),
-        "METRICS_SERVING_PATH": str(settings.serving_path),
-    }
-    webserver_bin = Path(sys.executable).parent / "dagster-webserver"
-    proc = subprocess.Popen(
-        [str(webserver_bin), "-w", str(PROJECT_ROOT / "workspace.yaml"),
-         "-h", "127.0.0.1", "-p", str(port)],
-        cwd=PROJECT_ROOT, env=env, start_new_session=True,
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-    )
+    env = {"HOME": str(home), "PATH": "/usr/bin:/bin", "DAGSTER_HOME": str(home),
+           "METRICS_LANDING_DIR": str(settings.landing_dir),
+           "METRICS_WAREHOUSE_PATH": str(settings.warehouse_path),
+           "METRICS_SERVING_PATH": str(settings.serving_path)}
+    cli = Path(sys.executable).parent / "product-metrics"
+    proc = subprocess.Popen([str(cli), "ui", "--port", str(port)], cwd=home, env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
-        deadline = time.time() + 120
+        deadline = time.time() + 150
         while True:
             try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/server_info", timeout=2)
-                break
+                entries = _graphql(port, LOCATION)["data"]["workspaceOrError"]["locationEntries"]
+                loaded = [e["locationOrLoadError"] for e in entries]
+                if loaded and all(x is not None for x in loaded):
+                    break
             except OSError:
-                if proc.poll() is not None or time.time() > deadline:
-                    raise RuntimeError(f"webserver did not start: {proc.stderr.read()[-2000:]}")
-                time.sleep(0.5)
-        yield port
+                pass
+            if proc.poll() is not None or time.time() > deadline:
+                raise RuntimeError(f"the UI did not start: {proc.stderr.read()[-2000:]}")
+            time.sleep(1)
+        assert [x["__typename"] for x in loaded] == ["RepositoryLocation"], loaded
+        yield port, proc
     finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
+        if proc.poll() is None:
+            proc.kill()
+        for pid in _processes_with(f" {port}"):
+            os.kill(pid, signal.SIGKILL)
+
+
+@pytest.fixture(scope="module")
+def webserver(ui) -> int:
+    return ui[0]
 
 
 def _asset_key(node: dict) -> tuple[str, ...]:
@@ -145,58 +165,15 @@ def test_a_screenshot_of_the_lineage_page(webserver: int, tmp_path: Path) -> Non
     assert out.exists() and out.stat().st_size > 20_000  # a rendered page, not a blank one
 
 
-LOCATION = """{ workspaceOrError { ... on Workspace { locationEntries {
-  name locationOrLoadError { __typename ... on PythonError { message } } } } } }"""
 
-
-def _processes_with(text: str) -> list[int]:
-    found = []
-    for proc in Path("/proc").iterdir():
-        if proc.name.isdigit():
-            try:
-                if text in (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode():
-                    found.append(int(proc.name))
-            except OSError:
-                continue
-    return found
-
-
-def test_product_metrics_ui_loads_without_the_venv_on_path_and_stops_on_sigterm(
-        built, tmp_path: Path) -> None:
-    """Issue: `product-metrics ui` could not load the code location unless .venv/bin was on
-    PATH (dagster-dbt looked for `dbt` there), and a SIGTERM left the UI running."""
-    settings, _ = built
-    port = _free_port()
-    env = {"HOME": str(tmp_path), "PATH": "/usr/bin:/bin", "DAGSTER_HOME": str(tmp_path / "home"),
-           "METRICS_LANDING_DIR": str(settings.landing_dir),
-           "METRICS_WAREHOUSE_PATH": str(settings.warehouse_path),
-           "METRICS_SERVING_PATH": str(settings.serving_path)}
-    cli = Path(sys.executable).parent / "product-metrics"
-    proc = subprocess.Popen([str(cli), "ui", "--port", str(port)], cwd=tmp_path, env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    try:
-        deadline = time.time() + 150
-        while True:
-            try:
-                entries = _graphql(port, LOCATION)["data"]["workspaceOrError"]["locationEntries"]
-                loaded = [e["locationOrLoadError"] for e in entries]
-                if loaded and all(x is not None for x in loaded):
-                    break
-            except OSError:
-                pass
-            if proc.poll() is not None or time.time() > deadline:
-                raise RuntimeError(f"the UI did not start: {proc.stderr.read()[-2000:]}")
-            time.sleep(1)
-        assert [x["__typename"] for x in loaded] == ["RepositoryLocation"], loaded
-        started = time.time()
-        proc.send_signal(signal.SIGTERM)
-        proc.wait(timeout=30)
-        while _processes_with(f" {port}") and time.time() - started < 30:
-            time.sleep(0.5)
-        assert not _processes_with(f" {port}"), "dagster dev outlived product-metrics ui"
-        assert time.time() - started < 20
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-        for pid in _processes_with(f" {port}"):
-            os.kill(pid, signal.SIGKILL)
+def test_zz_product_metrics_ui_stops_on_sigterm(ui) -> None:
+    """Last in the module: a SIGTERM to `product-metrics ui` stops the webserver, the daemon
+    and the code server it started, within seconds (issue: they kept running)."""
+    port, proc = ui
+    started = time.time()
+    proc.send_signal(signal.SIGTERM)
+    proc.wait(timeout=30)
+    while _processes_with(f" {port}") and time.time() - started < 30:
+        time.sleep(0.5)
+    assert not _processes_with(f" {port}"), "dagster dev outlived product-metrics ui"
+    assert time.time() - started < 10
