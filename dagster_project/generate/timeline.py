@@ -69,12 +69,15 @@ class Timeline:
         return int(((self.month0 + month).astype("datetime64[D]") - self.start64).astype(np.int64))
 
     def add_months(self, day: np.ndarray, months: np.ndarray) -> np.ndarray:
-        """Day index ``months`` calendar months after ``day``; days of month past the 28th
-        are clamped to the 28th (as billing systems anchor renewals)."""
+        """Day index ``months`` calendar months after ``day``, on the same day of the month;
+        an anchor past the target month's end falls on its last day (as billing systems
+        renew: the 31st renews on 30 April, 28 or 29 February)."""
         d = self.start64 + day
         m = d.astype("datetime64[M]")
-        dom = np.minimum((d - m.astype("datetime64[D]")).astype(np.int64), 27)
-        out = (m + months).astype("datetime64[D]") + dom
+        dom = (d - m.astype("datetime64[D]")).astype(np.int64)
+        target = m + months
+        days_in = ((target + 1).astype("datetime64[D]") - target.astype("datetime64[D]")).astype(np.int64)
+        out = target.astype("datetime64[D]") + np.minimum(dom, days_in - 1)
         return (out - self.start64).astype(np.int64)
 
     def month_index(self, day: np.ndarray) -> np.ndarray:
