@@ -17,7 +17,7 @@ from pathlib import Path
 
 from dagster_project import __version__
 from dagster_project.errors import MetricsError
-from dagster_project.settings import PROJECT_ROOT, Settings, env_names, load_settings
+from dagster_project.settings import PROJECT_ROOT, Settings, load_settings, setting_help
 
 EPILOG = """\
 settings (environment variables; command-line flags win):
@@ -251,7 +251,12 @@ def _run_until_stopped(cmd: list[str], env: dict[str, str]) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    env = "\n".join(f"  {var:<32} {name}" for name, var in env_names().items())
+    import textwrap
+
+    env = "\n".join(
+        f"  {var}" + (f" (default {default})" if default else "") + "\n"
+        + textwrap.fill(meaning, width=88, initial_indent="      ", subsequent_indent="      ")
+        for var, default, meaning in setting_help())
     parser = argparse.ArgumentParser(
         prog="product-metrics",
         description=(

@@ -120,11 +120,27 @@ def readme_with_table(readme: str, marts: list[Mart]) -> str:
     return readme.replace(BEGIN, table, 1)
 
 
+SETTINGS_BEGIN, SETTINGS_END = "<!-- settings-table -->", "<!-- /settings-table -->"
+
+
+def readme_with_settings(readme: str) -> str:
+    """The README with its settings table generated from settings.setting_help()."""
+    from dagster_project.settings import setting_help
+
+    rows = [f"| `{var}` | {f'`{default}`' if default and not default.startswith('latest') else default} "
+            f"| {_cell(meaning)} |" for var, default, meaning in setting_help()]
+    table = "\n".join([SETTINGS_BEGIN, "", "| variable | default | meaning |", "|---|---|---|",
+                       *rows, "", SETTINGS_END])
+    start = readme.index(SETTINGS_BEGIN)
+    end = readme.index(SETTINGS_END) + len(SETTINGS_END)
+    return readme[:start] + table + readme[end:]
+
+
 def main() -> int:
     marts = load_marts()
     DOC_PATH.write_text(render_doc(marts))
-    README_PATH.write_text(readme_with_table(README_PATH.read_text(), marts))
-    print(f"wrote {DOC_PATH} and the marts table of {README_PATH} ({len(marts)} marts)")
+    README_PATH.write_text(readme_with_settings(readme_with_table(README_PATH.read_text(), marts)))
+    print(f"wrote {DOC_PATH}, the marts and settings tables of {README_PATH} ({len(marts)} marts)")
     return 0
 
 

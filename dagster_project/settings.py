@@ -146,9 +146,64 @@ _ENV = {
 _CHOICES = {"engine": ("duckdb", "spark"), "spark_method": ("session", "thrift")}
 
 
-def env_names() -> dict[str, str]:
-    """Setting name -> environment variable (for --help and the README)."""
-    return dict(_ENV)
+# What each setting means (for --help and the README's settings table, both generated
+# from here). The defaults come from Settings.
+MEANINGS: dict[str, str] = {
+    "landing_dir": "the landing folder, one sub-folder per source",
+    "warehouse_path": "working warehouse (one writer at a time)",
+    "serving_path": "published database, replaced atomically after checks pass",
+    "reporting_timezone": "day, week and month boundaries",
+    "reporting_currency": "currency of every published amount; any currency the rate table "
+                          "holds (README, Exchange rates)",
+    "as_of_date": "report through this date",
+    "quarantine_max_share": "a source with a larger quarantined share of landed rows fails "
+                            "the build",
+    "allow_unreadable_files": "true: a landing file that cannot be read at all is a warning, "
+                              "not a reason to hold back publishing",
+    "serving_storage_version": "DuckDB storage format of the serving database: v1.4.0 opens "
+                               "in the DuckDB 1.x that BI drivers bundle; latest for DuckDB 2 "
+                               "only",
+    "duckdb_memory_limit": "DuckDB memory limit (it spills to disk beyond it)",
+    "duckdb_threads": "DuckDB threads",
+    "duckdb_temp_dir": "where DuckDB spills",
+    "schedule_cron": "when the nightly schedule runs (cron)",
+    "schedule_timezone": "time zone of that cron",
+    "lookback_days": "days before the newest day that every nightly run rebuilds in full",
+    "partitions_start": "first daily partition (older data is built by a full refresh, it "
+                        "only has no partition)",
+    "sensor_interval_seconds": "how often the landing sensor looks for new files",
+    "dbt_vars": "other metric settings as a YAML mapping, e.g. {gross_margin: 0.75, "
+                "passive_events: [page_view]}; names and defaults: the vars in "
+                "dbt_models/dbt_project.yml, each with a comment",
+    "engine": "where the dbt models run: duckdb or spark (flag --engine; README, Running on "
+              "a cluster)",
+    "spark_method": "session: Spark inside the build (one machine); thrift: a cluster's "
+                    "Spark Thrift Server",
+    "spark_dir": "Spark's metastore (metastore_db/, derby.log), table files (warehouse/) "
+                 "and the raw export (raw/)",
+    "spark_host": "the Thrift server's host (thrift only)",
+    "spark_port": "the Thrift server's port (thrift only)",
+    "spark_driver_memory": "the Spark driver's memory (session only; it holds all of local "
+                           "Spark)",
+}
+
+
+def setting_help() -> list[tuple[str, str, str]]:
+    """(environment variable, default as text, meaning) of every setting, in order."""
+    defaults = Settings()
+    out = []
+    for name, var in _ENV.items():
+        value = getattr(defaults, name)
+        if value is None:
+            shown = "latest day with subscription activity"
+        elif value == {}:
+            shown = ""
+        elif isinstance(value, bool):
+            shown = str(value).lower()
+        else:
+            shown = str(value)
+        out.append((var, shown, MEANINGS[name]))
+    return out
 
 
 def _parse_vars(text: str) -> dict[str, object]:

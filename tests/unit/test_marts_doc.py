@@ -29,3 +29,14 @@ def test_the_readme_marts_table_is_current() -> None:
     assert readme == readme_with_table(readme, load_marts()), (
         "the README's marts table is out of date: run `.venv/bin/python -m dagster_project.marts_doc`"
     )
+
+
+def test_the_readme_settings_table_is_current_and_every_setting_is_explained() -> None:
+    from dagster_project.marts_doc import readme_with_settings
+    from dagster_project.settings import _ENV, MEANINGS
+
+    assert set(MEANINGS) == set(_ENV)
+    readme = README_PATH.read_text()
+    assert readme == readme_with_settings(readme), (
+        "the README's settings table is out of date: run `.venv/bin/python -m dagster_project.marts_doc`"
+    )
