@@ -1,12 +1,22 @@
 """The hand-over between DuckDB and Spark, without Spark: the raw export and the mirror."""
 
+import contextlib
 from pathlib import Path
+from types import SimpleNamespace
 
+import dagster as dg
 import duckdb
 import pytest
 
 from dagster_project.contract import SOURCES, create_typed_table_sql
-from dagster_project.defs.transform.spark import RAW_TABLES, export_raw, mirror_tables, table_dir
+from dagster_project.defs.transform import spark as spark_module
+from dagster_project.defs.transform.spark import (
+    RAW_TABLES,
+    ExportMarker,
+    export_raw,
+    mirror_tables,
+    table_dir,
+)
 from dagster_project.errors import MetricsError
 from dagster_project.ingest.fx import FxSettings, resolve
 
@@ -48,7 +58,29 @@ def test_a_new_export_replaces_the_old_one_whole(con, tmp_path: Path) -> None:
     con.execute("delete from raw.fx_rates")
     assert export_raw(con, raw_dir)["fx_rates"] == 0
     assert sorted(p.name for p in (raw_dir / "fx_rates").iterdir()) == ["data.parquet"]
-    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith("raw")) == ["raw"]
+    assert sorted(p.name for p in raw_dir.iterdir()) == sorted(RAW_TABLES)  # no .new/.old left
+
+
+def test_an_export_of_some_tables_leaves_the_others_as_they_were(con, tmp_path: Path) -> None:
+    raw_dir = tmp_path / "raw"
+    export_raw(con, raw_dir)
+    con.execute("delete from raw.fx_rates")
+    assert export_raw(con, raw_dir, ["users"]) == {"users": 0}
+    kept = con.execute(f"select count(*) from '{raw_dir}/fx_rates/data.parquet'").fetchone()[0]
+    assert kept == 1  # not re-exported: still the first export's row
+    with pytest.raises(MetricsError, match="raw.nope is not a raw table"):
+        export_raw(con, raw_dir, ["nope"])
+
+
+def test_the_marker_counts_only_this_runs_exports(tmp_path: Path) -> None:
+    first = ExportMarker(tmp_path, "run-1")
+    assert first.exported() == set()
+    first.add(["product_events"])
+    first.add(["users", "product_events"])
+    assert first.exported() == {"product_events", "users"}
+    assert ExportMarker(tmp_path, "run-2").exported() == set()  # a later run exports again
+    (tmp_path / ".exported_by_run").write_text("run-1")  # the old marker format
+    assert first.exported() == set()
 
 
 def test_mirror_copies_spark_table_files_into_duckdb(con, tmp_path: Path) -> None:
@@ -141,3 +173,57 @@ def test_a_stack_frame_naming_an_error_method_is_not_a_cause(tmp_path: Path) -> 
                    "QueryExecution.scala:927)\n")
     said = driver_stopped(settings, [REFUSED])
     assert said is not None and said.startswith("the Spark driver stopped: it ended without")
+
+
+# --- which raw tables each dbt step exports (the daily step may start mid-ingestion) -----
+
+class _Warehouse:
+    def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
+        self.con = con
+
+    @contextlib.contextmanager
+    def connect(self, read_only: bool = False):
+        yield self.con
+
+
+def _step(run_id: str, upstream: list[str]) -> SimpleNamespace:
+    keys = {dg.AssetKey(["raw", t]) for t in upstream} | {dg.AssetKey(["staging", "stg_x"])}
+    return SimpleNamespace(run=SimpleNamespace(run_id=run_id),
+                           assets_def=SimpleNamespace(dependency_keys=keys),
+                           log=SimpleNamespace(info=lambda message: None))
+
+
+def test_the_daily_step_exports_its_own_sources_and_the_full_step_the_rest(
+        con, tmp_path: Path, monkeypatch) -> None:
+    """The daily dbt step reads raw.product_events and may start while invoices are still
+    being ingested: it must not export them as they are then, or the full step, which runs
+    after every ingestion, would hand Spark that early copy (this emptied every revenue mart
+    on Spark)."""
+    from dagster_project.defs.transform import assets
+    from dagster_project.settings import Settings
+
+    monkeypatch.setattr(spark_module, "check_spark_ready", lambda settings: None)
+    settings = Settings(spark_dir=tmp_path / "spark")
+    warehouse = _Warehouse(con)
+    con.execute("insert into raw.product_events by name select 'u1' as user_id")
+    assets._before_spark(_step("run-1", ["product_events"]), settings, warehouse,
+                         spark_module.Stopwatch(), reads_only_upstream=True)
+    raw_dir = settings.spark_raw_dir
+    assert sorted(p.name for p in raw_dir.iterdir() if p.is_dir()) == sorted(RAW_TABLES)
+    assert ExportMarker(raw_dir, "run-1").exported() == {"product_events"}
+
+    # users' ingestion finishes after the daily step started
+    con.execute("insert into raw.users by name select 'u1' as user_id")
+    assets._before_spark(_step("run-1", ["users"]), settings, warehouse,
+                         spark_module.Stopwatch(), reads_only_upstream=False)
+    assert ExportMarker(raw_dir, "run-1").exported() == set(RAW_TABLES)
+    exported = {t: con.execute(f"select count(*) from '{raw_dir}/{t}/data.parquet'").fetchone()[0]
+                for t in ("users", "product_events")}
+    assert exported == {"users": 1, "product_events": 1}
+
+    # the next run exports again, even when the marker names the tables
+    con.execute("insert into raw.product_events by name select 'u2' as user_id")
+    assets._before_spark(_step("run-2", ["product_events"]), settings, warehouse,
+                         spark_module.Stopwatch(), reads_only_upstream=True)
+    assert con.execute(
+        f"select count(*) from '{raw_dir}/product_events/data.parquet'").fetchone()[0] == 2

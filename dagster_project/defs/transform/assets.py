@@ -179,21 +179,41 @@ def _mart_relations(manifest: dict[str, Any]) -> list[str]:
 
 
 def _before_spark(context: dg.AssetExecutionContext, settings: Settings,
-                  warehouse: WarehouseResource, watch: spark.Stopwatch) -> None:
-    """Export raw.* for Spark, once per run (both dbt steps read it)."""
+                  warehouse: WarehouseResource, watch: spark.Stopwatch,
+                  reads_only_upstream: bool) -> None:
+    """Export for Spark the raw tables this dbt step reads that this run has not exported.
+
+    The daily step (``reads_only_upstream``) may start while other sources are still being
+    ingested: it exports only its own upstream raw tables (their ingestion has finished),
+    plus a first copy of any table Spark has never seen, so that every ``raw.<table>`` can
+    be registered (the step reads none of those). The full step runs after every ingestion
+    asset of the run and exports every table not exported yet.
+    """
     spark.check_spark_ready(settings)
     # Spark's error log is per dbt step: an earlier step's must not name this one's cause.
     spark.driver_errors_log(settings).unlink(missing_ok=True)
-    marker = settings.spark_raw_dir / ".exported_by_run"
-    if marker.exists() and marker.read_text() == context.run.run_id:
+    raw_dir = settings.spark_raw_dir
+    marker = spark.ExportMarker(raw_dir, context.run.run_id)
+    done = marker.exported()
+    if reads_only_upstream:
+        upstream = {key.path[-1] for key in context.assets_def.dependency_keys
+                    if len(key.path) == 2 and key.path[0] == "raw"}
+    else:
+        upstream = set(spark.RAW_TABLES)
+    wanted = [t for t in spark.RAW_TABLES if t in upstream and t not in done]
+    placeholders = [t for t in spark.RAW_TABLES if t not in upstream
+                    and not (raw_dir / t / "data.parquet").exists()]
+    if not wanted and not placeholders:
         return
     with warehouse.connect(read_only=True) as con:
-        counts = spark.export_raw(con, settings.spark_raw_dir)
-    marker.write_text(context.run.run_id)
+        counts = spark.export_raw(con, raw_dir, [*wanted, *placeholders])
+    marker.add(wanted)
     watch.lap("export_raw")
     context.log.info(
-        f"raw tables exported for Spark to {settings.spark_raw_dir} in "
-        f"{watch.seconds['export_raw']} s: {sum(counts.values())} rows in {len(counts)} tables"
+        f"raw tables exported for Spark to {raw_dir} in {watch.seconds['export_raw']} s: "
+        + ", ".join(f"{t} ({counts[t]} rows)" for t in wanted)
+        + (f"; first copies (not read by this step): {', '.join(placeholders)}"
+           if placeholders else "")
     )
 
 
@@ -359,7 +379,7 @@ def build_dbt_assets(settings: Settings) -> list[dg.AssetsDefinition]:
         args = [*base_args, "--full-refresh"] if planned.full_refresh else base_args
         watch = spark.Stopwatch()
         if on_spark:
-            _before_spark(context, settings, warehouse, watch)
+            _before_spark(context, settings, warehouse, watch, reads_only_upstream=True)
 
         def extra(invocation: Any) -> dict[str, Any]:
             if on_spark or not invocation.is_successful():
@@ -401,7 +421,7 @@ def build_dbt_assets(settings: Settings) -> list[dg.AssetsDefinition]:
         apply_dbt_env(settings)
         watch = spark.Stopwatch()
         if on_spark:
-            _before_spark(context, settings, warehouse, watch)
+            _before_spark(context, settings, warehouse, watch, reads_only_upstream=False)
 
         def after(invocation: Any) -> None:
             watch.lap("dbt_build")

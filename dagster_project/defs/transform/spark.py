@@ -3,9 +3,10 @@
 Ingestion stays on DuckDB: it applies the landing contract and the quarantine, and writes
 ``raw.*`` in the working warehouse. For Spark:
 
-1. :func:`export_raw` writes each raw table as one Parquet file,
-   ``<spark_dir>/raw/<table>/data.parquet`` (DuckDB's COPY: ~0.1 s at the demo scale), and
-   swaps the folder in whole, so Spark never reads half an export;
+1. :func:`export_raw` writes each raw table a dbt step reads as one Parquet file,
+   ``<spark_dir>/raw/<table>/data.parquet`` (DuckDB's COPY: ~0.1 s at the demo scale), once
+   that table's ingestion has run, and swaps each table's folder in whole, so Spark never
+   reads half an export;
 2. ``dbt build --target spark`` registers them as external tables ``raw.<table>`` in the
    Spark metastore (on-run-start hook, ``macros/spark.sql``) and builds every model there:
    the marts are metastore tables, Parquet files under ``<spark_dir>/warehouse``;
@@ -17,10 +18,12 @@ Ingestion stays on DuckDB: it applies the landing contract and the quarantine, a
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import re
 import shutil
 import time
+from collections.abc import Iterable
 from pathlib import Path
 
 import duckdb
@@ -95,29 +98,63 @@ def spark_env(settings: Settings) -> dict[str, str]:
 RAW_TABLES = (*SOURCES, "fx_rates_to_reporting")
 
 
-def export_raw(con: duckdb.DuckDBPyConnection, raw_dir: Path) -> dict[str, int]:
-    """Write every ``raw.<source>`` as ``raw_dir/<source>/data.parquet``; rows per table.
+def export_raw(
+    con: duckdb.DuckDBPyConnection, raw_dir: Path, tables: Iterable[str] = RAW_TABLES
+) -> dict[str, int]:
+    """Write each of ``tables`` (``raw.<table>``) as ``raw_dir/<table>/data.parquet``; rows
+    per table.
 
-    The new export is written beside the old one and swapped in, so a failed export leaves
-    the previous one whole. An empty raw table gives a Parquet file with its columns and no
-    rows (Spark then reads an empty table, as dbt does on DuckDB).
+    Each table's new export is written beside its old one and swapped in, so a failed
+    export leaves the previous one whole. An empty raw table gives a Parquet file with its
+    columns and no rows (Spark then reads an empty table, as dbt does on DuckDB).
     """
     raw_dir = Path(raw_dir)
-    fresh = raw_dir.with_name(raw_dir.name + ".new")
-    old = raw_dir.with_name(raw_dir.name + ".old")
-    for stale in (fresh, old):
-        shutil.rmtree(stale, ignore_errors=True)
+    raw_dir.mkdir(parents=True, exist_ok=True)
     counts: dict[str, int] = {}
-    for source in RAW_TABLES:
-        (fresh / source).mkdir(parents=True)
-        target = fresh / source / "data.parquet"
-        con.execute(f"copy raw.{source} to '{target}' (format parquet, compression zstd)")
+    for source in tables:
+        if source not in RAW_TABLES:
+            raise MetricsError(f"raw.{source} is not a raw table dbt reads: {RAW_TABLES}")
+        folder = raw_dir / source
+        fresh = raw_dir / f".{source}.new"
+        old = raw_dir / f".{source}.old"
+        for stale in (fresh, old):
+            shutil.rmtree(stale, ignore_errors=True)
+        fresh.mkdir()
+        con.execute(
+            f"copy raw.{source} to '{fresh / 'data.parquet'}' (format parquet, compression zstd)")
         counts[source] = con.execute(f"select count(*) from raw.{source}").fetchone()[0]
-    if raw_dir.exists():
-        raw_dir.rename(old)
-    fresh.rename(raw_dir)
-    shutil.rmtree(old, ignore_errors=True)
+        if folder.exists():
+            folder.rename(old)
+        fresh.rename(folder)
+        shutil.rmtree(old, ignore_errors=True)
     return counts
+
+
+class ExportMarker:
+    """Which raw tables this run has exported already (``<raw_dir>/.exported_by_run``).
+
+    Each dbt step exports the raw tables it reads, once their ingestion assets have run,
+    and no more: the daily step may start while the other sources are still being ingested,
+    so an export of everything at its start would hand the later step empty or stale tables.
+    """
+
+    def __init__(self, raw_dir: Path, run_id: str) -> None:
+        self.path = Path(raw_dir) / ".exported_by_run"
+        self.run_id = run_id
+
+    def exported(self) -> set[str]:
+        try:
+            recorded = json.loads(self.path.read_text())
+        except (OSError, ValueError):
+            return set()
+        if not isinstance(recorded, dict) or recorded.get("run_id") != self.run_id:
+            return set()
+        return set(recorded.get("tables", []))
+
+    def add(self, tables: Iterable[str]) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        done = sorted(self.exported() | set(tables))
+        self.path.write_text(json.dumps({"run_id": self.run_id, "tables": done}))
 
 
 def table_dir(warehouse_dir: Path, relation: str) -> Path:
