@@ -14,11 +14,17 @@ day to day, so only ratios are compared with targets). Each is a separate proces
   nightly (+1 day)         one more day lands, then a build (at tiny, small, S and M)
   bare dbt build           ``dbt build`` of a one-model dbt-duckdb project (the baseline of
                            the small landing's build)
+  revenue race (R)         dbt-labs/mrr-playbook's three models against ``product-metrics
+                           build`` on the same month-aligned subscription periods, 1 M
+                           customers (bench/revenue_race.py); the playbook comes from a
+                           checkout (--mrr-playbook PATH) or a git clone, never from this
+                           repository
 
 Builds run with DuckDB memory_limit 2GB unless --memory-limit says otherwise; what does not
 fit spills.
 
-    .venv/bin/python bench/run.py                 # small, S and M; writes bench/RESULTS.md
+    .venv/bin/python bench/run.py                 # small, S, M and R; writes bench/RESULTS.md
+    .venv/bin/python bench/run.py --scales R --mrr-playbook ~/src/mrr-playbook
     .venv/bin/python bench/run.py --scales L      # opt-in: 100 000 customers
     .venv/bin/python bench/run.py --scales tiny --out /tmp/r.md   # smoke
 
@@ -41,6 +47,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "bench"))
+import revenue_race
+
 BIN = Path(sys.executable).parent
 
 # name: (customers, days, events target, opt-in)
@@ -51,7 +60,9 @@ SCALES = {
     "M": (10_000, 730, "~10M", False),
     "L": (100_000, 730, "~100M", True),
 }
-DEFAULT_SCALES = "small,S,M"
+DEFAULT_SCALES = "small,S,M,R"
+# The revenue race: customers (about 2.7 subscription periods each).
+RACE_CUSTOMERS = 1_000_000
 # The nightly run is measured at these scales (at L it would add many minutes).
 INCREMENTAL_SCALES = ("tiny", "small", "S", "M")
 # A source's ingestion ratio is judged only when its plain read takes at least this long:
@@ -295,6 +306,76 @@ def run_scale(name: str, work: Path, memory_limit: str) -> ScaleResult:
     return res
 
 
+@dataclass
+class RaceResult:
+    customers: int
+    periods: int = 0
+    events: int = 0
+    playbook_from: str = ""
+    not_run: str = ""  # why the race was not run (no checkout, the playbook changed)
+    generate: Measure | None = None
+    playbook: Measure | None = None
+    ours: Measure | None = None
+    ours_stages: dict[str, float] = field(default_factory=dict)
+    ours_dbt: dict[str, object] = field(default_factory=dict)
+    months: int = 0
+    differ: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+
+def run_race(work: Path, memory_limit: str, checkout: str | None,
+             customers: int = RACE_CUSTOMERS) -> RaceResult:
+    """Scale R: the playbook's three models and our build on the same periods, each a
+    process of its own, then the check that both give the same MRR in every month."""
+    res = RaceResult(customers)
+    base = work / "R"
+    shutil.rmtree(base, ignore_errors=True)
+    base.mkdir(parents=True)
+    found, res.playbook_from = revenue_race.playbook_checkout(work, checkout)
+    if found is None:
+        res.not_run = res.playbook_from
+        return res
+    code = ("import json, sys; sys.path.insert(0, 'bench'); import revenue_race as r; "
+            f"f = r.generate(__import__('pathlib').Path({str(base)!r}), {customers}); "
+            "print('race files', json.dumps([f.periods_count, f.events_count]))")
+    res.generate = timed([sys.executable, "-c", code])
+    if not res.generate.ok:
+        raise RuntimeError(f"the race's periods were not generated: {res.generate.output}")
+    said = [ln for ln in res.generate.output.splitlines() if ln.startswith("race files ")]
+    res.periods, res.events = json.loads(said[0].removeprefix("race files "))
+    try:
+        project = revenue_race.playbook_project(found, base / "playbook",
+                                                base / "subscription_periods.parquet")
+    except ValueError as exc:
+        res.not_run = str(exc)
+        return res
+    res.playbook = timed([str(BIN / "dbt"), "run", "--project-dir", str(project),
+                          "--profiles-dir", str(project)],
+                         {"DBT_SEND_ANONYMOUS_USAGE_STATS": "False"}, cwd=project)
+    if not res.playbook.ok:
+        res.errors.append("playbook: " + " ".join(res.playbook.output.split())[-400:])
+    env = {
+        "METRICS_LANDING_DIR": str(base / "landing"),
+        "METRICS_WAREHOUSE_PATH": str(base / "warehouse.duckdb"),
+        "METRICS_SERVING_PATH": str(base / "serving.duckdb"),
+        "METRICS_DUCKDB_TEMP_DIR": str(base / "tmp"),
+        "METRICS_DUCKDB_MEMORY_LIMIT": memory_limit,
+        "METRICS_REPORTING_TIMEZONE": "UTC",
+        "DAGSTER_HOME": "",
+    }
+    report = base / "build.json"
+    started = time.time()
+    res.ours = timed([str(BIN / "product-metrics"), "build", "--quiet", "--as-of",
+                      revenue_race.AS_OF, "--report-json", str(report)], env)
+    res.ours_stages = stage_breakdown(report)
+    res.ours_dbt = dbt_summary(DBT_RUN_RESULTS, since=started)
+    res.errors += [f"product-metrics: {e}" for e in build_errors(report)]
+    if res.playbook.ok and res.ours.ok:
+        res.months, res.differ = revenue_race.compare_mrr(
+            project / "playbook.duckdb", base / "serving.duckdb")
+    return res
+
+
 def _fmt(m: Measure | None) -> str:
     if m is None:
         return "n/a"
@@ -305,7 +386,8 @@ def _ratio(a: float | None, b: float | None) -> float | None:
     return a / b if a is not None and b else None
 
 
-def render(results: list[ScaleResult], memory_limit: str = "") -> str:
+def render(results: list[ScaleResult], memory_limit: str = "",
+           race: RaceResult | None = None) -> str:
     import duckdb
 
     mem_gib = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
@@ -324,7 +406,7 @@ def render(results: list[ScaleResult], memory_limit: str = "") -> str:
         "",
         "## Targets",
         "",
-    ] + [f"- {v}" for v in verdicts(results)] + [
+    ] + [f"- {v}" for v in verdicts(results, race)] + [
         "",
         "## Every scale",
         "",
@@ -372,7 +454,48 @@ def render(results: list[ScaleResult], memory_limit: str = "") -> str:
         lines.append("")
         lines.append("Rows landed: " + ", ".join(f"{k} {v:,}" for k, v in sorted(r.rows.items())))
         lines.append("")
+    if race is not None:
+        lines += render_race(race)
     return "\n".join(lines) + "\n"
+
+
+def render_race(race: RaceResult) -> list[str]:
+    lines = ["## Revenue only (R): against mrr-playbook", ""]
+    if race.not_run:
+        return [*lines, f"Not run: {race.not_run}.", ""]
+    x = _ratio(race.ours.seconds if race.ours else None,
+               race.playbook.seconds if race.playbook else None)
+    lines += [
+        (f"{race.customers:,} customers, {race.periods:,} month-aligned subscription periods "
+         f"({race.events:,} subscription events landed; generated in {_fmt(race.generate)}). "
+         f"The playbook from {race.playbook_from}, its three models and the periods table "
+         "built as tables by `dbt run` on dbt-duckdb (bench/revenue_race.py lists every "
+         "change made to its SQL); ours: `product-metrics build` (ingestion, every model and "
+         "dbt test, every check, the publish)."),
+        "",
+        "| side | wall time, peak RSS | x the playbook |",
+        "|---|---|---|",
+        f"| mrr-playbook (`dbt run`, 5 models) | {_fmt(race.playbook)} | 1.0x |",
+        f"| product-metrics build | {_fmt(race.ours)} | {f'{x:.1f}x' if x else 'n/a'} |",
+        "",
+        ("Monthly MRR (the playbook's `sum(mrr)` per month, our `saas_metrics_monthly.mrr_end`): "
+         + (f"equal in all {race.months} months." if race.months and not race.differ
+            else f"{len(race.differ)} of {race.months} months differ: "
+            + "; ".join(race.differ[:3]) + "." if race.months else "not compared.")),
+        "",
+    ]
+    if race.ours_stages:
+        lines += ["| stage of our build | seconds |", "|---|---|"]
+        lines += [f"| {stage} | {secs} |" for stage, secs in race.ours_stages.items()]
+        lines.append("")
+    if race.ours_dbt:
+        dbt = race.ours_dbt
+        nodes = ", ".join(f"{n} {kind}s {t} s" for kind, (n, t) in dbt["nodes"].items())
+        slow = ", ".join(f"{name} {t} s" for name, t in dbt["slowest"])
+        lines += [(f"Our main dbt step: {dbt['elapsed']} s elapsed; node seconds summed: "
+                   f"{nodes}; slowest: {slow}."), ""]
+    lines += [f"FAILED, {error}" for error in race.errors]
+    return lines
 
 
 def _bottleneck(stages: dict[str, float], dbt: dict[str, object]) -> str:
@@ -395,7 +518,26 @@ def _verdict(ok: bool, missed_why: str = "") -> str:
     return "met" if ok else "MISSED" + (f"; {missed_why}" if missed_why else "")
 
 
-def verdicts(results: list[ScaleResult]) -> list[str]:
+def race_verdict(race: RaceResult | None) -> str:
+    """Scale R: our build <= 2x the playbook's three models and <= 1.5 GiB, on the same
+    answer (MRR equal in every month)."""
+    if race is None:
+        return f"{TARGETS['R']}: not measured in this run (--scales R)"
+    if race.not_run:
+        return f"{TARGETS['R']}: not measured: {race.not_run}"
+    if not (race.playbook and race.ours and race.playbook.ok and race.ours.ok):
+        return f"{TARGETS['R']}: FAILED to run: " + "; ".join(race.errors)
+    if race.differ or not race.months:
+        return (f"{TARGETS['R']}: MISSED: the monthly MRR differs in {len(race.differ)} of "
+                f"{race.months} months (first: {race.differ[0] if race.differ else 'none'})")
+    x = race.ours.seconds / race.playbook.seconds
+    ok = x <= 2 and race.ours.peak_rss_mib <= 1.5 * 1024
+    return (f"{TARGETS['R']}: {_fmt(race.ours)} against the playbook's {_fmt(race.playbook)}, "
+            f"{x:.1f}x, the same MRR in all {race.months} months: "
+            + _verdict(ok, _bottleneck(race.ours_stages, race.ours_dbt)))
+
+
+def verdicts(results: list[ScaleResult], race: RaceResult | None = None) -> list[str]:
     """Each target of issue 15 against the figures of this run, with its baseline: met,
     missed (with the bottleneck) or not measured."""
     by = {r.scale: r for r in results}
@@ -455,7 +597,7 @@ def verdicts(results: list[ScaleResult]) -> list[str]:
             out.append(f"{TARGETS['ingestion']}: no source large enough at {judged.scale}")
     else:
         out.append(f"{TARGETS['ingestion']}: not measured in this run")
-    out.append(f"{TARGETS['R']}: not measured (bench/README.md, 'The revenue-only race')")
+    out.append(race_verdict(race))
     return out
 
 
@@ -463,18 +605,32 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--scales", default=DEFAULT_SCALES,
-                        help=f"comma-separated: {', '.join(SCALES)} (default {DEFAULT_SCALES})")
+                        help=f"comma-separated: {', '.join(SCALES)}, R (default {DEFAULT_SCALES})")
     parser.add_argument("--out", default=str(ROOT / "bench" / "RESULTS.md"))
     parser.add_argument("--workdir", default=str(ROOT / "data" / "bench"))
+    parser.add_argument("--mrr-playbook", metavar="PATH",
+                        help="a checkout of github.com/dbt-labs/mrr-playbook for scale R "
+                        "(default: git clone it into the work folder)")
+    parser.add_argument("--race-customers", type=int, default=RACE_CUSTOMERS,
+                        help=f"customers of scale R (default {RACE_CUSTOMERS:,})")
     parser.add_argument("--memory-limit", default="2GB",
                         help="DuckDB memory_limit for the builds (default 2GB, which keeps M "
                         "under its 2 GiB peak RSS target; what does not fit spills to the "
                         "scale's tmp folder)")
     args = parser.parse_args(argv)
-    results = []
+    results, race = [], None
     for name in [s.strip() for s in args.scales.split(",") if s.strip()]:
+        if name == "R":
+            print(f"[bench] scale R (revenue race, {args.race_customers:,} customers) ...",
+                  flush=True)
+            race = run_race(Path(args.workdir), args.memory_limit, args.mrr_playbook,
+                            args.race_customers)
+            print(f"[bench] R: playbook {_fmt(race.playbook)}; product-metrics "
+                  f"{_fmt(race.ours)}; {race.not_run or f'{race.months} months compared'}",
+                  flush=True)
+            continue
         if name not in SCALES:
-            parser.error(f"unknown scale {name}; choose from {', '.join(SCALES)}")
+            parser.error(f"unknown scale {name}; choose from {', '.join([*SCALES, 'R'])}")
         print(f"[bench] scale {name} ...", flush=True)
         r = run_scale(name, Path(args.workdir), args.memory_limit)
         print(f"[bench] {name}: generate {_fmt(r.generate)}; plain read {r.baseline_total} s; "
@@ -482,7 +638,7 @@ def main(argv: list[str] | None = None) -> int:
               f"{_fmt(r.incremental)}; stages {r.full_stages}", flush=True)
         results.append(r)
     results.sort(key=lambda r: list(SCALES).index(r.scale))
-    text = render(results, args.memory_limit)
+    text = render(results, args.memory_limit, race)
     Path(args.out).write_text(text)
     print(text)
     print(f"[bench] written to {args.out}")

@@ -114,3 +114,84 @@ def test_a_build_whose_dbt_step_did_not_run_gets_no_dbt_figures(bench, tmp_path:
         "dbt_models_daily: Failure: dbt build failed:\n  Out of Memory Error: 1.8 GiB used", " "]}))
     assert bench.build_errors(report) == [
         "dbt_models_daily: Failure: dbt build failed: Out of Memory Error: 1.8 GiB used"]
+
+
+# --- the revenue race (scale R), without dbt or a build --------------------------------
+
+def test_the_race_lands_each_period_as_a_created_and_a_canceled_event(bench, tmp_path: Path) -> None:
+    import duckdb
+
+    files = bench.revenue_race.generate(tmp_path, customers=300)
+    con = duckdb.connect()
+    periods = f"read_parquet('{files.periods}')"
+    events = f"read_parquet('{files.landing}/subscription_events/*.parquet')"
+    open_end = bench.revenue_race.OPEN_END
+    # month-aligned, every period ends (the playbook needs an end), none overlaps the next
+    bad = con.execute(f"""
+        select count(*) from (
+            select *, lead(start_date) over (partition by customer_id order by start_date) as nxt
+            from {periods})
+        where day(start_date) <> 1 or day(end_date) <> 1 or end_date <= start_date
+           or end_date > date '{open_end}' or nxt < end_date""").fetchone()[0]
+    assert bad == 0
+    closed = con.execute(f"select count(*) from {periods} where end_date < date '{open_end}'").fetchone()[0]
+    assert files.events_count == files.periods_count + closed
+    # each period: created at its start with its amount; canceled at its end unless running
+    mismatched = con.execute(f"""
+        select count(*) from {periods} p
+        left join {events} c on c.subscription_id = 's' || p.subscription_id and c.event_type = 'created'
+        left join {events} x on x.subscription_id = 's' || p.subscription_id and x.event_type = 'canceled'
+        where c.customer_id <> 'c' || p.customer_id or cast(c.effective_at as date) <> p.start_date
+           or c.unit_amount <> p.monthly_amount
+           or (p.end_date < date '{open_end}') <> (x.event_id is not null)
+           or cast(x.effective_at as date) <> p.end_date""").fetchone()[0]
+    assert mismatched == 0
+
+
+def test_the_playbook_project_changes_only_the_listed_texts(bench, tmp_path: Path) -> None:
+    race = bench.revenue_race
+    checkout = tmp_path / "checkout"
+    (checkout / "models").mkdir(parents=True)
+    for model in race.PLAYBOOK_MODELS:
+        olds = [old for changed, old, _ in race.PLAYBOOK_CHANGES if changed == model]
+        (checkout / "models" / f"{model}.sql").write_text(f"select {' '.join(olds)} -- {model}\n")
+    project = race.playbook_project(checkout, tmp_path / "project", tmp_path / "p.parquet")
+    churn = (project / "models" / "customer_churn_month.sql").read_text()
+    assert churn == "select cast({{ dbt.dateadd('month', 1, 'date_month') }} as date) -- customer_churn_month\n"
+    assert "dbt_utils" not in (project / "models" / "mrr.sql").read_text()
+    assert (project / "models" / "customer_revenue_by_month.sql").read_text() == (
+        "select  -- customer_revenue_by_month\n")
+    assert "p.parquet" in (project / "models" / "subscription_periods.sql").read_text()
+    (checkout / "models" / "mrr.sql").write_text("select 1\n")  # the playbook changed upstream
+    with pytest.raises(ValueError, match="models/mrr.sql of the checkout has no"):
+        race.playbook_project(checkout, tmp_path / "project", tmp_path / "p.parquet")
+
+
+def test_the_race_compares_monthly_mrr_and_judges_time_and_memory(bench, tmp_path: Path) -> None:
+    import duckdb
+
+    pb, ours = tmp_path / "pb.duckdb", tmp_path / "ours.duckdb"
+    con = duckdb.connect(str(pb))
+    con.execute("create table mrr as select * from (values (date '2024-01-01', 1, 50.0), "
+                "(date '2024-01-01', 2, 25.0), (date '2024-02-01', 1, 0.0), "
+                "(date '2024-02-01', 2, 25.0)) t(date_month, customer_id, mrr)")
+    con.close()
+    con = duckdb.connect(str(ours))
+    con.execute("create schema marts")
+    con.execute("create table marts.saas_metrics_monthly as select * from (values "
+                "(date '2024-01-01', 75.0), (date '2024-02-01', 30.0)) t(month, mrr_end)")
+    con.close()
+    months, differ = bench.revenue_race.compare_mrr(pb, ours)
+    assert months == 2 and differ == ["2024-02-01: playbook 25.0, product-metrics 30.0"]
+
+    race = bench.RaceResult(customers=1000, months=84)
+    race.playbook = bench.Measure(30.0, 2000.0, True)
+    race.ours = bench.Measure(59.0, 1500.0, True)
+    assert bench.race_verdict(race).endswith("met")
+    race.ours = bench.Measure(61.0, 1000.0, True)
+    assert "2.0x" in bench.race_verdict(race) and "MISSED" in bench.race_verdict(race)
+    race.ours = bench.Measure(40.0, 1600.0, True)  # fast enough, but over 1.5 GiB
+    assert "MISSED" in bench.race_verdict(race)
+    race.ours, race.differ = bench.Measure(10.0, 100.0, True), ["2024-02-01: ..."]
+    assert "MISSED: the monthly MRR differs in 1 of 84 months" in bench.race_verdict(race)
+    assert "not measured: no checkout" in bench.race_verdict(bench.RaceResult(1, not_run="no checkout"))
