@@ -1,9 +1,11 @@
--- A movement exactly on the days where a customer's MRR changed, recomputed independently
--- from the subscription states: customer MRR at the end of day d = sum over its
--- subscriptions of the MRR of their last state with effective_date <= d. For every day on
--- which any of a customer's subscriptions has an event, and for every movement day:
--- a movement exists iff MRR(d) <> MRR(d - 1), and then mrr_before = MRR(d - 1),
--- mrr_after = MRR(d). (Cost grows with events per customer squared: fine for a test.)
+-- A movement exactly on the days where a customer's MRR changed, recomputed from the
+-- subscription states by the definition: a subscription's MRR at the end of day d is that of
+-- its state with the highest state_sequence among those with effective_date <= d (a running
+-- maximum over its effective dates, not the model's last-of-day flag), and a customer's is
+-- the sum over its subscriptions. For every day on which any of a customer's subscriptions
+-- has a state, and for every movement day: a movement exists iff MRR(d) <> MRR(d - 1), and
+-- then mrr_before = MRR(d - 1), mrr_after = MRR(d). Linear in the states (windows and
+-- group-bys), so it stays cheaper than the models it checks at any scale.
 
 with
 
@@ -15,47 +17,71 @@ movements as (
     select * from {{ ref('int_mrr_movements') }}
 ),
 
-candidate_days as (
-    select distinct customer_id, effective_date as check_date from states
-    union
-    select customer_id, movement_date from movements
+subscription_days as (
+    select subscription_id, customer_id, effective_date, max(state_sequence) as last_sequence
+    from states
+    group by subscription_id, customer_id, effective_date
 ),
 
-instants as (
-    select customer_id, check_date, check_date as day_end, 'after' as side from candidate_days
-    union all
-    select customer_id, check_date, {{ revenue_add_days('check_date', -1) }}, 'before' from candidate_days
-),
-
-latest_states as (
+governing as (
     select
-        instants.customer_id,
-        instants.check_date,
-        instants.side,
-        states.subscription_id,
-        states.mrr,
-        row_number() over (
-            partition by instants.customer_id, instants.check_date, instants.side, states.subscription_id
-            order by states.state_sequence desc
-        ) as recency
-    from instants
+        subscription_id,
+        customer_id,
+        effective_date,
+        max(last_sequence) over (
+            partition by subscription_id order by effective_date
+            rows between unbounded preceding and current row
+        ) as governing_sequence
+    from subscription_days
+),
+
+subscription_mrr as (
+    select governing.subscription_id, governing.customer_id, governing.effective_date, states.mrr
+    from governing
     inner join states
-        on states.customer_id = instants.customer_id
-        and states.effective_date <= instants.day_end
+        on states.subscription_id = governing.subscription_id
+        and states.state_sequence = governing.governing_sequence
+),
+
+subscription_deltas as (
+    select
+        customer_id,
+        effective_date as check_date,
+        mrr - coalesce(
+            lag(mrr) over (partition by subscription_id order by effective_date), 0
+        ) as delta
+    from subscription_mrr
+),
+
+customer_days as (
+    select customer_id, check_date, sum(delta) as delta
+    from (
+        select customer_id, check_date, delta from subscription_deltas
+        union all
+        select customer_id, movement_date, 0 from movements
+    ) stream
+    group by customer_id, check_date
+),
+
+recomputed_after as (
+    select
+        customer_id,
+        check_date,
+        sum(delta) over (
+            partition by customer_id order by check_date
+            rows between unbounded preceding and current row
+        ) as mrr_after
+    from customer_days
 ),
 
 recomputed as (
     select
-        candidate_days.customer_id,
-        candidate_days.check_date,
-        coalesce(sum(case when latest_states.side = 'before' then latest_states.mrr end), 0) as mrr_before,
-        coalesce(sum(case when latest_states.side = 'after' then latest_states.mrr end), 0) as mrr_after
-    from candidate_days
-    left join latest_states
-        on latest_states.customer_id = candidate_days.customer_id
-        and latest_states.check_date = candidate_days.check_date
-        and latest_states.recency = 1
-    group by candidate_days.customer_id, candidate_days.check_date
+        customer_id,
+        check_date,
+        coalesce(lag(mrr_after) over (partition by customer_id order by check_date), 0)
+            as mrr_before,
+        mrr_after
+    from recomputed_after
 ),
 
 failures as (
