@@ -25,7 +25,7 @@ help:
 	@echo "make test    set up and run the test suite"
 	@echo "make test-spark  install the spark extra, build the demo on Spark and DuckDB, compare"
 	@echo "make ui      open the Dagster UI (lineage, runs, checks) on http://127.0.0.1:3000"
-	@echo "make bench   speed and memory at named scales (writes bench/RESULTS.md)"
+	@echo "make bench   speed and memory at named scales (writes bench/RESULTS.md); MRR_PLAYBOOK=<checkout> for the race"
 	@echo "make lint    ruff"
 	@echo "make clean   remove data/ (generated data and databases)"
 
@@ -85,7 +85,7 @@ ui: install
 	$(BIN)/product-metrics ui
 
 bench: $(STAMP)
-	$(BIN)/python bench/run.py
+	$(BIN)/python bench/run.py $(if $(MRR_PLAYBOOK),--mrr-playbook $(MRR_PLAYBOOK))
 
 clean:
 	rm -rf data
