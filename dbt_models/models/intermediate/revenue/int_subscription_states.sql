@@ -29,7 +29,8 @@ ordered as (
             order by
                 in_scope.effective_at,
                 coalesce(in_scope.occurred_at, in_scope.effective_at),
-                in_scope.landing_order
+                in_scope._file,
+                in_scope._line
         ) as state_sequence,
         {{ revenue_subscription_mrr(
             'in_scope.event_type',
@@ -51,7 +52,8 @@ final as (
         ordered.effective_at,
         ordered.effective_date,
         ordered.occurred_at,
-        ordered.landing_order,
+        ordered._file,
+        ordered._line,
         ordered.billing_period_months,
         ordered.quantity,
         ordered.currency,
