@@ -225,7 +225,8 @@ def compare_mrr(playbook_db: Path, serving_db: Path) -> tuple[int, list[str]]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Smoke: generate a small race and print its files (bench/run.py runs the race)."""
+    """Generate the race's files and print their row counts as JSON (bench/run.py runs this
+    as its own measured process, then the two sides)."""
     import argparse
 
     parser = argparse.ArgumentParser(description=__doc__)

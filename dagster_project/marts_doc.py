@@ -125,9 +125,10 @@ SETTINGS_BEGIN, SETTINGS_END = "<!-- settings-table -->", "<!-- /settings-table 
 
 def readme_with_settings(readme: str) -> str:
     """The README with its settings table generated from settings.setting_help()."""
-    from dagster_project.settings import setting_help
+    from dagster_project.settings import DEFAULTS_IN_WORDS, setting_help
 
-    rows = [f"| `{var}` | {f'`{default}`' if default and not default.startswith('latest') else default} "
+    words = set(DEFAULTS_IN_WORDS.values())
+    rows = [f"| `{var}` | {f'`{default}`' if default and default not in words else default} "
             f"| {_cell(meaning)} |" for var, default, meaning in setting_help()]
     table = "\n".join([SETTINGS_BEGIN, "", "| variable | default | meaning |", "|---|---|---|",
                        *rows, "", SETTINGS_END])

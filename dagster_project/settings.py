@@ -188,14 +188,22 @@ MEANINGS: dict[str, str] = {
 }
 
 
+# Defaults that are a rule rather than a value, in words.
+DEFAULTS_IN_WORDS: dict[str, str] = {
+    "as_of_date": "latest day with subscription activity",
+}
+
+
 def setting_help() -> list[tuple[str, str, str]]:
     """(environment variable, default as text, meaning) of every setting, in order."""
     defaults = Settings()
     out = []
     for name, var in _ENV.items():
         value = getattr(defaults, name)
-        if value is None:
-            shown = "latest day with subscription activity"
+        if name in DEFAULTS_IN_WORDS:
+            shown = DEFAULTS_IN_WORDS[name]
+        elif value is None:
+            raise ValueError(f"setting {name} has no default: say it in DEFAULTS_IN_WORDS")
         elif value == {}:
             shown = ""
         elif isinstance(value, bool):

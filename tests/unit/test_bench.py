@@ -184,10 +184,13 @@ def test_the_race_compares_monthly_mrr_and_judges_time_and_memory(bench, tmp_pat
     months, differ = bench.revenue_race.compare_mrr(pb, ours)
     assert months == 2 and differ == ["2024-02-01: playbook 25.0, product-metrics 30.0"]
 
-    race = bench.RaceResult(customers=1000, months=84)
+    race = bench.RaceResult(customers=bench.RACE_CUSTOMERS, months=84)
     race.playbook = bench.Measure(30.0, 2000.0, True)
     race.ours = bench.Measure(59.0, 1500.0, True)
     assert bench.race_verdict(race).endswith("met")
+    small = bench.RaceResult(customers=2000, months=84, playbook=race.playbook, ours=race.ours)
+    assert "at 2,000 customers only" in bench.race_verdict(small)  # a smoke run never meets it
+    assert bench.race_verdict(small).endswith("MISSED; no stage timings")
     race.ours = bench.Measure(61.0, 1000.0, True)
     assert "2.0x" in bench.race_verdict(race) and "MISSED" in bench.race_verdict(race)
     race.ours = bench.Measure(40.0, 1600.0, True)  # fast enough, but over 1.5 GiB
@@ -195,3 +198,12 @@ def test_the_race_compares_monthly_mrr_and_judges_time_and_memory(bench, tmp_pat
     race.ours, race.differ = bench.Measure(10.0, 100.0, True), ["2024-02-01: ..."]
     assert "MISSED: the monthly MRR differs in 1 of 84 months" in bench.race_verdict(race)
     assert "not measured: no checkout" in bench.race_verdict(bench.RaceResult(1, not_run="no checkout"))
+
+
+def test_the_race_report_says_whether_the_answers_agree(bench) -> None:
+    race = bench.RaceResult(customers=10, months=3)
+    assert bench._agreement(race) == "equal in all 3 months."
+    race.differ = ["2024-02-01: playbook 25.0, product-metrics 30.0"]
+    assert bench._agreement(race) == (
+        "1 of 3 months differ: 2024-02-01: playbook 25.0, product-metrics 30.0.")
+    assert bench._agreement(bench.RaceResult(customers=10)) == "not compared."
