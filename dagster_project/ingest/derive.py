@@ -61,13 +61,14 @@ DERIVATION_VERSION = "1"
 
 _CLS = "_ingest_cls"
 _DUP = "_ingest_dup"
+_DUP_KEYS = "_ingest_dup_keys"
 _OWNER = "_ingest_owner"
 _REASON = "_ingest_reason"
 _SCOPE = "_ingest_scope"  # landed rows (text) re-derived by an incremental derive
 _NEW = "_ingest_new_files"
 _FILES = "_ingest_scope_files"
 _FX = "_ingest_fx"
-_TEMP_TABLES = (_CLS, _DUP, _OWNER, _REASON, _SCOPE, _NEW, _FILES, _FX)
+_TEMP_TABLES = (_CLS, _DUP_KEYS, _DUP, _OWNER, _REASON, _SCOPE, _NEW, _FILES, _FX)
 
 
 @dataclass(frozen=True)
@@ -150,12 +151,17 @@ def derivation_statements(source: str, relation: str | None = None,
         content = "struct_pack(" + ", ".join(content_parts) + ")"
         key_names = ", ".join(keys)
         loc = "struct_pack(f := _file, l := _line)"
+        # The keys held by more than one row first, as a table of their own: usually none,
+        # and then the rest costs nothing. (As a CTE next to a second reference to the
+        # passing rows, DuckDB materialised a copy of every passing row first.)
+        stmts.append(
+            f"create or replace temp table {_DUP_KEYS} as\n"
+            f"select {k} from ({passing}) p group by {k} having count(*) > 1"
+        )
         stmts.append(
             f"""create or replace temp table {_DUP} as
-with p as ({passing}),
-dk as (select {k} from p group by {k} having count(*) > 1),
-d as (select p._rid, p._file, p._line, {", ".join("p." + _q(c) for c in keys)}, {content} as _c
-      from p semi join dk using ({k})),
+with d as (select p._rid, p._file, p._line, {", ".join("p." + _q(c) for c in keys)}, {content} as _c
+      from ({passing}) p semi join {_DUP_KEYS} using ({k})),
 ck as (select {k} from d group by {k} having count(distinct _c) > 1),
 c1 as (
     select d.*, first_value(_c) over w as _c1, first_value({loc}) over w as _loc1
@@ -183,17 +189,17 @@ from c2"""
         owned_name, owner_name = OWNERSHIP[source]
         stmts.append(
             f"""create or replace temp table {_OWNER} as
-with s as (select * from ({passing}) p anti join {_DUP} d using (_rid)),
-o as (
-    select {owned},
-           arg_min(struct_pack(c := {owner}, f := _file, l := _line),
-                   struct_pack(f := _file, l := _line)) as first
-    from s group by {owned}
+with o as (
+    -- The first row in file order: (file, line) is unique among the rows that were read,
+    -- so the smallest (file, line, owner) is that row's. (Faster than arg_min over
+    -- structs; the kept rows are read twice rather than copied once.)
+    select {owned}, min(struct_pack(f := _file, l := _line, c := {owner})) as first
+    from ({passing}) p anti join {_DUP} d using (_rid) group by {owned}
 )
 select s._rid,
        'the {owned_name} of this row belongs to another {owner_name} (first seen in '
        || {_loc("o.first")} || ')' as reason
-from s join o using ({owned})
+from ({passing}) s anti join {_DUP} d using (_rid) join o using ({owned})
 where s.{owner} <> o.first.c"""
         )
     else:

@@ -32,6 +32,8 @@ from dagster_project.ingest.readers import (
     EmptyHeaderError,
     UnnumberableFileError,
     load_file,
+    load_parquet_batch,
+    parquet_batches,
 )
 from dagster_project.ingest.redact import redact
 from dagster_project.ingest.schema import (
@@ -165,7 +167,10 @@ def ingest_source(
     * A file whose sha256 is already in ops.ingestion_log for the source is skipped,
       under any path. A logged path whose content changed has its rows replaced.
     * Each new file is loaded into landed.<source> and logged in its own transaction, so
-      a crash never leaves a file half-loaded or loaded without its log row.
+      a crash never leaves a file half-loaded or loaded without its log row. A run of new
+      Parquet files of one schema is loaded by one statement in one transaction (DuckDB
+      then reads them in parallel); if any of them cannot be read that way, the run is
+      rolled back and its files are loaded one by one.
     * A file DuckDB cannot read at all (corrupt gzip/Parquet, ...) does not stop the
       others: it is logged and lands as ONE row with ``_read_error`` (line NULL), which is
       quarantined: its log row says landed_rows = quarantined_rows = 1, accepted_rows = 0,
@@ -257,10 +262,14 @@ def ingest_source(
         known[fp.content_hash] = f.name
         to_load.append(f)
 
-    for f in to_load:
-        _ingest_file(con, source, f, prints[f.name], ingested_at,
-                     replace=f.name in changed_paths, result=result)
-        result.files_ingested += 1
+    for batch in _batches(con, to_load, changed_paths):
+        if len(batch) > 1 and _ingest_batch(con, source, batch, prints, ingested_at, result):
+            result.files_ingested += len(batch)
+            continue
+        for f in batch:
+            _ingest_file(con, source, f, prints[f.name], ingested_at,
+                         replace=f.name in changed_paths, result=result)
+            result.files_ingested += 1
 
     # Logged but not derived yet: this run's files, or files of a run that died before
     # deriving them.
@@ -388,6 +397,47 @@ def _log_file(con: duckdb.DuckDBPyConnection, source: str, f: LandingFile, fp: F
         [source, f.name, fp.content_hash, rows, ingested_at, f.size,
          INGESTED if error is None else UNREADABLE, error],
     )
+
+
+def _batches(con: duckdb.DuckDBPyConnection, files: list[LandingFile],
+             changed_paths: set[str]) -> list[list[LandingFile]]:
+    """The files to load, in order, as batches: runs of new Parquet files of one schema
+    (landed together), every other file alone."""
+    batches: list[list[LandingFile]] = []
+    run: list[LandingFile] = []
+    for f in [*files, None]:
+        if f is not None and f.format == "parquet" and f.name not in changed_paths:
+            run.append(f)
+            continue
+        if run:
+            batches += parquet_batches(con, run)
+            run = []
+        if f is not None:
+            batches.append([f])
+    return batches
+
+
+def _ingest_batch(con: duckdb.DuckDBPyConnection, source: str, files: list[LandingFile],
+                  prints: dict[str, Fingerprint], ingested_at: datetime,
+                  result: SourceIngestResult) -> bool:
+    """Land and log several Parquet files in one transaction and one statement; False (and
+    nothing landed) when any of them cannot be read that way: they are then landed one by
+    one, which names the file at fault."""
+    con.execute("begin transaction")
+    try:
+        loads = load_parquet_batch(con, source, files, ingested_at)
+        for f, load in zip(files, loads, strict=True):
+            _log_file(con, source, f, prints[f.name], load.rows, ingested_at)
+    except BaseException as exc:
+        con.execute("rollback")
+        if isinstance(exc, _FILE_ERRORS) or isinstance(exc, duckdb.IOException):
+            return False
+        raise
+    con.execute("commit")
+    for load in loads:
+        for message in load.messages:
+            result.add(message)
+    return True
 
 
 def _ingest_file(con: duckdb.DuckDBPyConnection, source: str, f: LandingFile, fp: Fingerprint,

@@ -19,7 +19,8 @@ Line numbers (``_line``) are physical lines of the file:
   A file mixing CRLF and LF line ends (which DuckDB's strict reader refuses) is read from
   an LF-only temporary copy.
 * JSONL: the physical line (``\\n`` or ``\\r\\n`` ends a line); blank lines are skipped.
-* Parquet: ``file_row_number + 1``.
+* Parquet: ``file_row_number + 1``. Consecutive new Parquet files of one schema land in one
+  statement (``load_parquet_batch``), with the same rows as file by file.
 
 Malformed lines (CSV lines with too many or too few columns, unterminated quotes, invalid
 UTF-8, over-long lines; JSON lines that are not a JSON object) land as one row each with
@@ -476,6 +477,79 @@ def load_parquet(con: duckdb.DuckDBPyConnection, source: str, file: LandingFile,
     out.rows = _insert(con, source, values, from_clause)
     out.messages += _column_messages(file, cmap, out.rows)
     return out
+
+
+def _parquet_schema(con: duckdb.DuckDBPyConnection, file: LandingFile) -> list[tuple[str, str]]:
+    path = quote_literal(str(file.path))
+    return [(str(r[0]), str(r[1])) for r in con.execute(
+        f"describe select * from read_parquet({path}, hive_partitioning=false)").fetchall()]
+
+
+def parquet_batches(con: duckdb.DuckDBPyConnection, files: list[LandingFile]
+                    ) -> list[list[LandingFile]]:
+    """Consecutive non-empty Parquet files with one schema, in order (a file that does not
+    fit starts the next batch), to be landed by one statement each
+    (:func:`load_parquet_batch`). A file whose schema cannot be read is a batch of its own:
+    the one-file path reports it."""
+    batches: list[list[LandingFile]] = []
+    schema_of_last: list[tuple[str, str]] | None = None
+    for f in files:
+        try:
+            schema = _parquet_schema(con, f) if f.size else None
+        except duckdb.Error:
+            schema = None
+        if schema and batches and schema == schema_of_last:
+            batches[-1].append(f)
+        else:
+            batches.append([f])
+        schema_of_last = schema
+    return batches
+
+
+def load_parquet_batch(con: duckdb.DuckDBPyConnection, source: str, files: list[LandingFile],
+                       ingested_at: datetime) -> list[FileLoad]:
+    """Append the rows of several Parquet files of one schema (:func:`parquet_batches`) to
+    ``landed.<source>`` with ONE statement (inside the caller's transaction): DuckDB reads
+    the files in parallel, where one file of one row group is read by one thread. The rows
+    are exactly those :func:`load_parquet` lands file by file. Raises on any file that
+    cannot be read; the caller then lands the files one by one."""
+    schema = _parquet_schema(con, files[0])
+    names = {n.lower() for n, _ in schema}
+    if "file_row_number" in names or "filename" in names:
+        raise UnnumberableFileError("a column named file_row_number or filename")
+    found = [FoundColumn(n, *_parquet_text(n, t)) for n, t in schema]
+    cmap = map_columns(source, found)
+    if cmap.missing_required:
+        raise UnnumberableFileError("missing required columns: landed file by file")
+    paths = [str(f.path) for f in files]
+    listed = "[" + ", ".join(quote_literal(p) for p in paths) + "]"
+    counts = dict(con.execute(
+        f"select file_name, num_rows from parquet_file_metadata({listed})").fetchall())
+    # _file: the path under the landing folder; where every path is that folder's text
+    # plus the name, a substring (a CASE over hundreds of files costs more per row).
+    prefix = str(files[0].path).removesuffix(files[0].name)
+    if all(str(f.path) == prefix + f.name for f in files):
+        name_sql = f"substr(p.filename, {len(prefix) + 1})"
+    else:
+        name_sql = "case p.filename " + " ".join(
+            f"when {quote_literal(str(f.path))} then {quote_literal(f.name)}" for f in files
+        ) + " end"
+    values = {
+        **cmap.exprs,
+        **_lineage(files[0], ingested_at, "p.file_row_number + 1"),
+        "_file": name_sql,
+        "_extra": _extra_object(cmap.extra),
+        "_read_error": "NULL",
+    }
+    rows = _insert(con, source, values,
+                   f"from read_parquet({listed}, hive_partitioning=false, file_row_number=true, "
+                   "filename=true) p")
+    loads = [FileLoad(int(counts.get(str(f.path), -1))) for f in files]
+    if any(load.rows < 0 for load in loads) or sum(load.rows for load in loads) != rows:
+        raise UnnumberableFileError("row counts of the batch do not match its files' metadata")
+    for f, load in zip(files, loads, strict=True):
+        load.messages += _column_messages(f, cmap, load.rows)
+    return loads
 
 
 def load_file(con: duckdb.DuckDBPyConnection, source: str, file: LandingFile,

@@ -622,3 +622,65 @@ def test_landed_table_gains_new_contract_columns(tmp_path: Path) -> None:
     ingest_source(con, tmp_path, "customers")
     assert con.execute("select customer_id, sales_rep_id from landed.customers").fetchall() == [
         ("c1", None)]
+
+
+def test_parquet_files_of_one_schema_land_together_as_they_would_one_by_one(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Runs of Parquet files with one schema are landed by one statement (parallel reads);
+    a file with another schema starts a new run, a file that cannot be read is landed
+    alone (and logged unreadable), and every row, line and log count is what landing the
+    files one by one gives."""
+    from dagster_project.ingest import engine
+
+    def parquet(name: str, select: str) -> None:
+        path = tmp_path / "product_events" / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        duckdb.execute(f"copy ({select}) to '{path}' (format parquet)")
+
+    events = ("select 'e{0}_' || i as event_id, 'signed_up' as event_name, "
+              "timestamp '2024-01-0{0} 10:00:00' + to_seconds(i) as occurred_at, "
+              "'u' || i as user_id, {1} as properties from range({2}) t(i)")
+    parquet("dt=2024-01-01/a.parquet", events.format(1, "'{\"k\":1}'", 3))
+    parquet("dt=2024-01-02/b.parquet", events.format(2, "case when i = 1 then 'nope' end", 4))
+    parquet("dt=2024-01-03/c.parquet", events.format(3, "'{}'", 2) .replace(
+        "as user_id,", "as user_id, i as extra_number,"))  # another schema
+    write(tmp_path, "product_events/dt=2024-01-04/d.parquet", b"PAR1 not parquet PAR1")
+    parquet("dt=2024-01-05/e.parquet", events.format(5, "'{}'", 1))
+
+    batches: list[list[str]] = []
+    real = engine._batches
+
+    def spy(con, files, changed):  # type: ignore[no-untyped-def]
+        out = real(con, files, changed)
+        batches.extend([f.rel for f in b] for b in out)
+        return out
+
+    monkeypatch.setattr(engine, "_batches", spy)
+    together = duckdb.connect()
+    ingest_source(together, tmp_path, "product_events", now=NOW)
+    assert batches == [["dt=2024-01-01/a.parquet", "dt=2024-01-02/b.parquet"],
+                       ["dt=2024-01-03/c.parquet"], ["dt=2024-01-04/d.parquet"],
+                       ["dt=2024-01-05/e.parquet"]]
+
+    monkeypatch.setattr(engine, "_batches", lambda con, files, changed: [[f] for f in files])
+    alone = duckdb.connect()
+    ingest_source(alone, tmp_path, "product_events", now=NOW)
+
+    landed = ("select * exclude (_ingested_at) from landed.product_events "
+              "order by _file, _line nulls first")
+    assert together.execute(landed).fetchall() == alone.execute(landed).fetchall()
+    for con in (together, alone):
+        assert log(con, "product_events") == [
+            ("product_events/dt=2024-01-01/a.parquet", 3, 3, 0),
+            ("product_events/dt=2024-01-02/b.parquet", 4, 3, 1),
+            ("product_events/dt=2024-01-03/c.parquet", 2, 2, 0),
+            ("product_events/dt=2024-01-04/d.parquet", 0, 0, 0),
+            ("product_events/dt=2024-01-05/e.parquet", 1, 1, 0),
+        ]
+        assert con.execute("select file, line, reason from ops.quarantine").fetchall() == [
+            ("product_events/dt=2024-01-02/b.parquet", 2, "invalid JSON object in column properties")]
+        assert con.execute(
+            "select _line, event_id, _extra from landed.product_events where _file like '%c.parquet' "
+            "order by _line").fetchall() == [(1, "e3_0", '{"extra_number":0}'),
+                                             (2, "e3_1", '{"extra_number":1}')]
+        balanced(con, "product_events")
