@@ -430,7 +430,7 @@ def _ingest_batch(con: duckdb.DuckDBPyConnection, source: str, files: list[Landi
             _log_file(con, source, f, prints[f.name], load.rows, ingested_at)
     except BaseException as exc:
         con.execute("rollback")
-        if isinstance(exc, _FILE_ERRORS) or isinstance(exc, duckdb.IOException):
+        if isinstance(exc, _FILE_ERRORS):
             return False
         raise
     con.execute("commit")

@@ -7,9 +7,8 @@
 {% endtest %}
 
 {#- The series in `column_name` (DATEs at the start of `datepart` periods) has no gap.
-    `partition_by`: columns whose values each carry their own series. (Where it ends, at the
-    as-of period, is left to the model: a test that refs int_as_of_date would be picked by
-    any selection holding int_as_of_date, with this model unbuilt.) -#}
+    `partition_by`: columns whose values each carry their own series. Where it ends is
+    `ends_by_the_as_of_period`'s business (macros/tests/generic_tests.sql). -#}
 {% test usage_continuous_periods(model, column_name, datepart, partition_by=[]) %}
     {%- set partition = partition_by | join(', ') -%}
     with

@@ -115,7 +115,7 @@ def test_both_engines_publish_after_the_same_checks(engines) -> None:
     (_, duck, _), (_, spark, _) = engines["duckdb"], engines["spark"]
     assert spark.settings.engine == "spark" and duck.settings.engine == "duckdb"
     assert not spark.failed_checks and not duck.failed_checks
-    # The dbt tests ran on Spark, the GX suites and SQL invariants on the mirrored marts:
+    # The dbt tests ran on Spark, the GX suites on the mirrored marts:
     # the same checks in number, none of them skipped for a missing table.
     assert spark.checks_run == duck.checks_run > 0
     # Non-blocking warnings (stale demo data) name the same checks.

@@ -1,4 +1,4 @@
-"""Great Expectations suites and SQL invariants as Dagster asset checks.
+"""Great Expectations suites as Dagster asset checks.
 
 Per landing source (asset ``["raw", <source>]``), one step running two checks:
 - ``gx_contract`` (blocking): the suite's contract expectations, pushed down to SQL over
@@ -9,8 +9,10 @@ Per landing source (asset ``["raw", <source>]``), one step running two checks:
 
 Per published mart with a suite (asset ``["marts", <table>]``), one step running:
 - ``gx_mart_rules`` (blocking): the mart suite, validated by GX on the mart's rows
-  (only the columns it names, at most 1 million rows in pandas at a time);
-- one blocking check per SQL invariant of that mart (``bridge_reconciles``, ...).
+  (only the columns it names, at most 1 million rows in pandas at a time).
+
+Structural rules of the marts (bridges, continuity, calendars, triangles, sums between
+marts) are dbt tests, each a blocking check of its own on the mart it guards.
 
 Every check opens the warehouse read-only in the ``duckdb`` pool, and a table that is not
 built yet (a source without data) passes with a description saying so.
@@ -71,30 +73,6 @@ def suite_check_result(
         check_name=check_name,
         passed=result.passed,
         severity=SEVERITY.get(result.worst_severity or "critical", dg.AssetCheckSeverity.ERROR),
-        description=result.description,
-        metadata=metadata,
-    )
-
-
-def invariant_check_result(key: dg.AssetKey, result: Any) -> dg.AssetCheckResult:
-    metadata: dict[str, Any] = {
-        "rule": result.invariant.description,
-        "failing_rows": result.failing_rows,
-        "seconds": round(result.seconds, 3),
-    }
-    if result.rows_checked is not None:
-        metadata["rows_checked"] = result.rows_checked
-    if result.sample:
-        metadata["sample"] = _md(result.sample_markdown())
-    if result.sql:
-        metadata["sql"] = _md(f"```sql\n{result.sql.strip()}\n```")
-    if result.note:
-        metadata["note"] = result.note
-    return dg.AssetCheckResult(
-        asset_key=key,
-        check_name=result.invariant.name,
-        passed=result.passed,
-        severity=dg.AssetCheckSeverity.ERROR,
         description=result.description,
         metadata=metadata,
     )
@@ -216,14 +194,12 @@ def _landing_check(source: str, settings: Settings, suites_dir: Path) -> dg.Asse
 
 
 def _mart_check(
-    table: str, suites_dir: Path, available: set[dg.AssetKey]
+    table: str, suites_dir: Path
 ) -> dg.AssetChecksDefinition:
-    from dagster_project.quality.invariants import invariants_for, present_tables, run_invariant
     from dagster_project.quality.suites import load_suite, mart_suite_name, suite_path
 
     key = dg.AssetKey(["marts", table])
     path = suite_path(mart_suite_name(table), suites_dir)
-    invariants = invariants_for(f"marts.{table}")
     specs = []
     checks: list[tuple[str, dg.AssetCheckSeverity, Callable[[Any], dg.AssetCheckResult]]] = []
     if path.exists():
@@ -243,28 +219,12 @@ def _mart_check(
 
         checks.append((MART_CHECK, dg.AssetCheckSeverity.ERROR, rules))
 
-    for inv in invariants:
-        deps = [
-            dg.AssetKey(t.split("."))
-            for t in inv.needs
-            if dg.AssetKey(t.split(".")) in available
-        ]
-        specs.append(dg.AssetCheckSpec(
-            inv.name, asset=key, blocking=True, description=inv.description,
-            additional_deps=deps or None,
-        ))
-
-        def run(con: Any, inv: Any = inv) -> dg.AssetCheckResult:
-            return invariant_check_result(key, run_invariant(con, inv, present_tables(con)))
-
-        checks.append((inv.name, dg.AssetCheckSeverity.ERROR, run))
-
     @dg.multi_asset_check(
         name=f"marts_{table}_quality",
         specs=specs,
         can_subset=True,
         pool=POOL,
-        description=f"Great Expectations suite and SQL invariants on marts.{table}.",
+        description=f"Great Expectations suite on marts.{table}.",
     )
     def mart_quality(
         context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource
@@ -295,7 +255,6 @@ def build_quality_checks(
     Mart checks are built only for marts that are assets of the graph: ``asset_keys`` when
     given (the keys of the assets being registered), else the dbt manifest's marts.
     """
-    from dagster_project.quality.invariants import INVARIANTS
     from dagster_project.quality.suites import landing_suite_name, suite_names, suite_path
 
     folder = suites_dir or EXPECTATIONS_DIR
@@ -306,8 +265,7 @@ def build_quality_checks(
         if suite_path(landing_suite_name(source), folder).exists()
     ]
     marts = {name.removeprefix("marts_") for name in suite_names("marts_", folder)}
-    marts |= {inv.table.split(".", 1)[1] for inv in INVARIANTS}
     for table in sorted(marts):
         if dg.AssetKey(["marts", table]) in available:
-            checks.append(_mart_check(table, folder, available))
+            checks.append(_mart_check(table, folder))
     return checks

@@ -10,8 +10,8 @@ Ingestion stays on DuckDB: it applies the landing contract and the quarantine, a
 2. ``dbt build --target spark`` registers them as external tables ``raw.<table>`` in the
    Spark metastore (on-run-start hook, ``macros/spark.sql``) and builds every model there:
    the marts are metastore tables, Parquet files under ``<spark_dir>/warehouse``;
-3. :func:`mirror_tables` reads back what the Python side needs (every mart, and the few
-   tables the SQL invariants read) into the DuckDB warehouse, so that the Great Expectations
+3. :func:`mirror_tables` reads back what the Python side needs (every mart, and the as-of
+   date the publish records) into the DuckDB warehouse, so that the Great Expectations
    checks, the reports and the atomic publish to ``serving.duckdb`` run unchanged.
 """
 
@@ -30,11 +30,10 @@ import duckdb
 
 from dagster_project.contract import SOURCES
 from dagster_project.errors import MetricsError
-from dagster_project.quality.invariants import AS_OF, KPI_TARGETS, SUBSCRIPTION_EVENTS
 from dagster_project.settings import DBT_PROJECT_DIR, Settings
 
-# Tables outside schema marts that Python reads after dbt (quality/invariants.py, publish).
-MIRRORED_TABLES = (AS_OF, SUBSCRIPTION_EVENTS, KPI_TARGETS)
+# Tables outside schema marts that Python reads after dbt (the publish's as-of date).
+MIRRORED_TABLES = ("intermediate.int_as_of_date",)
 LOG4J_CONFIG = DBT_PROJECT_DIR / "spark" / "log4j2.properties"
 # The in-process Spark driver's JVM (session mode). C1 only (TieredStopAtLevel=1): hundreds
 # of short queries on two cores finish 30-45% sooner than with the tiered C2 compiler. But a

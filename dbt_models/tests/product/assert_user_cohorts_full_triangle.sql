@@ -1,6 +1,8 @@
 -- user_cohorts_monthly is a full triangle: every cohort has one row for each month from
--- its cohort month (months_since_start 0) through the last month of the table (the as-of
--- month), no gap. (Not tied to int_as_of_date: see usage_continuous_periods.)
+-- its cohort month (months_since_start 0) through the as-of month (int_as_of_date's), no
+-- gap, none after it.
+
+{{ config(meta={'dagster': {'ref': {'name': 'user_cohorts_monthly'}}}) }}
 
 with
 
@@ -9,8 +11,8 @@ cohorts as (
 ),
 
 last_month as (
-    select max(cast({{ dbt.dateadd('month', 'months_since_start', 'cohort_month') }} as date)) as last_month
-    from cohorts
+    select cast({{ dbt.date_trunc('month', 'as_of_date') }} as date) as last_month
+    from {{ ref('int_as_of_date') }}
 ),
 
 per_cohort as (

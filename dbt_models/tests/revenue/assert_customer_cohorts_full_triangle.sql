@@ -2,6 +2,8 @@
 -- its cohort month (k = 0) through the as-of month (the last month of int_revenue_months),
 -- no gap; and no cohort counts more active customers than it started with.
 
+{{ config(meta={'dagster': {'ref': {'name': 'customer_cohorts_monthly'}}}) }}
+
 with
 
 cohorts as (

@@ -2,6 +2,8 @@
 -- mrr_movements_monthly equals saas_metrics_monthly's (money to the cent, counts exactly),
 -- for every month of either table.
 
+{{ config(meta={'dagster': {'ref': {'name': 'mrr_movements_monthly'}}}) }}
+
 {%- set money = ['mrr_start', 'new_mrr', 'expansion_mrr', 'reactivation_mrr', 'contraction_mrr',
                  'churned_mrr', 'mrr_end', 'net_new_mrr', 'arr_end'] -%}
 {%- set counts = ['customers_start', 'new_customers', 'reactivated_customers',

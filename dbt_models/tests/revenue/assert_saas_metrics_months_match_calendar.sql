@@ -3,6 +3,8 @@
 -- (Refs only revenue models: a test also reading int_as_of_date or staging would be picked
 -- by other teams' selections, with this mart unbuilt.)
 
+{{ config(meta={'dagster': {'ref': {'name': 'saas_metrics_monthly'}}}) }}
+
 with
 
 metrics as (
