@@ -29,6 +29,7 @@ from pydantic import Field
 from dagster_project.defs.partitions import daily_partitions
 from dagster_project.defs.transform import incremental as incremental_plan
 from dagster_project.defs.transform import spark
+from dagster_project.defs.transform.dbt_checks import describe_dbt_test
 from dagster_project.defs.transform.project import apply_dbt_env, dbt_project, ensure_manifest
 from dagster_project.errors import MetricsError
 from dagster_project.resources import WarehouseResource
@@ -60,6 +61,14 @@ class MetricsDbtTranslator(DagsterDbtTranslator):
 
     def get_owners(self, dbt_resource_props: Mapping[str, Any]) -> list[str]:
         return [OWNER]
+
+    def get_asset_check_spec(self, asset_spec: dg.AssetSpec, manifest: Mapping[str, Any],
+                             unique_id: str, project: Any) -> dg.AssetCheckSpec | None:
+        """dagster-dbt's check, with a description saying what the test checks."""
+        spec = super().get_asset_check_spec(asset_spec, manifest, unique_id, project)
+        if spec is None or spec.description:
+            return spec
+        return spec._replace(description=describe_dbt_test(manifest["nodes"][unique_id]))
 
 
 TRANSLATOR = MetricsDbtTranslator(
@@ -123,21 +132,46 @@ def _failing_columns(invocation: Any, warehouse: WarehouseResource) -> dict[str,
     return found
 
 
-def _row_counts(warehouse: WarehouseResource, keys: list[dg.AssetKey]) -> dict[dg.AssetKey, int]:
-    """Row counts of the built tables, read after dbt has released the DuckDB file."""
+def table_facts(warehouse: WarehouseResource, keys: list[dg.AssetKey]
+                ) -> tuple[dict[dg.AssetKey, int], dict[dg.AssetKey, list[tuple[str, str]]]]:
+    """Row counts and (column, type) lists of the built tables, read after dbt has released
+    the DuckDB file; keys without a table are left out."""
     counts: dict[dg.AssetKey, int] = {}
+    columns: dict[dg.AssetKey, list[tuple[str, str]]] = {}
     with warehouse.connect(read_only=True) as con:
-        present = {
-            (s, t)
-            for s, t in con.execute(
-                "select table_schema, table_name from information_schema.tables"
-            ).fetchall()
-        }
+        typed: dict[tuple[str, str], list[tuple[str, str]]] = {}
+        for schema, table, column, data_type in con.execute(
+            "select table_schema, table_name, column_name, data_type from information_schema.columns "
+            "where table_catalog = current_database() "
+            "order by table_schema, table_name, ordinal_position"
+        ).fetchall():
+            typed.setdefault((schema, table), []).append((column, data_type))
         for key in keys:
-            if len(key.path) == 2 and tuple(key.path) in present:
+            if len(key.path) == 2 and tuple(key.path) in typed:
                 schema, table = key.path
                 counts[key] = con.execute(f'select count(*) from "{schema}"."{table}"').fetchone()[0]
-    return counts
+                columns[key] = typed[(schema, table)]
+    return counts, columns
+
+
+def column_schema(columns: list[tuple[str, str]], defined: Any) -> dg.TableSchema:
+    """The table's columns with their types in the warehouse and the descriptions dbt gives
+    them (``defined``: the asset's definition schema, whose types dbt does not know)."""
+    schema = getattr(defined, "schema", defined)
+    described = {c.name: c for c in getattr(schema, "columns", None) or []}
+    return dg.TableSchema(columns=[
+        dg.TableColumn(name, data_type,
+                       description=described[name].description if name in described else None,
+                       tags=described[name].tags if name in described else None)
+        for name, data_type in columns
+    ])
+
+
+def _defined_schema(context: Any, key: dg.AssetKey) -> Any:
+    try:
+        return context.assets_def.specs_by_key[key].metadata.get("dagster/column_schema")
+    except (AttributeError, KeyError):
+        return None
 
 
 INCREMENTAL_SELECTOR = "config.materialized:incremental"
@@ -301,7 +335,7 @@ def _stream(context: dg.AssetExecutionContext, dbt: DbtCliResource,
     counted = [*keys, *output_keys.values()]
     if countable is not None:
         counted = [k for k in counted if tuple(k.path) in countable]
-    counts = _row_counts(warehouse, counted)
+    counts, columns = table_facts(warehouse, counted)
     more = extra(invocation) if extra else {}
     failing = _failing_columns(invocation, warehouse) if explain_failures else {}
     for ev in events:
@@ -310,10 +344,15 @@ def _stream(context: dg.AssetExecutionContext, dbt: DbtCliResource,
         if isinstance(ev, dg.AssetCheckResult) and ev.check_name in failing:
             ev = ev._replace(description=f"failing columns: {failing[ev.check_name]}")
         if isinstance(ev, dg.Output):
-            n = counts.get(output_keys[ev.output_name])
+            key = output_keys[ev.output_name]
+            n = counts.get(key)
             meta = {**ev.metadata, **more}
             if n is not None:
                 meta["dagster/row_count"] = n
+            if columns.get(key):
+                # Column types on the asset page (the definition's schema has none).
+                meta["dagster/column_schema"] = column_schema(
+                    columns[key], _defined_schema(context, key))
             ev = ev.with_metadata(meta)
         yield ev
     if not invocation.is_successful():
