@@ -14,14 +14,14 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 from dagster_project import __version__
 from dagster_project.errors import MetricsError
 from dagster_project.settings import PROJECT_ROOT, Settings, load_settings, setting_help
 
 EPILOG = """\
-settings (environment variables; command-line flags win):
-{env}
+{settings}
 
 typical use:
   product-metrics generate --out data/landing          # demo data set
@@ -39,11 +39,43 @@ each KPI means) and docs/MARTS.md (what the marts hold).
 """
 
 
+def _default(var: str) -> str:
+    """", default <value>" for a setting's help, from the settings' own table."""
+    found = {v: d for v, d, _ in setting_help()}.get(var)
+    return f", default {found}" if found else ""
+
+
+def _settings_epilog() -> str:
+    import textwrap
+
+    env = "\n".join(
+        f"  {var}" + (f" (default {default})" if default else "") + "\n"
+        + textwrap.fill(meaning, width=88, initial_indent="      ", subsequent_indent="      ")
+        for var, default, meaning in setting_help())
+    return f"settings (environment variables; command-line flags win):\n{env}"
+
+
+def _add_parser(sub: Any, name: str, settings: bool = False, **kwargs: Any) -> argparse.ArgumentParser:
+    """A subcommand whose --help shows its flags' defaults; with ``settings``, also every
+    setting with its default and meaning (as the top-level help does)."""
+    import textwrap
+
+    if settings:
+        kwargs["epilog"] = _settings_epilog()
+    if kwargs.get("description"):
+        kwargs["description"] = textwrap.fill(kwargs["description"], width=88)
+    return sub.add_parser(name, formatter_class=argparse.RawDescriptionHelpFormatter, **kwargs)
+
+
 def _settings_flags(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--landing", metavar="DIR", help="landing folder (METRICS_LANDING_DIR)")
-    p.add_argument("--warehouse", metavar="PATH", help="working warehouse (METRICS_WAREHOUSE_PATH)")
-    p.add_argument("--serving", metavar="PATH", help="serving database (METRICS_SERVING_PATH)")
-    p.add_argument("--as-of", metavar="DATE", help="report through this date (METRICS_AS_OF_DATE)")
+    p.add_argument("--landing", metavar="DIR",
+                   help=f"landing folder (METRICS_LANDING_DIR{_default('METRICS_LANDING_DIR')})")
+    p.add_argument("--warehouse", metavar="PATH", help="working warehouse "
+                   f"(METRICS_WAREHOUSE_PATH{_default('METRICS_WAREHOUSE_PATH')})")
+    p.add_argument("--serving", metavar="PATH", help="serving database "
+                   f"(METRICS_SERVING_PATH{_default('METRICS_SERVING_PATH')})")
+    p.add_argument("--as-of", metavar="DATE", help="report through this date, YYYY-MM-DD "
+                   f"(METRICS_AS_OF_DATE{_default('METRICS_AS_OF_DATE')})")
 
 
 def _load(args: argparse.Namespace) -> Settings:
@@ -251,12 +283,6 @@ def _run_until_stopped(cmd: list[str], env: dict[str, str]) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    import textwrap
-
-    env = "\n".join(
-        f"  {var}" + (f" (default {default})" if default else "") + "\n"
-        + textwrap.fill(meaning, width=88, initial_indent="      ", subsequent_indent="      ")
-        for var, default, meaning in setting_help())
     parser = argparse.ArgumentParser(
         prog="product-metrics",
         description=(
@@ -264,19 +290,20 @@ def build_parser() -> argparse.ArgumentParser:
             "dbt builds fact tables and metric marts, data-quality checks guard every stage, "
             "and only a build that passed its checks is published for BI tools."
         ),
-        epilog=EPILOG.format(env=env),
+        epilog=EPILOG.format(settings=_settings_epilog()),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"product-metrics {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
-    g = sub.add_parser(
-        "generate",
+    g = _add_parser(
+        sub, "generate",
         help="write a realistic demo landing data set",
         description="Write a deterministic demo data set for every landing source "
         "(same arguments, same bytes).",
     )
-    g.add_argument("--out", metavar="DIR", help="landing folder to write (default: METRICS_LANDING_DIR)")
+    g.add_argument("--out", metavar="DIR", help="landing folder to write ("
+                   f"METRICS_LANDING_DIR{_default('METRICS_LANDING_DIR')})")
     g.add_argument("--customers", type=int, default=1000, help="number of customers (default 1000)")
     g.add_argument("--days", type=int, default=730, help="days of history (default 730)")
     g.add_argument("--start", metavar="DATE", help="first day, YYYY-MM-DD (default 2024-01-01)")
@@ -285,8 +312,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="also land a few contract-breaking rows, to see the quarantine at work")
     g.set_defaults(func=cmd_generate)
 
-    b = sub.add_parser(
-        "build",
+    b = _add_parser(
+        sub, "build", settings=True,
         help="ingest, transform, check and publish (the whole asset graph)",
         description="Materialise the whole Dagster asset graph in this process: ingest new "
         "landing files, build the dbt models, run every check, and publish the marts to the "
@@ -311,41 +338,46 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--to", dest="to_day", metavar="DAY", help="last day of the backfill")
     b.add_argument("--engine", choices=["duckdb", "spark"],
                    help="where the dbt models run (METRICS_ENGINE, default duckdb); spark needs "
-                   "pip install -e '.[spark]' and Java 17, see README 'Running on a cluster'")
+                   "pip install -e '.[spark]' and Java 17, see docs/SPARK.md")
     b.add_argument("--report-json", metavar="PATH",
                    help="also write the build report (checks, step timings) as JSON")
     b.add_argument("--quiet", action="store_true",
                    help="no progress while it runs (the summary is still printed)")
     b.set_defaults(func=cmd_build)
 
-    s = sub.add_parser("scorecard", help="print the KPI scorecard from the serving database")
+    s = _add_parser(sub, "scorecard", help="print the KPI scorecard from the serving database",
+                    description="Print every KPI of the published scorecard (marts.kpi_scorecard) "
+                    "against its target: actual, target, attainment, status.")
     _settings_flags(s)
     s.add_argument("--period", metavar="PERIOD",
                    help="YYYY-MM or YYYY-Qn (default: the latest period of each KPI)")
     s.add_argument("--no-color", action="store_true", help="plain text, no colours")
     s.set_defaults(func=cmd_scorecard)
 
-    r = sub.add_parser(
-        "report",
+    r = _add_parser(
+        sub, "report",
         help="write the KPI report (one HTML file) from the serving database",
         description="Draw every published KPI from the serving database into one self-contained "
         "HTML file (charts as inline SVG, no network needed): by default "
         "serving/report.html beside the serving database, as every build does.",
     )
-    r.add_argument("--serving", metavar="PATH", help="serving database (METRICS_SERVING_PATH)")
+    r.add_argument("--serving", metavar="PATH", help="serving database "
+                   f"(METRICS_SERVING_PATH{_default('METRICS_SERVING_PATH')})")
     r.add_argument("--out", metavar="PATH", help="where to write the report (default: beside the serving database)")
     r.add_argument("--open", action="store_true", help="open it in the system browser (headless: print the path)")
     r.set_defaults(func=cmd_report)
 
-    d = sub.add_parser(
-        "docs", help="write dbt's documentation site (lineage, models, columns) as one HTML file",
+    d = _add_parser(
+        sub, "docs", help="write dbt's documentation site (lineage, models, columns) as one HTML file",
         description="Run `dbt docs generate --static` against the working warehouse: one "
         "self-contained HTML file with every model's lineage graph, description and columns "
         "(with types). By default serving/docs/static_index.html beside the serving database, "
         "next to the KPI report, which links it.",
     )
-    d.add_argument("--warehouse", metavar="PATH", help="working warehouse (METRICS_WAREHOUSE_PATH)")
-    d.add_argument("--serving", metavar="PATH", help="serving database (METRICS_SERVING_PATH); "
+    d.add_argument("--warehouse", metavar="PATH", help="working warehouse "
+                   f"(METRICS_WAREHOUSE_PATH{_default('METRICS_WAREHOUSE_PATH')})")
+    d.add_argument("--serving", metavar="PATH", help="serving database "
+                   f"(METRICS_SERVING_PATH{_default('METRICS_SERVING_PATH')}); "
                    "the docs go to serving/docs/ beside it")
     d.add_argument("--out", metavar="DIR", help="folder to write it to instead")
     d.add_argument("--serve", action="store_true", help="then serve it over HTTP (Ctrl-C stops)")
@@ -354,9 +386,12 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--open", action="store_true", help="open it in the system browser (headless: print the path)")
     d.set_defaults(func=cmd_docs)
 
-    u = sub.add_parser("ui", help="open the Dagster UI (lineage, runs, checks)")
-    u.add_argument("--port", type=int, default=3000)
-    u.add_argument("--host", default="127.0.0.1")
+    u = _add_parser(sub, "ui", settings=True, help="open the Dagster UI (lineage, runs, checks)",
+                    description="Start the Dagster UI (`dagster dev`) on this project: the asset "
+                    "graph, runs, checks and schedules. Materialising from the UI uses the same "
+                    "settings as `build`. Ctrl-C or SIGTERM stops it.")
+    u.add_argument("--port", type=int, default=3000, help="port (default 3000)")
+    u.add_argument("--host", default="127.0.0.1", help="host (default 127.0.0.1)")
     u.set_defaults(func=cmd_ui)
     return parser
 

@@ -55,8 +55,8 @@ class Settings:
     sensor_interval_seconds: int = 60
     # Other metric settings (dbt vars such as gross_margin), a YAML mapping.
     dbt_vars: dict[str, object] = field(default_factory=dict)
-    # Where the dbt models run: duckdb (the working warehouse) or spark (README, "Running on
-    # a cluster"). Ingestion, checks and publishing use DuckDB either way.
+    # Where the dbt models run: duckdb (the working warehouse) or spark (docs/SPARK.md).
+    # Ingestion, checks and publishing use DuckDB either way.
     engine: str = "duckdb"
     # spark: session (Spark inside the dbt process) or thrift (a cluster's Thrift server).
     spark_method: str = "session"
@@ -175,8 +175,7 @@ MEANINGS: dict[str, str] = {
     "dbt_vars": "other metric settings as a YAML mapping, e.g. {gross_margin: 0.75, "
                 "passive_events: [page_view]}; names and defaults: the vars in "
                 "dbt_models/dbt_project.yml, each with a comment",
-    "engine": "where the dbt models run: duckdb or spark (flag --engine; README, Running on "
-              "a cluster)",
+    "engine": "where the dbt models run: duckdb or spark (flag --engine; docs/SPARK.md)",
     "spark_method": "session: Spark inside the build (one machine); thrift: a cluster's "
                     "Spark Thrift Server",
     "spark_dir": "Spark's metastore (metastore_db/, derby.log), table files (warehouse/) "

@@ -1,4 +1,4 @@
-"""The dbt models on Spark (``METRICS_ENGINE=spark``; README, "Running on a cluster").
+"""The dbt models on Spark (``METRICS_ENGINE=spark``; docs/SPARK.md).
 
 Ingestion stays on DuckDB: it applies the landing contract and the quarantine, and writes
 ``raw.*`` in the working warehouse. For Spark:
