@@ -198,7 +198,7 @@ def stage_breakdown(report_json: Path) -> dict[str, float]:
     if not report_json.exists():
         return {}
     steps = json.loads(report_json.read_text()).get("step_seconds", {})
-    stages = {"ingest": 0.0, "dbt build (models + dbt tests)": 0.0, "checks (GX, invariants)": 0.0,
+    stages = {"ingest": 0.0, "dbt build (models + dbt tests)": 0.0, "checks (Great Expectations)": 0.0,
               "reports": 0.0, "publish": 0.0}
     for key, secs in steps.items():
         if key.startswith("raw__"):
@@ -210,7 +210,7 @@ def stage_breakdown(report_json: Path) -> dict[str, float]:
         elif "buying_trend" in key:
             stages["reports"] += secs
         else:
-            stages["checks (GX, invariants)"] += secs
+            stages["checks (Great Expectations)"] += secs
     return {k: round(v, 2) for k, v in stages.items()}
 
 

@@ -192,7 +192,7 @@ def cmd_docs(args: argparse.Namespace) -> int:
     cmd = [_dbt_executable(), "docs", "generate", "--static", "--quiet",
            "--project-dir", str(PROJECT_ROOT / "dbt_models"),
            "--profiles-dir", str(PROJECT_ROOT / "dbt_models"), "--target", "duckdb",
-           "--target-path", str(out), "--vars", json.dumps(settings.dbt_vars_dict())]
+           "--target-path", str(out), "--vars", json.dumps(settings.dbt_cli_vars())]
     with hold_warehouse(settings.warehouse_path, "product-metrics docs"):
         done = subprocess.run(cmd, cwd=PROJECT_ROOT, capture_output=True, text=True, check=False)
     page = out / "static_index.html"

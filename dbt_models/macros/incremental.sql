@@ -44,7 +44,10 @@
     {%- endif -%}
 {%- endmacro %}
 
-{% macro slice_param(name) -%}
+{#- A setting the pipeline passes in an environment variable, DBT_<NAME> (the slice's days,
+    the as-of date): values that change from run to run would make dbt re-parse the whole
+    project if they were --vars. A --vars value of the same name wins (manual runs). -#}
+{% macro run_param(name) -%}
     {%- set value = var(name, none) -%}
     {%- if value is none or value | string == '' -%}
         {%- set value = env_var('DBT_' ~ (name | upper), '') -%}
@@ -54,8 +57,8 @@
 
 {#- The slice's days as sorted, merged [first, last] ranges of ISO dates. -#}
 {% macro slice_ranges() -%}
-    {%- set lo, hi = slice_param('min_date'), slice_param('max_date') -%}
-    {%- set extra = slice_param('extra_days') -%}
+    {%- set lo, hi = run_param('min_date'), run_param('max_date') -%}
+    {%- set extra = run_param('extra_days') -%}
     {%- set d = modules.datetime -%}
     {%- set spans = [] -%}
     {%- if lo is not none and hi is not none -%}
@@ -79,7 +82,7 @@
 
 {#- Is anything but the whole table asked for? -#}
 {% macro slice_is_bounded() -%}
-    {{ return(slice_param('min_date') is not none or slice_param('extra_days') is not none) }}
+    {{ return(run_param('min_date') is not none or run_param('extra_days') is not none) }}
 {%- endmacro %}
 
 {#- `date_expr` (a DATE) is one of the slice's days. -#}

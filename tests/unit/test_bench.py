@@ -49,7 +49,7 @@ def test_stages_add_up_to_the_build_steps(bench, tmp_path: Path) -> None:
     report = tmp_path / "report.json"
     report.write_text(json.dumps({"step_seconds": steps}))
     assert bench.stage_breakdown(report) == {
-        "ingest": 3.5, "dbt build (models + dbt tests)": 43.0, "checks (GX, invariants)": 1.5,
+        "ingest": 3.5, "dbt build (models + dbt tests)": 43.0, "checks (Great Expectations)": 1.5,
         "reports": 0.25, "publish": 0.75,
     }
 
@@ -73,7 +73,7 @@ def test_a_missed_target_names_its_bottleneck(bench, tmp_path: Path) -> None:
     m.baseline_total = 4.0
     m.full = M(120.0, 2500, True)
     m.full_stages = {"ingest": 20.0, "dbt build (models + dbt tests)": 80.0,
-                     "checks (GX, invariants)": 15.0, "reports": 1.0, "publish": 4.0}
+                     "checks (Great Expectations)": 15.0, "reports": 1.0, "publish": 4.0}
     m.ingestion = {"product_events": 15.0, "users": 1.0, "releases": 0.5}
     m.full_dbt = dbt
     m.nothing_new = M(6.0, 300, True, "Nothing new landed: ...")

@@ -1,3 +1,4 @@
+import os
 from pathlib import Path
 
 import pytest
@@ -68,3 +69,22 @@ def test_the_engine_picks_the_dbt_target_and_the_raw_export_var(tmp_path: Path) 
 def test_unknown_engine_or_method_names_the_choices(var: str, value: str) -> None:
     with pytest.raises(MetricsError, match=f"{var}.*must be one of"):
         load_settings(env={var: value})
+
+
+def test_the_as_of_date_reaches_dbt_in_the_environment_not_in_vars(tmp_path, monkeypatch) -> None:
+    """A --vars value that changes from run to run makes dbt re-parse the whole project;
+    the as-of date travels as DBT_AS_OF_DATE (macro run_param), and is cleared when unset."""
+    from dagster_project.defs.transform.project import apply_dbt_env
+
+    dated = load_settings(env={"METRICS_AS_OF_DATE": "2025-03-31"}, base_dir=tmp_path)
+    assert dated.dbt_cli_vars() == {"reporting_timezone": "UTC", "reporting_currency": "USD"}
+    assert dated.dbt_env() == {"DBT_AS_OF_DATE": "2025-03-31"}
+    monkeypatch.setenv("DBT_AS_OF_DATE", "stale")
+    apply_dbt_env(dated)
+    assert os.environ["DBT_AS_OF_DATE"] == "2025-03-31"
+    apply_dbt_env(load_settings(env={}, base_dir=tmp_path))
+    assert os.environ["DBT_AS_OF_DATE"] == ""
+    # METRICS_DBT_VARS may name it too; it still goes by the environment.
+    via_vars = load_settings(env={"METRICS_DBT_VARS": "{as_of_date: 2025-01-31}"}, base_dir=tmp_path)
+    assert via_vars.dbt_env() == {"DBT_AS_OF_DATE": "2025-01-31"}
+    assert "as_of_date" not in via_vars.dbt_cli_vars()

@@ -405,7 +405,8 @@ def build_dbt_assets(settings: Settings) -> list[dg.AssetsDefinition]:
     project = dbt_project()
     dbt_vars = settings.dbt_vars_dict()
     fingerprint = incremental_plan.fingerprint(manifest, dbt_vars)
-    base_args = ["build", "--target", settings.dbt_target, "--vars", json.dumps(dbt_vars)]
+    base_args = ["build", "--target", settings.dbt_target, "--vars",
+                 json.dumps(settings.dbt_cli_vars())]
     on_spark = settings.engine == "spark"
     # On Spark only the mirrored tables are current in DuckDB; the others live on Spark.
     mirrored = {tuple(r.split(".")) for r in [*_mart_relations(manifest), *spark.MIRRORED_TABLES]}

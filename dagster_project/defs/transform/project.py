@@ -50,6 +50,7 @@ def apply_dbt_env(settings: Settings) -> None:
     os.environ["DBT_DUCKDB_TEMP_DIR"] = str(settings.duckdb_temp_dir)
     os.environ["DBT_THREADS"] = str(settings.duckdb_threads)
     os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "False")
+    os.environ.update(settings.dbt_env())
     if settings.engine == "spark":
         from dagster_project.defs.transform.spark import spark_env
 

@@ -27,8 +27,8 @@ other_days as (
 
 final as (
     select
-        {% if var('as_of_date') %}
-        cast('{{ var("as_of_date") }}' as date)
+        {% if run_param('as_of_date') %}
+        cast('{{ run_param("as_of_date") }}' as date)
         {% else %}
         coalesce(subscription_days.last_day, other_days.last_day)
         {% endif %} as as_of_date
