@@ -446,13 +446,23 @@ def _parquet_text(name: str, sql_type: str) -> tuple[str, str]:
     return f"cast({col} as varchar)", f"to_json({col})"
 
 
+def _parquet_schema(con: duckdb.DuckDBPyConnection, file: LandingFile) -> list[tuple[str, str]]:
+    path = quote_literal(str(file.path))
+    return [(str(r[0]), str(r[1])) for r in con.execute(
+        f"describe select * from read_parquet({path}, hive_partitioning=false)").fetchall()]
+
+def _parquet_found(schema: list[tuple[str, str]]) -> list[FoundColumn]:
+    """The file's columns, each with its value as text and as JSON."""
+    return [FoundColumn(name, *_parquet_text(name, sql_type)) for name, sql_type in schema]
+
+
 def load_parquet(con: duckdb.DuckDBPyConnection, source: str, file: LandingFile,
                  fp: Fingerprint, ingested_at: datetime) -> FileLoad:
     out = FileLoad()
     path = quote_literal(str(file.path))
     scan = f"read_parquet({path}, hive_partitioning=false"
-    schema = con.execute(f"describe select * from {scan})").fetchall()
-    names = {str(r[0]).lower() for r in schema}
+    schema = _parquet_schema(con, file)
+    names = {name.lower() for name, _ in schema}
     # Row numbers: the reader's file_row_number, unless the file has a column of that name.
     if "file_row_number" not in names:
         from_clause, line = f"from {scan}, file_row_number=true) p", "p.file_row_number + 1"
@@ -462,11 +472,7 @@ def load_parquet(con: duckdb.DuckDBPyConnection, source: str, file: LandingFile,
         raise UnnumberableFileError(
             "the file has columns named file_row_number and ordinality; cannot number its rows"
         )
-    found = []
-    for name, sql_type, *_ in schema:
-        text, js = _parquet_text(str(name), str(sql_type))
-        found.append(FoundColumn(str(name), text, js))
-    cmap = map_columns(source, found)
+    cmap = map_columns(source, _parquet_found(schema))
     error = missing_columns_error(cmap.missing_required)
     values = {
         **cmap.exprs,
@@ -478,11 +484,6 @@ def load_parquet(con: duckdb.DuckDBPyConnection, source: str, file: LandingFile,
     out.messages += _column_messages(file, cmap, out.rows)
     return out
 
-
-def _parquet_schema(con: duckdb.DuckDBPyConnection, file: LandingFile) -> list[tuple[str, str]]:
-    path = quote_literal(str(file.path))
-    return [(str(r[0]), str(r[1])) for r in con.execute(
-        f"describe select * from read_parquet({path}, hive_partitioning=false)").fetchall()]
 
 
 def parquet_batches(con: duckdb.DuckDBPyConnection, files: list[LandingFile]
@@ -517,8 +518,7 @@ def load_parquet_batch(con: duckdb.DuckDBPyConnection, source: str, files: list[
     names = {n.lower() for n, _ in schema}
     if "file_row_number" in names or "filename" in names:
         raise UnnumberableFileError("a column named file_row_number or filename")
-    found = [FoundColumn(n, *_parquet_text(n, t)) for n, t in schema]
-    cmap = map_columns(source, found)
+    cmap = map_columns(source, _parquet_found(schema))
     if cmap.missing_required:
         raise UnnumberableFileError("missing required columns: landed file by file")
     paths = [str(f.path) for f in files]
