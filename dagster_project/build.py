@@ -104,6 +104,9 @@ class BuildReport:
             lines.extend(f"    - {w}" for w in self.warnings[:MAX_LISTED])
             if len(self.warnings) > MAX_LISTED:
                 lines.append(f"    ... and {len(self.warnings) - MAX_LISTED} more (see the Dagster UI)")
+        quality = self.settings.quality_docs_dir / "index.html"
+        if quality.exists():
+            lines.append(f"  data quality:     {quality} (Great Expectations Data Docs)")
         slice_line = self.slice_line()
         if slice_line:
             lines.append(f"  {slice_line}")

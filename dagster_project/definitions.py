@@ -15,6 +15,7 @@ from dagster_project.defs.ingestion.sensors import build_landing_sensor
 from dagster_project.defs.publish.assets import build_publish_asset
 from dagster_project.defs.publish.schedules import build_failure_sensor, build_schedules
 from dagster_project.defs.quality.checks import build_quality_checks
+from dagster_project.defs.quality.freshness import build_freshness_sensor
 from dagster_project.defs.transform.assets import build_dbt_assets
 from dagster_project.defs.transform.project import LeanDbtCliResource, dbt_project
 from dagster_project.resources import WarehouseResource
@@ -82,7 +83,8 @@ def _build_definitions(settings: Settings) -> dg.Definitions:
         asset_checks=checks,
         jobs=[build_job],
         schedules=build_schedules(settings, BUILD_JOB),
-        sensors=[build_landing_sensor(settings, BUILD_JOB), build_failure_sensor(settings)],
+        sensors=[build_landing_sensor(settings, BUILD_JOB), build_failure_sensor(settings),
+                 build_freshness_sensor(checks)],
         resources={
             "warehouse": WarehouseResource.from_settings(settings),
             "dbt": LeanDbtCliResource(

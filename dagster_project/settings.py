@@ -81,6 +81,11 @@ class Settings:
         return self.serving_path.parent / "serving" / "report.html"
 
     @property
+    def quality_docs_dir(self) -> Path:
+        """Great Expectations' Data Docs of the checks, beside the KPI report."""
+        return self.serving_path.parent / "serving" / "quality"
+
+    @property
     def docs_dir(self) -> Path:
         """dbt's docs site (``product-metrics docs``), beside the KPI report."""
         return self.serving_path.parent / "serving" / "docs"

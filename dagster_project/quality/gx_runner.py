@@ -5,7 +5,9 @@ the pandas datasource of one ephemeral context, created lazily once per process 
 first check that needs it (GX takes ~2.5-5 s to import, so nothing here imports it at
 module level, and a build that runs no GX check never pays for it). Tables are read into
 pandas only with the columns the suite needs and in chunks of at most ``CHUNK_ROWS`` rows,
-cut by a hash of the suite's key so that uniqueness is still judged exactly.
+cut by a hash of the suite's key; landing batches are cut into frames first
+(``dagster_project/quality/batches.py``). Each validation can be stored for the Data Docs
+(``dagster_project/quality/data_docs.py``).
 
 GX is imported on the thread that runs the check, never on a background thread: an earlier
 version imported it on a "warm-up" thread while the ingestion ran, and a module imported
@@ -18,6 +20,7 @@ from __future__ import annotations
 
 import math
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -34,7 +37,6 @@ from dagster_project.quality.suites import (
     column_label,
     load_suite,
     needed_columns,
-    on_distinct_rows,
     select,
     severity_of,
 )
@@ -43,17 +45,19 @@ if TYPE_CHECKING:
     import duckdb
     import pandas as pd
 
+    from dagster_project.quality.data_docs import DataDocs
+
 CHUNK_ROWS = 1_000_000
 RESULT_FORMAT = {"result_format": "SUMMARY", "partial_unexpected_count": 20}
 
-_batch_definition: Any = None
+_gx: tuple[Any, Any] | None = None  # (context, pandas batch definition)
 
 
-def _gx_batch_definition() -> Any:
-    """The one pandas batch definition of this process's ephemeral GX context, made on
+def gx_context() -> tuple[Any, Any]:
+    """This process's ephemeral GX context and its one pandas batch definition, made on
     first use by the calling thread."""
-    global _batch_definition
-    if _batch_definition is None:
+    global _gx
+    if _gx is None:
         import great_expectations as gx
         from great_expectations.data_context.types.base import ProgressBarsConfig
 
@@ -61,12 +65,22 @@ def _gx_batch_definition() -> Any:
         context.variables.progress_bars = ProgressBarsConfig(
             globally=False, metric_calculations=False
         )
-        _batch_definition = (
+        batch_definition = (
             context.data_sources.add_pandas("product_metrics_quality")
             .add_dataframe_asset("frame")
             .add_batch_definition_whole_dataframe("whole_frame")
         )
-    return _batch_definition
+        _gx = (context, batch_definition)
+    return _gx
+
+
+@dataclass(frozen=True)
+class DocsTarget:
+    """Where a validation goes in the Data Docs: the site and the run name (what was
+    validated, e.g. ``raw_invoices batch 12``)."""
+
+    docs: DataDocs
+    run: str
 
 
 def _as_suite(suite: Suite | str | Path) -> Suite:
@@ -124,7 +138,9 @@ def _outcome(expectation: Expectation, gx_result: Any) -> ExpectationOutcome:
     )
 
 
-def _run_gx(df: pd.DataFrame, name: str, expectations: list[Expectation]) -> list[ExpectationOutcome]:
+def _run_gx(df: pd.DataFrame, name: str, expectations: list[Expectation],
+            parameters: dict[str, Any] | None = None, docs: DocsTarget | None = None,
+            label: str = FRAME_ROWS) -> list[ExpectationOutcome]:
     import great_expectations as gx
 
     tagged = []
@@ -132,11 +148,14 @@ def _run_gx(df: pd.DataFrame, name: str, expectations: list[Expectation]) -> lis
         e = {**e, "meta": {**(e.get("meta") or {}), "_position": i}}
         tagged.append(e)
     suite = gx.ExpectationSuite(name=name, expectations=tagged)
+    context, batch_definition = gx_context()
     validation = (
-        _gx_batch_definition()
+        batch_definition
         .get_batch(batch_parameters={"dataframe": df})
-        .validate(suite, result_format=RESULT_FORMAT)
+        .validate(suite, result_format=RESULT_FORMAT, expectation_parameters=parameters or None)
     )
+    if docs is not None:
+        docs.docs.record(context, name, docs.run, label, validation)
     outcomes: list[ExpectationOutcome | None] = [None] * len(expectations)
     for r in validation.results:
         i = int(r.expectation_config.meta["_position"])
@@ -150,40 +169,26 @@ def validate_frame(
     *,
     frame: str = FRAME_ROWS,
     target: str | None = None,
+    parameters: dict[str, Any] | None = None,
+    docs: DocsTarget | None = None,
+    label: str | None = None,
 ) -> SuiteResult:
-    """Validate ``df`` against the suite's expectations of ``frame`` ("rows" or "stats").
-
-    Expectations marked ``meta.rows = "distinct"`` are judged on the distinct rows of the
-    suite's ``meta.distinct_on`` columns (identical re-landed rows count once).
-    """
+    """Validate ``df`` against the suite's expectations of ``frame`` (``meta.frame``,
+    default "rows"), with ``parameters`` for the suite's ``$PARAMETER`` values; stored for
+    the Data Docs under ``docs`` with ``label`` (default: the frame's name)."""
     suite = _as_suite(suite)
     started = time.perf_counter()
-    part = select(suite, frame)
-    expectations = part["expectations"]
-    data = _normalise(df)
-    outcomes: dict[int, ExpectationOutcome] = {}
-    plain_idx = [i for i, e in enumerate(expectations) if not on_distinct_rows(e)]
-    distinct_idx = [i for i, e in enumerate(expectations) if on_distinct_rows(e)]
-    for indexes, frame_df in (
-        (plain_idx, data),
-        (distinct_idx, _distinct(data, suite) if distinct_idx else data),
-    ):
-        if indexes:
-            found = _run_gx(frame_df, suite["name"], [expectations[i] for i in indexes])
-            outcomes.update(zip(indexes, found, strict=True))
+    expectations = select(suite, frame)["expectations"]
+    outcomes = _run_gx(_normalise(df), suite["name"], expectations, parameters, docs,
+                       label or frame) if expectations else []
     return SuiteResult(
         suite=suite["name"],
         target=target or suite.get("meta", {}).get("table") or suite["name"],
-        outcomes=tuple(outcomes[i] for i in sorted(outcomes)),
+        outcomes=tuple(outcomes),
         rows=len(df),
         engine="great_expectations",
         seconds=time.perf_counter() - started,
     )
-
-
-def _distinct(df: pd.DataFrame, suite: Suite) -> pd.DataFrame:
-    columns = [c for c in suite["meta"].get("distinct_on", []) if c in df.columns]
-    return df.drop_duplicates(subset=columns or None)
 
 
 def quote_table(table: str) -> str:
@@ -204,6 +209,8 @@ def table_columns(con: duckdb.DuckDBPyConnection, table: str) -> list[str] | Non
 def _missing_column_outcomes(part: Suite, missing: set[str]) -> dict[int, ExpectationOutcome]:
     out = {}
     for i, e in enumerate(part["expectations"]):
+        if e["type"] == "expect_table_columns_to_match_set":
+            continue  # GX judges it on the columns present, naming the missing ones
         cols = set(needed_columns({"meta": {}, "expectations": [e]}))
         gone = sorted(cols & missing)
         if gone:
@@ -221,9 +228,13 @@ def validate_table(
     *,
     frame: str = FRAME_ROWS,
     chunk_rows: int = CHUNK_ROWS,
+    where: str | None = None,
+    parameters: dict[str, Any] | None = None,
+    docs: DocsTarget | None = None,
 ) -> SuiteResult:
-    """Validate a warehouse table with GX: only the columns the suite reads, at most
-    ``chunk_rows`` rows in pandas at a time (chunks cut by a hash of ``meta.key``)."""
+    """Validate a warehouse table (its rows matching ``where``, a SQL condition, when
+    given) with GX: only the columns the suite reads, at most ``chunk_rows`` rows in
+    pandas at a time (chunks cut by a hash of ``meta.key``)."""
     suite = _as_suite(suite)
     started = time.perf_counter()
     present = table_columns(con, table)
@@ -233,22 +244,31 @@ def validate_table(
     part = select(suite, frame)
     key = [c for c in suite["meta"].get("key", []) if c in present]
     wanted = needed_columns(part, extra=tuple(key))
+    never = set(suite["meta"].get("never_read", []))
+    if never & set(wanted):
+        raise ValueError(f"suite {suite['name']} reads personal column(s) "
+                         f"{sorted(never & set(wanted))}")
     missing = {c for c in wanted if c not in present}
     broken = _missing_column_outcomes(part, missing)
     runnable = {**part, "expectations": [
         e for i, e in enumerate(part["expectations"]) if i not in broken
     ]}
     columns = [c for c in wanted if c in present]
-    rows = con.execute(f"select count(*) from {quote_table(table)}").fetchone()[0]
+    filtered = f" where ({where})" if where else ""
+    rows = con.execute(f"select count(*) from {quote_table(table)}{filtered}").fetchone()[0]
     chunks = max(1, math.ceil(rows / chunk_rows))
     select_list = ", ".join(f'"{c}"' for c in columns) or "1 as _none"
     spread = ", ".join(f'"{c}"' for c in (key or columns))
     results: list[SuiteResult] = []
     if runnable["expectations"]:
         for i in range(chunks):
-            where = f" where hash({spread}) % {chunks} = {i}" if chunks > 1 else ""
-            df = con.execute(f"select {select_list} from {quote_table(table)}{where}").df()
-            results.append(validate_frame(df, runnable, frame=frame, target=table))
+            conditions = [c for c in (where, f"hash({spread}) % {chunks} = {i}"
+                                      if chunks > 1 else None) if c]
+            clause = " where " + " and ".join(f"({c})" for c in conditions) if conditions else ""
+            df = con.execute(f"select {select_list} from {quote_table(table)}{clause}").df()
+            results.append(validate_frame(
+                df, runnable, frame=frame, target=table, parameters=parameters, docs=docs,
+                label=frame if chunks == 1 else f"{frame} {i + 1} of {chunks}"))
     merged: dict[int, ExpectationOutcome] = dict(broken)
     run_positions = [i for i in range(len(part["expectations"])) if i not in broken]
     for pos, j in zip(run_positions, range(len(runnable["expectations"])), strict=True):

@@ -1,17 +1,19 @@
 """Expectation suites as plain JSON files in ``expectations/`` (Great Expectations 1.x format).
 
 A suite is ``{"name", "meta", "expectations": [{"type", "kwargs", "meta", "severity"}]}``,
-loadable with ``gx.ExpectationSuite(**suite)``. Our conventions live in ``meta``:
+loadable with ``gx.ExpectationSuite(**suite)``; kwargs may hold ``{"$PARAMETER": name}``
+values, supplied at validation time. Our conventions live in ``meta``:
 
 - suite ``meta.asset_key`` / ``meta.table``: the Dagster asset and warehouse table it guards;
-  ``meta.key``: the identity columns (chunks of a big table are cut by a hash of them, so
-  that uniqueness stays exact); landing suites also carry ``meta.distinct_on``,
-  ``meta.freshness`` and ``meta.volume`` (how the freshness/volume figures are computed).
-- expectation ``meta.frame``: ``rows`` (validated on the table's rows, the default) or
-  ``stats`` (validated on the one-row frame of SQL aggregates: freshness and volume).
-- expectation ``meta.rows``: ``distinct`` when it is judged on the distinct rows of
-  ``meta.distinct_on`` (uniqueness of an id: identical re-landed rows are fine).
-- expectation ``meta.sql_type``: the warehouse type a type expectation stands for.
+  ``meta.key``: the identity columns (chunks of a big table are cut by a hash of them);
+  ``meta.never_read``: personal columns no expectation may read. Landing suites also carry
+  ``meta.row_time`` (the day of a row, for volume), ``meta.volume`` and
+  ``meta.references``.
+- expectation ``meta.frame``: what it is validated on: ``rows`` (the rows, the default),
+  ``distinct:<column>`` (the column's distinct values), ``references:<column>`` (the
+  distinct ids with the id found in the referenced source) or ``daily_volume`` (rows per
+  day against the days before); ``meta.history``: how its parameters come from earlier
+  batches; ``meta.rule``: the rule in words.
 """
 
 from __future__ import annotations
@@ -24,7 +26,6 @@ from typing import Any
 from dagster_project.settings import EXPECTATIONS_DIR
 
 FRAME_ROWS = "rows"
-FRAME_STATS = "stats"
 
 Suite = dict[str, Any]
 Expectation = dict[str, Any]
@@ -61,10 +62,6 @@ def suite_names(prefix: str = "", suites_dir: Path | None = None) -> list[str]:
 
 def frame_of(expectation: Expectation) -> str:
     return (expectation.get("meta") or {}).get("frame", FRAME_ROWS)
-
-
-def on_distinct_rows(expectation: Expectation) -> bool:
-    return (expectation.get("meta") or {}).get("rows") == "distinct"
 
 
 def severity_of(expectation: Expectation) -> str:
@@ -134,9 +131,6 @@ def needed_columns(suite: Suite, extra: tuple[str, ...] = ()) -> list[str]:
             add(name)
         for name in condition_columns(kw.get("row_condition")):
             add(name)
-        if on_distinct_rows(e):
-            for name in suite["meta"].get("distinct_on", []):
-                add(name)
     for name in extra:
         add(name)
     return seen

@@ -1498,7 +1498,8 @@ def render_report(
         + (f" · run {escape(info['run_id'][:8])}" if info.get("run_id") else "")
         + ". Numbers are rounded for display only; the marts are exact. Every model and "
         "column, with its lineage: <a href=\"docs/static_index.html\">the dbt docs</a> "
-        "beside this file (written by <code>product-metrics docs</code>)."
+        "beside this file (written by <code>product-metrics docs</code>); the data-quality "
+        "results of the build: <a href=\"quality/index.html\">Great Expectations Data Docs</a>."
     )
     html = render_page(
         title=TITLE,

@@ -11,6 +11,7 @@ from pydantic import Field
 
 from dagster_project.contract import SOURCES
 from dagster_project.defs.partitions import daily_partitions
+from dagster_project.quality.freshness import judged_update_time, newest_row_time
 from dagster_project.resources import WarehouseResource
 from dagster_project.settings import Settings
 
@@ -113,10 +114,21 @@ def _ingestion_asset(source: str, settings: Settings) -> dg.AssetsDefinition:
                 "where source = ? and landed_rows <> accepted_rows + quarantined_rows",
                 [source],
             ).fetchall()
+            newest = newest_row_time(con, source)
         for message in result.messages[:20]:
             context.log.warning(message)
+        freshness = {}
+        if newest is not None:
+            # The data's own time, which Dagster's freshness check of the source judges
+            # (against the end of the as-of day for a build as of an earlier day).
+            freshness = {"dagster/last_updated_timestamp": dg.MetadataValue.timestamp(
+                             judged_update_time(newest, settings.as_of_date)),
+                         "newest_row_time": str(newest)}
+            if settings.as_of_date:
+                freshness["freshness_judged_as_of"] = settings.as_of_date
         yield dg.MaterializeResult(
-            metadata={**result.to_metadata(), "dagster/row_count": result.accepted_rows}
+            metadata={**result.to_metadata(), "dagster/row_count": result.accepted_rows,
+                      **freshness}
         )
         yield dg.AssetCheckResult(
             check_name=BALANCE_CHECK,

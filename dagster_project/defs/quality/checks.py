@@ -1,18 +1,20 @@
 """Great Expectations suites as Dagster asset checks.
 
-Per landing source (asset ``["raw", <source>]``), one step running two checks:
-- ``gx_contract`` (blocking): the suite's contract expectations, pushed down to SQL over
-  the whole raw table (see ``dagster_project/quality/pushdown.py``); a failed critical
-  expectation is severity ERROR and stops everything downstream.
-- ``gx_freshness_volume`` (not blocking): newest row age and the newest day's volume,
-  SQL aggregates judged by GX; failures are severity WARN.
+Per landing source (asset ``["raw", <source>]``), one step running:
+- ``gx_new_batch``: the source's suite on its newest ingestion batch, judged against the
+  batches before it (referential coverage, new values, drift of amounts and scores, rows
+  per day; ``dagster_project/quality/batches.py``). Its expectations are warnings today; a
+  critical one would block (the spec is blocking, the severity decides).
 
 Per published mart with a suite (asset ``["marts", <table>]``), one step running:
-- ``gx_mart_rules`` (blocking): the mart suite, validated by GX on the mart's rows
-  (only the columns it names, at most 1 million rows in pandas at a time).
+- ``gx_mart_expectations`` (blocking): the published column set (critical) and plausible
+  ranges of the published KPIs (warnings), validated by GX on the mart's rows (only the
+  columns it names, at most 1 million rows in pandas at a time).
 
-Structural rules of the marts (bridges, continuity, calendars, triangles, sums between
-marts) are dbt tests, each a blocking check of its own on the mart it guards.
+Every validation is stored in the Data Docs (``<serving>/quality/``), linked from the
+check's metadata. Row rules of the contract are ingestion's (quarantine, with their own
+checks on each ingestion asset); structural rules of the models are dbt tests; freshness
+is Dagster's freshness check (``freshness.py``). docs/ARCHITECTURE.md says which owns what.
 
 Every check opens the warehouse read-only in the ``duckdb`` pool, and a table that is not
 built yet (a source without data) passes with a description saying so.
@@ -29,12 +31,12 @@ from typing import Any
 import dagster as dg
 
 from dagster_project.contract import SOURCES
+from dagster_project.defs.quality.freshness import build_freshness_checks
 from dagster_project.resources import WarehouseResource
 from dagster_project.settings import EXPECTATIONS_DIR, Settings
 
-CONTRACT_CHECK = "gx_contract"
-FRESHNESS_CHECK = "gx_freshness_volume"
-MART_CHECK = "gx_mart_rules"
+BATCH_CHECK = "gx_new_batch"
+MART_CHECK = "gx_mart_expectations"
 POOL = "duckdb"
 
 SEVERITY = {"critical": dg.AssetCheckSeverity.ERROR, "warning": dg.AssetCheckSeverity.WARN}
@@ -67,6 +69,11 @@ def suite_check_result(
         metadata["failing_expectations"] = [o.name for o in failed]
     if result.note:
         metadata["note"] = result.note
+    pages = result.extra.get("data_docs") if result.extra else None
+    if pages:
+        metadata["data_docs"] = dg.MetadataValue.path(pages[0])
+        if len(pages) > 1:
+            metadata["data_docs_pages"] = pages
     metadata.update(extra or {})
     return dg.AssetCheckResult(
         asset_key=key,
@@ -130,60 +137,64 @@ def _run_guarded(
 # Landing sources
 
 
+def _docs(settings: Settings) -> Any:
+    from dagster_project.quality.data_docs import DataDocs
+
+    return DataDocs(settings.quality_docs_dir)
+
+
+def _with_pages(result: Any, docs: Any) -> Any:
+    """The result with the paths of its Data Docs pages (rendered now) in ``extra``."""
+    import dataclasses
+
+    from dagster_project.quality.gx_runner import gx_context
+
+    if not docs.pending:
+        return result
+    pages = [str(docs.folder / page) for page in docs.publish(gx_context()[0])]
+    return dataclasses.replace(result, extra={**result.extra, "data_docs": pages})
+
+
 def _landing_check(source: str, settings: Settings, suites_dir: Path) -> dg.AssetChecksDefinition:
     from dagster_project.quality.suites import landing_suite_name, load_suite, suite_path
 
     key = dg.AssetKey(["raw", source])
     path = suite_path(landing_suite_name(source), suites_dir)
+    suite = load_suite(path)
+    references = sorted({ref.split(".")[1] for ref in suite["meta"].get("references", {}).values()}
+                        - {source})
+    rules = "; ".join(e["meta"]["rule"] for e in suite["expectations"] if e["meta"].get("rule"))
     specs = [
         dg.AssetCheckSpec(
-            CONTRACT_CHECK, asset=key, blocking=True,
-            description=f"Contract of {source} ({path.name}: types, required columns, enums, "
-            "ranges, unique ids on distinct rows), as SQL over every row of the raw table.",
+            BATCH_CHECK, asset=key, blocking=True,
+            description=f"Great Expectations on the newest ingestion batch of {source}, "
+            f"against the batches before it ({path.name}): {rules}.",
             metadata={"suite": str(path.relative_to(path.parent.parent))},
-        ),
-        dg.AssetCheckSpec(
-            FRESHNESS_CHECK, asset=key, blocking=False,
-            description=f"Freshness of the newest {source} row against the as-of date (or "
-            "now) and the newest day's row count against the 7 days before it (warnings).",
-            metadata={"suite": str(path.relative_to(path.parent.parent))},
+            # references are judged once the referenced sources of this run have landed
+            additional_deps=[dg.AssetKey(["raw", r]) for r in references],
         ),
     ]
 
-    def contract(con: Any) -> dg.AssetCheckResult:
-        from dagster_project.quality.pushdown import validate_table_sql
+    def new_batch(con: Any) -> dg.AssetCheckResult:
+        from dagster_project.quality.batches import validate_batch
 
-        result = validate_table_sql(con, f"raw.{source}", load_suite(path))
-        return suite_check_result(CONTRACT_CHECK, key, result)
-
-    def freshness(con: Any) -> dg.AssetCheckResult:
-        from dagster_project.quality.pushdown import freshness_volume, reference_time
-
-        fv = freshness_volume(con, f"raw.{source}", load_suite(path),
-                              reference_time(settings.as_of_date))
-        check = suite_check_result(FRESHNESS_CHECK, key, fv.result)
-        stats = {k: v for k, v in fv.stats.items() if v is not None}
-        extra = {k: (str(v) if not isinstance(v, (int, float, str)) else v)
-                 for k, v in stats.items()}
-        return dg.AssetCheckResult(
-            asset_key=key, check_name=FRESHNESS_CHECK, passed=check.passed,
-            severity=dg.AssetCheckSeverity.WARN, description=fv.description,
-            metadata={**check.metadata, **extra, "reference_time": str(fv.reference)},
-        )
+        docs = _docs(settings)
+        result = _with_pages(validate_batch(con, source, suite, docs=docs), docs)
+        extra = {k: v for k, v in result.extra.items() if k in ("batch_id", "batch_mode")}
+        return suite_check_result(BATCH_CHECK, key, result, extra)
 
     @dg.multi_asset_check(
         name=f"raw_{source}_quality",
         specs=specs,
         can_subset=True,
         pool=POOL,
-        description=f"Great Expectations suite {path.name} on raw.{source}.",
+        description=f"Great Expectations suite {path.name} on the newest batch of raw.{source}.",
     )
     def landing_quality(
         context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource
     ) -> Iterator[dg.AssetCheckResult]:
         yield from _run_guarded(context, warehouse, key, [
-            (CONTRACT_CHECK, dg.AssetCheckSeverity.ERROR, contract),
-            (FRESHNESS_CHECK, dg.AssetCheckSeverity.WARN, freshness),
+            (BATCH_CHECK, dg.AssetCheckSeverity.WARN, new_batch),
         ])
 
     return landing_quality
@@ -194,7 +205,7 @@ def _landing_check(source: str, settings: Settings, suites_dir: Path) -> dg.Asse
 
 
 def _mart_check(
-    table: str, suites_dir: Path
+    table: str, settings: Settings, suites_dir: Path
 ) -> dg.AssetChecksDefinition:
     from dagster_project.quality.suites import load_suite, mart_suite_name, suite_path
 
@@ -205,15 +216,19 @@ def _mart_check(
     if path.exists():
         specs.append(dg.AssetCheckSpec(
             MART_CHECK, asset=key, blocking=True,
-            description=f"Great Expectations suite {path.name}: published columns, keys, "
-            "ranges of rates and counts (critical blocks, warning reports).",
+            description=f"Great Expectations suite {path.name}: the published column set "
+            "(critical, blocks publishing) and plausible ranges of the published KPIs "
+            "(warnings).",
             metadata={"suite": str(path.relative_to(path.parent.parent))},
         ))
 
         def rules(con: Any) -> dg.AssetCheckResult:
-            from dagster_project.quality.gx_runner import validate_table
+            from dagster_project.quality.gx_runner import DocsTarget, validate_table
 
-            result = validate_table(con, f"marts.{table}", load_suite(path))
+            docs = _docs(settings)
+            result = _with_pages(validate_table(
+                con, f"marts.{table}", load_suite(path),
+                docs=DocsTarget(docs, mart_suite_name(table))), docs)
             extra = {k: v for k, v in result.extra.items() if k == "chunks"}
             return suite_check_result(MART_CHECK, key, result, extra)
 
@@ -250,7 +265,8 @@ def build_quality_checks(
     asset_keys: Iterable[dg.AssetKey] | None = None,
     suites_dir: Path | None = None,
 ) -> list[dg.AssetChecksDefinition]:
-    """Every quality check: two per landing source, one set per published mart.
+    """Every quality check: one GX check per landing source, one per published mart with a
+    suite, and Dagster's freshness check of each landing source.
 
     Mart checks are built only for marts that are assets of the graph: ``asset_keys`` when
     given (the keys of the assets being registered), else the dbt manifest's marts.
@@ -259,13 +275,11 @@ def build_quality_checks(
 
     folder = suites_dir or EXPECTATIONS_DIR
     available = set(asset_keys) if asset_keys is not None else _manifest_marts()
-    checks = [
-        _landing_check(source, settings, folder)
-        for source in SOURCES
-        if suite_path(landing_suite_name(source), folder).exists()
-    ]
+    landed = [s for s in SOURCES if suite_path(landing_suite_name(s), folder).exists()]
+    checks = [_landing_check(source, settings, folder) for source in landed]
+    checks.extend(build_freshness_checks(landed))
     marts = {name.removeprefix("marts_") for name in suite_names("marts_", folder)}
     for table in sorted(marts):
         if dg.AssetKey(["marts", table]) in available:
-            checks.append(_mart_check(table, folder))
+            checks.append(_mart_check(table, settings, folder))
     return checks

@@ -1,0 +1,192 @@
+"""Great Expectations Data Docs of the quality checks, in ``<serving>/quality/``.
+
+Every suite a check validates is stored in the process's GX context under a run name
+saying what was validated (``raw_invoices batch 12``, ``marts_nps_monthly``) and a batch
+label for the frame (``rows 1 of 3``, ``references customer_id``); the check then renders
+the pages of its own validations (GX's ``build_data_docs`` for those results only) and
+rewrites ``index.html``, a plain list of the newest validations with PASS/FAIL and a link
+to each page, that opens offline (GX's own index, kept as ``gx_index.html``, draws its list
+with scripts from public CDNs). A page shows each expectation with its observed value and
+examples of unexpected values; suites never read personal columns, so none appear.
+
+The newest ``KEEP_RUNS`` validations of each suite are kept; older pages are deleted.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+SITE = "product_metrics_quality"
+KEEP_RUNS = 10
+INDEX = "index.html"
+RECORDS = "records"  # one JSON file per validation page: suite, run, status, page
+
+
+def _safe(text: str) -> str:
+    """A label usable as a folder name in the site (GX puts labels in paths)."""
+    return re.sub(r"[^A-Za-z0-9_.=-]+", "_", text).strip("_") or "frame"
+
+
+@dataclass
+class Pending:
+    key: Any
+    suite: str
+    run: str
+    label: str
+    success: bool
+    failed: list[str]
+    time: str
+
+
+@dataclass
+class DataDocs:
+    """The Data Docs site of one folder; ``record`` results, then ``publish`` them."""
+
+    folder: Path
+    pending: list[Pending] = field(default_factory=list)
+
+    def record(self, context: Any, suite: str, run: str, label: str, result: Any) -> None:
+        """Store one GX validation result under (suite, run, label)."""
+        from great_expectations.core.run_identifier import RunIdentifier
+        from great_expectations.data_context.types.resource_identifiers import (
+            ExpectationSuiteIdentifier,
+            ValidationResultIdentifier,
+        )
+
+        now = dt.datetime.now(dt.UTC)
+        run_id = RunIdentifier(run_name=_safe(run), run_time=now)
+        result.meta["run_id"] = run_id
+        result.meta["batch_spec"] = {**(result.meta.get("batch_spec") or {}),
+                                     "data_asset_name": f"{run}: {label}"}
+        key = ValidationResultIdentifier(
+            expectation_suite_identifier=ExpectationSuiteIdentifier(name=suite),
+            run_id=run_id, batch_identifier=_safe(label))
+        context.validation_results_store.set(key, result)
+        failed = [r.expectation_config.type for r in result.results if not r.success]
+        self.pending.append(Pending(key, suite, run, label, bool(result.success), failed,
+                                    now.isoformat(timespec="seconds")))
+
+    def publish(self, context: Any) -> list[str]:
+        """Render the pending validations' pages and the offline index; the pages'
+        paths relative to the folder, in the order recorded."""
+        if not self.pending:
+            return []
+        ensure_site(context, self.folder)
+        keys = [p.key for p in self.pending]
+        context.build_data_docs(site_names=[SITE], resource_identifiers=keys, build_index=False)
+        records = self.folder / RECORDS
+        records.mkdir(parents=True, exist_ok=True)
+        pages = []
+        for p in self.pending:
+            page = _page_path(p.key)
+            pages.append(page)
+            (records / (_safe(f"{p.time}_{p.suite}_{p.run}_{p.label}") + ".json")).write_text(
+                json.dumps({"suite": p.suite, "run": p.run, "label": p.label,
+                            "success": p.success, "failed": p.failed, "time": p.time,
+                            "page": page}), encoding="utf-8")
+        self.pending.clear()
+        prune_and_index(self.folder)
+        return pages
+
+
+_sites: set[str] = set()
+
+
+def ensure_site(context: Any, folder: Path) -> None:
+    """Point the context's one Data Docs site at ``folder`` (absolute, as GX needs)."""
+    base = str(folder.resolve())
+    if base in _sites:
+        return
+    for name in list(context.get_site_names()):
+        context.delete_data_docs_site(name)
+    folder.mkdir(parents=True, exist_ok=True)
+    context.add_data_docs_site(site_name=SITE, site_config={
+        "class_name": "SiteBuilder",
+        "show_how_to_buttons": False,
+        "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": base},
+        "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
+    })
+    _sites.clear()
+    _sites.add(base)
+
+
+def _page_path(key: Any) -> str:
+    """Where GX writes a validation's page, relative to the site folder."""
+    suite = key.expectation_suite_identifier.name.replace(".", "/")
+    run_time = key.run_id.run_time.strftime("%Y%m%dT%H%M%S.%fZ")
+    return f"validations/{suite}/{key.run_id.run_name}/{run_time}/{key.batch_identifier}.html"
+
+
+def _records(folder: Path) -> list[tuple[Path, dict[str, Any]]]:
+    out = []
+    for path in sorted((folder / RECORDS).glob("*.json")):
+        try:
+            out.append((path, json.loads(path.read_text(encoding="utf-8"))))
+        except (OSError, ValueError):
+            continue
+    return out
+
+
+def prune_and_index(folder: Path) -> Path:
+    """Keep the newest KEEP_RUNS validations per suite, then write the offline index."""
+    by_suite: dict[str, list[tuple[Path, dict[str, Any]]]] = {}
+    for path, rec in _records(folder):
+        by_suite.setdefault(rec["suite"], []).append((path, rec))
+    kept: list[dict[str, Any]] = []
+    for entries in by_suite.values():
+        runs = sorted({(r["time"], r["run"]) for _, r in entries}, reverse=True)[:KEEP_RUNS]
+        for path, rec in entries:
+            if (rec["time"], rec["run"]) in runs:
+                kept.append(rec)
+                continue
+            path.unlink(missing_ok=True)
+            page = folder / rec["page"]
+            page.unlink(missing_ok=True)
+            for empty in (page.parent, page.parent.parent):  # <run time>/, <run name>/
+                try:
+                    empty.rmdir()
+                except OSError:
+                    break
+    gx_index = folder / INDEX
+    if gx_index.exists() and "bootstrap-table" in gx_index.read_text(encoding="utf-8",
+                                                                      errors="replace"):
+        gx_index.replace(folder / "gx_index.html")
+    index = folder / INDEX
+    index.write_text(render_index(kept), encoding="utf-8")
+    return index
+
+
+def render_index(records: list[dict[str, Any]]) -> str:
+    rows = []
+    for rec in sorted(records, key=lambda r: (r["time"], r["suite"], r["label"]), reverse=True):
+        status = "PASS" if rec["success"] else "FAIL"
+        failed = ", ".join(rec.get("failed") or [])
+        rows.append(
+            f"<tr class='{status.lower()}'><td>{html.escape(rec['time'])}</td>"
+            f"<td>{html.escape(rec['suite'])}</td><td>{html.escape(rec['run'])}</td>"
+            f"<td><a href='{html.escape(rec['page'])}'>{html.escape(rec['label'])}</a></td>"
+            f"<td>{status}</td><td>{html.escape(failed)}</td></tr>")
+    body = "\n".join(rows) or "<tr><td colspan='6'>No validation yet.</td></tr>"
+    return f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Data quality: Great Expectations results</title>
+<style>
+body {{ font-family: system-ui, sans-serif; margin: 2rem; color: #1f2933; }}
+table {{ border-collapse: collapse; }} td, th {{ padding: .3rem .7rem; border-bottom: 1px solid #ddd;
+text-align: left; font-size: 14px; }} tr.fail td {{ background: #fdecea; }}
+</style></head><body>
+<h1>Data quality: Great Expectations results</h1>
+<p>The newest validations of each suite (landing suites on each new ingestion batch,
+mart suites on each rebuilt mart), newest first. A failed expectation's page shows its
+observed value and examples of the unexpected values. Severities (blocking or warning)
+are on the Dagster asset checks and in the build summary.</p>
+<table><tr><th>time (UTC)</th><th>suite</th><th>what was validated</th><th>frame (page)</th>
+<th>status</th><th>failed expectations</th></tr>
+{body}
+</table></body></html>
+"""
