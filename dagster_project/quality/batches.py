@@ -169,6 +169,8 @@ def validate_batch(con: duckdb.DuckDBPyConnection, source: str, suite: Suite,
     judged = [e for e in suite["expectations"] if _judgeable(e, params)
               and (has_history or not (e.get("meta") or {}).get("history"))]
     skipped = len(suite["expectations"]) - len(judged)
+    small = [e for e in judged if rows < int((e.get("meta") or {}).get("min_rows", 0))]
+    judged = [e for e in judged if e not in small]
     # a referenced source that has not landed yet cannot say which ids it knows
     missing_refs = sorted({ref.rsplit(".", 1)[0] for ref in suite["meta"].get("references",
                                                                                {}).values()
@@ -198,6 +200,9 @@ def validate_batch(con: duckdb.DuckDBPyConnection, source: str, suite: Suite,
     notes = []
     if skipped:
         notes.append(f"{skipped} expectation(s) not judged: no earlier batch to compare with")
+    if small:
+        notes.append(f"{len(small)} not judged: fewer rows than a drift needs "
+                     f"({rows} < {min(int(e['meta']['min_rows']) for e in small)})")
     if unreferenced:
         notes.append(f"{len(unreferenced)} not judged: {', '.join(missing_refs)} not landed yet")
     note = "; ".join(notes) or None

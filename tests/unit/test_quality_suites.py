@@ -115,13 +115,14 @@ def batches(tmp_path: Path) -> duckdb.DuckDBPyConnection:
     # batch 1: 30 days x 20 events, plans basic/pro, amounts 10 and 20 (median 15)
     history = [(f"e{d}_{k}", f"c{1 + k % 3}", "basic" if k % 2 else "pro",
                 10.0 if k % 2 else 20.0, d, FIRST) for d in range(30) for k in range(20)]
-    # batch 2: day 30 with 3 events: a plan never seen, amounts 100x, one unknown customer
+    # batch 2: 2 events on day 30 (a tenth of the days before) and 38 on day 31, a plan never
+    # seen, amounts 100x, one unknown customer
     new = [("n1", "c1", "mega", 1500.0, 30, SECOND), ("n2", "c9", "basic", 1500.0, 30, SECOND),
-           ("n3", "c2", "pro", 2000.0, 30, SECOND)]
+           *[(f"n{3 + i}", "c2", "pro", 2000.0, 31, SECOND) for i in range(38)]]
     _subscription_events(con, history + new)
     con.execute("insert into ops.ingestion_batches values "
                 "('subscription_events', 1, 'full', 1, 600, ?), "
-                "('subscription_events', 7, 'incremental', 1, 3, ?)", [FIRST, SECOND])
+                "('subscription_events', 7, 'incremental', 1, 40, ?)", [FIRST, SECOND])
     yield con
     con.close()
 
@@ -130,22 +131,22 @@ def test_quality_new_batch_is_judged_against_earlier_batches(batches, tmp_path: 
     docs = DataDocs(tmp_path / "quality")
     result = validate_batch(batches, "subscription_events",
                             load_suite("raw_subscription_events"), docs=docs)
-    assert result.target == "raw.subscription_events batch 7" and result.rows == 3
+    assert result.target == "raw.subscription_events batch 7" and result.rows == 40
     failed = {o.name: o for o in result.failed}
     assert set(failed) == {
         "expect_column_values_to_not_be_null(customer_id_in_customers)",  # c9: 1 of 3 ids
         "expect_column_values_to_be_in_set(plan_id)",  # 'mega'
-        "expect_column_median_to_be_between(unit_amount)",  # 1500 vs 15 x 5 = 75
-        "expect_column_values_to_be_between(volume_ratio)",  # 3 rows vs 20 a day
+        "expect_column_median_to_be_between(unit_amount)",  # 2000 vs 15 x 5 = 75
+        "expect_column_values_to_be_between(volume_ratio)",  # day 30: 2 rows vs 20 a day
     }
     assert result.worst_severity == "warning"
     assert failed["expect_column_values_to_not_be_null(customer_id_in_customers)"
                   ].unexpected_count == 1
-    assert failed["expect_column_median_to_be_between(unit_amount)"].observed == 1500.0
+    assert failed["expect_column_median_to_be_between(unit_amount)"].observed == 2000.0
     assert failed["expect_column_values_to_be_in_set(plan_id)"
                   ].unexpected_sample == ("mega",)
     volume = failed["expect_column_values_to_be_between(volume_ratio)"]
-    assert volume.unexpected_sample == (pytest.approx(3 / 20),)
+    assert volume.unexpected_sample == (pytest.approx(2 / 20),)  # day 31 (38 / 17.4) passes
     assert "currency" not in {o.column for o in result.failed}  # USD was seen before
     # The Data Docs: one page per frame, the failing ones listed as FAIL with their values.
     pages = docs.publish(gx_context()[0])
@@ -155,9 +156,19 @@ def test_quality_new_batch_is_judged_against_earlier_batches(batches, tmp_path: 
     assert index.count(">FAIL<") == 4 and index.count(">PASS<") == 1
     assert "raw_subscription_events batch 7" in index
     median_page = next(p for p in pages if p.endswith("/rows.html"))
-    assert ">1500<" in (tmp_path / "quality" / median_page).read_text()  # observed median
+    assert ">2000<" in (tmp_path / "quality" / median_page).read_text()  # observed median
     assert ">mega<" in (tmp_path / "quality" / next(
         p for p in pages if "distinct_plan_id" in p)).read_text()
+
+
+def test_quality_drift_is_not_judged_on_a_handful_of_rows(batches) -> None:
+    batches.execute("delete from raw.subscription_events where event_id like 'n%' "
+                    "and event_id not in ('n1', 'n2')")
+    result = validate_batch(batches, "subscription_events", load_suite("raw_subscription_events"))
+    assert result.rows == 2
+    assert "expect_column_median_to_be_between(unit_amount)" not in {
+        o.name for o in result.outcomes}
+    assert result.note == "1 not judged: fewer rows than a drift needs (2 < 30)"
 
 
 def test_quality_first_batch_judges_only_what_needs_no_history(batches) -> None:
