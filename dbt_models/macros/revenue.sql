@@ -2,38 +2,6 @@
     retention, Unit economics, Customer cohorts). Portable SQL (DuckDB and Spark); the month
     spine is dispatched (spark__) for speed, not for syntax. -#}
 
-{#- Exact money. Subscription MRR is computed as DOUBLE, then stored as DECIMAL(38,10) so
-    that every sum, running sum and comparison (with 0, p = c) downstream is exact:
-    floating drift would otherwise create fake movements. -#}
-{% macro to_money(expr) -%}
-    cast({{ expr }} as decimal(38, 10))
-{%- endmacro %}
-
-{#- Money as published: DOUBLE (unrounded; docs/METRICS.md, Rounding). -#}
-{% macro revenue_publish_money(expr) -%}
-    cast({{ expr }} as double)
-{%- endmacro %}
-
-{#- numerator / denominator as a DOUBLE fraction; NULL when the denominator is 0 or NULL. -#}
-{% macro revenue_ratio(numerator, denominator) -%}
-    (cast({{ numerator }} as double) / nullif(cast({{ denominator }} as double), 0))
-{%- endmacro %}
-
-{#- A settings var as a DOUBLE literal (gross_margin). -#}
-{% macro revenue_number_var(name) -%}
-    cast({{ var(name) | float }} as double)
-{%- endmacro %}
-
-{#- DATE d plus n days (n may be negative), as a DATE. -#}
-{% macro revenue_add_days(d, n) -%}
-    cast({{ dbt.dateadd('day', n, d) }} as date)
-{%- endmacro %}
-
-{#- DATE d plus n months, as a DATE. -#}
-{% macro revenue_add_months(d, n) -%}
-    cast({{ dbt.dateadd('month', n, d) }} as date)
-{%- endmacro %}
-
 {#- Open end of a validity interval. -#}
 {% macro revenue_end_of_time() -%}
     cast('9999-12-31' as date)
@@ -77,10 +45,10 @@
 {%- endmacro %}
 
 {% macro default__revenue_month_spine(start_month, end_month, bounds_relation, max_months=2400) -%}
-    select {{ revenue_add_months(start_month, 'cast(series.generated_number as integer) - 1') }} as month
+    select {{ add_months(start_month, 'cast(series.generated_number as integer) - 1') }} as month
     from {{ bounds_relation }}
     cross join ({{ dbt.generate_series(max_months) }}) as series
-    where {{ revenue_add_months(start_month, 'cast(series.generated_number as integer) - 1') }}
+    where {{ add_months(start_month, 'cast(series.generated_number as integer) - 1') }}
         <= {{ end_month }}
 {%- endmacro %}
 

@@ -57,23 +57,13 @@
     {{ return(names) }}
 {%- endmacro %}
 
-{#- numerator / denominator as a DOUBLE; NULL when the denominator is 0 or NULL. -#}
-{% macro scorecard_ratio(numerator, denominator) -%}
-    (cast({{ numerator }} as double) / nullif(cast({{ denominator }} as double), 0))
-{%- endmacro %}
-
-{#- A SQL string literal, quotes escaped. -#}
-{% macro scorecard_literal(value) -%}
-    '{{ (value | string) | replace("'", "''") }}'
-{%- endmacro %}
-
 {#- Long form (kpi, grain, period_start, actual) of a wide relation holding `period_column`
     and one column per KPI, named as the KPI. One select per KPI, unioned. -#}
 {% macro scorecard_unpivot(relation, grain, kpis, period_column='period_start') -%}
     {%- for kpi in kpis %}
     select
-        {{ scorecard_literal(kpi) }} as kpi,
-        {{ scorecard_literal(grain) }} as grain,
+        {{ sql_literal(kpi) }} as kpi,
+        {{ sql_literal(grain) }} as grain,
         {{ period_column }} as period_start,
         cast({{ kpi }} as double) as actual
     from {{ relation }}

@@ -1,36 +1,6 @@
 {#- Business rules of the revenue-structure and sales marts (docs/METRICS.md, Revenue structure
     and sales; docs/metrics_notes_sales.md). Portable SQL (DuckDB and Spark). -#}
 
-{#- Exact money for sums, running sums and boundary comparisons (the Pareto tiers): DOUBLE
-    sums depend on the order of addition, DECIMAL ones do not. -#}
-{% macro sales_money(expr) -%}
-    cast({{ expr }} as decimal(38, 10))
-{%- endmacro %}
-
-{#- Money as published: DOUBLE, unrounded (docs/METRICS.md, Rounding). -#}
-{% macro sales_publish_money(expr) -%}
-    cast({{ expr }} as double)
-{%- endmacro %}
-
-{#- A fraction var (tier_a_share, tier_b_share, gross_margin) as an exact DECIMAL literal. -#}
-{% macro sales_fraction_var(name) -%}
-    cast('{{ var(name) | float }}' as decimal(38, 10))
-{%- endmacro %}
-
-{#- numerator / denominator as a DOUBLE; NULL when the denominator is 0 or NULL. -#}
-{% macro sales_ratio(numerator, denominator) -%}
-    (cast({{ numerator }} as double) / nullif(cast({{ denominator }} as double), 0))
-{%- endmacro %}
-
-{#- DATE d plus n months / days, as a DATE. -#}
-{% macro sales_add_months(d, n) -%}
-    cast({{ dbt.dateadd('month', n, d) }} as date)
-{%- endmacro %}
-
-{% macro sales_add_days(d, n) -%}
-    cast({{ dbt.dateadd('day', n, d) }} as date)
-{%- endmacro %}
-
 {#- Contract length band of a booking: monthly (< 12 months), annual (exactly 12),
     multi_year (> 12). -#}
 {% macro sales_contract_band(contract_months) -%}
@@ -45,7 +15,7 @@
     11 months before it (revenue is a monthly figure, docs/METRICS.md: paid invoices in the month
     issued), so the window ends on as_of_date and starts on the first of a month. -#}
 {% macro sales_trailing_window_start(as_of_date, months=12) -%}
-    {{ sales_add_months(month_start(as_of_date), 1 - months) }}
+    {{ add_months(month_start(as_of_date), 1 - months) }}
 {%- endmacro %}
 
 {#- Pareto tier of a customer ranked by revenue (descending; equal revenue, equal rank), from
@@ -57,9 +27,9 @@
 {% macro sales_pareto_tier(revenue_before, total_revenue) -%}
     case
         when {{ total_revenue }} is null or {{ total_revenue }} <= 0 then 'C'
-        when {{ revenue_before }} < {{ sales_fraction_var('tier_a_share') }} * {{ total_revenue }} then 'A'
+        when {{ revenue_before }} < {{ decimal_var('tier_a_share') }} * {{ total_revenue }} then 'A'
         when {{ revenue_before }}
-            < ({{ sales_fraction_var('tier_a_share') }} + {{ sales_fraction_var('tier_b_share') }}) * {{ total_revenue }}
+            < ({{ decimal_var('tier_a_share') }} + {{ decimal_var('tier_b_share') }}) * {{ total_revenue }}
             then 'B'
         else 'C'
     end

@@ -1,10 +1,5 @@
 {#- Generic tests of the sales and scorecard marts (no hub packages here). -#}
 
-{#- Rows where a boolean SQL expression over the row is false (NULL passes). -#}
-{% test sales_expression_is_true(model, expression, column_name=none) %}
-    select * from {{ model }} where not ({{ expression }})
-{% endtest %}
-
 {#- Shares in `column_name` add up to 1 (within 1e-9) in every group of `group_by` (the whole
     table when empty) that has a non-NULL share (a group whose total is 0 has NULL shares everywhere). -#}
 {% test sales_shares_sum_to_one(model, column_name, group_by=[]) %}

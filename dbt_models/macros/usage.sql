@@ -1,11 +1,6 @@
 {#- Helpers of the usage, growth and satisfaction marts (docs/METRICS.md: Usage, Satisfaction,
     Growth and delivery). Portable SQL unless dispatched; DuckDB variants are `duckdb__`. -#}
 
-{#- A SQL string literal, quotes escaped. -#}
-{% macro usage_literal(value) -%}
-    '{{ (value | string) | replace("'", "''") }}'
-{%- endmacro %}
-
 {#- A list var given as a YAML list or as comma-separated text ('a, b'). -#}
 {% macro usage_list_var(name) -%}
     {%- set value = var(name, []) -%}
@@ -24,26 +19,8 @@
     {%- if passive | length == 0 -%}
         1 = 1
     {%- else -%}
-        {{ event_name }} not in ({% for name in passive %}{{ usage_literal(name) }}{% if not loop.last %}, {% endif %}{% endfor %})
+        {{ event_name }} not in ({% for name in passive %}{{ sql_literal(name) }}{% if not loop.last %}, {% endif %}{% endfor %})
     {%- endif -%}
-{%- endmacro %}
-
-{#- numerator / denominator as a fraction; NULL when the denominator is 0 (docs/METRICS.md). -#}
-{% macro usage_ratio(numerator, denominator) -%}
-    (cast({{ numerator }} as double) / nullif({{ denominator }}, 0))
-{%- endmacro %}
-
-{#- DATE d plus n days, as a DATE. -#}
-{% macro usage_add_days(d, n) -%}
-    {{ return(adapter.dispatch('usage_add_days', 'product_metrics')(d, n)) }}
-{%- endmacro %}
-
-{% macro default__usage_add_days(d, n) -%}
-    cast({{ dbt.dateadd('day', n, d) }} as date)
-{%- endmacro %}
-
-{% macro duckdb__usage_add_days(d, n) -%}
-    ({{ d }} + cast({{ n }} as integer))
 {%- endmacro %}
 
 {#- Monday of the ISO week of a DATE, as a DATE (DuckDB and Spark both start weeks on Monday). -#}
@@ -100,9 +77,9 @@
     so that one user's coverage intervals never overlap (see product_usage_daily). -#}
 {% macro usage_coverage_end(activity_date, next_activity_date, window_days) -%}
     case
-        when {{ next_activity_date }} < {{ usage_add_days(activity_date, window_days) }}
+        when {{ next_activity_date }} < {{ add_days(activity_date, window_days) }}
             then {{ next_activity_date }}
-        else {{ usage_add_days(activity_date, window_days) }}
+        else {{ add_days(activity_date, window_days) }}
     end
 {%- endmacro %}
 
@@ -113,5 +90,5 @@
     activates in time through the end of Mar 8 for a 7-day window. -#}
 {% macro usage_within_days(event_date, start_date, window_days) -%}
     ({{ event_date }} >= {{ start_date }}
-        and {{ event_date }} <= {{ usage_add_days(start_date, window_days | int) }})
+        and {{ event_date }} <= {{ add_days(start_date, window_days | int) }})
 {%- endmacro %}

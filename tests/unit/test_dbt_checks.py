@@ -30,7 +30,7 @@ def test_generic_tests_say_what_they_check_from_their_arguments() -> None:
         "Inclusive bounds, NULL passes: 0 <= rate <= 1; pct >= -100; churn <= 1.")
     assert describe_dbt_test(_generic("unique_combination", columns=["month", "segment"])) == (
         "One row per (month, segment).")
-    assert describe_dbt_test(_generic("usage_expression_is_true",
+    assert describe_dbt_test(_generic("expression_is_true",
                                       expression="mau >= wau\n  and wau >= dau")) == (
         "On every row: mau >= wau and wau >= dau.")
     assert describe_dbt_test(_generic("ends_by_the_as_of_period", column_name="date",

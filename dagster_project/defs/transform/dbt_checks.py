@@ -56,11 +56,11 @@ def _generic(name: str, kwargs: Mapping[str, Any]) -> str:
         return f"One row per ({_listed(kwargs.get('columns'))})."
     if name == "positive_value":
         return f"{column} > 0 on every row."
-    if name.endswith("expression_is_true"):
+    if name == "expression_is_true":
         return f"On every row: {' '.join(str(kwargs.get('expression')).split())}."
     if name == "revenue_equal_to_the_cent":
         return f"{kwargs.get('left')} = {kwargs.get('right')}, to the cent, on every row."
-    if name in ("usage_continuous_periods", "revenue_continuous_months"):
+    if name == "continuous_periods":
         step = kwargs.get("datepart", "month")
         return f"No gap in the {step} series {column}{per}: each {step} follows the last."
     if name == "ends_by_the_as_of_period":

@@ -33,11 +33,11 @@ months as (
 final as (
     select
         months.month,
-        {{ revenue_add_days('months.month', -1) }} as opening_date,
+        {{ add_days('months.month', -1) }} as opening_date,
         case
-            when {{ revenue_add_days(revenue_add_months('months.month', 1), -1) }} > bounds.as_of_date
+            when {{ add_days(add_months('months.month', 1), -1) }} > bounds.as_of_date
                 then bounds.as_of_date
-            else {{ revenue_add_days(revenue_add_months('months.month', 1), -1) }}
+            else {{ add_days(add_months('months.month', 1), -1) }}
         end as closing_date,
         months.month = bounds.end_month as is_as_of_month
     from months

@@ -22,7 +22,7 @@ final as (
         {{ quarter_start('bookings.booked_date') }} as booked_quarter,
         bookings.contract_months,
         {{ sales_contract_band('bookings.contract_months') }} as contract_band,
-        {{ sales_money('bookings.total_contract_value_reporting') }} as contract_value,
+        {{ to_money('bookings.total_contract_value_reporting') }} as contract_value,
         cast(bookings.total_contract_value_reporting as double) * 12
             / cast(greatest(bookings.contract_months, 12) as double) as acv,
         coalesce(bookings.sales_rep_id, 'unknown') as sales_rep_id,

@@ -25,7 +25,7 @@ recognised as (
         {{ quarter_start('invoices.issued_date') }} as issued_quarter,
         coalesce(invoices.revenue_type, 'subscription') as revenue_type,
         coalesce(invoices.product, 'unknown') as product,
-        {{ sales_money('invoices.amount_reporting') }} as revenue
+        {{ to_money('invoices.amount_reporting') }} as revenue
     from invoices
     cross join as_of
     where invoices.status = 'paid'

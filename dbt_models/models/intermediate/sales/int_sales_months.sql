@@ -38,7 +38,7 @@ final as (
     select
         months.period_start as month,
         {{ quarter_start('months.period_start') }} as quarter_start,
-        {{ sales_add_days(sales_add_months('months.period_start', 1), -1) }} <= bounds.as_of_date as is_complete
+        {{ add_days(add_months('months.period_start', 1), -1) }} <= bounds.as_of_date as is_complete
     from months
     cross join bounds
 )

@@ -101,7 +101,7 @@ saas_monthly as (
         month as period_start,
         mrr_end as mrr,
         arr_end as arr,
-        {{ scorecard_ratio('net_new_mrr', 'mrr_start') }} as mrr_growth_rate,
+        {{ safe_ratio('net_new_mrr', 'mrr_start') }} as mrr_growth_rate,
         new_mrr,
         expansion_mrr,
         reactivation_mrr,
@@ -161,8 +161,8 @@ saas_quarter_flows as (
         last_month.customers_end,
         last_month.arpa,
         last_month.ltv,
-        {{ scorecard_ratio('sums.sales_marketing_spend', 'sums.new_customers') }} as cac,
-        {{ scorecard_ratio('sums.new_mrr', 'sums.new_customers') }} as new_mrr_per_new_customer
+        {{ safe_ratio('sums.sales_marketing_spend', 'sums.new_customers') }} as cac,
+        {{ safe_ratio('sums.new_mrr', 'sums.new_customers') }} as new_mrr_per_new_customer
     from saas_quarter_sums as sums
     inner join saas_in_quarters as first_month
         on first_month.month = sums.first_month
@@ -175,7 +175,7 @@ saas_quarterly as (
         quarter_start as period_start,
         mrr_end as mrr,
         arr_end as arr,
-        {{ scorecard_ratio('mrr_end - mrr_start', 'mrr_start') }} as mrr_growth_rate,
+        {{ safe_ratio('mrr_end - mrr_start', 'mrr_start') }} as mrr_growth_rate,
         new_mrr,
         expansion_mrr,
         reactivation_mrr,
@@ -186,17 +186,17 @@ saas_quarterly as (
         new_customers,
         churned_customers,
         arpa,
-        {{ scorecard_ratio('churned_customers', 'customers_start') }} as logo_churn_rate,
-        {{ scorecard_ratio('churned_mrr + contraction_mrr', 'mrr_start') }} as gross_mrr_churn_rate,
-        {{ scorecard_ratio('churned_mrr + contraction_mrr - expansion_mrr - reactivation_mrr', 'mrr_start') }}
+        {{ safe_ratio('churned_customers', 'customers_start') }} as logo_churn_rate,
+        {{ safe_ratio('churned_mrr + contraction_mrr', 'mrr_start') }} as gross_mrr_churn_rate,
+        {{ safe_ratio('churned_mrr + contraction_mrr - expansion_mrr - reactivation_mrr', 'mrr_start') }}
             as net_mrr_churn_rate,
-        {{ scorecard_ratio('new_mrr + expansion_mrr + reactivation_mrr', 'churned_mrr + contraction_mrr') }}
+        {{ safe_ratio('new_mrr + expansion_mrr + reactivation_mrr', 'churned_mrr + contraction_mrr') }}
             as quick_ratio,
         ltv,
         sales_marketing_spend,
         cac,
-        {{ scorecard_ratio('ltv', 'cac') }} as ltv_to_cac,
-        {{ scorecard_ratio('cac', 'new_mrr_per_new_customer * cast(' ~ (var('gross_margin') | float) ~ ' as double)') }}
+        {{ safe_ratio('ltv', 'cac') }} as ltv_to_cac,
+        {{ safe_ratio('cac', 'new_mrr_per_new_customer * cast(' ~ (var('gross_margin') | float) ~ ' as double)') }}
             as cac_payback_months
     from saas_quarter_flows
 ),
@@ -220,11 +220,11 @@ movement_intervals as (
 quarter_instants as (
     select
         saas_quarter_sums.quarter_start,
-        {{ sales_add_days('saas_quarter_sums.quarter_start', -1) }} as opening_date,
+        {{ add_days('saas_quarter_sums.quarter_start', -1) }} as opening_date,
         case
-            when {{ sales_add_days(sales_add_months('saas_quarter_sums.quarter_start', 3), -1) }} > as_of.as_of_date
+            when {{ add_days(add_months('saas_quarter_sums.quarter_start', 3), -1) }} > as_of.as_of_date
                 then as_of.as_of_date
-            else {{ sales_add_days(sales_add_months('saas_quarter_sums.quarter_start', 3), -1) }}
+            else {{ add_days(add_months('saas_quarter_sums.quarter_start', 3), -1) }}
         end as closing_date
     from saas_quarter_sums
     cross join as_of
@@ -278,10 +278,10 @@ start_cohorts as (
 retention_quarterly as (
     select
         quarter_instants.quarter_start as period_start,
-        {{ scorecard_ratio('start_cohorts.retained_customers', 'start_cohorts.customers_start') }}
+        {{ safe_ratio('start_cohorts.retained_customers', 'start_cohorts.customers_start') }}
             as customer_retention_rate,
-        {{ scorecard_ratio('start_cohorts.mrr_end', 'start_cohorts.mrr_start') }} as net_revenue_retention,
-        {{ scorecard_ratio('start_cohorts.mrr_end_capped', 'start_cohorts.mrr_start') }}
+        {{ safe_ratio('start_cohorts.mrr_end', 'start_cohorts.mrr_start') }} as net_revenue_retention,
+        {{ safe_ratio('start_cohorts.mrr_end_capped', 'start_cohorts.mrr_start') }}
             as gross_revenue_retention
     from quarter_instants
     left join start_cohorts
@@ -335,7 +335,7 @@ activation_by_month as (
 activation_quarterly as (
     select
         {{ quarter_start('signup_month') }} as period_start,
-        {{ scorecard_ratio('sum(activated_users)', 'sum(users)') }} as activation_rate
+        {{ safe_ratio('sum(activated_users)', 'sum(users)') }} as activation_rate
     from activation
     group by {{ quarter_start('signup_month') }}
 ),
@@ -347,7 +347,7 @@ nps_by_month as (
 nps_quarterly as (
     select
         {{ quarter_start('month') }} as period_start,
-        {{ scorecard_ratio('100 * (sum(promoters) - sum(detractors))', 'sum(responses)') }} as nps
+        {{ safe_ratio('100 * (sum(promoters) - sum(detractors))', 'sum(responses)') }} as nps
     from nps
     group by {{ quarter_start('month') }}
 ),
@@ -359,7 +359,7 @@ csat_by_month as (
 csat_quarterly as (
     select
         {{ quarter_start('month') }} as period_start,
-        {{ scorecard_ratio('sum(satisfied_responses)', 'sum(responses)') }} as csat
+        {{ safe_ratio('sum(satisfied_responses)', 'sum(responses)') }} as csat
     from csat
     group by {{ quarter_start('month') }}
 ),
@@ -387,12 +387,12 @@ leads_quarterly as (
     select
         this_quarter.period_start,
         this_quarter.qualified_leads,
-        {{ scorecard_ratio('100 * (this_quarter.qualified_leads - previous_quarter.qualified_leads)',
+        {{ safe_ratio('100 * (this_quarter.qualified_leads - previous_quarter.qualified_leads)',
                            'previous_quarter.qualified_leads') }} as lead_velocity_rate_pct,
-        {{ scorecard_ratio('this_quarter.converted_leads', 'this_quarter.leads') }} as lead_to_customer_rate
+        {{ safe_ratio('this_quarter.converted_leads', 'this_quarter.leads') }} as lead_to_customer_rate
     from leads_quarter_sums as this_quarter
     left join leads_quarter_sums as previous_quarter
-        on previous_quarter.period_start = {{ sales_add_months('this_quarter.period_start', -3) }}
+        on previous_quarter.period_start = {{ add_months('this_quarter.period_start', -3) }}
 ),
 
 releases_by_month as (
@@ -402,7 +402,7 @@ releases_by_month as (
 releases_quarterly as (
     select
         {{ quarter_start('month') }} as period_start,
-        {{ scorecard_ratio('sum(on_time_releases)', 'sum(releases_with_plan)') }} as on_time_release_share
+        {{ safe_ratio('sum(on_time_releases)', 'sum(releases_with_plan)') }} as on_time_release_share
     from releases
     group by {{ quarter_start('month') }}
 ),

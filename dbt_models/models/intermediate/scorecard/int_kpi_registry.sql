@@ -7,10 +7,10 @@ with
 registry as (
     {%- for entry in scorecard_kpi_registry() %}
     select
-        {{ scorecard_literal(entry.kpi) }} as kpi,
-        {{ scorecard_literal(entry.source) }} as source_model,
-        {{ scorecard_literal(entry.unit) }} as unit,
-        {{ scorecard_literal(entry.quarterly) }} as quarterly_rule
+        {{ sql_literal(entry.kpi) }} as kpi,
+        {{ sql_literal(entry.source) }} as source_model,
+        {{ sql_literal(entry.unit) }} as unit,
+        {{ sql_literal(entry.quarterly) }} as quarterly_rule
     {% if not loop.last %}union all{% endif %}
     {%- endfor %}
 ),

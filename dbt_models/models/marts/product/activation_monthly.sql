@@ -34,7 +34,7 @@ activation_events as (
         events.occurred_date
     from events
     cross join as_of
-    where events.event_name = {{ usage_literal(var('activation_event')) }}
+    where events.event_name = {{ sql_literal(var('activation_event')) }}
         and events.user_id is not null
         and events.occurred_date <= as_of.as_of_date
 ),
@@ -75,7 +75,7 @@ final as (
         months.period_start as signup_month,
         cast(coalesce(cohorts.users, 0) as bigint) as users,
         cast(coalesce(cohorts.activated_users, 0) as bigint) as activated_users,
-        {{ usage_ratio('cohorts.activated_users', 'cohorts.users') }} as activation_rate
+        {{ safe_ratio('cohorts.activated_users', 'cohorts.users') }} as activation_rate
     from months
     left join cohorts
         on cohorts.signup_month = months.period_start

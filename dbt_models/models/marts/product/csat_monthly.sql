@@ -47,7 +47,7 @@ final as (
         months.period_start as month,
         cast(coalesce(monthly.responses, 0) as bigint) as responses,
         cast(coalesce(monthly.satisfied_responses, 0) as bigint) as satisfied_responses,
-        {{ usage_ratio('monthly.satisfied_responses', 'monthly.responses') }} as csat
+        {{ safe_ratio('monthly.satisfied_responses', 'monthly.responses') }} as csat
     from months
     left join monthly
         on monthly.month = months.period_start

@@ -71,8 +71,8 @@ final as (
         step_name,
         users,
         anonymous_visitors,
-        {{ usage_ratio('users', 'previous_step_users') }} as step_conversion_rate,
-        {{ usage_ratio('users', 'first_step_users') }} as overall_conversion_rate
+        {{ safe_ratio('users', 'previous_step_users') }} as step_conversion_rate,
+        {{ safe_ratio('users', 'first_step_users') }} as overall_conversion_rate
     from with_previous
 )
 

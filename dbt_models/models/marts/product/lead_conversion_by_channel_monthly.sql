@@ -45,7 +45,7 @@ final as (
         cast(leads as bigint) as leads,
         cast(qualified_leads as bigint) as qualified_leads,
         cast(converted_leads as bigint) as converted_leads,
-        {{ usage_ratio('converted_leads', 'leads') }} as lead_to_customer_rate
+        {{ safe_ratio('converted_leads', 'leads') }} as lead_to_customer_rate
     from monthly
 )
 

@@ -72,8 +72,8 @@ final as (
         cast(leads as bigint) as leads,
         cast(qualified_leads as bigint) as qualified_leads,
         cast(converted_leads as bigint) as converted_leads,
-        {{ usage_ratio('converted_leads', 'leads') }} as lead_to_customer_rate,
-        {{ usage_ratio('100 * (qualified_leads - previous_qualified_leads)', 'previous_qualified_leads') }}
+        {{ safe_ratio('converted_leads', 'leads') }} as lead_to_customer_rate,
+        {{ safe_ratio('100 * (qualified_leads - previous_qualified_leads)', 'previous_qualified_leads') }}
             as lead_velocity_rate_pct
     from with_previous
 )

@@ -83,7 +83,7 @@ final as (
         months.period_start as month,
         coalesce(monthly.revenue, 0) as revenue,
         coalesce(monthly.new_product_revenue, 0) as new_product_revenue,
-        {{ usage_ratio('coalesce(monthly.new_product_revenue, 0)', 'coalesce(monthly.revenue, 0)') }}
+        {{ safe_ratio('coalesce(monthly.new_product_revenue, 0)', 'coalesce(monthly.revenue, 0)') }}
             as new_product_revenue_share
     from months
     left join monthly

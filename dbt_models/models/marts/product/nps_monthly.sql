@@ -51,7 +51,7 @@ final as (
         cast(coalesce(monthly.promoters, 0) as bigint) as promoters,
         cast(coalesce(monthly.passives, 0) as bigint) as passives,
         cast(coalesce(monthly.detractors, 0) as bigint) as detractors,
-        {{ usage_ratio('100 * (monthly.promoters - monthly.detractors)', 'monthly.responses') }} as nps
+        {{ safe_ratio('100 * (monthly.promoters - monthly.detractors)', 'monthly.responses') }} as nps
     from months
     left join monthly
         on monthly.month = months.period_start

@@ -130,10 +130,10 @@ final as (
         cast(dau as bigint) as dau,
         cast(wau as bigint) as wau,
         cast(mau as bigint) as mau,
-        {{ usage_ratio('dau', 'mau') }} as stickiness,
+        {{ safe_ratio('dau', 'mau') }} as stickiness,
         cast(new_users as bigint) as new_users,
         cast(total_users as bigint) as total_users,
-        {{ usage_ratio('mau', 'total_users') }} as active_pct_of_base
+        {{ safe_ratio('mau', 'total_users') }} as active_pct_of_base
     from running
 )
 

@@ -53,10 +53,10 @@ final as (
         cast(period_users.new_users as bigint) as new_users,
         cast(period_users.total_users - period_users.new_users as bigint) as users_at_start,
         cast(period_users.total_users as bigint) as total_users,
-        {{ usage_ratio('period_users.new_users', 'period_users.total_users') }} as new_users_pct_of_base,
-        {{ usage_ratio('period_users.new_users', 'period_users.total_users - period_users.new_users') }}
+        {{ safe_ratio('period_users.new_users', 'period_users.total_users') }} as new_users_pct_of_base,
+        {{ safe_ratio('period_users.new_users', 'period_users.total_users - period_users.new_users') }}
             as base_growth_pct,
-        {{ usage_ratio('coalesce(period_activity.active_users, 0)', 'period_users.total_users') }}
+        {{ safe_ratio('coalesce(period_activity.active_users, 0)', 'period_users.total_users') }}
             as active_pct_of_base
     from period_users
     left join period_activity

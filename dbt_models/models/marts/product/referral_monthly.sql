@@ -22,7 +22,7 @@ referrals as (
         count(distinct events.user_id) as referring_users
     from events
     cross join as_of
-    where events.event_name = {{ usage_literal(var('referral_event')) }}
+    where events.event_name = {{ sql_literal(var('referral_event')) }}
         and events.user_id is not null
         and events.occurred_date <= as_of.as_of_date
     group by {{ month_start('events.occurred_date') }}
@@ -33,7 +33,7 @@ final as (
         usage_monthly.month,
         usage_monthly.active_users,
         cast(coalesce(referrals.referring_users, 0) as bigint) as referring_users,
-        {{ usage_ratio('coalesce(referrals.referring_users, 0)', 'usage_monthly.active_users') }} as referral_rate
+        {{ safe_ratio('coalesce(referrals.referring_users, 0)', 'usage_monthly.active_users') }} as referral_rate
     from usage_monthly
     left join referrals
         on referrals.month = usage_monthly.month

@@ -61,7 +61,7 @@ final as (
         cast(coalesce(monthly.releases_with_plan, 0) as bigint) as releases_with_plan,
         cast(coalesce(monthly.on_time_releases, 0) as bigint) as on_time_releases,
         cast(coalesce(monthly.late_releases, 0) as bigint) as late_releases,
-        {{ usage_ratio('monthly.on_time_releases', 'monthly.releases_with_plan') }} as on_time_share,
+        {{ safe_ratio('monthly.on_time_releases', 'monthly.releases_with_plan') }} as on_time_share,
         monthly.mean_days_late
     from months
     left join monthly

@@ -83,7 +83,7 @@ final as (
         cast(triangle.months_since_start as integer) as months_since_start,
         cast(triangle.cohort_users as bigint) as cohort_users,
         cast(coalesce(cohort_activity.active_users, 0) as bigint) as active_users,
-        {{ usage_ratio('coalesce(cohort_activity.active_users, 0)', 'triangle.cohort_users') }} as user_retention
+        {{ safe_ratio('coalesce(cohort_activity.active_users, 0)', 'triangle.cohort_users') }} as user_retention
     from triangle
     left join cohort_activity
         on cohort_activity.cohort_month = triangle.cohort_month

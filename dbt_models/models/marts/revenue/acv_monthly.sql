@@ -51,8 +51,8 @@ final as (
     select
         months.month,
         cast(coalesce(monthly.bookings, 0) as bigint) as bookings,
-        {{ revenue_publish_money('coalesce(monthly.total_contract_value, 0)') }} as total_contract_value,
-        {{ revenue_publish_money('monthly.acv') }} as acv
+        {{ publish_money('coalesce(monthly.total_contract_value, 0)') }} as total_contract_value,
+        {{ publish_money('monthly.acv') }} as acv
     from months
     left join monthly
         on monthly.month = months.month

@@ -56,10 +56,10 @@ final as (
     select
         grain.month,
         grain.channel,
-        {{ revenue_publish_money('coalesce(channel_spend.spend, 0)') }} as spend,
-        {{ revenue_publish_money('coalesce(channel_spend.new_business_spend, 0)') }} as new_business_spend,
+        {{ publish_money('coalesce(channel_spend.spend, 0)') }} as spend,
+        {{ publish_money('coalesce(channel_spend.new_business_spend, 0)') }} as new_business_spend,
         cast(coalesce(channel_new_customers.new_customers, 0) as bigint) as new_customers,
-        {{ revenue_ratio('coalesce(channel_spend.spend, 0)', 'channel_new_customers.new_customers') }} as cac
+        {{ safe_ratio('coalesce(channel_spend.spend, 0)', 'channel_new_customers.new_customers') }} as cac
     from grain
     left join channel_spend
         on channel_spend.month = grain.month

@@ -86,10 +86,10 @@ final as (
         cast(months_since_start as integer) as months_since_start,
         cast(cohort_customers as bigint) as cohort_customers,
         cast(active_customers as bigint) as active_customers,
-        {{ revenue_ratio('active_customers', 'cohort_customers') }} as logo_retention,
-        {{ revenue_publish_money('cohort_start_mrr') }} as cohort_start_mrr,
-        {{ revenue_publish_money('mrr') }} as mrr,
-        {{ revenue_ratio('mrr', 'cohort_start_mrr') }} as revenue_retention
+        {{ safe_ratio('active_customers', 'cohort_customers') }} as logo_retention,
+        {{ publish_money('cohort_start_mrr') }} as cohort_start_mrr,
+        {{ publish_money('mrr') }} as mrr,
+        {{ safe_ratio('mrr', 'cohort_start_mrr') }} as revenue_retention
     from with_start
 )
 

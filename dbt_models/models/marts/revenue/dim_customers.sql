@@ -87,10 +87,10 @@ final as (
         crm.created_date,
         movement_dates.first_paid_date,
         {{ month_start('movement_dates.first_paid_date') }} as cohort_month,
-        {{ revenue_publish_money('coalesce(current_mrr.current_mrr, 0)') }} as current_mrr,
-        {{ revenue_publish_money('coalesce(lifetime.lifetime_revenue, 0)') }} as lifetime_revenue,
-        {{ revenue_publish_money('coalesce(lifetime.lifetime_revenue, 0)') }}
-            * {{ revenue_number_var('gross_margin') }} as observed_ltv,
+        {{ publish_money('coalesce(current_mrr.current_mrr, 0)') }} as current_mrr,
+        {{ publish_money('coalesce(lifetime.lifetime_revenue, 0)') }} as lifetime_revenue,
+        {{ publish_money('coalesce(lifetime.lifetime_revenue, 0)') }}
+            * {{ double_var('gross_margin') }} as observed_ltv,
         case
             when coalesce(current_mrr.current_mrr, 0) > 0 then 'active'
             when movement_dates.first_paid_date is not null then 'churned'

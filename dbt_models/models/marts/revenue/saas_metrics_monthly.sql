@@ -102,19 +102,19 @@ joined as (
 rates as (
     select
         joined.*,
-        {{ revenue_ratio('mrr_end', 'customers_end') }} as arpa,
-        {{ revenue_ratio('churned_customers', 'customers_start') }} as logo_churn_rate,
-        {{ revenue_ratio('retained_customers', 'customers_start') }} as customer_retention_rate,
-        {{ revenue_ratio('churned_mrr + contraction_mrr', 'mrr_start') }} as gross_mrr_churn_rate,
-        {{ revenue_ratio('churned_mrr + contraction_mrr - expansion_mrr - reactivation_mrr', 'mrr_start') }}
+        {{ safe_ratio('mrr_end', 'customers_end') }} as arpa,
+        {{ safe_ratio('churned_customers', 'customers_start') }} as logo_churn_rate,
+        {{ safe_ratio('retained_customers', 'customers_start') }} as customer_retention_rate,
+        {{ safe_ratio('churned_mrr + contraction_mrr', 'mrr_start') }} as gross_mrr_churn_rate,
+        {{ safe_ratio('churned_mrr + contraction_mrr - expansion_mrr - reactivation_mrr', 'mrr_start') }}
             as net_mrr_churn_rate,
-        {{ revenue_ratio('start_cohort_mrr_end', 'mrr_start') }} as net_revenue_retention,
-        {{ revenue_ratio('start_cohort_mrr_end_capped', 'mrr_start') }} as gross_revenue_retention,
-        {{ revenue_ratio('new_mrr + expansion_mrr + reactivation_mrr', 'churned_mrr + contraction_mrr') }}
+        {{ safe_ratio('start_cohort_mrr_end', 'mrr_start') }} as net_revenue_retention,
+        {{ safe_ratio('start_cohort_mrr_end_capped', 'mrr_start') }} as gross_revenue_retention,
+        {{ safe_ratio('new_mrr + expansion_mrr + reactivation_mrr', 'churned_mrr + contraction_mrr') }}
             as quick_ratio,
-        {{ revenue_ratio('sales_marketing_spend', 'new_customers') }} as cac,
-        {{ revenue_ratio('new_business_spend', 'new_customers') }} as cac_new_business,
-        {{ revenue_ratio('new_mrr', 'new_customers') }} as new_mrr_per_new_customer
+        {{ safe_ratio('sales_marketing_spend', 'new_customers') }} as cac,
+        {{ safe_ratio('new_business_spend', 'new_customers') }} as cac_new_business,
+        {{ safe_ratio('new_mrr', 'new_customers') }} as new_mrr_per_new_customer
     from joined
 ),
 
@@ -133,8 +133,8 @@ ltv_window as (
 unit_economics as (
     select
         ltv_window.*,
-        {{ revenue_ratio('arpa * ' ~ revenue_number_var('gross_margin'), 'ltv_churn_rate_mean') }} as ltv,
-        {{ revenue_ratio('cac', 'new_mrr_per_new_customer * ' ~ revenue_number_var('gross_margin')) }}
+        {{ safe_ratio('arpa * ' ~ double_var('gross_margin'), 'ltv_churn_rate_mean') }} as ltv,
+        {{ safe_ratio('cac', 'new_mrr_per_new_customer * ' ~ double_var('gross_margin')) }}
             as cac_payback_months
     from ltv_window
 ),
@@ -142,15 +142,15 @@ unit_economics as (
 final as (
     select
         month,
-        {{ revenue_publish_money('mrr_start') }} as mrr_start,
-        {{ revenue_publish_money('new_mrr') }} as new_mrr,
-        {{ revenue_publish_money('expansion_mrr') }} as expansion_mrr,
-        {{ revenue_publish_money('reactivation_mrr') }} as reactivation_mrr,
-        {{ revenue_publish_money('contraction_mrr') }} as contraction_mrr,
-        {{ revenue_publish_money('churned_mrr') }} as churned_mrr,
-        {{ revenue_publish_money('mrr_end') }} as mrr_end,
-        {{ revenue_publish_money('mrr_end - mrr_start') }} as net_new_mrr,
-        {{ revenue_publish_money('12 * mrr_end') }} as arr_end,
+        {{ publish_money('mrr_start') }} as mrr_start,
+        {{ publish_money('new_mrr') }} as new_mrr,
+        {{ publish_money('expansion_mrr') }} as expansion_mrr,
+        {{ publish_money('reactivation_mrr') }} as reactivation_mrr,
+        {{ publish_money('contraction_mrr') }} as contraction_mrr,
+        {{ publish_money('churned_mrr') }} as churned_mrr,
+        {{ publish_money('mrr_end') }} as mrr_end,
+        {{ publish_money('mrr_end - mrr_start') }} as net_new_mrr,
+        {{ publish_money('12 * mrr_end') }} as arr_end,
         cast(customers_start as bigint) as customers_start,
         cast(new_customers as bigint) as new_customers,
         cast(reactivated_customers as bigint) as reactivated_customers,
@@ -165,12 +165,12 @@ final as (
         gross_revenue_retention,
         quick_ratio,
         ltv,
-        {{ revenue_publish_money('sales_marketing_spend') }} as sales_marketing_spend,
+        {{ publish_money('sales_marketing_spend') }} as sales_marketing_spend,
         cac,
-        {{ revenue_ratio('ltv', 'cac') }} as ltv_to_cac,
+        {{ safe_ratio('ltv', 'cac') }} as ltv_to_cac,
         cac_payback_months,
         cac_new_business,
-        {{ revenue_publish_money('new_business_spend') }} as new_business_spend
+        {{ publish_money('new_business_spend') }} as new_business_spend
     from unit_economics
 )
 

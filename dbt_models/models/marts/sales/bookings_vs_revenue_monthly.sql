@@ -23,7 +23,7 @@ monthly_bookings as (
         booked_month as month,
         count(*) as bookings_count,
         sum(contract_value) as bookings_value,
-        sum(case when is_new_business then contract_value else {{ sales_money('0') }} end)
+        sum(case when is_new_business then contract_value else {{ to_money('0') }} end)
             as new_business_bookings_value,
         avg(acv) as acv
     from bookings
@@ -42,12 +42,12 @@ final as (
     select
         months.month,
         cast(coalesce(monthly_bookings.bookings_count, 0) as bigint) as bookings_count,
-        {{ sales_publish_money('coalesce(monthly_bookings.bookings_value, 0)') }} as bookings_value,
-        {{ sales_publish_money('coalesce(monthly_bookings.new_business_bookings_value, 0)') }}
+        {{ publish_money('coalesce(monthly_bookings.bookings_value, 0)') }} as bookings_value,
+        {{ publish_money('coalesce(monthly_bookings.new_business_bookings_value, 0)') }}
             as new_business_bookings_value,
         monthly_bookings.acv,
-        {{ sales_publish_money('coalesce(monthly_revenue.revenue, 0)') }} as revenue,
-        {{ sales_ratio('coalesce(monthly_bookings.bookings_value, 0)', 'monthly_revenue.revenue') }}
+        {{ publish_money('coalesce(monthly_revenue.revenue, 0)') }} as revenue,
+        {{ safe_ratio('coalesce(monthly_bookings.bookings_value, 0)', 'monthly_revenue.revenue') }}
             as book_to_bill_ratio,
         months.is_complete as is_complete_month
     from months

@@ -16,7 +16,7 @@ per_segment as (
         segment,
         count(*) as customers,
         sum(case when lifetime_revenue > 0 then 1 else 0 end) as paying_customers,
-        sum({{ sales_money('lifetime_revenue') }}) as revenue_to_date
+        sum({{ to_money('lifetime_revenue') }}) as revenue_to_date
     from customers
     group by segment
 ),
@@ -26,12 +26,12 @@ final as (
         segment,
         cast(customers as bigint) as customers,
         cast(paying_customers as bigint) as paying_customers,
-        {{ sales_publish_money('revenue_to_date') }} as revenue_to_date,
-        {{ sales_publish_money('revenue_to_date') }} * cast({{ var('gross_margin') | float }} as double)
+        {{ publish_money('revenue_to_date') }} as revenue_to_date,
+        {{ publish_money('revenue_to_date') }} * cast({{ var('gross_margin') | float }} as double)
             as observed_ltv_total,
-        {{ sales_ratio('revenue_to_date', 'customers') }} * cast({{ var('gross_margin') | float }} as double)
+        {{ safe_ratio('revenue_to_date', 'customers') }} * cast({{ var('gross_margin') | float }} as double)
             as mean_observed_ltv,
-        {{ sales_ratio('revenue_to_date', 'paying_customers') }} * cast({{ var('gross_margin') | float }} as double)
+        {{ safe_ratio('revenue_to_date', 'paying_customers') }} * cast({{ var('gross_margin') | float }} as double)
             as mean_observed_ltv_paying
     from per_segment
 )

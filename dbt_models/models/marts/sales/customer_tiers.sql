@@ -51,7 +51,7 @@ window_churn as (
     select
         movements.customer_id,
         count(*) as churned_movements,
-        sum({{ sales_money('movements.amount') }}) as churned_mrr
+        sum({{ to_money('movements.amount') }}) as churned_mrr
     from movements
     cross join trailing_window
     where movements.movement_type = 'churn'
@@ -69,9 +69,9 @@ population as (
 with_revenue as (
     select
         population.customer_id,
-        coalesce(window_revenue.revenue, {{ sales_money('0') }}) as revenue,
+        coalesce(window_revenue.revenue, {{ to_money('0') }}) as revenue,
         coalesce(window_churn.churned_movements, 0) as churned_movements,
-        coalesce(window_churn.churned_mrr, {{ sales_money('0') }}) as churned_mrr
+        coalesce(window_churn.churned_mrr, {{ to_money('0') }}) as churned_mrr
     from population
     left join window_revenue
         on window_revenue.customer_id = population.customer_id
@@ -99,7 +99,7 @@ ranked_revenues as (
         ) + 1 as revenue_rank,
         coalesce(
             sum(group_revenue) over (order by revenue desc rows between unbounded preceding and 1 preceding),
-            {{ sales_money('0') }}
+            {{ to_money('0') }}
         ) as revenue_before,
         sum(group_revenue) over (order by revenue desc rows between unbounded preceding and current row)
             as revenue_through,
@@ -124,12 +124,12 @@ final as (
         ranked.customer_id,
         {{ sales_pareto_tier('ranked.revenue_before', 'ranked.total_revenue') }} as tier,
         cast(ranked.revenue_rank as bigint) as revenue_rank,
-        {{ sales_publish_money('ranked.revenue') }} as revenue_t12m,
-        {{ sales_ratio('ranked.revenue', 'ranked.total_revenue') }} as share_of_revenue,
-        {{ sales_ratio('ranked.revenue_before', 'ranked.total_revenue') }} as cumulative_share_before,
-        {{ sales_ratio('ranked.revenue_through', 'ranked.total_revenue') }} as cumulative_share,
+        {{ publish_money('ranked.revenue') }} as revenue_t12m,
+        {{ safe_ratio('ranked.revenue', 'ranked.total_revenue') }} as share_of_revenue,
+        {{ safe_ratio('ranked.revenue_before', 'ranked.total_revenue') }} as cumulative_share_before,
+        {{ safe_ratio('ranked.revenue_through', 'ranked.total_revenue') }} as cumulative_share,
         cast(ranked.churned_movements as bigint) as churned_movements,
-        {{ sales_publish_money('ranked.churned_mrr') }} as churned_mrr,
+        {{ publish_money('ranked.churned_mrr') }} as churned_mrr,
         coalesce(customers.segment, 'unknown') as segment,
         coalesce(customers.region, 'unknown') as region,
         trailing_window.window_start,

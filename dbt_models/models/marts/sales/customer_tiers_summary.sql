@@ -20,10 +20,10 @@ per_tier as (
     select
         tier,
         count(*) as customers,
-        sum({{ sales_money('revenue_t12m') }}) as revenue,
+        sum({{ to_money('revenue_t12m') }}) as revenue,
         sum(churned_movements) as churned_customers,
         sum(case when churned_movements > 0 then 1 else 0 end) as churned_distinct_customers,
-        sum({{ sales_money('churned_mrr') }}) as churned_mrr
+        sum({{ to_money('churned_mrr') }}) as churned_mrr
     from tiers
     group by tier
 ),
@@ -32,10 +32,10 @@ filled as (
     select
         tier_names.tier,
         coalesce(per_tier.customers, 0) as customers,
-        coalesce(per_tier.revenue, {{ sales_money('0') }}) as revenue,
+        coalesce(per_tier.revenue, {{ to_money('0') }}) as revenue,
         coalesce(per_tier.churned_customers, 0) as churned_customers,
         coalesce(per_tier.churned_distinct_customers, 0) as churned_distinct_customers,
-        coalesce(per_tier.churned_mrr, {{ sales_money('0') }}) as churned_mrr
+        coalesce(per_tier.churned_mrr, {{ to_money('0') }}) as churned_mrr
     from tier_names
     left join per_tier
         on per_tier.tier = tier_names.tier
@@ -53,12 +53,12 @@ final as (
     select
         tier,
         cast(customers as bigint) as customers,
-        {{ sales_ratio('customers', 'total_customers') }} as share_of_customers,
-        {{ sales_publish_money('revenue') }} as revenue,
-        {{ sales_ratio('revenue', 'total_revenue') }} as share_of_revenue,
+        {{ safe_ratio('customers', 'total_customers') }} as share_of_customers,
+        {{ publish_money('revenue') }} as revenue,
+        {{ safe_ratio('revenue', 'total_revenue') }} as share_of_revenue,
         cast(churned_customers as bigint) as churned_customers,
         cast(churned_distinct_customers as bigint) as churned_distinct_customers,
-        {{ sales_publish_money('churned_mrr') }} as churned_mrr
+        {{ publish_money('churned_mrr') }} as churned_mrr
     from with_totals
 )
 

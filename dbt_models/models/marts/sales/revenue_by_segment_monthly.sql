@@ -37,7 +37,7 @@ final as (
     select
         revenue_months.month,
         segments.segment,
-        {{ sales_publish_money('coalesce(monthly.revenue, 0)') }} as revenue,
+        {{ publish_money('coalesce(monthly.revenue, 0)') }} as revenue,
         cast(coalesce(monthly.paying_customers, 0) as bigint) as paying_customers,
         revenue_months.is_complete as is_complete_month
     from revenue_months

@@ -48,7 +48,7 @@ grid as (
         products.product,
         revenue_types.revenue_type,
         coalesce(monthly.invoices, 0) as invoices,
-        coalesce(monthly.revenue, {{ sales_money('0') }}) as revenue
+        coalesce(monthly.revenue, {{ to_money('0') }}) as revenue
     from revenue_months
     cross join products
     cross join revenue_types
@@ -71,11 +71,11 @@ final as (
         month,
         product,
         revenue_type,
-        {{ sales_publish_money('revenue') }} as revenue,
-        {{ sales_ratio('revenue', 'product_revenue') }} as share,
-        {{ sales_ratio('revenue', 'month_revenue') }} as share_of_month_revenue,
+        {{ publish_money('revenue') }} as revenue,
+        {{ safe_ratio('revenue', 'product_revenue') }} as share,
+        {{ safe_ratio('revenue', 'month_revenue') }} as share_of_month_revenue,
         cast(invoices as bigint) as invoices,
-        {{ sales_publish_money('product_revenue') }} as product_revenue,
+        {{ publish_money('product_revenue') }} as product_revenue,
         is_complete as is_complete_month
     from with_totals
 )

@@ -48,7 +48,7 @@ grid as (
         regions.region,
         revenue_types.revenue_type,
         coalesce(monthly.invoices, 0) as invoices,
-        coalesce(monthly.revenue, {{ sales_money('0') }}) as revenue
+        coalesce(monthly.revenue, {{ to_money('0') }}) as revenue
     from revenue_months
     cross join regions
     cross join revenue_types
@@ -71,11 +71,11 @@ final as (
         month,
         region,
         revenue_type,
-        {{ sales_publish_money('revenue') }} as revenue,
-        {{ sales_ratio('revenue', 'region_revenue') }} as share,
-        {{ sales_ratio('revenue', 'month_revenue') }} as share_of_month_revenue,
+        {{ publish_money('revenue') }} as revenue,
+        {{ safe_ratio('revenue', 'region_revenue') }} as share,
+        {{ safe_ratio('revenue', 'month_revenue') }} as share_of_month_revenue,
         cast(invoices as bigint) as invoices,
-        {{ sales_publish_money('region_revenue') }} as region_revenue,
+        {{ publish_money('region_revenue') }} as region_revenue,
         is_complete as is_complete_month
     from with_totals
 )

@@ -40,7 +40,7 @@ grid as (
         revenue_months.is_complete,
         revenue_types.revenue_type,
         coalesce(monthly.invoices, 0) as invoices,
-        coalesce(monthly.revenue, {{ sales_money('0') }}) as revenue
+        coalesce(monthly.revenue, {{ to_money('0') }}) as revenue
     from revenue_months
     cross join revenue_types
     left join monthly
@@ -59,10 +59,10 @@ final as (
     select
         month,
         revenue_type,
-        {{ sales_publish_money('revenue') }} as revenue,
-        {{ sales_ratio('revenue', 'month_revenue') }} as share,
+        {{ publish_money('revenue') }} as revenue,
+        {{ safe_ratio('revenue', 'month_revenue') }} as share,
         cast(invoices as bigint) as invoices,
-        {{ sales_publish_money('month_revenue') }} as month_revenue,
+        {{ publish_money('month_revenue') }} as month_revenue,
         is_complete as is_complete_month
     from with_totals
 )

@@ -43,10 +43,10 @@ final as (
         with_totals.contract_band,
         with_totals.revenue_type,
         cast(with_totals.bookings_count as bigint) as bookings_count,
-        {{ sales_publish_money('with_totals.bookings_value') }} as bookings_value,
-        {{ sales_ratio('with_totals.bookings_value', 'with_totals.rep_bookings_value') }}
+        {{ publish_money('with_totals.bookings_value') }} as bookings_value,
+        {{ safe_ratio('with_totals.bookings_value', 'with_totals.rep_bookings_value') }}
             as share_of_rep_bookings,
-        {{ sales_ratio('with_totals.bookings_count', 'with_totals.rep_bookings_count') }}
+        {{ safe_ratio('with_totals.bookings_count', 'with_totals.rep_bookings_count') }}
             as share_of_rep_bookings_count
     from with_totals
     left join reps

@@ -66,11 +66,11 @@ final as (
         rep_quarters.sales_rep_id,
         coalesce(reps.rep_name, 'unknown') as rep_name,
         rep_quarters.quarter_start,
-        {{ sales_publish_money('coalesce(quarterly_bookings.bookings, 0)') }} as bookings,
+        {{ publish_money('coalesce(quarterly_bookings.bookings, 0)') }} as bookings,
         cast(coalesce(quarterly_bookings.bookings_count, 0) as bigint) as bookings_count,
         cast(quarterly_quotas.quota as double) as quota,
-        {{ sales_ratio('coalesce(quarterly_bookings.bookings, 0)', 'quarterly_quotas.quota') }} as attainment,
-        {{ sales_add_days(sales_add_months('rep_quarters.quarter_start', 3), -1) }} <= bounds.as_of_date
+        {{ safe_ratio('coalesce(quarterly_bookings.bookings, 0)', 'quarterly_quotas.quota') }} as attainment,
+        {{ add_days(add_months('rep_quarters.quarter_start', 3), -1) }} <= bounds.as_of_date
             as is_complete_quarter
     from rep_quarters
     cross join bounds
