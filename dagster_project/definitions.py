@@ -16,13 +16,13 @@ from dagster_project.defs.publish.assets import build_publish_asset
 from dagster_project.defs.publish.schedules import build_failure_sensor, build_schedules
 from dagster_project.defs.quality.checks import build_quality_checks
 from dagster_project.defs.quality.freshness import build_freshness_sensor
+from dagster_project.defs.reports.assets import build_report_assets
 from dagster_project.defs.transform.assets import build_dbt_assets
 from dagster_project.defs.transform.project import LeanDbtCliResource, dbt_project
 from dagster_project.resources import WarehouseResource
 from dagster_project.settings import DBT_PROJECT_DIR, Settings, load_settings
 
 BUILD_JOB = "daily_build"
-FULL_BUILD_JOB = BUILD_JOB  # the name callers used before the job was partitioned
 
 
 def _dbt_executable() -> str:
@@ -52,13 +52,7 @@ def build_definitions(settings: Settings) -> dg.Definitions:
 def _build_definitions(settings: Settings) -> dg.Definitions:
     ingestion = build_ingestion_assets(settings)
     dbt_models = build_dbt_assets(settings)
-    extra: list[dg.AssetsDefinition] = []
-    try:
-        from dagster_project.defs.reports.assets import build_report_assets
-
-        extra = build_report_assets(settings)
-    except ImportError:
-        extra = []
+    extra = build_report_assets(settings)
     publish = build_publish_asset(settings, [key for a in extra for key in a.keys])
     from dagster_project.defs.reports.kpi_report import build_kpi_report_asset
 

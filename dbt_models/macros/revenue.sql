@@ -36,33 +36,6 @@
     end
 {%- endmacro %}
 
-{#- A continuous series of months, column `month` (DATE, first day): start_month,
-    start_month + 1 month, ... through end_month. The bounds are columns of the one-row
-    `bounds_relation` (a CTE name); NULL bounds give no rows (empty warehouse). Portable:
-    a fixed-size number series (dbt.generate_series) cut at end_month. -#}
-{% macro revenue_month_spine(start_month, end_month, bounds_relation, max_months=2400) -%}
-    {{ return(adapter.dispatch('revenue_month_spine', 'product_metrics')(start_month, end_month, bounds_relation, max_months)) }}
-{%- endmacro %}
-
-{% macro default__revenue_month_spine(start_month, end_month, bounds_relation, max_months=2400) -%}
-    select {{ add_months(start_month, 'cast(series.generated_number as integer) - 1') }} as month
-    from {{ bounds_relation }}
-    cross join ({{ dbt.generate_series(max_months) }}) as series
-    where {{ add_months(start_month, 'cast(series.generated_number as integer) - 1') }}
-        <= {{ end_month }}
-{%- endmacro %}
-
-{#- Spark: the same months from sequence() (see usage_period_spine). -#}
-{% macro spark__revenue_month_spine(start_month, end_month, bounds_relation, max_months=2400) -%}
-    select spine.month
-    from {{ bounds_relation }}
-    lateral view explode(
-        case when {{ start_month }} <= {{ end_month }} then
-            sequence(cast({{ start_month }} as date), cast({{ end_month }} as date), interval 1 month)
-        end
-    ) spine as month
-{%- endmacro %}
-
 {#- The six bridge sums of a set of movements (columns movement_type, amount):
     money exact, counts of new, reactivated and churned customers. -#}
 {% macro revenue_movement_sums(type_column='movement_type', amount_column='amount') -%}

@@ -34,3 +34,86 @@
         else 'C'
     end
 {%- endmacro %}
+
+{#- The body of a revenue mix mart by one dimension of int_invoices_recognised (`product`,
+    `region`): recognised revenue per month, dimension value and revenue_type on a full grid
+    (every month from the first with recognised revenue through the as-of month x every
+    value x every revenue_type, 0 when none); `share` within the month and value,
+    `share_of_month_revenue` within the month, `<dimension>_revenue` the value's total. -#}
+{% macro revenue_mix_by(dimension) -%}
+with
+
+months as (
+    select * from {{ ref('int_sales_months') }}
+),
+
+revenue as (
+    select * from {{ ref('int_invoices_recognised') }}
+),
+
+revenue_months as (
+    select months.*
+    from months
+    where months.month >= (select min(issued_month) from revenue)
+),
+
+{{ dimension }}s as (
+    select distinct {{ dimension }} from revenue
+),
+
+revenue_types as (
+    select distinct revenue_type from revenue
+),
+
+monthly as (
+    select
+        issued_month as month,
+        {{ dimension }},
+        revenue_type,
+        count(*) as invoices,
+        sum(revenue) as revenue
+    from revenue
+    group by issued_month, {{ dimension }}, revenue_type
+),
+
+grid as (
+    select
+        revenue_months.month,
+        revenue_months.is_complete,
+        {{ dimension }}s.{{ dimension }},
+        revenue_types.revenue_type,
+        coalesce(monthly.invoices, 0) as invoices,
+        coalesce(monthly.revenue, {{ to_money('0') }}) as revenue
+    from revenue_months
+    cross join {{ dimension }}s
+    cross join revenue_types
+    left join monthly
+        on monthly.month = revenue_months.month
+        and monthly.{{ dimension }} = {{ dimension }}s.{{ dimension }}
+        and monthly.revenue_type = revenue_types.revenue_type
+),
+
+with_totals as (
+    select
+        grid.*,
+        sum(revenue) over (partition by month, {{ dimension }}) as {{ dimension }}_revenue,
+        sum(revenue) over (partition by month) as month_revenue
+    from grid
+),
+
+final as (
+    select
+        month,
+        {{ dimension }},
+        revenue_type,
+        {{ publish_money('revenue') }} as revenue,
+        {{ safe_ratio('revenue', dimension ~ '_revenue') }} as share,
+        {{ safe_ratio('revenue', 'month_revenue') }} as share_of_month_revenue,
+        cast(invoices as bigint) as invoices,
+        {{ publish_money(dimension ~ '_revenue') }} as {{ dimension }}_revenue,
+        is_complete as is_complete_month
+    from with_totals
+)
+
+select * from final
+{%- endmacro %}

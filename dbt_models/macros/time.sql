@@ -52,3 +52,48 @@
 {% macro spark__timestamp_add_days(ts, n) -%}
     timestampadd(DAY, {{ n }}, {{ ts }})
 {%- endmacro %}
+
+{#- The periods (`datepart`: day, week or month) from start_period through end_period, one
+    row each, as column `column` (DATE: the day, the Monday, the first of the month), cut
+    from the one calendar, int_calendar_days. The bounds are expressions over the one-row
+    `bounds_relation` (a CTE name); NULL bounds give no rows. -#}
+{% macro calendar_spine(datepart, start_period, end_period, bounds_relation, column='period_start') -%}
+    {%- set period = {'day': 'date', 'week': 'week_start', 'month': 'month'}.get(datepart) -%}
+    {%- if period is none -%}
+        {{ exceptions.raise_compiler_error("calendar_spine: unsupported datepart " ~ datepart) }}
+    {%- endif -%}
+    select calendar.{{ period }} as {{ column }}
+    from {{ ref('int_calendar_days') }} as calendar
+    cross join {{ bounds_relation }}
+    where calendar.date >= {{ start_period }}
+        and calendar.date <= {{ end_period }}
+        {%- if period != 'date' %}
+        and calendar.date = calendar.{{ period }}
+        {%- endif %}
+{%- endmacro %}
+
+{#- Every day from start_date through end_date, column `period_start` (DATE), for the
+    calendar (int_calendar_days). The bounds are columns of the one-row `bounds_relation`;
+    NULL bounds give no rows. Portable: a fixed-size number series (dbt.generate_series) cut
+    at end_date. Spark: sequence() exploded (a number series of 17 cross joins costs Spark
+    seconds of planning); the same rows. -#}
+{% macro day_series(start_date, end_date, bounds_relation, max_days=100000) -%}
+    {{ return(adapter.dispatch('day_series', 'product_metrics')(start_date, end_date, bounds_relation, max_days)) }}
+{%- endmacro %}
+
+{% macro default__day_series(start_date, end_date, bounds_relation, max_days=100000) -%}
+    select {{ add_days(start_date, 'cast(series.generated_number as integer) - 1') }} as period_start
+    from {{ bounds_relation }}
+    cross join ({{ dbt.generate_series(max_days) }}) as series
+    where {{ add_days(start_date, 'cast(series.generated_number as integer) - 1') }} <= {{ end_date }}
+{%- endmacro %}
+
+{% macro spark__day_series(start_date, end_date, bounds_relation, max_days=100000) -%}
+    select spine.period_start
+    from {{ bounds_relation }}
+    lateral view explode(
+        case when {{ start_date }} <= {{ end_date }} then
+            sequence(cast({{ start_date }} as date), cast({{ end_date }} as date), interval 1 day)
+        end
+    ) spine as period_start
+{%- endmacro %}

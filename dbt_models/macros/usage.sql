@@ -37,41 +37,6 @@
     {%- endif -%}
 {%- endmacro %}
 
-{#- A continuous series of periods, column `period_start` (DATE): start_date, start_date + 1
-    period, ... while <= end_date. The bounds are columns of the one-row `bounds_relation`
-    (a CTE name); NULL bounds give no rows (empty warehouse). Portable: a fixed-size number
-    series (dbt.generate_series), cut at end_date. Spark: sequence() exploded (a number
-    series of 17 cross joins costs Spark seconds of planning); the same rows. -#}
-{% macro usage_period_spine(datepart, start_date, end_date, bounds_relation, max_periods=100000) -%}
-    {{ return(adapter.dispatch('usage_period_spine', 'product_metrics')(datepart, start_date, end_date, bounds_relation, max_periods)) }}
-{%- endmacro %}
-
-{% macro default__usage_period_spine(datepart, start_date, end_date, bounds_relation, max_periods=100000) -%}
-    {%- if datepart == 'week' -%}
-        {%- set unit, step = 'day', '7 * (series.generated_number - 1)' -%}
-    {%- else -%}
-        {%- set unit, step = datepart, 'series.generated_number - 1' -%}
-    {%- endif -%}
-    select cast({{ dbt.dateadd(unit, step, start_date) }} as date) as period_start
-    from {{ bounds_relation }}
-    cross join ({{ dbt.generate_series(max_periods) }}) as series
-    where {{ dbt.dateadd(unit, step, start_date) }} <= {{ end_date }}
-{%- endmacro %}
-
-{% macro spark__usage_period_spine(datepart, start_date, end_date, bounds_relation, max_periods=100000) -%}
-    {%- set step = {'day': 'interval 1 day', 'week': 'interval 7 days', 'month': 'interval 1 month'} -%}
-    {%- if datepart not in step -%}
-        {{ exceptions.raise_compiler_error("usage_period_spine: unsupported datepart " ~ datepart) }}
-    {%- endif -%}
-    select spine.period_start
-    from {{ bounds_relation }}
-    lateral view explode(
-        case when {{ start_date }} <= {{ end_date }} then
-            sequence(cast({{ start_date }} as date), cast({{ end_date }} as date), {{ step[datepart] }})
-        end
-    ) spine as period_start
-{%- endmacro %}
-
 {#- Last day a user-day on `activity_date` keeps its user in a `window_days` rolling count,
     plus one (exclusive end): the next active day of the same user if it comes sooner,
     so that one user's coverage intervals never overlap (see product_usage_daily). -#}
@@ -91,4 +56,70 @@
 {% macro usage_within_days(event_date, start_date, window_days) -%}
     ({{ event_date }} >= {{ start_date }}
         and {{ event_date }} <= {{ add_days(start_date, window_days | int) }})
+{%- endmacro %}
+
+{#- The body of a product usage mart of one grain (`datepart` week or month, its period
+    column named `period_column`): per period of product_usage_daily, active users (distinct
+    over the period), new users, users at start and end, and the shares of the base. -#}
+{% macro usage_by_period(datepart, period_column) -%}
+with
+
+usage_daily as (
+    select * from {{ ref('product_usage_daily') }}
+),
+
+user_activity as (
+    select * from {{ ref('int_user_activity_daily') }}
+),
+
+as_of as (
+    select * from {{ ref('int_as_of_date') }}
+),
+
+daily_in_periods as (
+    select
+        {{ usage_period_start(datepart, 'date') }} as {{ period_column }},
+        date,
+        new_users,
+        total_users
+    from usage_daily
+),
+
+period_users as (
+    select
+        {{ period_column }},
+        sum(new_users) as new_users,
+        max(total_users) as total_users
+    from daily_in_periods
+    group by {{ period_column }}
+),
+
+period_activity as (
+    select
+        {{ usage_period_start(datepart, 'user_activity.activity_date') }} as {{ period_column }},
+        count(distinct user_activity.user_id) as active_users
+    from user_activity
+    cross join as_of
+    where user_activity.activity_date <= as_of.as_of_date
+    group by {{ usage_period_start(datepart, 'user_activity.activity_date') }}
+),
+
+final as (
+    select
+        period_users.{{ period_column }},
+        cast(coalesce(period_activity.active_users, 0) as bigint) as active_users,
+        cast(period_users.new_users as bigint) as new_users,
+        cast(period_users.total_users - period_users.new_users as bigint) as users_at_start,
+        cast(period_users.total_users as bigint) as total_users,
+        {{ safe_ratio('period_users.new_users', 'period_users.total_users') }} as new_users_pct_of_base,
+        {{ safe_ratio('period_users.new_users', 'period_users.total_users - period_users.new_users') }}
+            as base_growth_pct,
+        {{ safe_ratio('coalesce(period_activity.active_users, 0)', 'period_users.total_users') }}
+            as active_pct_of_base
+    from period_users
+    left join period_activity
+        on period_activity.{{ period_column }} = period_users.{{ period_column }}
+)
+
+select * from final
 {%- endmacro %}

@@ -44,9 +44,6 @@ class MetricsDbtTranslator(DagsterDbtTranslator):
 
     def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> dg.AssetKey:
         if dbt_resource_props["resource_type"] == "source":
-            if dbt_resource_props["source_name"] == "incremental":
-                # incremental.changed_<source> is written by that source's ingestion asset
-                return dg.AssetKey(["raw", dbt_resource_props["name"].removeprefix("changed_")])
             return dg.AssetKey([dbt_resource_props["source_name"], dbt_resource_props["name"]])
         return dg.AssetKey([dbt_resource_props["schema"], dbt_resource_props["name"]])
 

@@ -27,7 +27,7 @@ bounds as (
 ),
 
 months as (
-    {{ revenue_month_spine('bounds.start_month', 'bounds.end_month', 'bounds') }}
+    {{ calendar_spine('month', 'bounds.start_month', 'bounds.end_month', 'bounds', column='month') }}
 ),
 
 final as (

@@ -39,7 +39,7 @@ bounds as (
 ),
 
 months as (
-    {{ usage_period_spine('month', 'bounds.start_month', 'bounds.end_month', 'bounds', 10000) }}
+    {{ calendar_spine('month', 'bounds.start_month', 'bounds.end_month', 'bounds') }}
 ),
 
 final as (

@@ -60,7 +60,7 @@ bounds as (
 ),
 
 calendar as (
-    {{ usage_period_spine('day', 'bounds.start_date', 'bounds.end_date', 'bounds') }}
+    {{ calendar_spine('day', 'bounds.start_date', 'bounds.end_date', 'bounds') }}
 ),
 
 coverage as (
