@@ -10,6 +10,7 @@ import warnings
 
 import dagster as dg
 
+from dagster_project.compat import LeanDbtCliResource, check
 from dagster_project.defs.ingestion.assets import build_ingestion_assets
 from dagster_project.defs.ingestion.sensors import build_landing_sensor
 from dagster_project.defs.publish.assets import build_publish_asset
@@ -18,7 +19,7 @@ from dagster_project.defs.quality.checks import build_quality_checks
 from dagster_project.defs.quality.freshness import build_freshness_sensor
 from dagster_project.defs.reports.assets import build_report_assets
 from dagster_project.defs.transform.assets import build_dbt_assets
-from dagster_project.defs.transform.project import LeanDbtCliResource, dbt_project
+from dagster_project.defs.transform.project import dbt_project
 from dagster_project.resources import WarehouseResource
 from dagster_project.settings import DBT_PROJECT_DIR, Settings, load_settings
 
@@ -41,6 +42,7 @@ def _dbt_executable() -> str:
 
 
 def build_definitions(settings: Settings) -> dg.Definitions:
+    check()  # the library versions our patches of their internals target
     # backfill_policy and code references are marked beta/preview; their warnings would
     # be printed by every command that loads the definitions.
     with warnings.catch_warnings():

@@ -91,7 +91,7 @@ def run_dbt(path: Path, args: list[str], vars: dict | None = None) -> None:
     """Run a dbt command in-process against the warehouse at ``path``; raise on failure."""
     from dbt.cli.main import dbtRunner
 
-    from dagster_project.dbt_cli import prepare
+    from dagster_project.compat import prepare_dbt as prepare
 
     prepare()  # dbt as the pipeline runs it (product-metrics-dbt)
 

@@ -97,3 +97,24 @@
         end
     ) spine as period_start
 {%- endmacro %}
+
+{#- One row per date column of the landed sources, `d` = agg(column) (agg: min or max), as
+    the branches of a union: the days int_as_of_date and int_calendar_days are bounded by.
+    `extra`: more (model, column) pairs. Not fx_rates; releases.planned_at only when asked. -#}
+{% macro landed_days(agg, extra=[]) -%}
+    {%- set columns = [
+        ('stg_product__events', 'occurred_date'),
+        ('stg_product__users', 'signed_up_date'),
+        ('stg_crm__customers', 'created_date'),
+        ('stg_billing__invoices', 'issued_date'),
+        ('stg_sales__bookings', 'booked_date'),
+        ('stg_marketing__spend', 'spend_date'),
+        ('stg_marketing__leads', 'created_date'),
+        ('stg_marketing__leads', 'converted_date'),
+        ('stg_survey__responses', 'responded_date'),
+        ('stg_product__releases', 'released_date'),
+    ] + extra -%}
+    {%- for model, column in columns %}
+        {% if not loop.first %}union all {% endif %}select {{ agg }}({{ column }}) as d from {{ ref(model) }}
+    {%- endfor %}
+{%- endmacro %}

@@ -1,4 +1,4 @@
-"""dbt's DuckDB settings survive a model that spilled (dagster_project/dbt_cli.py).
+"""dbt's DuckDB settings survive a model that spilled (dagster_project/compat.py).
 
 dbt-duckdb runs the profile's settings as SETs on every cursor; DuckDB refuses
 ``SET temp_directory`` once it has spilled there. These tests spill for real: a sort of
@@ -12,7 +12,7 @@ from dbt.adapters.duckdb.credentials import DuckDBCredentials
 from dbt.adapters.duckdb.environments import Environment
 from dbt.adapters.duckdb.environments.local import LocalEnvironment
 
-from dagster_project.dbt_cli import prepare
+from dagster_project.compat import prepare_dbt as prepare
 
 SPILLING_SORT = (
     "create or replace table sorted as "

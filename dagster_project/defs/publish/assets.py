@@ -16,15 +16,10 @@ PUBLISH_KEY = dg.AssetKey(["serving", "published_marts"])
 
 
 def mart_keys_from_manifest() -> list[dg.AssetKey]:
-    manifest = json.loads(MANIFEST_PATH.read_text())
-    return sorted(
-        (
-            dg.AssetKey(["marts", node["name"]])
-            for node in manifest["nodes"].values()
-            if node["resource_type"] == "model" and node["schema"] == "marts"
-        ),
-        key=lambda k: k.to_user_string(),
-    )
+    from dagster_project.defs.transform.project import mart_names
+
+    return [dg.AssetKey(["marts", name])
+            for name in mart_names(json.loads(MANIFEST_PATH.read_text()))]
 
 
 def mart_comments() -> dict[str, tuple[str, dict[str, str]]]:

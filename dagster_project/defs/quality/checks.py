@@ -23,7 +23,6 @@ No ``from __future__ import annotations`` here: Dagster inspects the check funct
 annotations (context and resource types) at definition time.
 """
 
-import json
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
@@ -250,14 +249,9 @@ def _mart_check(
 
 
 def _manifest_marts() -> set[dg.AssetKey]:
-    from dagster_project.defs.transform.project import ensure_manifest
+    from dagster_project.defs.transform.project import mart_names
 
-    manifest = json.loads(ensure_manifest().read_text())
-    return {
-        dg.AssetKey(["marts", node["name"]])
-        for node in manifest["nodes"].values()
-        if node["resource_type"] == "model" and node["schema"] == "marts"
-    }
+    return {dg.AssetKey(["marts", name]) for name in mart_names()}
 
 
 def build_quality_checks(

@@ -30,7 +30,12 @@ from dagster_project.defs.partitions import daily_partitions
 from dagster_project.defs.transform import incremental as incremental_plan
 from dagster_project.defs.transform import spark
 from dagster_project.defs.transform.dbt_checks import describe_dbt_test
-from dagster_project.defs.transform.project import apply_dbt_env, dbt_project, ensure_manifest
+from dagster_project.defs.transform.project import (
+    apply_dbt_env,
+    dbt_project,
+    ensure_manifest,
+    mart_names,
+)
 from dagster_project.errors import MetricsError
 from dagster_project.resources import WarehouseResource
 from dagster_project.settings import DBT_PROJECT_DIR, Settings
@@ -203,11 +208,7 @@ def _environment(values: dict[str, str]) -> Iterator[None]:
 
 
 def _mart_relations(manifest: dict[str, Any]) -> list[str]:
-    return sorted(
-        f"{node['schema']}.{node['name']}"
-        for node in manifest["nodes"].values()
-        if node["resource_type"] == "model" and node["schema"] == "marts"
-    )
+    return [f"marts.{name}" for name in mart_names(manifest)]
 
 
 def _before_spark(context: dg.AssetExecutionContext, settings: Settings,

@@ -2,34 +2,17 @@
 
 from __future__ import annotations
 
-import importlib.metadata
+import json
 import os
-from collections.abc import Sequence
-from functools import cached_property
+from collections.abc import Mapping
 from pathlib import Path
 
-from dagster_dbt import DbtCliResource, DbtProject
-from packaging import version
+from dagster_dbt import DbtProject
 
 from dagster_project.errors import MetricsError
 from dagster_project.settings import DBT_PROJECT_DIR, Settings
 
 MANIFEST_PATH = DBT_PROJECT_DIR / "target" / "manifest.json"
-
-
-class LeanDbtCliResource(DbtCliResource):
-    """DbtCliResource without two fixed costs of every dbt step (dagster-dbt 0.29): a
-    ``dbt --version`` subprocess (the version of the venv's dbt-core is known) and an
-    in-process dbt adapter, which only serves dagster-dbt's ``fetch_row_counts`` /
-    ``fetch_column_metadata`` (we count rows ourselves, after dbt released the file).
-    Together about 4 s of CPU per dbt step on these machines."""
-
-    @cached_property
-    def _cli_version(self) -> version.Version:
-        return version.parse(importlib.metadata.version("dbt-core"))
-
-    def _initialize_dbt_core_adapter(self, args: Sequence[str]) -> None:  # type: ignore[override]
-        return None
 
 
 def dbt_project() -> DbtProject:
@@ -80,9 +63,9 @@ def ensure_manifest(force: bool = False) -> Path:
         return MANIFEST_PATH
     from dbt.cli.main import dbtRunner
 
-    from dagster_project.dbt_cli import prepare
+    from dagster_project.compat import prepare_dbt
 
-    prepare()  # the same parse hash as the builds' dbt runs
+    prepare_dbt()  # the same parse hash as the builds' dbt runs
     os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "False")
     result = dbtRunner().invoke(
         [
@@ -97,3 +80,12 @@ def ensure_manifest(force: bool = False) -> Path:
             f"dbt could not parse the project in {DBT_PROJECT_DIR}: {result.exception}"
         )
     return MANIFEST_PATH
+
+
+def mart_names(manifest: Mapping | None = None) -> list[str]:
+    """The published marts (dbt models in schema ``marts``), sorted, from ``manifest`` (the
+    parsed dbt manifest; read, and made when missing, when not given)."""
+    if manifest is None:
+        manifest = json.loads(ensure_manifest().read_text())
+    return sorted(node["name"] for node in manifest["nodes"].values()
+                  if node["resource_type"] == "model" and node["schema"] == "marts")

@@ -12,16 +12,7 @@ subscription_days as (
 other_days as (
     select max(d) as last_day
     from (
-        select max(occurred_date) as d from {{ ref('stg_product__events') }}
-        union all select max(signed_up_date) from {{ ref('stg_product__users') }}
-        union all select max(created_date) from {{ ref('stg_crm__customers') }}
-        union all select max(issued_date) from {{ ref('stg_billing__invoices') }}
-        union all select max(booked_date) from {{ ref('stg_sales__bookings') }}
-        union all select max(spend_date) from {{ ref('stg_marketing__spend') }}
-        union all select max(created_date) from {{ ref('stg_marketing__leads') }}
-        union all select max(converted_date) from {{ ref('stg_marketing__leads') }}
-        union all select max(responded_date) from {{ ref('stg_survey__responses') }}
-        union all select max(released_date) from {{ ref('stg_product__releases') }}
+        {{ landed_days('max') }}
     ) as days
 ),
 

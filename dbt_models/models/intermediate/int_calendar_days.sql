@@ -12,19 +12,11 @@ as_of as (
 first_days as (
     select min(d) as first_day
     from (
-        select min(occurred_date) as d from {{ ref('stg_billing__subscription_events') }}
-        union all select min(effective_date) from {{ ref('stg_billing__subscription_events') }}
-        union all select min(occurred_date) from {{ ref('stg_product__events') }}
-        union all select min(signed_up_date) from {{ ref('stg_product__users') }}
-        union all select min(created_date) from {{ ref('stg_crm__customers') }}
-        union all select min(issued_date) from {{ ref('stg_billing__invoices') }}
-        union all select min(booked_date) from {{ ref('stg_sales__bookings') }}
-        union all select min(spend_date) from {{ ref('stg_marketing__spend') }}
-        union all select min(created_date) from {{ ref('stg_marketing__leads') }}
-        union all select min(converted_date) from {{ ref('stg_marketing__leads') }}
-        union all select min(responded_date) from {{ ref('stg_survey__responses') }}
-        union all select min(released_date) from {{ ref('stg_product__releases') }}
-        union all select min(planned_date) from {{ ref('stg_product__releases') }}
+        {{ landed_days('min', extra=[
+            ('stg_billing__subscription_events', 'occurred_date'),
+            ('stg_billing__subscription_events', 'effective_date'),
+            ('stg_product__releases', 'planned_date'),
+        ]) }}
     ) as days
 ),
 

@@ -1,0 +1,181 @@
+"""Every patch of a library's internals, in one place, with the version it was written for.
+
+``check()`` runs at start-up (``build_definitions``, and ``product-metrics-dbt`` before
+each dbt run): it stops with a message naming the package, the version found and the
+patch to review when an installed version is not the one a patch targets, or when a
+patched internal is gone. A patch that silently stopped applying would cost builds their
+speed (a re-parse of the whole project, two extra processes per dbt step) or fail models
+at random (a spilled DuckDB refusing ``SET temp_directory``), without a word.
+
+The patches:
+
+- dagster-dbt 0.29, ``LeanDbtCliResource``: ``DbtCliResource`` without two fixed costs of
+  every dbt step, a ``dbt --version`` subprocess (``_cli_version``: the venv's dbt-core is
+  known) and an in-process dbt adapter (``_initialize_dbt_core_adapter``), which only
+  serves dagster-dbt's row counts and column metadata (we count rows ourselves, after dbt
+  released the file). About 4 s of CPU per dbt step.
+- dbt-duckdb 1.11, ``prepare_dbt()`` (applied in every dbt process we start, see
+  ``dagster_project/dbt_cli.py``):
+  - ``DuckDBCredentials._connection_keys`` without the file's path and DuckDB settings,
+    so that dbt's partial parse survives a change of warehouse file (dbt re-parses the
+    whole project, ~15 s of CPU, whenever the profile's connection hash changes; the
+    catalog name, which does change what dbt parses, stays in the hash).
+  - ``Environment.initialize_cursor`` sets a profile setting only when its value differs:
+    dbt-duckdb runs every setting as a ``SET`` on every cursor, and once DuckDB has spilled
+    it refuses ``SET temp_directory`` even to the same folder, so every model after one
+    that spilled failed.
+"""
+
+from __future__ import annotations
+
+import copy
+import importlib.metadata
+from collections.abc import Iterable
+from typing import Any
+
+from dagster_project.errors import MetricsError
+
+# package -> the release line the patches were written and checked for
+TARGETS = {"dagster-dbt": "0.29", "dbt-duckdb": "1.11"}
+PATCHES = {
+    "dagster-dbt": "LeanDbtCliResource (DbtCliResource._cli_version, "
+                   "DbtCliResource._initialize_dbt_core_adapter)",
+    "dbt-duckdb": "prepare_dbt (DuckDBCredentials._connection_keys, "
+                  "Environment.initialize_cursor)",
+}
+
+
+class CompatibilityError(MetricsError):
+    """An installed library is not the version a patch of its internals targets."""
+
+
+def _internals(package: str) -> list[tuple[Any, str]]:
+    if package == "dagster-dbt":
+        from dagster_dbt import DbtCliResource
+
+        return [(DbtCliResource, "_cli_version"),
+                (DbtCliResource, "_initialize_dbt_core_adapter")]
+    from dbt.adapters.duckdb.credentials import DuckDBCredentials
+    from dbt.adapters.duckdb.environments import Environment
+
+    return [(DuckDBCredentials, "_connection_keys"), (Environment, "initialize_cursor")]
+
+
+def check(packages: Iterable[str] = tuple(TARGETS),
+          installed: dict[str, str] | None = None) -> None:
+    """Raise CompatibilityError unless each of ``packages`` is on its target line and every
+    internal patched in it exists (``installed``: versions to judge instead of the
+    installed ones, for tests). dbt's own processes check dbt-duckdb only: importing
+    dagster-dbt there would cost every dbt run a second of start-up."""
+    for package in packages:
+        line = TARGETS[package]
+        found = (installed or {}).get(package) or importlib.metadata.version(package)
+        if found != line and not found.startswith(line + "."):
+            raise CompatibilityError(
+                f"{package} {found} is installed, but dagster_project/compat.py patches the "
+                f"internals of {package} {line}.x: {PATCHES[package]}. Check each patch "
+                f"against {package} {found}, then update TARGETS there (or install "
+                f"{package}=={line}.*, the version pyproject.toml pins)."
+            )
+    for package in packages:
+        for owner, name in _internals(package):
+            if not hasattr(owner, name):
+                raise CompatibilityError(
+                    f"{package} {importlib.metadata.version(package)} has no "
+                    f"{owner.__name__}.{name}, which dagster_project/compat.py patches "
+                    f"({PATCHES[package]}): review the patch for this version."
+                )
+
+
+def _lean_dbt_cli_resource() -> type:
+    from functools import cached_property
+
+    from dagster_dbt import DbtCliResource
+    from packaging import version
+
+    class LeanDbtCliResource(DbtCliResource):
+        """DbtCliResource without its ``dbt --version`` subprocess and in-process adapter
+        (see dagster_project/compat.py)."""
+
+        @cached_property
+        def _cli_version(self) -> version.Version:
+            return version.parse(importlib.metadata.version("dbt-core"))
+
+        def _initialize_dbt_core_adapter(self, args: Any) -> None:  # type: ignore[override]
+            return None
+
+    LeanDbtCliResource.__module__ = __name__
+    return LeanDbtCliResource
+
+
+def __getattr__(name: str) -> Any:
+    """``LeanDbtCliResource`` is made on first use, so that dbt's own processes, which
+    import this module for the dbt-duckdb patches, never import Dagster."""
+    if name == "LeanDbtCliResource":
+        cls = _lean_dbt_cli_resource()
+        globals()[name] = cls
+        return cls
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+# Not part of the hash: where the file is and how DuckDB runs; the catalog name
+# (``database``, the file's stem) stays in it.
+_NOT_PARSE_RELEVANT = ("path", "settings")
+
+
+def _stable_duckdb_profile_hash() -> None:
+    try:
+        from dbt.adapters.duckdb.credentials import DuckDBCredentials
+    except ImportError:  # dbt-duckdb absent: nothing to adjust
+        return
+    keys = DuckDBCredentials._connection_keys
+    if getattr(keys, "_product_metrics", False):
+        return
+
+    def _connection_keys(self):  # type: ignore[no-untyped-def]
+        return tuple(k for k in keys(self) if k not in _NOT_PARSE_RELEVANT)
+
+    _connection_keys._product_metrics = True  # type: ignore[attr-defined]
+    DuckDBCredentials._connection_keys = _connection_keys  # type: ignore[method-assign]
+
+
+def _current_setting(cursor, key: str) -> str | None:  # type: ignore[no-untyped-def]
+    import duckdb
+
+    try:
+        row = cursor.execute("SELECT current_setting(?)", [key]).fetchone()
+    except duckdb.Error:  # not a setting this DuckDB knows: let dbt-duckdb's SET report it
+        return None
+    return None if row is None or row[0] is None else str(row[0])
+
+
+def _settings_only_when_changed() -> None:
+    try:
+        from dbt.adapters.duckdb.environments import Environment
+    except ImportError:
+        return
+    original_func = Environment.__dict__["initialize_cursor"].__func__
+    if getattr(original_func, "_product_metrics", False):
+        return
+
+    def initialize_cursor(cls, creds, cursor, plugins=None, registered_df={}):  # type: ignore[no-untyped-def]  # noqa: B006 (dbt-duckdb's signature)
+        if creds.settings:
+            needed = {
+                key: value
+                for key, value in creds.settings.items()
+                if _current_setting(cursor, key) != str(value)
+            }
+            if len(needed) != len(creds.settings):
+                creds = copy.copy(creds)  # a shallow copy: the profile's object is shared
+                creds.settings = needed
+        return original_func(cls, creds, cursor, plugins, registered_df)
+
+    initialize_cursor._product_metrics = True  # type: ignore[attr-defined]
+    initialize_cursor.__wrapped__ = original_func  # type: ignore[attr-defined]
+    Environment.initialize_cursor = classmethod(initialize_cursor)  # type: ignore[method-assign]
+
+
+def prepare_dbt() -> None:
+    """Apply the two dbt-duckdb patches in this process (idempotent)."""
+    _stable_duckdb_profile_hash()
+    _settings_only_when_changed()

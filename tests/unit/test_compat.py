@@ -1,0 +1,57 @@
+"""The patches of library internals (dagster_project/compat.py) stop loudly on a version
+they were not written for, and apply on the versions they were."""
+
+from __future__ import annotations
+
+import pytest
+
+from dagster_project import compat
+
+
+def test_the_installed_versions_are_the_ones_the_patches_target() -> None:
+    compat.check()  # raises when pyproject.toml's pins and compat.TARGETS disagree
+
+
+@pytest.mark.parametrize(("package", "found"), [("dbt-duckdb", "1.12.0"),
+                                                ("dagster-dbt", "0.30.1")])
+def test_another_version_stops_with_the_patch_to_review(package: str, found: str) -> None:
+    with pytest.raises(compat.CompatibilityError) as raised:
+        compat.check([package], installed={package: found})
+    message = str(raised.value)
+    assert f"{package} {found} is installed" in message
+    assert compat.PATCHES[package] in message and "dagster_project/compat.py" in message
+
+
+def test_a_patched_internal_that_is_gone_stops(monkeypatch) -> None:
+    from dbt.adapters.duckdb.environments import Environment
+
+    monkeypatch.delattr(Environment, "initialize_cursor")
+    with pytest.raises(compat.CompatibilityError, match="Environment.initialize_cursor"):
+        compat.check(["dbt-duckdb"])
+
+
+def test_the_lean_resource_skips_the_version_subprocess() -> None:
+    import importlib.metadata
+    import sys
+
+    from dagster_dbt import DbtCliResource
+
+    from dagster_project.settings import DBT_PROJECT_DIR
+
+    assert issubclass(compat.LeanDbtCliResource, DbtCliResource)
+    resource = compat.LeanDbtCliResource(project_dir=str(DBT_PROJECT_DIR),
+                                         dbt_executable=sys.executable)
+    assert str(resource._cli_version) == importlib.metadata.version("dbt-core")
+    assert resource._initialize_dbt_core_adapter([]) is None
+
+
+def test_dbt_processes_do_not_import_dagster() -> None:
+    import subprocess
+    import sys
+
+    code = ("import sys; import dagster_project.dbt_cli; "
+            "from dagster_project.compat import check; check(['dbt-duckdb']); "
+            "print('dagster' in sys.modules, 'dagster_dbt' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout.split()
+    assert out == ["False", "False"]
