@@ -118,3 +118,15 @@
         {% if not loop.first %}union all {% endif %}select {{ agg }}({{ column }}) as d from {{ ref(model) }}
     {%- endfor %}
 {%- endmacro %}
+
+{#- The months from `first_month` (an SQL expression, e.g. a scalar subquery) through the
+    as-of month, column `column` (DATE, first of the month), cut from int_calendar_days:
+    the month series most marts are continuous over. NULL first_month gives no rows. -#}
+{% macro months_through_as_of(first_month, column='period_start') -%}
+    select calendar.month as {{ column }}
+    from {{ ref('int_calendar_days') }} as calendar
+    cross join {{ ref('int_as_of_date') }} as as_of
+    where calendar.date = calendar.month
+        and calendar.month >= {{ first_month }}
+        and calendar.month <= {{ month_start('as_of.as_of_date') }}
+{%- endmacro %}

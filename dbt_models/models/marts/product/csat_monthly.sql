@@ -31,15 +31,8 @@ monthly as (
     group by month
 ),
 
-bounds as (
-    select
-        (select min(month) from monthly) as start_month,
-        {{ month_start('as_of.as_of_date') }} as end_month
-    from as_of
-),
-
 months as (
-    {{ calendar_spine('month', 'bounds.start_month', 'bounds.end_month', 'bounds') }}
+    {{ months_through_as_of('(select min(month) from monthly)') }}
 ),
 
 final as (

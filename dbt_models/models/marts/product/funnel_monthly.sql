@@ -6,10 +6,6 @@
 
 with
 
-as_of as (
-    select * from {{ ref('int_as_of_date') }}
-),
-
 progress as (
     select * from {{ ref('int_funnel_progress') }}
 ),
@@ -18,15 +14,8 @@ funnel_steps as (
     select * from {{ ref('stg_reference__funnel_steps') }}
 ),
 
-bounds as (
-    select
-        (select min(cohort_month) from progress) as start_month,
-        {{ month_start('as_of.as_of_date') }} as end_month
-    from as_of
-),
-
 months as (
-    {{ calendar_spine('month', 'bounds.start_month', 'bounds.end_month', 'bounds') }}
+    {{ months_through_as_of('(select min(cohort_month) from progress)') }}
 ),
 
 step_counts as (

@@ -34,15 +34,8 @@ cohorts as (
     group by cohort_month
 ),
 
-bounds as (
-    select
-        (select min(cohort_month) from cohorts) as start_month,
-        {{ month_start('as_of.as_of_date') }} as end_month
-    from as_of
-),
-
 months as (
-    {{ calendar_spine('month', 'bounds.start_month', 'bounds.end_month', 'bounds') }}
+    {{ months_through_as_of('(select min(cohort_month) from cohorts)') }}
 ),
 
 triangle as (

@@ -26,15 +26,8 @@ in_scope as (
     where bookings.booked_date <= as_of.as_of_date
 ),
 
-bounds as (
-    select
-        (select min(month) from in_scope) as start_month,
-        {{ month_start('as_of.as_of_date') }} as end_month
-    from as_of
-),
-
 months as (
-    {{ calendar_spine('month', 'bounds.start_month', 'bounds.end_month', 'bounds', column='month') }}
+    {{ months_through_as_of('(select min(month) from in_scope)', column='month') }}
 ),
 
 monthly as (
