@@ -106,7 +106,7 @@ def _judgeable(e: dict[str, Any], params: dict[str, Any]) -> bool:
     return True
 
 
-def _frame_sql(suite: Suite, frame: str, table: str, in_batch: str, batch_literal: str) -> str:
+def _frame_sql(suite: Suite, frame: str, table: str, in_batch: str) -> str:
     meta = suite["meta"]
     if frame.startswith("distinct:"):
         column = frame.split(":", 1)[1]
@@ -126,13 +126,18 @@ def _frame_sql(suite: Suite, frame: str, table: str, in_batch: str, batch_litera
         day = f"cast({meta['row_time']} as date)"
         window = int(meta["volume"]["window_days"])
         minimum = float(meta["volume"]["min_daily_rows"])
+        # Rows per day only of the batch's days and the windows before them, not of
+        # the whole table's history.
         return f"""
-            with per_day as (
-                select {day} as day, count(*) as day_rows from {table}
-                where {meta['row_time']} is not null group by 1),
-            batch_days as (
+            with batch_days as (
                 select distinct {day} as day from {table}
-                where _ingested_at = {batch_literal} and {meta['row_time']} is not null),
+                where {in_batch} and {meta['row_time']} is not null),
+            per_day as (
+                select {day} as day, count(*) as day_rows from {table}
+                where {meta['row_time']} is not null
+                    and {day} >= (select min(day) from batch_days) - {window}
+                    and {day} <= (select max(day) from batch_days)
+                group by 1),
             judged as (
                 select b.day, coalesce(d.day_rows, 0) as day_rows,
                        (select coalesce(sum(p.day_rows), 0) from per_day as p
@@ -165,7 +170,7 @@ def validate_batch(con: duckdb.DuckDBPyConnection, source: str, suite: Suite,
         return SuiteResult(suite["name"], target, (), rows=0, note=(
             f"{batch.label} ({batch.mode}) added no rows; nothing new to judge"))
     params = history_parameters(con, table, suite, before)
-    has_history = con.execute(f"select count(*) > 0 from {table} where {before}").fetchone()[0]
+    has_history = con.execute(f"select 1 from {table} where {before} limit 1").fetchone() is not None
     judged = [e for e in suite["expectations"] if _judgeable(e, params)
               and (has_history or not (e.get("meta") or {}).get("history"))]
     skipped = len(suite["expectations"]) - len(judged)
@@ -191,7 +196,7 @@ def validate_batch(con: duckdb.DuckDBPyConnection, source: str, suite: Suite,
             result = validate_table(con, table, part, where=in_batch, parameters=params,
                                     docs=target_docs)
         else:
-            df = con.execute(_frame_sql(suite, frame, table, in_batch, literal)).df()
+            df = con.execute(_frame_sql(suite, frame, table, in_batch)).df()
             if df.empty:
                 continue  # e.g. no day with enough history to judge volume
             result = validate_frame(df, part, frame=frame, target=target, parameters=params,

@@ -5,8 +5,8 @@ saying what was validated (``raw_invoices batch 12``, ``marts_nps_monthly``) and
 label for the frame (``rows 1 of 3``, ``references customer_id``); the check then renders
 the pages of its own validations (GX's ``build_data_docs`` for those results only) and
 rewrites ``index.html``, a plain list of the newest validations with PASS/FAIL and a link
-to each page, that opens offline (GX's own index, kept as ``gx_index.html``, draws its list
-with scripts from public CDNs). A page shows each expectation with its observed value and
+to each page, that opens offline (GX's own index, not built, draws its list with scripts
+from public CDNs and is empty offline). A page shows each expectation with its observed value and
 examples of unexpected values; suites never read personal columns, so none appear.
 
 The newest ``KEEP_RUNS`` validations of each suite are kept; older pages are deleted.
@@ -153,10 +153,6 @@ def prune_and_index(folder: Path) -> Path:
                     empty.rmdir()
                 except OSError:
                     break
-    gx_index = folder / INDEX
-    if gx_index.exists() and "bootstrap-table" in gx_index.read_text(encoding="utf-8",
-                                                                      errors="replace"):
-        gx_index.replace(folder / "gx_index.html")
     index = folder / INDEX
     index.write_text(render_index(kept), encoding="utf-8")
     return index
