@@ -9,6 +9,11 @@ to each page, that opens offline (GX's own index, not built, draws its list with
 from public CDNs and is empty offline). A page shows each expectation with its observed value and
 examples of unexpected values; suites never read personal columns, so none appear.
 
+GX's pages take their styles and icons from public CDNs too: offline, the pass/fail
+column is empty (the icons are a web font) and the tables have no lines. Each page gets
+``OFFLINE_STYLE`` inlined before those links: a few rules that draw the layout, tables and
+a "pass" / "FAIL" word in place of each icon. Online, the CDN styles load after it and win.
+
 The newest ``KEEP_RUNS`` validations of each suite are kept; older pages are deleted.
 """
 
@@ -90,9 +95,40 @@ class DataDocs:
                 json.dumps({"suite": p.suite, "run": p.run, "label": p.label,
                             "success": p.success, "failed": p.failed, "time": p.time,
                             "page": page}), encoding="utf-8")
+        for page in pages:
+            style_offline(self.folder / page)
         self.pending.clear()
         prune_and_index(self.folder)
         return pages
+
+
+# Readable without network (see the module's docstring); selectors are GX 1.x's classes.
+OFFLINE_STYLE = """<style id="offline-style">
+body { font-family: system-ui, sans-serif; color: #1f2933; margin: 0 1.5rem; }
+nav, .ge-navigation-sidebar-container, .sticky, footer { display: none; }
+.card { border: 1px solid #d9dee3; border-radius: 4px; margin: .8rem 0; }
+.card-header { background: #f3f5f7; padding: .4rem .8rem; font-weight: 600; }
+.card-body { padding: .5rem .8rem; }
+table { border-collapse: collapse; margin: .3rem 0; }
+th, td { border-bottom: 1px solid #e3e7eb; padding: .25rem .6rem; text-align: left;
+  vertical-align: top; font-size: 14px; }
+.badge { background: #e3e7eb; border-radius: 3px; padding: 0 .3rem; }
+.fa-check-circle::before { content: "pass"; color: #1b7f3b; font-weight: 600; }
+.fa-times::before { content: "FAIL"; color: #b42318; font-weight: 700; }
+.collapse { display: none; }
+</style>
+"""
+
+
+def style_offline(page: Path) -> None:
+    """Inline ``OFFLINE_STYLE`` at the top of a rendered page's head (once)."""
+    try:
+        text = page.read_text(encoding="utf-8")
+    except OSError:
+        return
+    if 'id="offline-style"' in text or "<head>" not in text:
+        return
+    page.write_text(text.replace("<head>", "<head>\n" + OFFLINE_STYLE, 1), encoding="utf-8")
 
 
 _sites: set[str] = set()

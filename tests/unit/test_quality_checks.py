@@ -120,6 +120,9 @@ def test_quality_gx_warning_on_a_new_batch_does_not_block(tmp_path: Path) -> Non
     assert "| warning |" in batch.metadata["failures"].value
     page = Path(batch.metadata["data_docs"].value)
     assert page.exists() and ">gold<" in page.read_text()
+    # offline, the failing row reads FAIL (GX's icon is a web font from a CDN)
+    from dagster_project.quality.data_docs import OFFLINE_STYLE
+    assert page.read_text().count(OFFLINE_STYLE) == 1 and "fa-times text-danger" in page.read_text()
     index = tmp_path / "data" / "serving" / "quality" / "index.html"
     assert ">FAIL<" in index.read_text()
     assert DOWNSTREAM in _materialized(result)  # a warning: published downstream
@@ -208,3 +211,31 @@ def test_quality_freshness_of_a_build_as_of_an_earlier_day_is_judged_on_that_day
     # as of 2025-01-10: the row is 38 hours old at the end of that day (2025-01-11 00:00)
     judged = judged_update_time(newest, "2025-01-10", now)
     assert now.timestamp() - judged == 38 * 3600
+
+
+def test_quality_freshness_judgement_and_names() -> None:
+    from dagster_project.defs.quality.freshness import (
+        FRESH_UNTIL,
+        build_freshness_checks,
+        describe,
+        judge,
+    )
+
+    now = 1_800_000_000.0
+    passed, text, meta = judge("users", now - (20 * 86_400 + 3 * 3_600 + 59), now)
+    assert not passed
+    assert text == ("raw.users: overdue; newest signed_up_at is 20 days, 3 hours old, "
+                    "past the limit of 3 days")
+    assert FRESH_UNTIL not in meta
+    passed, text, meta = judge("users", now - 3 * 86_400, now)  # exactly at the limit
+    assert passed and text.endswith("is 3 days old (limit 3 days)")
+    assert meta[FRESH_UNTIL].value == now  # stale from this moment on
+    passed, text, _ = judge("leads", None, now)
+    assert not passed and text.startswith("raw.leads: no newest created_at recorded yet")
+    assert describe("releases").startswith(
+        "raw.releases is fresh: its newest released_at is at most 120 days older than")
+    [check] = build_freshness_checks(["users", "releases"])
+    assert check.node_def.name == "landing_freshness"  # one step, named, in run logs
+    assert {(s.asset_key.to_user_string(), s.name, s.description) for s in check.check_specs} == {
+        ("raw/users", FRESHNESS_CHECK, describe("users")),
+        ("raw/releases", FRESHNESS_CHECK, describe("releases"))}
