@@ -115,8 +115,8 @@ class Settings:
     def dbt_env(self) -> dict[str, str]:
         """Settings that reach dbt as environment variables (``DBT_AS_OF_DATE``), read by the
         macro ``run_param`` (a ``--vars`` value wins). A value that changes from run to run
-        in ``--vars`` makes dbt re-parse the whole project (~7 s); an environment variable
-        only the files that read it."""
+        in ``--vars`` makes dbt re-parse the whole project (~7 s); ``run_param`` reads the
+        environment at run time only, so a new value re-parses nothing."""
         merged = self.dbt_vars_dict()
         return {env: str(merged.get(name) or "") for name, env in DBT_ENV_SETTINGS.items()}
 
