@@ -33,7 +33,7 @@ class BuildReport:
     step_seconds: dict[str, float] = field(default_factory=dict)
     wall_seconds: float = 0.0
     # The run's partition range (first, last day) and how the daily facts were built
-    # (dbt_models_daily's plan: mode, reason, window, ingestion batches, rows).
+    # (dbt_models's plan for them: mode, reason, window, ingestion batches, rows).
     partitions: tuple[str, str] | None = None
     incremental: dict[str, object] = field(default_factory=dict)
     log_path: str = ""  # the run's whole Dagster and dbt log
@@ -301,12 +301,12 @@ def run_config(full_refresh: bool) -> dict[str, object]:
         return {}
     ops: dict[str, object] = {f"raw__{source}": {"config": {"full_refresh": True}}
                               for source in SOURCES}
-    ops["dbt_models_daily"] = {"config": {"full_refresh": True}}
+    ops["dbt_models"] = {"config": {"full_refresh": True}}
     return {"ops": ops}
 
 
 def _slice_metadata(materialized: list) -> dict[str, object]:
-    """dbt_models_daily's plan, from the metadata of its stg_product__events output."""
+    """The daily facts' plan, from the metadata of dbt_models's stg_product__events output."""
     key = dg.AssetKey(["staging", "stg_product__events"])
     for event in materialized:
         if event.asset_key == key:

@@ -70,7 +70,7 @@ def _build_definitions(settings: Settings) -> dg.Definitions:
             "Ingest every new landing file, rebuild the run's days of the daily facts and "
             "every event and user-day the new files touched (late data included), rebuild "
             "the marts, run every check, publish. Run one partition range per run "
-            "(single-run backfill); full_refresh in the run config of dbt_models_daily "
+            "(single-run backfill); full_refresh in the run config of dbt_models "
             "rebuilds the facts from all raw rows."
         ),
     )

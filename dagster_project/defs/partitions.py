@@ -1,9 +1,10 @@
 """The daily partitions of the large facts, and which days a run re-processes.
 
 A partition is a day in the reporting time zone. For ``raw/product_events`` it names the
-files that landed for that day (a ``dt=YYYY-MM-DD`` folder); for ``stg_product__events``
-and ``int_user_activity_daily`` the events and user-days that occurred on it. A run
-covers a range of partitions, the *window*: the nightly run (schedule, sensor,
+files that landed for that day (a ``dt=YYYY-MM-DD`` folder). A run covers a range of
+partitions, the *window*, and the dbt step (not partitioned itself) rebuilds the events
+and user-days (``stg_product__events``, ``int_user_activity_daily``) of the window's days
+(``window_of_run``): the nightly run (schedule, sensor,
 ``product-metrics build``) takes the newest day and the ``lookback_days`` days before it;
 a backfill any range. Whatever the window, every run ingests every new file and also
 rebuilds the events and user-days those files touched, so an event landing later than
@@ -14,13 +15,14 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from zoneinfo import ZoneInfo
 
 import dagster as dg
 from dagster._core.storage.tags import (
     ASSET_PARTITION_RANGE_END_TAG,
     ASSET_PARTITION_RANGE_START_TAG,
+    PARTITION_NAME_TAG,
 )
 
 from dagster_project.errors import MetricsError
@@ -96,3 +98,15 @@ def backfill_window(first: str, last: str,
 def range_tags(window: tuple[str, str]) -> dict[str, str]:
     """Run tags that make one run cover the partition range (single-run backfill)."""
     return {ASSET_PARTITION_RANGE_START_TAG: window[0], ASSET_PARTITION_RANGE_END_TAG: window[1]}
+
+
+def window_of_run(tags: Mapping[str, str], settings: Settings) -> tuple[str, str]:
+    """The window of days a run covers: its partition range (the tags of a nightly run, a
+    sensor's run or a backfill), its one partition, or, for a run launched without one
+    (the UI's "Materialize" of the dbt models alone), the nightly window ending today."""
+    start, end = tags.get(ASSET_PARTITION_RANGE_START_TAG), tags.get(ASSET_PARTITION_RANGE_END_TAG)
+    if start and end:
+        return start, end
+    if tags.get(PARTITION_NAME_TAG):
+        return tags[PARTITION_NAME_TAG], tags[PARTITION_NAME_TAG]
+    return lookback_window(today(settings), settings, daily_partitions(settings))

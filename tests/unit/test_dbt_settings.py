@@ -78,31 +78,3 @@ def test_a_changed_setting_is_still_applied(tmp_path):
     cur.execute("select current_setting('TimeZone')")
     assert cur.fetchone() == ("UTC",)
     env.close()
-
-
-def test_a_dbt_step_starts_from_the_newest_parse_either_step_left(tmp_path, monkeypatch) -> None:
-    """After a change of settings the daily step re-parses the project; the full step then
-    starts from that parse instead of its own older one (dbt still checks it)."""
-    import os
-
-    from dagster_project.defs.transform import assets
-
-    monkeypatch.setattr(assets, "TARGET_DIR", tmp_path)
-    daily = tmp_path / assets.DAILY_ASSET / assets.PARTIAL_PARSE
-    full = tmp_path / assets.FULL_ASSET / assets.PARTIAL_PARSE
-    assets._share_partial_parse(assets.FULL_ASSET)  # no parse anywhere yet: nothing to do
-    assert not full.exists()
-    for path, text, mtime in ((full, "old parse", 1_000), (daily, "fresh parse", 2_000)):
-        path.parent.mkdir(parents=True)
-        path.write_text(text)
-        os.utime(path, (mtime, mtime))
-    assets._share_partial_parse(assets.FULL_ASSET)
-    assert full.read_text() == "fresh parse"
-    assert sorted(p.name for p in full.parent.iterdir()) == [assets.PARTIAL_PARSE]  # no temp left
-    os.utime(full, (3_000, 3_000))
-    full.write_text("newer parse of the full step")
-    os.utime(full, (3_000, 3_000))
-    assets._share_partial_parse(assets.FULL_ASSET)  # its own is the newest: kept
-    assert full.read_text() == "newer parse of the full step"
-    assets._share_partial_parse(assets.DAILY_ASSET)
-    assert daily.read_text() == "newer parse of the full step"

@@ -19,6 +19,8 @@ from dagster_project.defs.partitions import (
     landing_day,
     lookback_window,
     range_tags,
+    today,
+    window_of_run,
 )
 from dagster_project.defs.publish.schedules import build_schedules, nightly_window
 from dagster_project.defs.transform import incremental
@@ -99,9 +101,21 @@ def test_from_and_to_go_together(capsys: pytest.CaptureFixture[str]) -> None:
     assert "--from and --to go together" in capsys.readouterr().err
 
 
+def test_the_dbt_step_rebuilds_the_days_of_its_run(tmp_path: Path) -> None:
+    s = settings(tmp_path, lookback_days=2)
+    # a nightly, sensor or backfill run: its partition range
+    assert window_of_run(range_tags(("2024-08-01", "2024-08-31")), s) == (
+        "2024-08-01", "2024-08-31")
+    # a run of one partition
+    assert window_of_run({"dagster/partition": "2024-08-05"}, s) == ("2024-08-05", "2024-08-05")
+    # launched without a partition (the UI's Materialize): the nightly window ending today
+    end = today(s)
+    assert window_of_run({}, s) == ((end - dt.timedelta(days=2)).isoformat(), end.isoformat())
+
+
 def test_a_full_refresh_re_derives_every_source_and_the_daily_facts() -> None:
     ops = run_config(full_refresh=True)["ops"]
-    assert ops["dbt_models_daily"] == {"config": {"full_refresh": True}}
+    assert ops["dbt_models"] == {"config": {"full_refresh": True}}
     assert ops["raw__product_events"] == {"config": {"full_refresh": True}}
     assert run_config(full_refresh=False) == {}
 

@@ -61,7 +61,7 @@ def test_a_terminal_gets_one_line_rewritten_in_place() -> None:
 
 
 def test_steps_are_named_by_their_stage() -> None:
-    assert [stage_of(s) for s in ("raw__users", "dbt_models_daily", "dbt_models",
+    assert [stage_of(s) for s in ("raw__users", "dbt_models",
                                   "serving__published_marts", "serving__kpi_report",
                                   "marts__saas_metrics_monthly_gx")] == [
-        "ingest", "dbt", "dbt", "publish", "report", "checks"]
+        "ingest", "dbt", "publish", "report", "checks"]

@@ -132,9 +132,8 @@ def export_raw(
 class ExportMarker:
     """Which raw tables this run has exported already (``<raw_dir>/.exported_by_run``).
 
-    Each dbt step exports the raw tables it reads, once their ingestion assets have run,
-    and no more: the daily step may start while the other sources are still being ingested,
-    so an export of everything at its start would hand the later step empty or stale tables.
+    The dbt step exports every raw table once the run's ingestion assets have run; a retry
+    of the step in the same run does not export them again.
     """
 
     def __init__(self, raw_dir: Path, run_id: str) -> None:
