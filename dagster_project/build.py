@@ -368,7 +368,7 @@ def _run_build_locked(settings: Settings, full_refresh: bool,
     from dagster_project.progress import BuildProgress
 
     if settings.engine == "spark":
-        from dagster_project.defs.transform.spark import check_spark_ready
+        from dagster_project.transform.spark import check_spark_ready
 
         check_spark_ready(settings)
     window = run_window(settings, backfill)

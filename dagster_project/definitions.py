@@ -11,8 +11,8 @@ import warnings
 import dagster as dg
 
 from dagster_project.compat import LeanDbtCliResource, check
-from dagster_project.defs.ingestion.assets import build_ingestion_assets
-from dagster_project.defs.ingestion.sensors import build_landing_sensor
+from dagster_project.defs.ingest.assets import build_ingestion_assets
+from dagster_project.defs.ingest.sensors import build_landing_sensor
 from dagster_project.defs.publish.assets import build_publish_asset
 from dagster_project.defs.publish.schedules import build_failure_sensor, build_schedules
 from dagster_project.defs.quality.checks import build_quality_checks

@@ -40,7 +40,7 @@ def _text(value: object) -> str:
 
 def _python_marts() -> list[Mart]:
     """Marts built by Python assets (not in the dbt YAML)."""
-    from dagster_project.reports import buying_trend
+    from dagster_project.transform import buying_trend
 
     doc = (buying_trend.__doc__ or "").strip().split("\n\n")
     return [Mart(

@@ -6,60 +6,45 @@ import contextlib
 from collections.abc import Iterator
 from pathlib import Path
 
-import dagster as dg
 import duckdb
+from dagster_duckdb import DuckDBResource
 
 from dagster_project.settings import Settings
 
 
-def open_duckdb(
-    path: Path | str,
-    *,
-    memory_limit: str = "8GB",
-    threads: int = 2,
-    temp_dir: Path | str | None = None,
-    read_only: bool = False,
-) -> duckdb.DuckDBPyConnection:
-    """Open a DuckDB file in UTC with the configured limits (never at import time)."""
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    con = duckdb.connect(str(path), read_only=read_only)
-    con.execute("set TimeZone='UTC'")
-    con.execute(f"set memory_limit='{memory_limit}'")
-    con.execute(f"set threads={int(threads)}")
-    if temp_dir is not None:
-        Path(temp_dir).mkdir(parents=True, exist_ok=True)
-        con.execute(f"set temp_directory='{temp_dir}'")
-    return con
-
-
-class WarehouseResource(dg.ConfigurableResource):
-    """The working warehouse (DuckDB file). Only one process may hold it read-write, so
-    every asset that opens it runs in the ``duckdb`` pool (one at a time)."""
-
-    warehouse_path: str
-    memory_limit: str = "8GB"
-    threads: int = 2
-    temp_dir: str
+class WarehouseResource(DuckDBResource):
+    """The working warehouse (DuckDB file): dagster-duckdb's ``DuckDBResource`` with the
+    settings' limits as its ``connection_config``, and read-only opens besides (the library
+    opens read-write only). Only one process may hold the file read-write, so every asset
+    that opens it runs in the ``duckdb`` pool (one at a time)."""
 
     @classmethod
     def from_settings(cls, settings: Settings) -> WarehouseResource:
         return cls(
-            warehouse_path=str(settings.warehouse_path),
-            memory_limit=settings.duckdb_memory_limit,
-            threads=settings.duckdb_threads,
-            temp_dir=str(settings.duckdb_temp_dir),
+            database=str(settings.warehouse_path),
+            connection_config={
+                "memory_limit": settings.duckdb_memory_limit,
+                "threads": settings.duckdb_threads,
+                "temp_directory": str(settings.duckdb_temp_dir),
+            },
         )
 
     @contextlib.contextmanager
     def connect(self, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
-        con = open_duckdb(
-            self.warehouse_path,
-            memory_limit=self.memory_limit,
-            threads=self.threads,
-            temp_dir=self.temp_dir,
-            read_only=read_only,
-        )
+        """A connection in UTC (the time zone is set after connecting: DuckDB refuses it
+        in the connection config before its time zone extension is loaded)."""
+        Path(self.database).parent.mkdir(parents=True, exist_ok=True)
+        temp = self.connection_config.get("temp_directory")
+        if temp:
+            Path(temp).mkdir(parents=True, exist_ok=True)
+        if not read_only:
+            with self.get_connection() as con:
+                con.execute("set TimeZone='UTC'")
+                yield con
+            return
+        con = duckdb.connect(self.database, read_only=True, config=dict(self.connection_config))
         try:
+            con.execute("set TimeZone='UTC'")
             yield con
         finally:
             con.close()

@@ -4,7 +4,7 @@
     its window (`min_date` .. `max_date`, inclusive: the Dagster partitions of the run) and
     the `extra_days` on which the events of the run's new ingestion batches occurred,
     however long ago (the pipeline computes them from incremental.changed_product_events:
-    dagster_project/defs/transform/incremental.py). Every row of a slice day is rebuilt
+    dagster_project/transform/incremental.py). Every row of a slice day is rebuilt
     from upstream, so a late event counts on the day it occurred, and an event that left
     upstream (a later conflicting copy got both quarantined) leaves its day too.
 

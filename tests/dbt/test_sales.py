@@ -335,7 +335,7 @@ def test_observed_ltv_by_segment(wh: Path) -> None:
 # --- Buying trend over the mart ---------------------------------------------------------------
 
 def test_buying_trend_table_from_revenue_by_segment(wh: Path) -> None:
-    from dagster_project.reports.buying_trend import build_buying_trend
+    from dagster_project.transform.buying_trend import build_buying_trend
 
     con = duckdb.connect(str(wh))
     try:

@@ -78,7 +78,7 @@ def test_empty_warehouse_scorecard_has_one_no_data_row_per_demo_target(empty_wh:
 
 
 def test_empty_warehouse_buying_trend_is_empty(empty_wh: Path) -> None:
-    from dagster_project.reports.buying_trend import build_buying_trend
+    from dagster_project.transform.buying_trend import build_buying_trend
 
     con = duckdb.connect(str(empty_wh))
     try:

@@ -25,7 +25,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from dagster_project.defs.transform.spark import table_dir
+from dagster_project.transform.spark import table_dir
 from tests.e2e.conftest import settings_for
 
 pytestmark = pytest.mark.spark
@@ -153,7 +153,7 @@ def test_every_published_table_equals_the_duckdb_build(engines) -> None:
 
 def test_marts_are_metastore_tables_that_spark_sql_reads(engines) -> None:
     """What a BI tool on the cluster sees: marts.* in the metastore, read through Spark SQL."""
-    from dagster_project.defs.transform.spark import open_spark_session
+    from dagster_project.transform.spark import open_spark_session
 
     duck_settings, spark_settings = engines["duckdb"][0], engines["spark"][0]
     session = open_spark_session(spark_settings)

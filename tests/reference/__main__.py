@@ -45,7 +45,7 @@ def build(landing: Path, work: Path, dbt_vars: dict) -> Path:
 
     from dagster_project.ingest import ingest_all
     from dagster_project.ingest.fx import FxSettings
-    from dagster_project.reports.buying_trend import build_buying_trend
+    from dagster_project.transform.buying_trend import build_buying_trend
     from tests.dbt_harness import run_dbt
 
     wh = work / "warehouse.duckdb"

@@ -1,4 +1,4 @@
-"""compute_buying_trend (dagster_project/reports/buying_trend.py) on series computed by hand."""
+"""compute_buying_trend (dagster_project/transform/buying_trend.py) on series computed by hand."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import duckdb
 import pandas as pd
 import pytest
 
-from dagster_project.reports.buying_trend import build_buying_trend, compute_buying_trend
+from dagster_project.transform.buying_trend import build_buying_trend, compute_buying_trend
 
 
 def frame(rows: list[tuple[str, date, float]]) -> pd.DataFrame:

@@ -87,7 +87,7 @@ def test_column_schemas_carry_warehouse_types_and_dbt_descriptions(tmp_path: Pat
                 "cast(12.5 as decimal(18, 2)) as mrr, 3 as customers union all "
                 "select date '2024-02-01', 0, 0")
     con.close()
-    warehouse = WarehouseResource(warehouse_path=str(path), temp_dir=str(tmp_path / "tmp"))
+    warehouse = WarehouseResource(database=str(path), connection_config={"temp_directory": str(tmp_path / "tmp")})
     key, missing = dg.AssetKey(["marts", "m"]), dg.AssetKey(["marts", "not_built"])
     counts, columns = table_facts(warehouse, [key, missing])
     assert counts == {key: 2}

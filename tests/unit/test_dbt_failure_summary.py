@@ -45,7 +45,7 @@ def _warehouse(tmp_path: Path) -> WarehouseResource:
     con.execute("create table staging.invoices as select * from "
                 "(values (1.0, 1.1), (2.0, null), (3.0, null), (4.0, 0.9)) as t(amount, fx_rate)")
     con.close()
-    return WarehouseResource(warehouse_path=str(path), temp_dir=str(tmp_path / "tmp"))
+    return WarehouseResource(database=str(path), connection_config={"temp_directory": str(tmp_path / "tmp")})
 
 
 def test_the_summary_names_the_failing_column_and_its_rows(tmp_path: Path) -> None:

@@ -30,7 +30,7 @@ SCRIPT = textwrap.dedent(
 
     import dagster as dg
     import pandas as pd
-    from dagster_project.defs.ingestion.assets import build_ingestion_assets
+    from dagster_project.defs.ingest.assets import build_ingestion_assets
     from dagster_project.generate import generate
     from dagster_project.quality import gx_runner
     from dagster_project.resources import WarehouseResource

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import duckdb
 
-from dagster_project.defs.publish.publisher import publish
 from dagster_project.ingest import ingest_all
+from dagster_project.publish.publisher import publish
 
 NOW = datetime(2024, 3, 1, 12, 0, 0)
 SECRETS = (

@@ -12,7 +12,7 @@ import pytest
 
 from dagster_project.build import run_config
 from dagster_project.cli import main
-from dagster_project.defs.ingestion.sensors import build_landing_sensor, landing_window
+from dagster_project.defs.ingest.sensors import build_landing_sensor, landing_window
 from dagster_project.defs.partitions import (
     backfill_window,
     daily_partitions,
@@ -23,10 +23,10 @@ from dagster_project.defs.partitions import (
     window_of_run,
 )
 from dagster_project.defs.publish.schedules import build_schedules, nightly_window
-from dagster_project.defs.transform import incremental
 from dagster_project.errors import MetricsError
 from dagster_project.ingest.changes import ensure_change_tables, record_batch
 from dagster_project.settings import load_settings
+from dagster_project.transform import incremental
 
 D = dt.date
 

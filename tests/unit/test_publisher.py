@@ -11,8 +11,8 @@ import duckdb
 import pytest
 
 from dagster_project.defs.publish.assets import mart_comments
-from dagster_project.defs.publish.publisher import publish
 from dagster_project.errors import MetricsError
+from dagster_project.publish.publisher import publish
 from dagster_project.settings import load_settings
 
 

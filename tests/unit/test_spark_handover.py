@@ -9,16 +9,16 @@ import duckdb
 import pytest
 
 from dagster_project.contract import SOURCES, create_typed_table_sql
-from dagster_project.defs.transform import spark as spark_module
-from dagster_project.defs.transform.spark import (
+from dagster_project.errors import MetricsError
+from dagster_project.ingest.fx import FxSettings, resolve
+from dagster_project.transform import spark as spark_module
+from dagster_project.transform.spark import (
     RAW_TABLES,
     ExportMarker,
     export_raw,
     mirror_tables,
     table_dir,
 )
-from dagster_project.errors import MetricsError
-from dagster_project.ingest.fx import FxSettings, resolve
 
 
 @pytest.fixture
@@ -117,7 +117,7 @@ def _settings(tmp_path: Path):
 
 
 def test_a_dead_driver_is_named_by_its_first_jvm_error(tmp_path: Path) -> None:
-    from dagster_project.defs.transform.spark import driver_errors_log, driver_stopped
+    from dagster_project.transform.spark import driver_errors_log, driver_stopped
 
     settings = _settings(tmp_path)
     log = driver_errors_log(settings)
@@ -129,7 +129,7 @@ def test_a_dead_driver_is_named_by_its_first_jvm_error(tmp_path: Path) -> None:
 
 
 def test_a_driver_killed_without_a_word_is_still_named(tmp_path: Path) -> None:
-    from dagster_project.defs.transform.spark import driver_stopped
+    from dagster_project.transform.spark import driver_stopped
 
     said = driver_stopped(_settings(tmp_path), [REFUSED])
     assert said is not None and said.startswith("the Spark driver stopped: it ended without")
@@ -141,7 +141,7 @@ def test_a_driver_killed_without_a_word_is_still_named(tmp_path: Path) -> None:
 
 
 def test_a_failed_test_on_a_living_driver_is_not_a_dead_driver(tmp_path: Path) -> None:
-    from dagster_project.defs.transform.spark import driver_errors_log, driver_stopped
+    from dagster_project.transform.spark import driver_errors_log, driver_stopped
 
     settings = _settings(tmp_path)
     log = driver_errors_log(settings)
@@ -153,8 +153,8 @@ def test_a_failed_test_on_a_living_driver_is_not_a_dead_driver(tmp_path: Path) -
 def test_the_in_process_driver_gets_a_code_cache_sized_for_generated_code() -> None:
     """C1 only (TieredStopAtLevel=1) shrinks the JVM's code cache to 48 MB; a dbt build's
     generated classes filled it at random. Both the build and profiles.yml's default say so."""
-    from dagster_project.defs.transform.spark import JAVA_OPTIONS
     from dagster_project.settings import DBT_PROJECT_DIR
+    from dagster_project.transform.spark import JAVA_OPTIONS
 
     assert "-XX:TieredStopAtLevel=1" in JAVA_OPTIONS
     assert "-XX:ReservedCodeCacheSize=384m" in JAVA_OPTIONS
@@ -163,7 +163,7 @@ def test_the_in_process_driver_gets_a_code_cache_sized_for_generated_code() -> N
 
 
 def test_a_stack_frame_naming_an_error_method_is_not_a_cause(tmp_path: Path) -> None:
-    from dagster_project.defs.transform.spark import driver_errors_log, driver_stopped
+    from dagster_project.transform.spark import driver_errors_log, driver_stopped
 
     settings = _settings(tmp_path)
     log = driver_errors_log(settings)

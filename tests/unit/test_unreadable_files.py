@@ -9,7 +9,7 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from dagster_project.defs.ingestion.assets import READABLE_CHECK, build_ingestion_assets
+from dagster_project.defs.ingest.assets import READABLE_CHECK, build_ingestion_assets
 from dagster_project.resources import WarehouseResource
 from dagster_project.settings import load_settings
 

@@ -7,8 +7,8 @@ import json
 import dagster as dg
 
 from dagster_project import __version__
-from dagster_project.defs.publish.publisher import publish
 from dagster_project.defs.transform.project import MANIFEST_PATH
+from dagster_project.publish.publisher import publish
 from dagster_project.resources import WarehouseResource
 from dagster_project.settings import Settings
 

@@ -116,7 +116,7 @@ def _run_guarded(
 ) -> Iterator[dg.AssetCheckResult]:
     """Open the warehouse read-only once and yield every selected check's result."""
     wanted = [c for c in checks if _selected(context, key, c[0])]
-    if not Path(warehouse.warehouse_path).exists():
+    if not Path(warehouse.database).exists():
         for name, _, _ in wanted:
             yield _not_built(key, name, "the warehouse does not exist yet")
         return

@@ -26,7 +26,7 @@ def build_report_assets(settings: Settings) -> list[dg.AssetsDefinition]:
         pool="duckdb",
     )
     def buying_trend_monthly(warehouse: WarehouseResource) -> dg.MaterializeResult:
-        from dagster_project.reports.buying_trend import build_buying_trend
+        from dagster_project.transform.buying_trend import build_buying_trend
 
         alpha = float(metric["smoothing_alpha"])
         horizon = int(metric["forecast_months"])

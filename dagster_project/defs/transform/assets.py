@@ -29,8 +29,6 @@ from dagster_dbt import (
 from pydantic import Field
 
 from dagster_project.defs.partitions import window_of_run
-from dagster_project.defs.transform import incremental as incremental_plan
-from dagster_project.defs.transform import spark
 from dagster_project.defs.transform.dbt_checks import describe_dbt_test
 from dagster_project.defs.transform.project import (
     apply_dbt_env,
@@ -41,6 +39,8 @@ from dagster_project.defs.transform.project import (
 from dagster_project.errors import MetricsError
 from dagster_project.resources import WarehouseResource
 from dagster_project.settings import DBT_PROJECT_DIR, Settings
+from dagster_project.transform import incremental as incremental_plan
+from dagster_project.transform import spark
 
 OWNER = "team:data-platform"
 LAYER_GROUPS = ("staging", "intermediate", "marts")
@@ -354,7 +354,7 @@ def build_dbt_assets(settings: Settings) -> list[dg.AssetsDefinition]:
     if tuple(incremental) != tuple(sorted(incremental_plan.MODELS)):
         raise MetricsError(
             f"dbt models materialized incrementally: {incremental}; the slice logic "
-            f"(dagster_project/defs/transform/incremental.py) knows {incremental_plan.MODELS}"
+            f"(dagster_project/transform/incremental.py) knows {incremental_plan.MODELS}"
         )
     project = dbt_project()
     dbt_vars = settings.dbt_vars_dict()

@@ -35,7 +35,7 @@ def apply_dbt_env(settings: Settings) -> None:
     os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "False")
     os.environ.update(settings.dbt_env())
     if settings.engine == "spark":
-        from dagster_project.defs.transform.spark import spark_env
+        from dagster_project.transform.spark import spark_env
 
         os.environ.update(spark_env(settings))
 
