@@ -24,6 +24,12 @@ The patches:
     dbt-duckdb runs every setting as a ``SET`` on every cursor, and once DuckDB has spilled
     it refuses ``SET temp_directory`` even to the same folder, so every model after one
     that spilled failed.
+- great-expectations 1.24, ``cache_gx_templates()`` (applied when the quality checks make
+  their GX context, checked there, not at start-up: importing GX costs ~3.5 s):
+  ``DefaultJinjaView.__init__`` gives each new view's Jinja environment one shared
+  in-memory bytecode cache. GX makes a new environment for every Data Docs page it
+  renders and compiles its templates again each time (~0.1 s a page, ~20 pages a build);
+  Jinja checks each cached template against its source, so a cached one is never stale.
 """
 
 from __future__ import annotations
@@ -36,12 +42,15 @@ from typing import Any
 from dagster_project.errors import MetricsError
 
 # package -> the release line the patches were written and checked for
-TARGETS = {"dagster-dbt": "0.29", "dbt-duckdb": "1.11"}
+TARGETS = {"dagster-dbt": "0.29", "dbt-duckdb": "1.11", "great-expectations": "1.24"}
+# Checked when the definitions load; great-expectations when GX is first used.
+AT_START_UP = ("dagster-dbt", "dbt-duckdb")
 PATCHES = {
     "dagster-dbt": "LeanDbtCliResource (DbtCliResource._cli_version, "
                    "DbtCliResource._initialize_dbt_core_adapter)",
     "dbt-duckdb": "prepare_dbt (DuckDBCredentials._connection_keys, "
                   "Environment.initialize_cursor)",
+    "great-expectations": "cache_gx_templates (DefaultJinjaView.__init__)",
 }
 
 
@@ -55,13 +64,17 @@ def _internals(package: str) -> list[tuple[Any, str]]:
 
         return [(DbtCliResource, "_cli_version"),
                 (DbtCliResource, "_initialize_dbt_core_adapter")]
+    if package == "great-expectations":
+        from great_expectations.render.view.view import DefaultJinjaView
+
+        return [(DefaultJinjaView, "__init__"), (DefaultJinjaView, "_get_template")]
     from dbt.adapters.duckdb.credentials import DuckDBCredentials
     from dbt.adapters.duckdb.environments import Environment
 
     return [(DuckDBCredentials, "_connection_keys"), (Environment, "initialize_cursor")]
 
 
-def check(packages: Iterable[str] = tuple(TARGETS),
+def check(packages: Iterable[str] = AT_START_UP,
           installed: dict[str, str] | None = None) -> None:
     """Raise CompatibilityError unless each of ``packages`` is on its target line and every
     internal patched in it exists (``installed``: versions to judge instead of the
@@ -179,3 +192,35 @@ def prepare_dbt() -> None:
     """Apply the two dbt-duckdb patches in this process (idempotent)."""
     _stable_duckdb_profile_hash()
     _settings_only_when_changed()
+
+
+def cache_gx_templates() -> None:
+    """Give every GX Data Docs view one shared Jinja bytecode cache (idempotent)."""
+    import jinja2
+    from great_expectations.render.view.view import DefaultJinjaView
+
+    original = DefaultJinjaView.__init__
+    if getattr(original, "_product_metrics", False):
+        return
+
+    class _InMemoryBytecodeCache(jinja2.BytecodeCache):
+        def __init__(self) -> None:
+            self.compiled: dict[str, bytes] = {}
+
+        def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+            code = self.compiled.get(bucket.key)
+            if code is not None:
+                bucket.bytecode_from_string(code)  # dropped by Jinja if the source changed
+
+        def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+            self.compiled[bucket.key] = bucket.bytecode_to_string()
+
+    cache = _InMemoryBytecodeCache()
+
+    def __init__(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        original(self, *args, **kwargs)
+        self.env.bytecode_cache = cache
+
+    __init__._product_metrics = True  # type: ignore[attr-defined]
+    __init__.__wrapped__ = original  # type: ignore[attr-defined]
+    DefaultJinjaView.__init__ = __init__  # type: ignore[method-assign]

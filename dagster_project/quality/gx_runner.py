@@ -61,6 +61,11 @@ def gx_context() -> tuple[Any, Any]:
         import great_expectations as gx
         from great_expectations.data_context.types.base import ProgressBarsConfig
 
+        from dagster_project.compat import cache_gx_templates, check
+
+        check(["great-expectations"])
+        cache_gx_templates()
+
         context = gx.get_context(mode="ephemeral")
         context.variables.progress_bars = ProgressBarsConfig(
             globally=False, metric_calculations=False

@@ -9,11 +9,13 @@ from dagster_project import compat
 
 
 def test_the_installed_versions_are_the_ones_the_patches_target() -> None:
-    compat.check()  # raises when pyproject.toml's pins and compat.TARGETS disagree
+    # raises when pyproject.toml's pins and compat.TARGETS disagree
+    compat.check(tuple(compat.TARGETS))
 
 
 @pytest.mark.parametrize(("package", "found"), [("dbt-duckdb", "1.12.0"),
-                                                ("dagster-dbt", "0.30.1")])
+                                                ("dagster-dbt", "0.30.1"),
+                                                ("great-expectations", "1.25.0")])
 def test_another_version_stops_with_the_patch_to_review(package: str, found: str) -> None:
     with pytest.raises(compat.CompatibilityError) as raised:
         compat.check([package], installed={package: found})
@@ -55,3 +57,26 @@ def test_dbt_processes_do_not_import_dagster() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True).stdout.split()
     assert out == ["False", "False"]
+
+
+def test_data_docs_views_share_compiled_templates() -> None:
+    """GX makes a Jinja environment per Data Docs page; with the patch the second one
+    loads the first one's compiled templates instead of compiling them again."""
+    from great_expectations.render.view.view import DefaultJinjaView
+
+    compat.cache_gx_templates()
+    compat.cache_gx_templates()  # idempotent: one wrapper, one cache
+    assert not getattr(DefaultJinjaView.__init__.__wrapped__, "_product_metrics", False)
+    first, second = DefaultJinjaView(), DefaultJinjaView()
+    assert first.env.bytecode_cache is second.env.bytecode_cache is not None
+    first.env.get_template("page.j2")
+    compiled: list[str] = []
+    original = second.env.compile
+
+    def counting(source, name=None, filename=None, raw=False, defer_init=False):
+        compiled.append(name)
+        return original(source, name, filename, raw, defer_init)
+
+    second.env.compile = counting
+    second.env.get_template("page.j2")
+    assert "page.j2" not in compiled
