@@ -39,8 +39,11 @@ class WarehouseResource(DuckDBResource):
             Path(temp).mkdir(parents=True, exist_ok=True)
         if not read_only:
             with self.get_connection() as con:
-                con.execute("set TimeZone='UTC'")
-                yield con
+                try:
+                    con.execute("set TimeZone='UTC'")
+                    yield con
+                finally:  # the library closes it only when the body did not raise
+                    con.close()
             return
         con = duckdb.connect(self.database, read_only=True, config=dict(self.connection_config))
         try:
