@@ -1,25 +1,18 @@
 -- CSAT (docs/METRICS.md, Satisfaction): one row per month, continuous from the first month with
 -- a `csat` response through the as-of month. csat = share of responses scoring 4 or 5,
--- NULL in a month without responses.
+-- NULL in a month without responses. The responses, cut at the as-of date:
+-- int_survey_responses.
 
 with
 
-as_of as (
-    select * from {{ ref('int_as_of_date') }}
-),
-
 responses as (
-    select * from {{ ref('stg_survey__responses') }}
+    select * from {{ ref('int_survey_responses') }}
 ),
 
 csat_responses as (
-    select
-        {{ month_start('responses.responded_date') }} as month,
-        responses.score
+    select month, score
     from responses
-    cross join as_of
-    where responses.survey = 'csat'
-        and responses.responded_date <= as_of.as_of_date
+    where survey = 'csat'
 ),
 
 monthly as (

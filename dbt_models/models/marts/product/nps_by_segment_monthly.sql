@@ -1,39 +1,18 @@
 -- NPS per customer segment (docs/METRICS.md, Satisfaction): one row per month (continuous from
 -- the first `nps` response through the as-of month) and segment that ever answered. The
 -- segment is that of the response's customer_id, else of its user's customer (users),
--- else 'unknown' (also for a customer missing from customers).
+-- else 'unknown' (also for a customer missing from customers): int_survey_responses.
 
 with
 
-as_of as (
-    select * from {{ ref('int_as_of_date') }}
-),
-
 responses as (
-    select * from {{ ref('stg_survey__responses') }}
-),
-
-users as (
-    select * from {{ ref('stg_product__users') }}
-),
-
-customers as (
-    select * from {{ ref('stg_crm__customers') }}
+    select * from {{ ref('int_survey_responses') }}
 ),
 
 nps_responses as (
-    select
-        {{ month_start('responses.responded_date') }} as month,
-        coalesce(customers.segment, 'unknown') as segment,
-        responses.score
+    select month, segment, score
     from responses
-    cross join as_of
-    left join users
-        on users.user_id = responses.user_id
-    left join customers
-        on customers.customer_id = coalesce(responses.customer_id, users.customer_id)
-    where responses.survey = 'nps'
-        and responses.responded_date <= as_of.as_of_date
+    where survey = 'nps'
 ),
 
 monthly as (

@@ -1,25 +1,18 @@
 -- NPS (docs/METRICS.md, Satisfaction): one row per month, continuous from the first month with
 -- an `nps` response through the as-of month. Promoters score 9-10, passives 7-8, detractors
 -- 0-6; nps = 100 x (promoters - detractors) / responses, NULL in a month without responses.
+-- The responses, cut at the as-of date: int_survey_responses.
 
 with
 
-as_of as (
-    select * from {{ ref('int_as_of_date') }}
-),
-
 responses as (
-    select * from {{ ref('stg_survey__responses') }}
+    select * from {{ ref('int_survey_responses') }}
 ),
 
 nps_responses as (
-    select
-        {{ month_start('responses.responded_date') }} as month,
-        responses.score
+    select month, score
     from responses
-    cross join as_of
-    where responses.survey = 'nps'
-        and responses.responded_date <= as_of.as_of_date
+    where survey = 'nps'
 ),
 
 monthly as (
