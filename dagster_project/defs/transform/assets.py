@@ -178,7 +178,6 @@ def _defined_schema(context: Any, key: dg.AssetKey) -> Any:
         return None
 
 
-INCREMENTAL_SELECTOR = "config.materialized:incremental"
 ASSET = "dbt_models"
 TARGET_DIR = DBT_PROJECT_DIR / "target"
 SLICE_ENV = ("DBT_MIN_DATE", "DBT_MAX_DATE", "DBT_EXTRA_DAYS")
@@ -249,7 +248,7 @@ def _after_spark(context: dg.AssetExecutionContext, settings: Settings,
 
 
 def _stream(context: dg.AssetExecutionContext, dbt: DbtCliResource,
-            warehouse: WarehouseResource, args: list[str], target: str,
+            warehouse: WarehouseResource, args: list[str],
             extra: Callable[[Any], dict[dg.AssetKey, dict[str, Any]]] | None = None,
             after: Callable[[Any], None] | None = None,
             countable: set[tuple[str, ...]] | None = None,
@@ -273,7 +272,7 @@ def _stream(context: dg.AssetExecutionContext, dbt: DbtCliResource,
     to run; the slice and the as-of date travel in environment variables, read at run
     time only)."""
     invocation = dbt.cli(args, context=context, raise_on_error=False,
-                         target_path=TARGET_DIR / target)
+                         target_path=TARGET_DIR / ASSET)
     # Collect first: metadata that needs the warehouse can only be read once dbt
     # (a separate process holding the DuckDB file) has finished.
     events = list(invocation.stream())
@@ -427,7 +426,7 @@ def build_dbt_assets(settings: Settings) -> list[dg.AssetsDefinition]:
                 _after_spark(context, settings, warehouse, watch, manifest)
 
         with _environment(planned.env() if planned else {}):
-            yield from _stream(context, dbt, warehouse, args, ASSET, extra, after=after,
+            yield from _stream(context, dbt, warehouse, args, extra, after=after,
                                countable=mirrored if on_spark else None,
                                explain_failures=not on_spark, engine_died=engine_died)
         if planned is None or on_spark:
