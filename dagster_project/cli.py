@@ -29,6 +29,7 @@ typical use:
   product-metrics build --from 2025-01-01 --to 2025-01-31   # backfill a range of days
   product-metrics build --full-refresh                  # rebuild everything from landed rows
   product-metrics scorecard                             # KPIs against targets
+  product-metrics query mrr --by segment --grain quarter  # any metric, sliced (--list)
   product-metrics report --open                         # the KPI report, charts in one HTML file
   product-metrics ui                                    # lineage and runs in the Dagster UI
   product-metrics docs --open                           # dbt docs: models, columns, lineage
@@ -138,6 +139,41 @@ def cmd_scorecard(args: argparse.Namespace) -> int:
         print(render_scorecard(con, period=args.period, color=sys.stdout.isatty() and not args.no_color))
     finally:
         con.close()
+    return 0
+
+
+def cmd_query(args: argparse.Namespace) -> int:
+    from dagster_project.semantic import SemanticLayer, render
+    from dagster_project.transform.manifest import SEMANTIC_MANIFEST_PATH, ensure_manifest
+
+    settings = _load(args)
+    definitions = settings.semantic_manifest_path
+    if not definitions.exists():  # served by a build before the semantic layer: the project's
+        ensure_manifest()
+        definitions = SEMANTIC_MANIFEST_PATH
+    with SemanticLayer(settings.serving_path, definitions) as layer:
+        if args.list:
+            print(render.catalog(layer.metrics()))
+            return 0
+        if not args.metrics:
+            raise MetricsError("name at least one metric, e.g. `product-metrics query mrr --by "
+                               "segment`; `product-metrics query --list` shows them all")
+        metrics = [m for arg in args.metrics for m in arg.split(",") if m]
+        by = [d for arg in args.by for d in arg.split(",") if d]
+        grain = None if args.grain == "all" else args.grain
+        if args.explain:
+            print(layer.explain(metrics, by, grain))
+            return 0
+        start = dt.date.fromisoformat(args.from_day) if args.from_day else None
+        end = dt.date.fromisoformat(args.to_day) if args.to_day else None
+        result = layer.query(metrics, by=by, grain=grain, start=start, end=end,
+                             where=args.where, limit=args.limit)
+    if args.format == "csv":
+        sys.stdout.write(render.to_csv(result))
+    elif args.format == "json":
+        print(render.to_json(result))
+    else:
+        print(render.table(result))
     return 0
 
 
@@ -353,6 +389,41 @@ def build_parser() -> argparse.ArgumentParser:
                    help="YYYY-MM or YYYY-Qn (default: the latest period of each KPI)")
     s.add_argument("--no-color", action="store_true", help="plain text, no colours")
     s.set_defaults(func=cmd_scorecard)
+
+    q = _add_parser(
+        sub, "query", help="answer 'metric X by dimension Y by month' from the semantic layer",
+        description="Query the semantic layer (dbt semantic models and metrics, run by "
+        "MetricFlow) against the published marts in the serving database, read-only: one "
+        "definition per KPI, the same the scorecard and the report use. Metrics and "
+        "dimensions by name; `--list` prints every metric with its definition and what it can "
+        "be grouped by. Periods are the reporting calendar's; rates are recomputed for each "
+        "period and slice from their parts (a zero denominator gives an empty cell).",
+        epilog="examples:\n"
+        "  product-metrics query --list\n"
+        "  product-metrics query mrr net_mrr_churn_rate --by segment --grain quarter\n"
+        "  product-metrics query cac ltv_to_cac --by channel --from 2025-01-01\n"
+        "  product-metrics query nps --by segment --format csv > nps.csv\n"
+        "  product-metrics query arr --explain          # the SQL MetricFlow runs",
+    )
+    q.add_argument("metrics", nargs="*", metavar="METRIC",
+                   help="metric names (space or comma separated)")
+    q.add_argument("--by", action="append", default=[], metavar="DIMENSION",
+                   help="group by this dimension (repeat or comma-separate): segment, region, "
+                   "acquisition_channel, channel, product, revenue_type, rep_name")
+    q.add_argument("--grain", default="month", choices=["day", "week", "month", "quarter", "year", "all"],
+                   help="period of each row (default month; all: one row over every period)")
+    q.add_argument("--from", dest="from_day", metavar="DAY", help="first day (YYYY-MM-DD)")
+    q.add_argument("--to", dest="to_day", metavar="DAY", help="last day (YYYY-MM-DD)")
+    q.add_argument("--where", action="append", default=[], metavar="FILTER",
+                   help="MetricFlow filter, e.g. \"{{ Dimension('mrr_bridge__region') }} = 'emea'\"")
+    q.add_argument("--limit", type=int, help="at most this many rows")
+    q.add_argument("--format", choices=["table", "csv", "json"], default="table",
+                   help="output format (default table)")
+    q.add_argument("--list", action="store_true", help="list every metric and its definition")
+    q.add_argument("--explain", action="store_true", help="print the SQL instead of running it")
+    q.add_argument("--serving", metavar="PATH", help="serving database "
+                   f"(METRICS_SERVING_PATH{_default('METRICS_SERVING_PATH')})")
+    q.set_defaults(func=cmd_query)
 
     r = _add_parser(
         sub, "report",

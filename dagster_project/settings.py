@@ -81,6 +81,13 @@ class Settings:
         return self.serving_path.parent / "serving" / "report.html"
 
     @property
+    def semantic_manifest_path(self) -> Path:
+        """The semantic layer's definitions (semantic models, metrics) of the published build,
+        copied beside the serving database when it publishes: `product-metrics query` reads
+        the definitions the served numbers were built with."""
+        return self.serving_path.parent / "serving" / "semantic_manifest.json"
+
+    @property
     def quality_docs_dir(self) -> Path:
         """Great Expectations' Data Docs of the checks, beside the KPI report."""
         return self.serving_path.parent / "serving" / "quality"

@@ -35,8 +35,10 @@ def _acv_table(path: Path, rows: str) -> None:
     try:
         con.execute("create schema if not exists marts")
         con.execute("""create or replace table marts.acv_monthly (
-            month date, bookings integer, total_contract_value double, acv double)""")
-        con.execute(f"insert into marts.acv_monthly values {rows}")
+            month date, bookings integer, total_contract_value double, acv double,
+            annual_contract_value double default 0)""")
+        con.execute("insert into marts.acv_monthly (month, bookings, total_contract_value, acv) "
+                    f"values {rows}")
     finally:
         con.close()
 

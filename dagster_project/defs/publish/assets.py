@@ -3,10 +3,12 @@ the checked marts into the serving database."""
 
 
 import json
+import shutil
 
 import dagster as dg
 
 from dagster_project import __version__
+from dagster_project.defs.transform.assets import ASSET, TARGET_DIR
 from dagster_project.defs.transform.project import MANIFEST_PATH
 from dagster_project.publish.publisher import publish
 from dagster_project.resources import WarehouseResource
@@ -62,6 +64,14 @@ def build_publish_asset(settings: Settings, extra_deps: list[dg.AssetKey]) -> dg
                 comments=mart_comments(),
                 storage_version=settings.serving_storage_version,
             )
+        # The definitions of the semantic layer as this build parsed them (its dbt vars), beside
+        # the data they describe.
+        built = TARGET_DIR / ASSET / "semantic_manifest.json"
+        if built.exists():
+            settings.semantic_manifest_path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = settings.semantic_manifest_path.with_suffix(".json.tmp")
+            shutil.copyfile(built, tmp)
+            tmp.replace(settings.semantic_manifest_path)
         context.log.info(summary.describe())
         table = "\n".join(f"| {t} | {n} |" for t, n in summary.tables.items())
         return dg.MaterializeResult(

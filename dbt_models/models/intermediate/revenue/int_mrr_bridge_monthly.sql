@@ -27,7 +27,19 @@ snapshots as (
         sum(customer_months.mrr_start) as mrr_start,
         sum(customer_months.mrr_end) as mrr_end,
         sum(case when customer_months.mrr_start > 0 then 1 else 0 end) as customers_start,
-        sum(case when customer_months.mrr_end > 0 then 1 else 0 end) as customers_end
+        sum(case when customer_months.mrr_end > 0 then 1 else 0 end) as customers_end,
+        -- The customers active at the month's start: how many are still active at its end,
+        -- their MRR at the end (NRR's numerator), and the same capped at each one's start
+        -- MRR (GRR's).
+        sum(case when customer_months.mrr_start > 0 and customer_months.mrr_end > 0 then 1 else 0 end)
+            as retained_customers,
+        sum(case when customer_months.mrr_start > 0 then customer_months.mrr_end else 0 end)
+            as start_cohort_mrr_end,
+        sum(case
+            when customer_months.mrr_start <= 0 then 0
+            when customer_months.mrr_end < customer_months.mrr_start then customer_months.mrr_end
+            else customer_months.mrr_start
+        end) as start_cohort_mrr_end_capped
     from customer_months
     left join customers
         on customers.customer_id = customer_months.customer_id
@@ -70,7 +82,10 @@ joined as (
         cast(coalesce(movement_sums.new_customers, 0) as bigint) as new_customers,
         cast(coalesce(movement_sums.reactivated_customers, 0) as bigint) as reactivated_customers,
         cast(coalesce(movement_sums.churned_customers, 0) as bigint) as churned_customers,
-        cast(coalesce(snapshots.customers_end, 0) as bigint) as customers_end
+        cast(coalesce(snapshots.customers_end, 0) as bigint) as customers_end,
+        cast(coalesce(snapshots.retained_customers, 0) as bigint) as retained_customers,
+        {{ to_money('coalesce(snapshots.start_cohort_mrr_end, 0)') }} as start_cohort_mrr_end,
+        {{ to_money('coalesce(snapshots.start_cohort_mrr_end_capped, 0)') }} as start_cohort_mrr_end_capped
     from grain
     left join snapshots
         on snapshots.month = grain.month
@@ -103,7 +118,10 @@ final as (
         new_customers,
         reactivated_customers,
         churned_customers,
-        customers_end
+        customers_end,
+        retained_customers,
+        start_cohort_mrr_end,
+        start_cohort_mrr_end_capped
     from joined
 )
 

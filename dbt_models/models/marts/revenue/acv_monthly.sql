@@ -35,6 +35,7 @@ monthly as (
         month,
         count(*) as bookings,
         sum(total_contract_value_reporting) as total_contract_value,
+        sum(booking_acv) as annual_contract_value,
         avg(booking_acv) as acv
     from in_scope
     group by month
@@ -45,7 +46,8 @@ final as (
         months.month,
         cast(coalesce(monthly.bookings, 0) as bigint) as bookings,
         {{ publish_money('coalesce(monthly.total_contract_value, 0)') }} as total_contract_value,
-        {{ publish_money('monthly.acv') }} as acv
+        {{ publish_money('monthly.acv') }} as acv,
+        {{ publish_money('coalesce(monthly.annual_contract_value, 0)') }} as annual_contract_value
     from months
     left join monthly
         on monthly.month = months.month

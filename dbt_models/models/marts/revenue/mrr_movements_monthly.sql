@@ -27,7 +27,10 @@ final as (
         new_customers,
         reactivated_customers,
         churned_customers,
-        customers_end
+        customers_end,
+        retained_customers,
+        {{ publish_money('start_cohort_mrr_end') }} as start_cohort_mrr_end,
+        {{ publish_money('start_cohort_mrr_end_capped') }} as start_cohort_mrr_end_capped
     from bridge
 )
 

@@ -1,8 +1,8 @@
 -- Company SaaS metrics per month (docs/METRICS.md: Revenue, Churn and retention, Unit economics;
 -- docs/MARTS.md (contract tables)): one row per month from the month of the earliest effective_at
 -- through the as-of month. The bridge is the sum of int_mrr_bridge_monthly over its
--- dimensions (exact decimals until published); retention compares each customer's MRR at the
--- month's start and end; spend is cut at as_of_date. Rates with a 0 denominator are NULL.
+-- dimensions (exact decimals until published), retention included (each customer's MRR at the
+-- month's start and end); spend is cut at as_of_date. Rates with a 0 denominator are NULL.
 
 with
 
@@ -16,10 +16,6 @@ months as (
 
 bridge as (
     select * from {{ ref('int_mrr_bridge_monthly') }}
-),
-
-customer_months as (
-    select * from {{ ref('int_customer_mrr_monthly') }}
 ),
 
 spend as (
@@ -40,21 +36,11 @@ company_bridge as (
         sum(new_customers) as new_customers,
         sum(reactivated_customers) as reactivated_customers,
         sum(churned_customers) as churned_customers,
-        sum(customers_end) as customers_end
+        sum(customers_end) as customers_end,
+        sum(retained_customers) as retained_customers,
+        sum(start_cohort_mrr_end) as start_cohort_mrr_end,
+        sum(start_cohort_mrr_end_capped) as start_cohort_mrr_end_capped
     from bridge
-    group by month
-),
-
--- Customers active at the start of the month: how many are still active at its end, their
--- MRR at the end (NRR), and the same capped at each one's start MRR (GRR).
-retention as (
-    select
-        month,
-        sum(case when mrr_end > 0 then 1 else 0 end) as retained_customers,
-        sum(mrr_end) as start_cohort_mrr_end,
-        sum(case when mrr_end < mrr_start then mrr_end else mrr_start end) as start_cohort_mrr_end_capped
-    from customer_months
-    where mrr_start > 0
     group by month
 ),
 
@@ -85,16 +71,14 @@ joined as (
         coalesce(company_bridge.reactivated_customers, 0) as reactivated_customers,
         coalesce(company_bridge.churned_customers, 0) as churned_customers,
         coalesce(company_bridge.customers_end, 0) as customers_end,
-        coalesce(retention.retained_customers, 0) as retained_customers,
-        coalesce(retention.start_cohort_mrr_end, 0) as start_cohort_mrr_end,
-        coalesce(retention.start_cohort_mrr_end_capped, 0) as start_cohort_mrr_end_capped,
+        coalesce(company_bridge.retained_customers, 0) as retained_customers,
+        coalesce(company_bridge.start_cohort_mrr_end, 0) as start_cohort_mrr_end,
+        coalesce(company_bridge.start_cohort_mrr_end_capped, 0) as start_cohort_mrr_end_capped,
         coalesce(monthly_spend.sales_marketing_spend, 0) as sales_marketing_spend,
         coalesce(monthly_spend.new_business_spend, 0) as new_business_spend
     from months
     left join company_bridge
         on company_bridge.month = months.month
-    left join retention
-        on retention.month = months.month
     left join monthly_spend
         on monthly_spend.month = months.month
 ),

@@ -1,0 +1,16 @@
+"""The semantic layer: the dbt project's semantic models and metrics
+(``dbt_models/models/semantic/``), queried with MetricFlow against the published marts.
+
+``query`` answers "metric X by dimension Y by grain Z" from the serving database (read
+only), so every answer comes from a build that passed its checks. Definitions live in the
+dbt YAML alone; ``catalog`` lists them for the CLI and the docs.
+"""
+
+from dagster_project.semantic.layer import (
+    MetricInfo,
+    QueryResult,
+    SemanticLayer,
+    SemanticLayerError,
+)
+
+__all__ = ["MetricInfo", "QueryResult", "SemanticLayer", "SemanticLayerError"]

@@ -1,0 +1,141 @@
+"""The semantic layer over the demo build: one definition per KPI, equal to what the
+scorecard and the marts publish, month by month and quarter by quarter."""
+
+from __future__ import annotations
+
+import math
+
+import duckdb
+import pytest
+
+from dagster_project.semantic import SemanticLayer
+
+# The metrics a quarter cannot be made of months for: the scorecard computes them apart.
+MONTHLY_ONLY = {"customer_retention_rate", "net_revenue_retention", "gross_revenue_retention",
+                "lead_velocity_rate_pct"}
+
+
+@pytest.fixture(scope="module")
+def layer(built):
+    settings, _ = built
+    # Published with the marts: the definitions the served numbers were built with.
+    assert settings.semantic_manifest_path.exists()
+    with SemanticLayer(settings.serving_path, settings.semantic_manifest_path) as sl:
+        yield sl
+
+
+@pytest.fixture(scope="module")
+def warehouse(built):
+    settings, _ = built
+    con = duckdb.connect(str(settings.warehouse_path), read_only=True)
+    yield con
+    con.close()
+
+
+def _same(a: object, b: object) -> bool:
+    if a is None or b is None:
+        return a is None and b is None
+    return math.isclose(float(a), float(b), rel_tol=1e-9, abs_tol=1e-9)
+
+
+def test_every_registered_kpi_is_a_metric_equal_to_the_scorecards_actuals(layer, warehouse) -> None:
+    registry = [r[0] for r in warehouse.execute(
+        "select kpi from intermediate.int_kpi_registry order by kpi").fetchall()]
+    assert len(registry) >= 38
+    assert set(registry) <= set(layer.metric_names())
+    assert layer.finest_grain_only() & set(registry) == MONTHLY_ONLY
+    compared = 0
+    for grain in ("month", "quarter"):
+        for kpi in registry:
+            if grain != "month" and kpi in MONTHLY_ONLY:
+                continue
+            expected = dict(warehouse.execute(
+                "select period_start, actual from intermediate.int_kpi_actuals "
+                "where kpi = ? and grain = ?", [kpi, grain]).fetchall())
+            got = {row[0]: row[1] for row in layer.query([kpi], grain=grain).rows}
+            assert expected, (kpi, grain)
+            differ = {p: (a, got.get(p)) for p, a in expected.items() if not _same(a, got.get(p))}
+            assert not differ, (kpi, grain, dict(list(differ.items())[:3]))
+            assert set(got) <= set(expected), (kpi, grain, sorted(set(got) - set(expected))[:3])
+            compared += len(expected)
+    assert compared > 400
+
+
+@pytest.mark.parametrize(("metric", "mart", "column", "period"), [
+    ("mrr", "saas_metrics_monthly", "mrr_end", "month"),
+    ("churned_mrr", "saas_metrics_monthly", "churned_mrr", "month"),
+    ("net_revenue_retention", "saas_metrics_monthly", "net_revenue_retention", "month"),
+    ("cac_new_business", "saas_metrics_monthly", "cac_new_business", "month"),
+    ("wau", "product_usage_daily", "wau", "date"),
+    ("signups", "activation_monthly", "users", "signup_month"),
+    ("nps", "nps_monthly", "nps", "month"),
+    ("csat", "csat_monthly", "csat", "month"),
+    ("leads", "leads_monthly", "leads", "month"),
+    ("lead_velocity_rate_pct", "leads_monthly", "lead_velocity_rate_pct", "month"),
+    ("acv", "acv_monthly", "acv", "month"),
+    ("new_business_bookings", "bookings_vs_revenue_monthly", "new_business_bookings_value", "month"),
+])
+def test_a_metric_by_its_marts_grain_equals_the_published_column(
+        layer, built, metric, mart, column, period) -> None:
+    settings, _ = built
+    con = duckdb.connect(str(settings.serving_path), read_only=True)
+    try:
+        expected = dict(con.execute(f"select {period}, {column} from marts.{mart}").fetchall())
+    finally:
+        con.close()
+    grain = "day" if period == "date" else "month"
+    got = {row[0]: row[1] for row in layer.query([metric], grain=grain).rows}
+    differ = {p: (a, got.get(p)) for p, a in expected.items()
+              if not _same(a, got.get(p)) and not (a == 0 and got.get(p) is None)}
+    assert expected and not differ, dict(list(differ.items())[:3])
+
+
+def test_slices_recombine_to_the_unsliced_value(layer) -> None:
+    total = {r[0]: r[1:] for r in layer.query(["mrr", "new_customers", "nps", "promoters",
+                                                "detractors", "nps_responses"]).rows}
+    for dimension in ("segment", "region", "acquisition_channel"):
+        parts: dict = {}
+        for month, _, mrr, new in layer.query(["mrr", "new_customers"], by=[dimension]).rows:
+            s = parts.setdefault(month, [0.0, 0])
+            s[0] += mrr or 0
+            s[1] += new or 0
+        assert all(_same(parts[m][0], total[m][0]) and parts[m][1] == total[m][1]
+                   for m in total), dimension
+    by_segment: dict = {}
+    for month, _, promoters, detractors, responses in layer.query(
+            ["promoters", "detractors", "nps_responses"], by=["segment"]).rows:
+        s = by_segment.setdefault(month, [0, 0, 0])
+        s[0], s[1], s[2] = s[0] + promoters, s[1] + detractors, s[2] + responses
+    for month, (_, _, nps, *_rest) in total.items():
+        if month in by_segment:
+            p, d, n = by_segment[month]
+            assert _same(nps, 100 * (p - d) / n if n else None), month
+    cac = {r[0]: r[1:] for r in layer.query(["cac", "sales_marketing_spend",
+                                              "acquired_customers"]).rows}
+    channel: dict = {}
+    for month, _, spend, acquired in layer.query(["sales_marketing_spend", "acquired_customers"],
+                                                 by=["channel"]).rows:
+        s = channel.setdefault(month, [0.0, 0])
+        s[0] += spend or 0
+        s[1] += acquired or 0
+    for month, (rate, _, _) in cac.items():
+        spend, acquired = channel[month]
+        assert _same(rate, spend / acquired if acquired else None), month
+
+
+def test_query_command_prints_a_table_and_csv(built, capsys) -> None:
+    from dagster_project.cli import main
+
+    settings, _ = built
+    assert main(["query", "mrr", "--by", "segment", "--grain", "quarter",
+                 "--serving", str(settings.serving_path)]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].split() == ["quarter", "segment", "mrr"]
+    assert main(["query", "mrr,customers", "--format", "csv", "--limit", "2",
+                 "--serving", str(settings.serving_path)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == "month,mrr,customers" and len(lines) == 3
+    assert main(["query", "nps", "--by", "channel",
+                 "--serving", str(settings.serving_path)]) == 2
+    assert "channel: not a dimension of nps; it can be grouped by: segment" in (
+        capsys.readouterr().err)

@@ -1,0 +1,134 @@
+"""The semantic layer on a hand-made serving database: the revenue bridge of three
+segments over four months, every number below computed by hand.
+
+    segment  month    start  new  exp  contr  churn  end   cust start/new/churn/end  retained  cohort end / capped
+    smb      2025-01   100    50    0     0      0   150   1 / 1 / 0 / 2             1         100 / 100
+    smb      2025-02   150     0   30     0    100    80   2 / 0 / 1 / 1             1          80 / 80
+    smb      2025-03    80     0    0     0      0    80   1 / 0 / 0 / 1             1          80 / 80
+    smb      2025-04    80     0    0     0     80     0   1 / 0 / 1 / 0             0           0 / 0
+    ent      2025-01  1000     0    0   200      0   800   1 / 0 / 0 / 1             1         800 / 800
+    ent      2025-02   800     0    0     0      0   800   1 / 0 / 0 / 1             1         800 / 800
+    ent      2025-03   800     0  100     0      0   900   1 / 0 / 0 / 1             1         900 / 800
+    ent      2025-04   900     0    0     0      0   900   1 / 0 / 0 / 1             1         900 / 900
+    mid      2025-04     0    40    0     0      0    40   0 / 1 / 0 / 1             0           0 / 0
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from dagster_project.semantic import SemanticLayer, SemanticLayerError
+from dagster_project.transform.manifest import SEMANTIC_MANIFEST_PATH, ensure_manifest
+
+ROWS = [
+    # segment, month, start, new, exp, react, contr, churn, end, c_start, c_new, c_react, c_churn, c_end, retained, cohort_end, capped
+    ("smb", "2025-01-01", 100, 50, 0, 0, 0, 0, 150, 1, 1, 0, 0, 2, 1, 100, 100),
+    ("smb", "2025-02-01", 150, 0, 30, 0, 0, 100, 80, 2, 0, 0, 1, 1, 1, 80, 80),
+    ("smb", "2025-03-01", 80, 0, 0, 0, 0, 0, 80, 1, 0, 0, 0, 1, 1, 80, 80),
+    ("smb", "2025-04-01", 80, 0, 0, 0, 0, 80, 0, 1, 0, 0, 1, 0, 0, 0, 0),
+    ("ent", "2025-01-01", 1000, 0, 0, 0, 200, 0, 800, 1, 0, 0, 0, 1, 1, 800, 800),
+    ("ent", "2025-02-01", 800, 0, 0, 0, 0, 0, 800, 1, 0, 0, 0, 1, 1, 800, 800),
+    ("ent", "2025-03-01", 800, 0, 100, 0, 0, 0, 900, 1, 0, 0, 0, 1, 1, 900, 800),
+    ("ent", "2025-04-01", 900, 0, 0, 0, 0, 0, 900, 1, 0, 0, 0, 1, 1, 900, 900),
+    ("mid", "2025-04-01", 0, 40, 0, 0, 0, 0, 40, 0, 1, 0, 0, 1, 0, 0, 0),
+]
+
+
+@pytest.fixture(scope="module")
+def layer(tmp_path_factory: pytest.TempPathFactory):
+    ensure_manifest()
+    path = Path(tmp_path_factory.mktemp("semantic")) / "serving.duckdb"
+    con = duckdb.connect(str(path))
+    con.execute("create schema marts")
+    con.execute("""create table marts.mrr_movements_monthly (
+        month date, segment varchar, region varchar, acquisition_channel varchar,
+        mrr_start double, new_mrr double, expansion_mrr double, reactivation_mrr double,
+        contraction_mrr double, churned_mrr double, mrr_end double, net_new_mrr double,
+        arr_end double, customers_start bigint, new_customers bigint,
+        reactivated_customers bigint, churned_customers bigint, customers_end bigint,
+        retained_customers bigint, start_cohort_mrr_end double,
+        start_cohort_mrr_end_capped double)""")
+    for (seg, month, start, new, exp, react, contr, churn, end, c_start, c_new, c_react, c_churn,
+         c_end, retained, cohort_end, capped) in ROWS:
+        con.execute(
+            "insert into marts.mrr_movements_monthly values "
+            "(?, ?, 'emea', 'organic', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [month, seg, start, new, exp, react, contr, churn, end, end - start, 12 * end,
+             c_start, c_new, c_react, c_churn, c_end, retained, cohort_end, capped])
+    con.close()
+    with SemanticLayer(path, SEMANTIC_MANIFEST_PATH) as sl:
+        yield sl
+
+
+def _by_period(layer: SemanticLayer, metrics: list[str], **kw) -> dict:
+    result = layer.query(metrics, **kw)
+    return {row[0]: row[1:] for row in result.rows}
+
+
+M = dt.date
+
+
+def test_stocks_are_the_months_closing_values_and_flows_their_sums(layer) -> None:
+    got = _by_period(layer, ["mrr", "customers", "new_mrr", "arr"])
+    assert got == {
+        M(2025, 1, 1): (950, 3, 50, 11400),
+        M(2025, 2, 1): (880, 2, 0, 10560),
+        M(2025, 3, 1): (980, 2, 0, 11760),
+        M(2025, 4, 1): (940, 2, 40, 11280),
+    }
+
+
+def test_a_quarter_takes_stocks_at_its_end_and_start_and_recomputes_rates(layer) -> None:
+    got = _by_period(layer, ["mrr", "mrr_at_start", "net_new_mrr", "customers_at_start",
+                             "churned_customers", "logo_churn_rate", "net_mrr_churn_rate",
+                             "gross_mrr_churn_rate", "quick_ratio"], grain="quarter")
+    q1 = got[M(2025, 1, 1)]
+    # Q1: MRR at the end of March 980, at the start of January 1100; churn 100, contraction
+    # 200, expansion 130, new 50.
+    assert q1[:5] == (980, 1100, -120, 2, 1)
+    assert q1[5] == pytest.approx(1 / 2)
+    assert q1[6] == pytest.approx((100 + 200 - 130) / 1100)
+    assert q1[7] == pytest.approx(300 / 1100)
+    assert q1[8] == pytest.approx((50 + 130) / 300)
+    q2 = got[M(2025, 4, 1)]
+    assert q2[:5] == (940, 980, -40, 2, 1)
+    assert q2[6] == pytest.approx(80 / 980)
+
+
+def test_slices_recombine_to_the_total(layer) -> None:
+    result = layer.query(["mrr", "net_mrr_churn_rate"], by=["segment"], grain="quarter")
+    q1 = {seg: (mrr, rate) for period, seg, mrr, rate in result.rows if period == M(2025, 1, 1)}
+    assert q1 == {"ent": (900, pytest.approx((200 - 100) / 1000)),
+                  "smb": (80, pytest.approx((100 - 30) / 100))}
+    assert sum(mrr for mrr, _ in q1.values()) == 980
+
+
+def test_a_zero_denominator_gives_null_never_inf_or_nan(layer) -> None:
+    result = layer.query(["logo_churn_rate", "net_mrr_churn_rate", "quick_ratio", "arpa"],
+                         by=["segment"])
+    april_mid = [row for row in result.rows if row[0] == M(2025, 4, 1) and row[1] == "mid"]
+    # mid starts April with no customers and no MRR, and loses nothing: every rate is NULL
+    # but ARPA (40 MRR, 1 customer at the end).
+    assert april_mid == [(M(2025, 4, 1), "mid", None, None, None, 40)]
+
+
+def test_retention_is_monthly_and_refused_at_a_coarser_grain(layer) -> None:
+    got = _by_period(layer, ["net_revenue_retention", "gross_revenue_retention",
+                             "customer_retention_rate"])
+    assert got[M(2025, 3, 1)] == (pytest.approx(980 / 880), pytest.approx(880 / 880),
+                                  pytest.approx(2 / 2))
+    assert got[M(2025, 4, 1)] == (pytest.approx(900 / 980), pytest.approx(900 / 980),
+                                  pytest.approx(1 / 2))
+    with pytest.raises(SemanticLayerError, match="defined per month only"):
+        layer.query(["net_revenue_retention"], grain="quarter")
+
+
+def test_unknown_names_get_a_message_that_says_what_exists(layer) -> None:
+    with pytest.raises(SemanticLayerError, match="unknown metric.*nrr.*--list"):
+        layer.query(["nrr"])
+    with pytest.raises(SemanticLayerError, match="product.*can be grouped by: .*segment"):
+        layer.query(["mrr"], by=["product"])
