@@ -67,6 +67,7 @@ run: generate build
 	@echo "Marts:  data/serving.duckdb (schema marts), e.g."
 	@echo "        $(BIN)/python -c \"import duckdb; print(duckdb.connect('data/serving.duckdb', read_only=True).sql('select * from marts.saas_metrics_monthly order by month desc limit 6'))\""
 	@echo "Parquet: data/serving/parquet/"
+	@echo "Query:  $(BIN)/product-metrics query mrr net_mrr_churn_rate --by segment --grain quarter   (--list: every metric)"
 	@echo "UI:     make ui   (then open http://127.0.0.1:3000)"
 
 # Two processes (the machines have 2 cores): tests/conftest.py keeps the end-to-end tests on

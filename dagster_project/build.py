@@ -88,6 +88,8 @@ class BuildReport:
                 lines.append(f"  KPI report:       {self.report_path}")
             lines.append(f"  dbt docs:         {self.settings.docs_dir / 'static_index.html'} "
                          "(`product-metrics docs` writes it)")
+            lines.append("  metrics:          `product-metrics query --list` (the semantic layer: "
+                         "any KPI by segment, channel, ... and period)")
             for msg in self.step_errors[:MAX_LISTED]:
                 lines.append(f"  step failed after publishing: {msg}")
         else:

@@ -127,6 +127,7 @@ def test_the_build_report_says_where_the_marts_are(built) -> None:
     assert "Build passed" in text
     assert str(settings.serving_path) in text
     assert re.search(r"\d+ checks run", text)
+    assert "`product-metrics query --list`" in text
     # The demo lands no exchange rates (the seed's serve): a source with nothing landed is
     # not judged stale, so `make run` (as of the demo's last day) ends without warnings.
     assert not [w for w in report.warnings if w.startswith("raw/fx_rates")], report.warnings
