@@ -1,4 +1,4 @@
-"""The semantic layer on a hand-made serving database: the revenue bridge of three
+"""The semantic layer on hand-made serving databases. First the revenue bridge of three
 segments over four months, every number below computed by hand.
 
     segment  month    start  new  exp  contr  churn  end   cust start/new/churn/end  retained  cohort end / capped
@@ -132,3 +132,73 @@ def test_unknown_names_get_a_message_that_says_what_exists(layer) -> None:
         layer.query(["nrr"])
     with pytest.raises(SemanticLayerError, match="product.*can be grouped by: .*segment"):
         layer.query(["mrr"], by=["product"])
+
+
+# Usage, NPS, CSAT and leads: one more hand-made serving database.
+#   product_usage_daily   2025-01-30 / 01-31 / 02-01: dau 10 / 20 / 30, wau 40 / 50 / 60,
+#                         mau 100 / 110 / 120, stickiness 0.1 / 0.2 / 0.25
+#   nps_by_segment        January: smb 10 responses (5 promoters, 2 detractors), ent 4
+#                         (1 promoter, 2 detractors); February: smb 0 responses
+#   csat_monthly          January: 8 responses, 6 satisfied
+#   leads by channel      January: paid 10 leads (4 qualified, 1 converted), organic 10
+#                         (6, 2); February: paid 20 (5, 0)
+
+
+@pytest.fixture(scope="module")
+def product_layer(tmp_path_factory: pytest.TempPathFactory):
+    ensure_manifest()
+    path = Path(tmp_path_factory.mktemp("semantic_product")) / "serving.duckdb"
+    con = duckdb.connect(str(path))
+    con.execute("create schema marts")
+    con.execute("""create table marts.product_usage_daily as select * from (values
+        (date '2025-01-30', 10, 40, 100, 0.1, 0, 0, 0.0),
+        (date '2025-01-31', 20, 50, 110, 0.2, 0, 0, 0.0),
+        (date '2025-02-01', 30, 60, 120, 0.25, 0, 0, 0.0))
+        t(date, dau, wau, mau, stickiness, new_users, total_users, active_pct_of_base)""")
+    con.execute("""create table marts.nps_by_segment_monthly as select * from (values
+        (date '2025-01-01', 'smb', 10, 5, 3, 2, 30.0),
+        (date '2025-01-01', 'ent', 4, 1, 1, 2, -25.0),
+        (date '2025-02-01', 'smb', 0, 0, 0, 0, null))
+        t(month, segment, responses, promoters, passives, detractors, nps)""")
+    con.execute("""create table marts.csat_monthly as select * from (values
+        (date '2025-01-01', 8, 6, 0.75)) t(month, responses, satisfied_responses, csat)""")
+    con.execute("""create table marts.lead_conversion_by_channel_monthly as select * from (values
+        (date '2025-01-01', 'paid', 10, 4, 1, 0.1),
+        (date '2025-01-01', 'organic', 10, 6, 2, 0.2),
+        (date '2025-02-01', 'paid', 20, 5, 0, 0.0))
+        t(month, channel, leads, qualified_leads, converted_leads, lead_to_customer_rate)""")
+    con.execute("""create table marts.metric_time_spine as
+        select cast(range as date) as date_day
+        from range(date '2024-12-01', date '2025-04-01', interval 1 day)""")
+    con.close()
+    with SemanticLayer(path, SEMANTIC_MANIFEST_PATH) as sl:
+        yield sl
+
+
+def test_usage_means_its_days_and_takes_mau_on_the_last_day(product_layer) -> None:
+    got = _by_period(product_layer, ["dau", "wau", "mau", "dau_mau"])
+    assert got[M(2025, 1, 1)] == (15, 50, 110, pytest.approx(0.15))
+    assert got[M(2025, 2, 1)] == (30, 60, 120, pytest.approx(0.25))
+    q1 = _by_period(product_layer, ["dau", "mau", "dau_mau"], grain="quarter")[M(2025, 1, 1)]
+    assert q1 == (20, 120, pytest.approx(0.55 / 3))
+
+
+def test_nps_is_recomputed_per_segment_and_null_without_responses(product_layer) -> None:
+    assert _by_period(product_layer, ["nps", "nps_responses"]) == {
+        M(2025, 1, 1): (pytest.approx(100 * (6 - 4) / 14), 14),
+        M(2025, 2, 1): (None, 0),
+    }
+    by_segment = product_layer.query(["nps"], by=["segment"]).rows
+    assert sorted(by_segment) == [(M(2025, 1, 1), "ent", -25), (M(2025, 1, 1), "smb", 30),
+                                  (M(2025, 2, 1), "smb", None)]
+    assert _by_period(product_layer, ["csat"]) == {M(2025, 1, 1): (0.75,)}
+
+
+def test_lead_metrics_by_month_and_channel(product_layer) -> None:
+    got = _by_period(product_layer, ["leads", "qualified_leads", "lead_to_customer_rate",
+                                     "lead_velocity_rate_pct"])
+    assert got[M(2025, 1, 1)] == (20, 10, pytest.approx(3 / 20), None)  # no December
+    assert got[M(2025, 2, 1)] == (20, 5, 0, pytest.approx(100 * (5 - 10) / 10))
+    paid = {row[0]: row[2] for row in product_layer.query(["qualified_leads"], by=["channel"]).rows
+            if row[1] == "paid"}
+    assert paid == {M(2025, 1, 1): 4, M(2025, 2, 1): 5}
