@@ -1,60 +1,52 @@
 {#- The KPI scorecard's business rules (docs/METRICS.md, KPI scorecard; docs/metrics_notes_sales.md).
     Portable SQL (DuckDB and Spark): nothing here needs a DuckDB-only construct. -#}
 
-{#- The KPI registry: every KPI a target in seeds/kpi_targets.csv may name, the mart its
-    actuals come from, and its unit (for display). Both grains (month, quarter) exist for
+{#- The KPI registry: every KPI a target in seeds/kpi_targets.csv may name, its unit (for
+    display) and its quarterly rule in words. Each is a metric of the semantic layer
+    (models/semantic/_metrics.yml), which defines it. Both grains (month, quarter) exist for
     every KPI; int_kpi_actuals unpivots exactly these names, and the singular test
     tests/scorecard/assert_kpi_targets_name_registered_kpis fails the build on any other. -#}
 {% macro scorecard_kpi_registry() -%}
     {{ return([
-        {'kpi': 'mrr', 'source': 'saas_metrics_monthly', 'unit': 'money', 'quarterly': 'at the quarter end (mrr_end of its last month)'},
-        {'kpi': 'arr', 'source': 'saas_metrics_monthly', 'unit': 'money', 'quarterly': '12 x mrr at the quarter end'},
-        {'kpi': 'mrr_growth_rate', 'source': 'saas_metrics_monthly', 'unit': 'fraction', 'quarterly': 'net_new_mrr of the quarter / mrr_start of the quarter'},
-        {'kpi': 'new_mrr', 'source': 'saas_metrics_monthly', 'unit': 'money', 'quarterly': 'sum over the quarter'},
-        {'kpi': 'expansion_mrr', 'source': 'saas_metrics_monthly', 'unit': 'money', 'quarterly': 'sum over the quarter'},
-        {'kpi': 'reactivation_mrr', 'source': 'saas_metrics_monthly', 'unit': 'money', 'quarterly': 'sum over the quarter'},
-        {'kpi': 'contraction_mrr', 'source': 'saas_metrics_monthly', 'unit': 'money', 'quarterly': 'sum over the quarter'},
-        {'kpi': 'churned_mrr', 'source': 'saas_metrics_monthly', 'unit': 'money', 'quarterly': 'sum over the quarter'},
-        {'kpi': 'net_new_mrr', 'source': 'saas_metrics_monthly', 'unit': 'money', 'quarterly': 'sum over the quarter (= mrr at the end - mrr at the start)'},
-        {'kpi': 'customers', 'source': 'saas_metrics_monthly', 'unit': 'count', 'quarterly': 'customers_end at the quarter end'},
-        {'kpi': 'new_customers', 'source': 'saas_metrics_monthly', 'unit': 'count', 'quarterly': 'sum over the quarter'},
-        {'kpi': 'churned_customers', 'source': 'saas_metrics_monthly', 'unit': 'count', 'quarterly': 'sum over the quarter'},
-        {'kpi': 'arpa', 'source': 'saas_metrics_monthly', 'unit': 'money', 'quarterly': 'mrr / customers at the quarter end'},
-        {'kpi': 'logo_churn_rate', 'source': 'saas_metrics_monthly', 'unit': 'fraction', 'quarterly': 'churned_customers of the quarter / customers at the quarter start'},
-        {'kpi': 'customer_retention_rate', 'source': 'fct_mrr_movements', 'unit': 'fraction', 'quarterly': 'customers active at the quarter start and end / customers at the start'},
-        {'kpi': 'gross_mrr_churn_rate', 'source': 'saas_metrics_monthly', 'unit': 'fraction', 'quarterly': '(churned + contraction of the quarter) / mrr at the quarter start'},
-        {'kpi': 'net_mrr_churn_rate', 'source': 'saas_metrics_monthly', 'unit': 'fraction', 'quarterly': '(churned + contraction - expansion - reactivation of the quarter) / mrr at the quarter start'},
-        {'kpi': 'net_revenue_retention', 'source': 'fct_mrr_movements', 'unit': 'fraction', 'quarterly': 'customers active at the quarter start: their mrr at the quarter end / mrr at the start'},
-        {'kpi': 'gross_revenue_retention', 'source': 'fct_mrr_movements', 'unit': 'fraction', 'quarterly': 'the same, each end mrr capped at its start mrr'},
-        {'kpi': 'quick_ratio', 'source': 'saas_metrics_monthly', 'unit': 'ratio', 'quarterly': '(new + expansion + reactivation) / (churned + contraction), quarter sums'},
-        {'kpi': 'ltv', 'source': 'saas_metrics_monthly', 'unit': 'money', 'quarterly': 'ltv of the quarter\'s last month'},
-        {'kpi': 'sales_marketing_spend', 'source': 'saas_metrics_monthly', 'unit': 'money', 'quarterly': 'sum over the quarter'},
-        {'kpi': 'cac', 'source': 'saas_metrics_monthly', 'unit': 'money', 'quarterly': 'spend of the quarter / new customers of the quarter'},
-        {'kpi': 'ltv_to_cac', 'source': 'saas_metrics_monthly', 'unit': 'ratio', 'quarterly': 'ltv (quarter end) / cac (quarter)'},
-        {'kpi': 'cac_payback_months', 'source': 'saas_metrics_monthly', 'unit': 'months', 'quarterly': 'cac (quarter) / ((new_mrr / new_customers of the quarter) x gross_margin)'},
-        {'kpi': 'dau', 'source': 'product_usage_daily', 'unit': 'count', 'quarterly': 'mean daily dau over the quarter\'s days'},
-        {'kpi': 'mau', 'source': 'product_usage_daily', 'unit': 'count', 'quarterly': 'mau on the quarter\'s last reported day'},
-        {'kpi': 'dau_mau', 'source': 'product_usage_daily', 'unit': 'fraction', 'quarterly': 'mean daily stickiness over the quarter\'s days'},
-        {'kpi': 'activation_rate', 'source': 'activation_monthly', 'unit': 'fraction', 'quarterly': 'activated users / users of the quarter\'s sign-up months'},
-        {'kpi': 'nps', 'source': 'nps_monthly', 'unit': 'score', 'quarterly': '100 x (promoters - detractors) / responses of the quarter'},
-        {'kpi': 'csat', 'source': 'csat_monthly', 'unit': 'fraction', 'quarterly': 'satisfied responses / responses of the quarter'},
-        {'kpi': 'qualified_leads', 'source': 'leads_monthly', 'unit': 'count', 'quarterly': 'sum over the quarter'},
-        {'kpi': 'lead_velocity_rate_pct', 'source': 'leads_monthly', 'unit': 'percent', 'quarterly': '100 x (qualified leads of the quarter - of the previous quarter) / previous quarter'},
-        {'kpi': 'lead_to_customer_rate', 'source': 'leads_monthly', 'unit': 'fraction', 'quarterly': 'converted leads / leads created in the quarter'},
-        {'kpi': 'on_time_release_share', 'source': 'releases_monthly', 'unit': 'fraction', 'quarterly': 'on-time releases / shipped releases with a plan date in the quarter'},
-        {'kpi': 'revenue', 'source': 'bookings_vs_revenue_monthly', 'unit': 'money', 'quarterly': 'sum over the quarter'},
-        {'kpi': 'bookings', 'source': 'bookings_vs_revenue_monthly', 'unit': 'money', 'quarterly': 'sum over the quarter (total contract value)'},
-        {'kpi': 'bookings_count', 'source': 'bookings_vs_revenue_monthly', 'unit': 'count', 'quarterly': 'sum over the quarter'},
+        {'kpi': 'mrr', 'unit': 'money', 'quarterly': 'at the quarter end (mrr_end of its last month)'},
+        {'kpi': 'arr', 'unit': 'money', 'quarterly': '12 x mrr at the quarter end'},
+        {'kpi': 'mrr_growth_rate', 'unit': 'fraction', 'quarterly': 'net_new_mrr of the quarter / mrr_start of the quarter'},
+        {'kpi': 'new_mrr', 'unit': 'money', 'quarterly': 'sum over the quarter'},
+        {'kpi': 'expansion_mrr', 'unit': 'money', 'quarterly': 'sum over the quarter'},
+        {'kpi': 'reactivation_mrr', 'unit': 'money', 'quarterly': 'sum over the quarter'},
+        {'kpi': 'contraction_mrr', 'unit': 'money', 'quarterly': 'sum over the quarter'},
+        {'kpi': 'churned_mrr', 'unit': 'money', 'quarterly': 'sum over the quarter'},
+        {'kpi': 'net_new_mrr', 'unit': 'money', 'quarterly': 'sum over the quarter (= mrr at the end - mrr at the start)'},
+        {'kpi': 'customers', 'unit': 'count', 'quarterly': 'customers_end at the quarter end'},
+        {'kpi': 'new_customers', 'unit': 'count', 'quarterly': 'sum over the quarter'},
+        {'kpi': 'churned_customers', 'unit': 'count', 'quarterly': 'sum over the quarter'},
+        {'kpi': 'arpa', 'unit': 'money', 'quarterly': 'mrr / customers at the quarter end'},
+        {'kpi': 'logo_churn_rate', 'unit': 'fraction', 'quarterly': 'churned_customers of the quarter / customers at the quarter start'},
+        {'kpi': 'customer_retention_rate', 'unit': 'fraction', 'quarterly': 'customers active at the quarter start and end / customers at the start'},
+        {'kpi': 'gross_mrr_churn_rate', 'unit': 'fraction', 'quarterly': '(churned + contraction of the quarter) / mrr at the quarter start'},
+        {'kpi': 'net_mrr_churn_rate', 'unit': 'fraction', 'quarterly': '(churned + contraction - expansion - reactivation of the quarter) / mrr at the quarter start'},
+        {'kpi': 'net_revenue_retention', 'unit': 'fraction', 'quarterly': 'customers active at the quarter start: their mrr at the quarter end / mrr at the start'},
+        {'kpi': 'gross_revenue_retention', 'unit': 'fraction', 'quarterly': 'the same, each end mrr capped at its start mrr'},
+        {'kpi': 'quick_ratio', 'unit': 'ratio', 'quarterly': '(new + expansion + reactivation) / (churned + contraction), quarter sums'},
+        {'kpi': 'ltv', 'unit': 'money', 'quarterly': 'ltv of the quarter\'s last month'},
+        {'kpi': 'sales_marketing_spend', 'unit': 'money', 'quarterly': 'sum over the quarter'},
+        {'kpi': 'cac', 'unit': 'money', 'quarterly': 'spend of the quarter / new customers of the quarter'},
+        {'kpi': 'ltv_to_cac', 'unit': 'ratio', 'quarterly': 'ltv (quarter end) / cac (quarter)'},
+        {'kpi': 'cac_payback_months', 'unit': 'months', 'quarterly': 'cac (quarter) / ((new_mrr / new_customers of the quarter) x gross_margin)'},
+        {'kpi': 'dau', 'unit': 'count', 'quarterly': 'mean daily dau over the quarter\'s days'},
+        {'kpi': 'mau', 'unit': 'count', 'quarterly': 'mau on the quarter\'s last reported day'},
+        {'kpi': 'dau_mau', 'unit': 'fraction', 'quarterly': 'mean daily stickiness over the quarter\'s days'},
+        {'kpi': 'activation_rate', 'unit': 'fraction', 'quarterly': 'activated users / users of the quarter\'s sign-up months'},
+        {'kpi': 'nps', 'unit': 'score', 'quarterly': '100 x (promoters - detractors) / responses of the quarter'},
+        {'kpi': 'csat', 'unit': 'fraction', 'quarterly': 'satisfied responses / responses of the quarter'},
+        {'kpi': 'qualified_leads', 'unit': 'count', 'quarterly': 'sum over the quarter'},
+        {'kpi': 'lead_velocity_rate_pct', 'unit': 'percent', 'quarterly': '100 x (qualified leads of the quarter - of the previous quarter) / previous quarter'},
+        {'kpi': 'lead_to_customer_rate', 'unit': 'fraction', 'quarterly': 'converted leads / leads created in the quarter'},
+        {'kpi': 'on_time_release_share', 'unit': 'fraction', 'quarterly': 'on-time releases / shipped releases with a plan date in the quarter'},
+        {'kpi': 'revenue', 'unit': 'money', 'quarterly': 'sum over the quarter'},
+        {'kpi': 'bookings', 'unit': 'money', 'quarterly': 'sum over the quarter (total contract value)'},
+        {'kpi': 'bookings_count', 'unit': 'count', 'quarterly': 'sum over the quarter'},
     ]) }}
-{%- endmacro %}
-
-{#- The registry's KPI names whose actuals come from `source`. -#}
-{% macro scorecard_kpis_of(source) -%}
-    {%- set names = [] -%}
-    {%- for entry in scorecard_kpi_registry() if entry.source == source -%}
-        {%- do names.append(entry.kpi) -%}
-    {%- endfor -%}
-    {{ return(names) }}
 {%- endmacro %}
 
 {#- Long form (kpi, grain, period_start, actual) of a wide relation holding `period_column`

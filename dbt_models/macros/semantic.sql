@@ -146,3 +146,14 @@
     {%- else -%}coalesce({% for m in models %}sm_{{ m }}.period_start{% if not loop.last %}, {% endif %}{% endfor %})
     {%- endif -%}
 {%- endmacro %}
+
+{#- The marts a metric reads, comma-separated (its semantic models' tables). -#}
+{% macro semantic_marts(name) -%}
+    {%- set expression = metric_expression(name) -%}
+    {%- set marts = [] -%}
+    {%- for model_name in expression.models + expression.previous -%}
+        {%- set model = graph.semantic_models.values() | selectattr('name', 'equalto', model_name) | first -%}
+        {%- do marts.append(model.node_relation.alias) -%}
+    {%- endfor -%}
+    {{ return(marts | unique | sort | join(', ')) }}
+{%- endmacro %}

@@ -1,6 +1,7 @@
 -- The KPI registry (macro scorecard_kpi_registry): one row per KPI a target may name, with
--- the mart its actuals come from, its display unit and how its quarterly actual is made.
--- Every KPI exists at both grains, month and quarter (int_kpi_actuals).
+-- the marts its metric reads (its semantic models, models/semantic/), its display unit and
+-- how its quarterly actual is made. Every KPI exists at both grains, month and quarter
+-- (int_kpi_actuals).
 
 with
 
@@ -8,7 +9,7 @@ registry as (
     {%- for entry in scorecard_kpi_registry() %}
     select
         {{ sql_literal(entry.kpi) }} as kpi,
-        {{ sql_literal(entry.source) }} as source_model,
+        {{ sql_literal(semantic_marts(entry.kpi) if execute else '') }} as source_model,
         {{ sql_literal(entry.unit) }} as unit,
         {{ sql_literal(entry.quarterly) }} as quarterly_rule
     {% if not loop.last %}union all{% endif %}
