@@ -24,19 +24,10 @@ monthly as (
     group by month
 ),
 
-months as (
-    {{ months_through_as_of('(select min(month) from monthly)') }}
-),
-
 final as (
-    select
-        months.period_start as month,
-        cast(coalesce(monthly.responses, 0) as bigint) as responses,
-        cast(coalesce(monthly.satisfied_responses, 0) as bigint) as satisfied_responses,
-        {{ safe_ratio('monthly.satisfied_responses', 'monthly.responses') }} as csat
-    from months
-    left join monthly
-        on monthly.month = months.period_start
+    {{ monthly_series('monthly', ['responses', 'satisfied_responses'], [
+        (safe_ratio('monthly.satisfied_responses', 'monthly.responses'), 'csat'),
+    ]) }}
 )
 
 select * from final

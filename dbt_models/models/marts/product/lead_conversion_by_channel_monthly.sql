@@ -1,7 +1,6 @@
 -- Lead conversion per channel (docs/METRICS.md, Growth and delivery): one row per month of lead
 -- creation and channel with at least one lead (through as_of_date; all-zero rows left out).
--- Same rules as leads_monthly; summing over channels gives its leads, qualified_leads and
--- converted_leads.
+-- The lead rules live here; leads_monthly sums these rows over the channels.
 
 with
 

@@ -1,55 +1,31 @@
 -- Leads (docs/METRICS.md, Growth and delivery): one row per month of lead creation, continuous
 -- from the first lead month through the as-of month (leads created after as_of_date are not
--- reported yet). A lead is converted when converted_at is set and on or before as_of_date.
+-- reported yet). A lead is converted when converted_at is set and on or before as_of_date
+-- (the per-channel mart, lead_conversion_by_channel_monthly, applies these rules; this one
+-- sums its channels).
 -- lead_velocity_rate_pct = 100 x (qualified this month - last month) / last month, NULL in
 -- the first month and after a month with no qualified leads.
 
 with
 
-as_of as (
-    select * from {{ ref('int_as_of_date') }}
+by_channel as (
+    select * from {{ ref('lead_conversion_by_channel_monthly') }}
 ),
 
-leads as (
-    select * from {{ ref('stg_marketing__leads') }}
-),
-
-reported_leads as (
-    select
-        {{ month_start('leads.created_date') }} as month,
-        case when coalesce(leads.is_qualified, true) then 1 else 0 end as is_qualified,
-        case
-            when leads.converted_at is not null and leads.converted_date <= as_of.as_of_date then 1
-            else 0
-        end as is_converted
-    from leads
-    cross join as_of
-    where leads.created_date <= as_of.as_of_date
-),
-
+-- The month's leads over every channel: the rules (reported through as_of_date, qualified,
+-- converted by as_of_date) are lead_conversion_by_channel_monthly's.
 monthly as (
     select
         month,
-        count(*) as leads,
-        sum(is_qualified) as qualified_leads,
-        sum(is_converted) as converted_leads
-    from reported_leads
+        sum(leads) as leads,
+        sum(qualified_leads) as qualified_leads,
+        sum(converted_leads) as converted_leads
+    from by_channel
     group by month
 ),
 
-months as (
-    {{ months_through_as_of('(select min(month) from monthly)') }}
-),
-
 series as (
-    select
-        months.period_start as month,
-        coalesce(monthly.leads, 0) as leads,
-        coalesce(monthly.qualified_leads, 0) as qualified_leads,
-        coalesce(monthly.converted_leads, 0) as converted_leads
-    from months
-    left join monthly
-        on monthly.month = months.period_start
+    {{ monthly_series('monthly', ['leads', 'qualified_leads', 'converted_leads'], count_type=none) }}
 ),
 
 with_previous as (

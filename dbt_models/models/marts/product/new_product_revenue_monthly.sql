@@ -67,20 +67,11 @@ monthly as (
     group by month
 ),
 
-months as (
-    {{ months_through_as_of('(select min(month) from monthly)') }}
-),
-
 final as (
-    select
-        months.period_start as month,
-        coalesce(monthly.revenue, 0) as revenue,
-        coalesce(monthly.new_product_revenue, 0) as new_product_revenue,
-        {{ safe_ratio('coalesce(monthly.new_product_revenue, 0)', 'coalesce(monthly.revenue, 0)') }}
-            as new_product_revenue_share
-    from months
-    left join monthly
-        on monthly.month = months.period_start
+    {{ monthly_series('monthly', ['revenue', 'new_product_revenue'], [
+        (safe_ratio('coalesce(monthly.new_product_revenue, 0)', 'coalesce(monthly.revenue, 0)'),
+         'new_product_revenue_share'),
+    ], count_type=none) }}
 )
 
 select * from final

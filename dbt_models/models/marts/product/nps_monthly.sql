@@ -26,21 +26,10 @@ monthly as (
     group by month
 ),
 
-months as (
-    {{ months_through_as_of('(select min(month) from monthly)') }}
-),
-
 final as (
-    select
-        months.period_start as month,
-        cast(coalesce(monthly.responses, 0) as bigint) as responses,
-        cast(coalesce(monthly.promoters, 0) as bigint) as promoters,
-        cast(coalesce(monthly.passives, 0) as bigint) as passives,
-        cast(coalesce(monthly.detractors, 0) as bigint) as detractors,
-        {{ safe_ratio('100 * (monthly.promoters - monthly.detractors)', 'monthly.responses') }} as nps
-    from months
-    left join monthly
-        on monthly.month = months.period_start
+    {{ monthly_series('monthly', ['responses', 'promoters', 'passives', 'detractors'], [
+        (safe_ratio('100 * (monthly.promoters - monthly.detractors)', 'monthly.responses'), 'nps'),
+    ]) }}
 )
 
 select * from final

@@ -43,22 +43,12 @@ monthly as (
     group by month
 ),
 
-months as (
-    {{ months_through_as_of('(select min(month) from monthly)') }}
-),
-
 final as (
-    select
-        months.period_start as month,
-        cast(coalesce(monthly.releases_shipped, 0) as bigint) as releases_shipped,
-        cast(coalesce(monthly.releases_with_plan, 0) as bigint) as releases_with_plan,
-        cast(coalesce(monthly.on_time_releases, 0) as bigint) as on_time_releases,
-        cast(coalesce(monthly.late_releases, 0) as bigint) as late_releases,
-        {{ safe_ratio('monthly.on_time_releases', 'monthly.releases_with_plan') }} as on_time_share,
-        monthly.mean_days_late
-    from months
-    left join monthly
-        on monthly.month = months.period_start
+    {{ monthly_series('monthly',
+        ['releases_shipped', 'releases_with_plan', 'on_time_releases', 'late_releases'], [
+        (safe_ratio('monthly.on_time_releases', 'monthly.releases_with_plan'), 'on_time_share'),
+        ('monthly.mean_days_late', 'mean_days_late'),
+    ]) }}
 )
 
 select * from final
