@@ -409,7 +409,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="metric names (space or comma separated)")
     q.add_argument("--by", action="append", default=[], metavar="DIMENSION",
                    help="group by this dimension (repeat or comma-separate): segment, region, "
-                   "acquisition_channel, channel, product, revenue_type, rep_name")
+                   "acquisition_channel, channel, product, revenue_type, step_name, rep_name")
     q.add_argument("--grain", default="month", choices=["day", "week", "month", "quarter", "year", "all"],
                    help="period of each row (default month; all: one row over every period)")
     q.add_argument("--from", dest="from_day", metavar="DAY", help="first day (YYYY-MM-DD)")

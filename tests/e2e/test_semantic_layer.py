@@ -90,6 +90,18 @@ def test_a_metric_by_its_marts_grain_equals_the_published_column(
     assert expected and not differ, dict(list(differ.items())[:3])
 
 
+def test_funnel_conversion_is_the_last_steps_overall_rate(layer, built) -> None:
+    settings, _ = built
+    con = duckdb.connect(str(settings.serving_path), read_only=True)
+    try:
+        expected = dict(con.execute("select month, overall_conversion_rate from marts.funnel_monthly "
+                                    "where is_last_step").fetchall())
+    finally:
+        con.close()
+    got = {row[0]: row[1] for row in layer.query(["funnel_conversion_rate"]).rows}
+    assert expected and all(_same(a, got.get(m)) for m, a in expected.items()), (expected, got)
+
+
 def test_slices_recombine_to_the_unsliced_value(layer) -> None:
     total = {r[0]: r[1:] for r in layer.query(["mrr", "new_customers", "nps", "promoters",
                                                 "detractors", "nps_responses"]).rows}

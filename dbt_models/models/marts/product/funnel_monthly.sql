@@ -61,7 +61,9 @@ final as (
         users,
         anonymous_visitors,
         {{ safe_ratio('users', 'previous_step_users') }} as step_conversion_rate,
-        {{ safe_ratio('users', 'first_step_users') }} as overall_conversion_rate
+        {{ safe_ratio('users', 'first_step_users') }} as overall_conversion_rate,
+        step_order = min(step_order) over (partition by month) as is_first_step,
+        step_order = max(step_order) over (partition by month) as is_last_step
     from with_previous
 )
 
