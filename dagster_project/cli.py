@@ -394,7 +394,7 @@ def build_parser() -> argparse.ArgumentParser:
         sub, "query", help="answer 'metric X by dimension Y by month' from the semantic layer",
         description="Query the semantic layer (dbt semantic models and metrics, run by "
         "MetricFlow) against the published marts in the serving database, read-only: one "
-        "definition per KPI, the same the scorecard and the report use. Metrics and "
+        "definition per KPI, the one the scorecard's actuals are compiled from. Metrics and "
         "dimensions by name; `--list` prints every metric with its definition and what it can "
         "be grouped by. Periods are the reporting calendar's; rates are recomputed for each "
         "period and slice from their parts (a zero denominator gives an empty cell).",

@@ -3,7 +3,8 @@
 
 ``query`` answers "metric X by dimension Y by grain Z" from the serving database (read
 only), so every answer comes from a build that passed its checks. Definitions live in the
-dbt YAML alone; ``catalog`` lists them for the CLI and the docs.
+dbt YAML alone; ``render.catalog`` lists them for the CLI, ``doc`` for
+docs/SEMANTIC_LAYER.md.
 """
 
 from dagster_project.semantic.layer import (

@@ -120,7 +120,9 @@ class SemanticLayer:
         self.catalog = _catalog_of(json.loads(raw))
         manifest = parse_manifest_from_dbt_generated_manifest(manifest_json_string=raw)
         con = duckdb.connect(":memory:")
-        con.execute(f"attach '{Path(serving_path).resolve()}' as \"{self.catalog}\" (read_only)")
+        path = str(Path(serving_path).resolve()).replace("'", "''")
+        alias = self.catalog.replace('"', '""')
+        con.execute(f"attach '{path}' as \"{alias}\" (read_only)")
         self._client = _client_class()(con)
         self.engine = MetricFlowEngine(
             semantic_manifest_lookup=SemanticManifestLookup(manifest), sql_client=self._client)

@@ -41,12 +41,17 @@
 
 {#- One row per `grain` period of the semantic model `model_name`, a column per measure:
     agg(expr) over the period's rows, or, for a semi-additive measure, over the rows at the
-    period's last (window_choice max) or first time value only. -#}
+    period's last (window_choice max) or first time value only. A model with a
+    `meta.period_frame` ({model, column}: a continuous series) has a row for every period
+    of that series, its sum measures 0 where the model has no row (a mart that leaves out
+    all-zero rows); MetricFlow itself omits such periods. -#}
 {% macro semantic_model_cte(model_name, grain) -%}
     {%- set model = graph.semantic_models.values() | selectattr('name', 'equalto', model_name) | first -%}
     {%- set time_dim = model.dimensions | selectattr('name', 'equalto', model.defaults.agg_time_dimension) | first -%}
     {%- set time_expr = time_dim.expr or time_dim.name -%}
     {%- set aggs = {'sum': 'sum', 'average': 'avg', 'max': 'max', 'min': 'min'} -%}
+    {%- set frame = ((model.config or {}).get('meta') or {}).get('period_frame') -%}
+    {%- set aggregate -%}
     select
         _period as period_start
         {%- for measure in model.measures %}
@@ -70,6 +75,22 @@
         from {{ ref(model.node_relation.alias) }} as measured
     ) as rows_in_period
     group by _period
+    {%- endset -%}
+    {%- if frame %}
+    select
+        frame.period_start
+        {%- for measure in model.measures %},
+        {% if measure.agg == 'sum' %}coalesce(aggregated.{{ measure.name }}, 0){% else %}aggregated.{{ measure.name }}{% endif %} as {{ measure.name }}
+        {%- endfor %}
+    from (
+        select distinct {{ semantic_period(frame.column, grain) }} as period_start
+        from {{ ref(frame.model) }}
+    ) as frame
+    left join ({{ aggregate }}) as aggregated
+        on aggregated.period_start = frame.period_start
+    {%- else -%}
+    {{ aggregate }}
+    {%- endif %}
 {%- endmacro %}
 
 {#- {'sql': the metric as an expression over columns sm_<model>.<measure> (and
