@@ -212,16 +212,7 @@ class SemanticLayer:
 
         metrics = list(metrics)
         self._check_metrics(metrics)
-        if grain is not None and grain not in GRAINS:
-            raise SemanticLayerError(f"grain {grain!r}: one of {', '.join(GRAINS)}")
-        monthly = sorted(set(metrics) & self.finest_grain_only())
-        if monthly and grain not in ("month",):
-            raise SemanticLayerError(
-                f"{', '.join(monthly)}: defined per month only (a quarter's value is not made "
-                "of its months' values); query with --grain month, or read the quarterly values "
-                "in marts.kpi_scorecard")
-        group_by = [f"metric_time__{grain}"] if grain else []
-        group_by += [self.resolve_dimension(metrics, d) for d in by]
+        group_by = self._group_by(metrics, by, grain)
         request = MetricFlowQueryRequest.create(
             metric_names=metrics,
             group_by_names=group_by,
@@ -252,14 +243,27 @@ class SemanticLayer:
 
     def explain(self, metrics: Sequence[str], by: Sequence[str] = (),
                 grain: str | None = "month") -> str:
+        """The SQL ``query`` would run (the same checks first)."""
         from metricflow.engine.metricflow_engine import MetricFlowQueryRequest
 
         self._check_metrics(metrics)
-        group_by = ([f"metric_time__{grain}"] if grain else []) + [
-            self.resolve_dimension(metrics, d) for d in by]
         request = MetricFlowQueryRequest.create(
-            metric_names=list(metrics), group_by_names=group_by)
+            metric_names=list(metrics), group_by_names=self._group_by(metrics, by, grain))
         return self.engine.explain(request).sql_statement.sql
+
+    def _group_by(self, metrics: Sequence[str], by: Sequence[str], grain: str | None) -> list[str]:
+        """MetricFlow's group-by names: the period of ``grain``, then each dimension; a
+        monthly-only metric at another grain is refused."""
+        if grain is not None and grain not in GRAINS:
+            raise SemanticLayerError(f"grain {grain!r}: one of {', '.join(GRAINS)}")
+        monthly = sorted(set(metrics) & self.finest_grain_only())
+        if monthly and grain != "month":
+            raise SemanticLayerError(
+                f"{', '.join(monthly)}: defined per month only (a quarter's value is not made "
+                "of its months' values); query with --grain month, or read the quarterly values "
+                "in marts.kpi_scorecard")
+        return ([f"metric_time__{grain}"] if grain else []) + [
+            self.resolve_dimension(metrics, d) for d in by]
 
 
 def _is_time(dimension: Any) -> bool:

@@ -125,6 +125,9 @@ def test_retention_is_monthly_and_refused_at_a_coarser_grain(layer) -> None:
                                   pytest.approx(1 / 2))
     with pytest.raises(SemanticLayerError, match="defined per month only"):
         layer.query(["net_revenue_retention"], grain="quarter")
+    with pytest.raises(SemanticLayerError, match="defined per month only"):
+        layer.explain(["net_revenue_retention"], grain=None)
+    assert "mrr_start" in layer.explain(["net_revenue_retention"])
 
 
 def test_unknown_names_get_a_message_that_says_what_exists(layer) -> None:
