@@ -16,6 +16,7 @@ segments over four months, every number below computed by hand.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import duckdb
@@ -38,12 +39,22 @@ ROWS = [
 ]
 
 
-@pytest.fixture(scope="module")
-def layer(tmp_path_factory: pytest.TempPathFactory):
+def _serving_layer(tmp_path_factory: pytest.TempPathFactory, name: str,
+                   fill: Callable[[duckdb.DuckDBPyConnection], None]) -> Iterator[SemanticLayer]:
+    """The semantic layer over a serving database whose schema marts ``fill`` writes."""
     ensure_manifest()
-    path = Path(tmp_path_factory.mktemp("semantic")) / "serving.duckdb"
+    path = Path(tmp_path_factory.mktemp(name)) / "serving.duckdb"
     con = duckdb.connect(str(path))
-    con.execute("create schema marts")
+    try:
+        con.execute("create schema marts")
+        fill(con)
+    finally:
+        con.close()
+    with SemanticLayer(path, SEMANTIC_MANIFEST_PATH) as sl:
+        yield sl
+
+
+def _revenue_marts(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("""create table marts.mrr_movements_monthly (
         month date, segment varchar, region varchar, acquisition_channel varchar,
         mrr_start double, new_mrr double, expansion_mrr double, reactivation_mrr double,
@@ -59,9 +70,11 @@ def layer(tmp_path_factory: pytest.TempPathFactory):
             "(?, ?, 'emea', 'organic', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [month, seg, start, new, exp, react, contr, churn, end, end - start, 12 * end,
              c_start, c_new, c_react, c_churn, c_end, retained, cohort_end, capped])
-    con.close()
-    with SemanticLayer(path, SEMANTIC_MANIFEST_PATH) as sl:
-        yield sl
+
+
+@pytest.fixture(scope="module")
+def layer(tmp_path_factory: pytest.TempPathFactory):
+    yield from _serving_layer(tmp_path_factory, "semantic", _revenue_marts)
 
 
 def _by_period(layer: SemanticLayer, metrics: list[str], **kw) -> dict:
@@ -147,12 +160,7 @@ def test_unknown_names_get_a_message_that_says_what_exists(layer) -> None:
 #                         (6, 2); February: paid 20 (5, 0)
 
 
-@pytest.fixture(scope="module")
-def product_layer(tmp_path_factory: pytest.TempPathFactory):
-    ensure_manifest()
-    path = Path(tmp_path_factory.mktemp("semantic_product")) / "serving.duckdb"
-    con = duckdb.connect(str(path))
-    con.execute("create schema marts")
+def _product_marts(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("""create table marts.product_usage_daily as select * from (values
         (date '2025-01-30', 10, 40, 100, 0.1, 0, 0, 0.0),
         (date '2025-01-31', 20, 50, 110, 0.2, 0, 0, 0.0),
@@ -173,9 +181,11 @@ def product_layer(tmp_path_factory: pytest.TempPathFactory):
     con.execute("""create table marts.metric_time_spine as
         select cast(range as date) as date_day
         from range(date '2024-12-01', date '2025-04-01', interval 1 day)""")
-    con.close()
-    with SemanticLayer(path, SEMANTIC_MANIFEST_PATH) as sl:
-        yield sl
+
+
+@pytest.fixture(scope="module")
+def product_layer(tmp_path_factory: pytest.TempPathFactory):
+    yield from _serving_layer(tmp_path_factory, "semantic_product", _product_marts)
 
 
 def test_usage_means_its_days_and_takes_mau_on_the_last_day(product_layer) -> None:
