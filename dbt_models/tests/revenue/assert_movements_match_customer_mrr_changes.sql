@@ -5,7 +5,8 @@
 -- the sum over its subscriptions. For every day on which any of a customer's subscriptions
 -- has a state, and for every movement day: a movement exists iff MRR(d) <> MRR(d - 1), and
 -- then mrr_before = MRR(d - 1), mrr_after = MRR(d). Linear in the states (windows and
--- group-bys), so it stays cheaper than the models it checks at any scale.
+-- group-bys; max_by, in DuckDB and Spark, takes the MRR of the highest sequence without a
+-- join back to the states), so it stays cheaper than the models it checks at any scale.
 
 with
 
@@ -17,30 +18,29 @@ movements as (
     select * from {{ ref('int_mrr_movements') }}
 ),
 
+-- per subscription and day: the MRR of the day's highest state_sequence
 subscription_days as (
-    select subscription_id, customer_id, effective_date, max(state_sequence) as last_sequence
-    from states
-    group by subscription_id, customer_id, effective_date
-),
-
-governing as (
     select
         subscription_id,
         customer_id,
         effective_date,
-        max(last_sequence) over (
-            partition by subscription_id order by effective_date
-            rows between unbounded preceding and current row
-        ) as governing_sequence
-    from subscription_days
+        max_by(mrr, state_sequence) as last_mrr,
+        max(state_sequence) as last_sequence
+    from states
+    group by subscription_id, customer_id, effective_date
 ),
 
+-- at the end of each such day: the MRR of the highest state_sequence so far
 subscription_mrr as (
-    select governing.subscription_id, governing.customer_id, governing.effective_date, states.mrr
-    from governing
-    inner join states
-        on states.subscription_id = governing.subscription_id
-        and states.state_sequence = governing.governing_sequence
+    select
+        subscription_id,
+        customer_id,
+        effective_date,
+        max_by(last_mrr, last_sequence) over (
+            partition by subscription_id order by effective_date
+            rows between unbounded preceding and current row
+        ) as mrr
+    from subscription_days
 ),
 
 subscription_deltas as (

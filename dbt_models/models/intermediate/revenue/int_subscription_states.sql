@@ -2,7 +2,9 @@
 -- the subscription's whole state from that event on, and its MRR (docs/METRICS.md, Subscription
 -- MRR at an instant t). Events are ordered per subscription by effective_at, ties broken by
 -- the later occurred_at (else effective_at), then landing order; the last state of each day
--- (reporting time zone) is the subscription's state at the end of that day.
+-- (reporting time zone) is the subscription's state at the end of that day: the state whose
+-- next state (in that order) falls on a later day, or that has none. Both windows share one
+-- partition and order, so the events are sorted once.
 
 with
 
@@ -32,6 +34,15 @@ ordered as (
                 in_scope._file,
                 in_scope._line
         ) as state_sequence,
+        -- the same window as state_sequence (one sort): the next state's day
+        lead(in_scope.effective_date) over (
+            partition by in_scope.subscription_id
+            order by
+                in_scope.effective_at,
+                coalesce(in_scope.occurred_at, in_scope.effective_at),
+                in_scope._file,
+                in_scope._line
+        ) as next_effective_date,
         {{ revenue_subscription_mrr(
             'in_scope.event_type',
             'in_scope.unit_amount_reporting',
@@ -61,10 +72,7 @@ final as (
         ordered.unit_amount_reporting,
         ordered.discount_amount_reporting,
         {{ to_money('ordered.mrr_double') }} as mrr,
-        row_number() over (
-            partition by ordered.subscription_id, ordered.effective_date
-            order by ordered.state_sequence desc
-        ) = 1 as is_last_of_day
+        coalesce(ordered.next_effective_date <> ordered.effective_date, true) as is_last_of_day
     from ordered
 )
 
