@@ -55,6 +55,13 @@ class DataDocs:
 
     folder: Path
     pending: list[Pending] = field(default_factory=list)
+    # validations recorded for this folder by the build's GX worker (gx_worker), rendered
+    # there by gx_runner.publish_docs
+    recorded_elsewhere: int = 0
+
+    @property
+    def has_pending(self) -> bool:
+        return bool(self.pending) or self.recorded_elsewhere > 0
 
     def record(self, context: Any, suite: str, run: str, label: str, result: Any) -> None:
         """Store one GX validation result under (suite, run, label)."""

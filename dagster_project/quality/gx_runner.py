@@ -9,6 +9,8 @@ cut by a hash of the suite's key; landing batches are cut into frames first
 (``dagster_project/quality/batches.py``). Each validation can be stored for the Data Docs
 (``dagster_project/quality/data_docs.py``).
 
+A build runs GX in a worker process (``gx_worker``) that imports it while the build starts,
+ingests and runs dbt; without one (tests, a Dagster UI run, a worker that died) GX runs here.
 GX is imported on the thread that runs the check, never on a background thread: an earlier
 version imported it on a "warm-up" thread while the ingestion ran, and a module imported
 by both threads at once (``sqlalchemy.orm``, which GX and Dagster's storage both load) was
@@ -146,6 +148,28 @@ def _outcome(expectation: Expectation, gx_result: Any) -> ExpectationOutcome:
 def _run_gx(df: pd.DataFrame, name: str, expectations: list[Expectation],
             parameters: dict[str, Any] | None = None, docs: DocsTarget | None = None,
             label: str = FRAME_ROWS) -> list[ExpectationOutcome]:
+    """Validate in the build's GX worker when one runs (``gx_worker``), else here."""
+    from dagster_project.quality import gx_worker
+
+    worker = gx_worker.current()
+    if worker is not None:
+        try:
+            outcomes = worker.call("validate", df, name, expectations, parameters,
+                                   str(docs.docs.folder) if docs is not None else None,
+                                   docs.run if docs is not None else None, label)
+        except gx_worker.WorkerGone:
+            gx_worker.forget()  # from now on GX runs in this process
+        else:
+            if docs is not None:
+                docs.docs.recorded_elsewhere += 1
+            return list(outcomes)
+    return run_gx_here(df, name, expectations, parameters, docs, label)
+
+
+def run_gx_here(df: pd.DataFrame, name: str, expectations: list[Expectation],
+                parameters: dict[str, Any] | None = None, docs: DocsTarget | None = None,
+                label: str = FRAME_ROWS) -> list[ExpectationOutcome]:
+    """Validate with this process's GX context."""
     import great_expectations as gx
 
     tagged = []
@@ -194,6 +218,25 @@ def validate_frame(
         engine="great_expectations",
         seconds=time.perf_counter() - started,
     )
+
+
+def publish_docs(docs: DataDocs) -> list[str]:
+    """Render the Data Docs pages of the validations recorded for ``docs`` (in the worker,
+    in this process or both); their paths relative to the folder."""
+    from dagster_project.quality import gx_worker
+
+    pages: list[str] = []
+    if docs.recorded_elsewhere:
+        worker = gx_worker.current()
+        if worker is not None:
+            try:
+                pages += worker.call("publish", str(docs.folder))
+            except gx_worker.WorkerGone:
+                gx_worker.forget()  # its recorded results are gone with it: no pages
+        docs.recorded_elsewhere = 0
+    if docs.pending:
+        pages += docs.publish(gx_context()[0])
+    return pages
 
 
 def quote_table(table: str) -> str:

@@ -12,10 +12,10 @@ import duckdb
 import pytest
 
 from dagster_project.contract import SOURCES
-from dagster_project.quality import make_suites
+from dagster_project.quality import gx_worker, make_suites
 from dagster_project.quality.batches import validate_batch
 from dagster_project.quality.data_docs import DataDocs
-from dagster_project.quality.gx_runner import gx_context
+from dagster_project.quality.gx_runner import publish_docs
 from dagster_project.quality.suites import (
     landing_suite_name,
     load_suite,
@@ -127,7 +127,19 @@ def batches(tmp_path: Path) -> duckdb.DuckDBPyConnection:
     con.close()
 
 
-def test_quality_new_batch_is_judged_against_earlier_batches(batches, tmp_path: Path) -> None:
+@pytest.fixture(params=["here", "worker"])
+def gx_where(request):
+    """GX in this process, or in the worker process a build starts (gx_worker)."""
+    if request.param == "here":
+        yield None
+        return
+    with gx_worker.running() as worker:
+        assert worker is not None and worker.call("ping") == "pong"
+        yield worker
+
+
+def test_quality_new_batch_is_judged_against_earlier_batches(batches, gx_where,
+                                                             tmp_path: Path) -> None:
     docs = DataDocs(tmp_path / "quality")
     result = validate_batch(batches, "subscription_events",
                             load_suite("raw_subscription_events"), docs=docs)
@@ -149,7 +161,8 @@ def test_quality_new_batch_is_judged_against_earlier_batches(batches, tmp_path: 
     assert volume.unexpected_sample == (pytest.approx(2 / 20),)  # day 31 (38 / 17.4) passes
     assert "currency" not in {o.column for o in result.failed}  # USD was seen before
     # The Data Docs: one page per frame, the failing ones listed as FAIL with their values.
-    pages = docs.publish(gx_context()[0])
+    assert (docs.recorded_elsewhere, len(docs.pending)) == ((5, 0) if gx_where else (0, 5))
+    pages = publish_docs(docs)
     # references, distinct plan_id, distinct currency, rows, daily_volume
     assert len(pages) == 5 and all((tmp_path / "quality" / p).exists() for p in pages)
     index = (tmp_path / "quality" / "index.html").read_text()
@@ -159,6 +172,20 @@ def test_quality_new_batch_is_judged_against_earlier_batches(batches, tmp_path: 
     assert ">2000<" in (tmp_path / "quality" / median_page).read_text()  # observed median
     assert ">mega<" in (tmp_path / "quality" / next(
         p for p in pages if "distinct_plan_id" in p)).read_text()
+
+
+def test_quality_a_dead_worker_leaves_gx_to_this_process(batches, tmp_path: Path) -> None:
+    with gx_worker.running() as worker:
+        assert worker is not None
+        worker._proc.kill()
+        worker._proc.wait()
+        with pytest.raises(gx_worker.WorkerGone):
+            worker.call("ping")
+        docs = DataDocs(tmp_path / "quality")
+        result = validate_batch(batches, "subscription_events",
+                                load_suite("raw_subscription_events"), docs=docs)
+        assert gx_worker.current() is None and len(result.failed) == 4
+        assert len(docs.pending) == 5 and len(publish_docs(docs)) == 5
 
 
 def test_quality_drift_is_not_judged_on_a_handful_of_rows(batches) -> None:

@@ -146,11 +146,11 @@ def _with_pages(result: Any, docs: Any) -> Any:
     """The result with the paths of its Data Docs pages (rendered now) in ``extra``."""
     import dataclasses
 
-    from dagster_project.quality.gx_runner import gx_context
+    from dagster_project.quality.gx_runner import publish_docs
 
-    if not docs.pending:
+    if not docs.has_pending:
         return result
-    pages = [str(docs.folder / page) for page in docs.publish(gx_context()[0])]
+    pages = [str(docs.folder / page) for page in publish_docs(docs)]
     return dataclasses.replace(result, extra={**result.extra, "data_docs": pages})
 
 
