@@ -31,7 +31,9 @@ from dagster_project.ingest.files import Fingerprint, LandingFile, discover, fin
 from dagster_project.ingest.readers import (
     EmptyHeaderError,
     UnnumberableFileError,
+    jsonl_batches,
     load_file,
+    load_jsonl_batch,
     load_parquet_batch,
     parquet_batches,
 )
@@ -402,30 +404,39 @@ def _log_file(con: duckdb.DuckDBPyConnection, source: str, f: LandingFile, fp: F
 def _batches(con: duckdb.DuckDBPyConnection, files: list[LandingFile],
              changed_paths: set[str]) -> list[list[LandingFile]]:
     """The files to load, in order, as batches: runs of new Parquet files of one schema
-    (landed together), every other file alone."""
+    and runs of new JSON-lines files of one compression (each landed together), every
+    other file alone."""
     batches: list[list[LandingFile]] = []
     run: list[LandingFile] = []
     for f in [*files, None]:
-        if f is not None and f.format == "parquet" and f.name not in changed_paths:
+        if (f is not None and f.format in ("parquet", "jsonl") and f.name not in changed_paths
+                and (not run or run[-1].format == f.format)):
             run.append(f)
             continue
         if run:
-            batches += parquet_batches(con, run)
+            batches += (parquet_batches(con, run) if run[0].format == "parquet"
+                        else jsonl_batches(run))
             run = []
         if f is not None:
-            batches.append([f])
+            if f.format in ("parquet", "jsonl") and f.name not in changed_paths:
+                run.append(f)
+            else:
+                batches.append([f])
     return batches
 
 
 def _ingest_batch(con: duckdb.DuckDBPyConnection, source: str, files: list[LandingFile],
                   prints: dict[str, Fingerprint], ingested_at: datetime,
                   result: SourceIngestResult) -> bool:
-    """Land and log several Parquet files in one transaction and one statement; False (and
-    nothing landed) when any of them cannot be read that way: they are then landed one by
-    one, which names the file at fault."""
+    """Land and log several Parquet or JSON-lines files in one transaction and one
+    statement; False (and nothing landed) when any of them cannot be read that way: they
+    are then landed one by one, which names the file at fault."""
     con.execute("begin transaction")
     try:
-        loads = load_parquet_batch(con, source, files, ingested_at)
+        if files[0].format == "parquet":
+            loads = load_parquet_batch(con, source, files, ingested_at)
+        else:
+            loads = load_jsonl_batch(con, source, files, prints, ingested_at)
         for f, load in zip(files, loads, strict=True):
             _log_file(con, source, f, prints[f.name], load.rows, ingested_at)
     except BaseException as exc:

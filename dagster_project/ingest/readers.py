@@ -52,7 +52,8 @@ _RECORDS = "_ingest_records"
 _RECMAP = "_ingest_recmap"
 _REJECTS = "_ingest_rejects"
 _REJECT_SCANS = "_ingest_reject_scans"
-_TEMP_TABLES = (_ROWS, _BAD, _GAPS, _RECORDS, _RECMAP, _REJECTS, _REJECT_SCANS)
+_FIRSTS = "_ingest_firsts"  # per file of a batch: rows before its first, counts
+_TEMP_TABLES = (_ROWS, _BAD, _GAPS, _RECORDS, _RECMAP, _REJECTS, _REJECT_SCANS, _FIRSTS)
 
 # Above this many distinct unknown keys in one JSONL file, _extra keeps the whole object.
 _MAX_EXTRA_KEYS = 200
@@ -423,11 +424,19 @@ def load_jsonl(con: duckdb.DuckDBPyConnection, source: str, file: LandingFile,
         ),
         "_raw_line": "case when r.jtype is distinct from 'OBJECT' then r.line end",
     }
-    blank = "nullif(trim(r.line, ' ' || chr(9) || chr(13)), '') is null"
-    out.rows = _insert(con, source, values, f"{from_clause} where not ({blank}) order by r.ordinality")
+    out.rows = _insert(con, source, values,
+                       f"{from_clause} where not ({_blank_line('r.line', 'r.jtype')}) order by r.ordinality")
     if bad:
         out.rows += _insert_bad_lines(con, source, file, ingested_at)
     return out
+
+
+def _blank_line(line: str, jtype: str) -> str:
+    """SQL: the JSON line is blank (spaces, tabs, a CR): skipped, but counted as a line.
+    A blank line is never valid JSON, so only the lines without a JSON type are trimmed (a
+    CASE: DuckDB evaluates both sides of an AND on every row)."""
+    return (f"(case when {jtype} is not null then false "
+            f"else nullif(trim({line}, ' ' || chr(9) || chr(13)), '') is null end)")
 
 
 def _pointer(key: str) -> str:
@@ -549,6 +558,118 @@ def load_parquet_batch(con: duckdb.DuckDBPyConnection, source: str, files: list[
         raise UnnumberableFileError("row counts of the batch do not match its files' metadata")
     for f, load in zip(files, loads, strict=True):
         load.messages += _column_messages(f, cmap, load.rows)
+    return loads
+
+
+def jsonl_batches(files: list[LandingFile]) -> list[list[LandingFile]]:
+    """Consecutive non-empty JSON-lines files of one compression, in order, to be landed
+    by one statement each (:func:`load_jsonl_batch`); an empty file is a batch of its own."""
+    batches: list[list[LandingFile]] = []
+    for f in files:
+        last = batches[-1][-1] if batches else None
+        if (f.size and last is not None and last.size and last.format == "jsonl"
+                and last.compression == f.compression):
+            batches[-1].append(f)
+        else:
+            batches.append([f])
+    return batches
+
+
+def load_jsonl_batch(con: duckdb.DuckDBPyConnection, source: str, files: list[LandingFile],
+                     prints: dict[str, Fingerprint], ingested_at: datetime) -> list[FileLoad]:
+    """Append the rows of several JSON-lines files to ``landed.<source>`` with one read and
+    one insert (inside the caller's transaction), where :func:`load_jsonl` makes ~8
+    statements per file: the rows and line numbers are exactly those it lands file by file.
+    Raises :class:`UnnumberableFileError` (the caller then lands the files one by one, which
+    reports each problem in its file's words) unless every line of every file was read (no
+    malformed line), each file's lines came out together and match its physical line count,
+    and every file has the same keys."""
+    listed = "[" + ", ".join(quote_literal(str(f.path)) for f in files) + "]"
+    _drop_rejects(con)
+    con.execute(
+        f"""create or replace temp table {_ROWS} as
+        select line, filename, ordinality,
+               case when json_valid(line) then json_type(line) end as jtype
+        from read_csv({listed}, columns={{'line': 'VARCHAR'}}, header=false,
+            auto_detect=false, delim=chr(1), quote='', escape='', strict_mode=false,
+            new_line='\\r\\n', encoding='utf-8', filename=true, {_store_rejects()},
+            {_reader_options(files[0])})
+        with ordinality"""
+    )
+    if scalar(con, f"select count(*) from temp.{_REJECTS}"):
+        raise UnnumberableFileError("malformed lines: landed file by file")
+    blank = _blank_line("line", "jtype")
+    con.execute(
+        f"""create or replace temp table {_FIRSTS} as
+        select filename, min(ordinality) - 1 as before, count(*) as n,
+               max(ordinality) - min(ordinality) + 1 as span,
+               count(*) filter (where jtype = 'OBJECT') as objects,
+               count(*) filter (where not ({blank})) as landed
+        from {_ROWS} group by filename"""
+    )
+    per_file = {
+        str(name): (int(n), int(span), int(objects), int(landed))
+        for name, n, span, objects, landed in con.execute(
+            f"select filename, n, span, objects, landed from {_FIRSTS}").fetchall()
+    }
+    keys_of = {
+        str(name): tuple(keys)
+        for name, keys in con.execute(
+            f"select filename, list(distinct k order by k) from (select filename, "
+            f"unnest(json_keys(line)) as k from {_ROWS} where jtype = 'OBJECT') "
+            "group by filename").fetchall()
+    }
+    for f in files:
+        got = per_file.get(str(f.path))
+        lines = prints[f.name].lines
+        if got is None or got[0] != got[1] or lines is None or got[0] != lines:
+            raise UnnumberableFileError(f"{f.name}: lines not numbered in one read")
+    key_sets = {keys_of.get(str(f.path), ()) for f in files}
+    if len(key_sets) != 1:
+        raise UnnumberableFileError("files with different keys: landed file by file")
+    keys = list(next(iter(key_sets)))
+    contract_norm = {c.lower() for c in SOURCES[source].column_names}
+    known = [k for k in keys if k.strip().lower() in contract_norm]
+    unknown = [k for k in keys if k.strip().lower() not in contract_norm]
+    if len(unknown) > _MAX_EXTRA_KEYS:
+        raise UnnumberableFileError("many unknown keys: landed file by file")
+    found = [FoundColumn(k, f"r.vals[{i + 1}]", "NULL") for i, k in enumerate(known)]
+    cmap = map_columns(source, found, coalesce_variants=True)
+    cmap.extra = [(k, f"json_extract(r.line, {quote_literal(_pointer(k))})") for k in unknown]
+    missing = missing_columns_error(cmap.missing_required)
+    paths = ", ".join(quote_literal(_pointer(k)) for k in known)
+    vals = f"json_extract_string(line, [{paths}])" if known else "NULL"
+    prefix = str(files[0].path).removesuffix(files[0].name)
+    if all(str(f.path) == prefix + f.name for f in files):
+        name_sql = f"substr(r.filename, {len(prefix) + 1})"
+    else:
+        name_sql = "case r.filename " + " ".join(
+            f"when {quote_literal(str(f.path))} then {quote_literal(f.name)}" for f in files
+        ) + " end"
+    values = {
+        **cmap.exprs,
+        **_lineage(files[0], ingested_at, "r.ordinality - f.before"),
+        "_file": name_sql,
+        "_extra": f"case when r.jtype = 'OBJECT' then {_extra_object(cmap.extra)} end",
+        "_read_error": (
+            "case when r.jtype is null then 'invalid JSON line' "
+            "when r.jtype <> 'OBJECT' then 'JSON line is not an object: ' || lower(r.jtype) "
+            f"else {quote_literal(missing) if missing else 'NULL'} end"
+        ),
+        "_raw_line": "case when r.jtype is distinct from 'OBJECT' then r.line end",
+    }
+    rows = f"(select *, case when jtype = 'OBJECT' then {vals} end as vals from {_ROWS})"
+    inserted = _insert(
+        con, source, values,
+        f"from {rows} r join {_FIRSTS} f using (filename) "
+        f"where not ({_blank_line('r.line', 'r.jtype')}) order by r.ordinality")
+    loads = []
+    for f in files:
+        _, _, objects, landed = per_file[str(f.path)]
+        loads.append(FileLoad(landed, _column_messages(f, cmap, objects)))
+    if sum(load.rows for load in loads) != inserted:
+        raise UnnumberableFileError("row counts of the batch do not match its files")
+    drop_temp_tables(con)
     return loads
 
 

@@ -684,3 +684,79 @@ def test_parquet_files_of_one_schema_land_together_as_they_would_one_by_one(
             "order by _line").fetchall() == [(1, "e3_0", '{"extra_number":0}'),
                                              (2, "e3_1", '{"extra_number":1}')]
         balanced(con, "product_events")
+
+
+def test_jsonl_files_land_together_as_they_would_one_by_one(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Runs of JSON-lines files of one compression are landed by one read and one insert;
+    a run whose files differ in keys or hold a malformed line is landed file by file. Every
+    row, line number, quarantine reason, log count and message is what landing the files
+    one by one gives."""
+    from dagster_project.ingest import engine, readers
+
+    def lines(n: int, tail: bytes = b"") -> bytes:
+        return (
+            b'{"customer_id":"c%d","created_at":"2024-01-01"}\n' % n      # 1
+            + b"\n"                                                      # 2 blank
+            + b'{"customer_id":"c%d","created_at":"2024-01-02"}\r\n' % (n + 1)  # 3 CRLF
+            + b"   \n"                                                   # 4 blank
+            + b'{"customer_id":"c9","created_at":"2024-01-01"} trailing\n'  # 5 invalid JSON
+            + b'["c5"]\n'                                                # 6 not an object
+            + b'{"Customer_ID ":"c%d","CREATED_AT":"2024-01-01"}' % (n + 2)  # 7 no newline
+            + tail
+        )
+
+    write(tmp_path, "customers/a.jsonl", lines(10))
+    write(tmp_path, "customers/b.jsonl", lines(20))
+    write(tmp_path, "customers/c.jsonl.gz", gzip.compress(lines(30)))  # another compression
+    write(tmp_path, "customers/d.jsonl", lines(40, b'\n{"customer_id":"c49","created_at":'
+                                              b'"2024-01-01","plan":"x"}\n'))  # another key
+    write(tmp_path, "customers/e.jsonl", lines(50))
+    write(tmp_path, "customers/f.jsonl", lines(60))
+    write(tmp_path, "customers/g.jsonl", b'{"customer_id":"c70","created_at":"\xff"}\n'
+                                         + lines(71))  # invalid UTF-8 on line 1
+
+    batches: list[list[str]] = []
+    landed_together: list[list[str]] = []
+    real_batches, real_load = engine._batches, readers.load_jsonl_batch
+
+    def spy_batches(con, files, changed):  # type: ignore[no-untyped-def]
+        out = real_batches(con, files, changed)
+        batches.extend([f.rel for f in b] for b in out)
+        return out
+
+    def spy_load(con, source, files, prints, at):  # type: ignore[no-untyped-def]
+        loads = real_load(con, source, files, prints, at)
+        landed_together.append([f.rel for f in files])
+        return loads
+
+    monkeypatch.setattr(engine, "_batches", spy_batches)
+    monkeypatch.setattr(engine, "load_jsonl_batch", spy_load)
+    together = duckdb.connect()
+    result = ingest_source(together, tmp_path, "customers", now=NOW)
+    assert batches == [["a.jsonl", "b.jsonl"], ["c.jsonl.gz"],
+                       ["d.jsonl", "e.jsonl", "f.jsonl", "g.jsonl"]]
+    assert landed_together == [["a.jsonl", "b.jsonl"]]  # d-g: another key, a bad line
+
+    monkeypatch.setattr(engine, "_batches", lambda con, files, changed: [[f] for f in files])
+    alone = duckdb.connect()
+    result_alone = ingest_source(alone, tmp_path, "customers", now=NOW)
+
+    landed = ("select * exclude (_ingested_at) from landed.customers "
+              "order by _file, _line nulls first")
+    assert together.execute(landed).fetchall() == alone.execute(landed).fetchall()
+    assert result.messages == result_alone.messages
+    quarantine = "select file, line, reason from ops.quarantine order by file, line"
+    assert together.execute(quarantine).fetchall() == alone.execute(quarantine).fetchall()
+    for con in (together, alone):
+        assert log(con, "customers")[:2] == [("customers/a.jsonl", 5, 3, 2),
+                                             ("customers/b.jsonl", 5, 3, 2)]
+        assert con.execute(
+            "select _line, customer_id, _read_error from landed.customers "
+            "where _file = 'customers/b.jsonl' order by _line").fetchall() == [
+            (1, "c20", None), (3, "c21", None), (5, None, "invalid JSON line"),
+            (6, None, "JSON line is not an object: array"), (7, "c22", None)]
+        assert con.execute("select _line from landed.customers where _file = "
+                           "'customers/g.jsonl' and _read_error like 'malformed%'"
+                           ).fetchall() == [(1,)]
+        balanced(con, "customers")
