@@ -155,6 +155,42 @@ class Context:
             raise value
         return value  # type: ignore[return-value]
 
+    @property
+    def period(self) -> dt.date | None:
+        """The month the headline figures and the scorecard show: the last complete month
+        (the as-of month itself when the as-of date is its last day). None without an
+        as-of date (then each series shows its own latest month)."""
+        if self.as_of is None:
+            return None
+        first = self.as_of.replace(day=1)
+        if not self.partial(first):
+            return first
+        return (first - dt.timedelta(days=1)).replace(day=1)
+
+    @property
+    def month_to_date(self) -> dt.date | None:
+        """The as-of month when it is not complete (drawn apart, never a headline)."""
+        if self.as_of is None:
+            return None
+        first = self.as_of.replace(day=1)
+        return first if self.partial(first) else None
+
+    @property
+    def period_quarter(self) -> dt.date | None:
+        """The last complete quarter up to the report's month (its first day)."""
+        month = self.period
+        if month is None:
+            return None
+        start = dt.date(month.year, 3 * ((month.month - 1) // 3) + 1, 1)
+        if month.month % 3 == 0:  # the quarter's last month is complete
+            return start
+        return dt.date(start.year - (start.month == 1), (start.month - 4) % 12 + 1, 1)
+
+    def upto_period(self, rows: list[dict], key: str = "month") -> list[dict]:
+        """The rows of the report's month and before (all rows without an as-of date)."""
+        month = self.period
+        return rows if month is None else [r for r in rows if r[key] <= month]
+
     def complete(self, rows: list[dict], key: str = "month") -> list[dict]:
         return [r for r in rows if not self.partial(r[key])]
 
@@ -210,12 +246,14 @@ def headline_tiles(ctx: Context) -> list[Tile]:
         saas = ctx.saas()
     except NoData:
         saas = []
+    # The report's month; with no complete month yet, the month to date, labelled so.
+    saas = ctx.upto_period(saas) or saas
     if saas:
         last = saas[-1]
         as_of = (
-            f"{ctx.as_of.day} {fmt.month_label(ctx.as_of)}"
-            if ctx.as_of
-            else fmt.month_label(last["month"])
+            f"{fmt.month_label(last['month'])} to date ({ctx.as_of.day} {fmt.month_label(ctx.as_of)})"
+            if ctx.partial(last["month"]) and ctx.as_of
+            else f"end of {fmt.month_label(last['month'])}"
         )
         spark = [r["mrr_end"] for r in saas[-12:]]
         change = last["mrr_end"] - last["mrr_start"]
@@ -224,7 +262,7 @@ def headline_tiles(ctx: Context) -> list[Tile]:
                 "MRR",
                 fmt.money(last["mrr_end"], ctx.currency),
                 as_of,
-                f"{fmt.signed_money(change, ctx.currency)}{_delta_pct(last['mrr_end'], last['mrr_start'])} this month",
+                f"{fmt.signed_money(change, ctx.currency)}{_delta_pct(last['mrr_end'], last['mrr_start'])} in the month",
                 change > 0 if change else None,
                 s.sparkline(spark, label="MRR, last 12 months"),
                 "def-mrr",
@@ -237,7 +275,7 @@ def headline_tiles(ctx: Context) -> list[Tile]:
                 "ARR",
                 fmt.money(last["arr_end"], ctx.currency),
                 as_of,
-                f"{fmt.signed_money(12 * change, ctx.currency)} this month",
+                f"{fmt.signed_money(12 * change, ctx.currency)} in the month",
                 change > 0 if change else None,
                 s.sparkline([r["arr_end"] for r in saas[-12:]], label="ARR, last 12 months"),
                 "def-arr",
@@ -251,7 +289,7 @@ def headline_tiles(ctx: Context) -> list[Tile]:
                 "Customers",
                 fmt.count(last["customers_end"]),
                 as_of,
-                f"{'+' if dc >= 0 else fmt.MINUS}{abs(dc):,} this month",
+                f"{'+' if dc >= 0 else fmt.MINUS}{abs(dc):,} in the month",
                 dc > 0 if dc else None,
                 s.sparkline([r["customers_end"] for r in saas[-12:]], label="customers"),
                 "def-customers",
@@ -301,7 +339,9 @@ def headline_tiles(ctx: Context) -> list[Tile]:
             "select month, nps from marts.nps_monthly where nps is not null order by month",
             source="survey_responses",
         )
-        done = [r for r in nps if not ctx.partial(r["month"])] or nps
+        done = ctx.upto_period(ctx.complete(nps))
+        if not done:
+            raise NoData("no complete month of NPS yet")
         m, prev = done[-1], (done[-2] if len(done) > 1 else None)
         delta = (
             None
@@ -330,7 +370,9 @@ def headline_tiles(ctx: Context) -> list[Tile]:
             "max(date) as last_day from marts.product_usage_daily group by 1 order by 1",
             source="product_events",
         )
-        done = [r for r in usage if not ctx.partial(r["month"])] or usage
+        done = ctx.upto_period(ctx.complete(usage))
+        if not done:
+            raise NoData("no complete month of usage yet")
         m, prev = done[-1], (done[-2] if len(done) > 1 else None)
         delta = (
             None
@@ -407,12 +449,14 @@ def _period_text(r: Mapping[str, object]) -> str:
     return fmt.quarter_label(start) if r["grain"] == "quarter" else fmt.month_label(start)  # type: ignore[arg-type]
 
 
-def _scorecard_table(ctx: Context, name: str, rows: list[dict]) -> str:
+def _scorecard_table(ctx: Context, name: str, rows: list[dict], css: str = "scorecard") -> str:
+    from dagster_project.reports.scorecard import attainment_text
+
     periods = [_period_text(r) for r in rows]
     usual = max(sorted(set(periods)), key=periods.count)
     out = [
         (
-            f'<table class="scorecard"><caption>{escape(name)} · {escape(usual)}</caption><thead><tr>'
+            f'<table class="{css}"><caption>{escape(name)} · {escape(usual)}</caption><thead><tr>'
             '<th>KPI</th><th class="num">Actual</th><th class="num">Target</th><th colspan="2">Attainment</th>'
             '<th>Status</th><th class="num">Change</th></tr></thead><tbody>'
         )
@@ -428,8 +472,8 @@ def _scorecard_table(ctx: Context, name: str, rows: list[dict]) -> str:
         out.append(
             f'<tr><td>{kpi}</td><td class="num"><b>{escape(fmt.value(r["actual"], unit, ctx.currency))}</b></td>'
             f'<td class="num">{escape(sign + fmt.value(r["target"], unit, ctx.currency))}</td>'
-            f"<td>{s.bullet(r['attainment'], colour, width=96, label=str(r['kpi']) + ' attainment')}</td>"
-            f'<td class="num">{escape(fmt.pct(r["attainment"], 0))}</td>'
+            f"<td>{s.bullet(r['attainment'], colour, width=96, label=str(r['kpi']) + ' attainment', text=attainment_text(r['attainment']))}</td>"
+            f'<td class="num">{escape(attainment_text(r["attainment"]))}</td>'
             f'<td><span class="pill {escape(status)}">{escape(STATUS_LABEL.get(status, status))}</span></td>'
             f'<td class="num">{escape(fmt.change(r["change"], unit, ctx.currency))}</td></tr>'
         )
@@ -446,17 +490,36 @@ def _scorecard_table(ctx: Context, name: str, rows: list[dict]) -> str:
     "full",
 )
 def panel_scorecard(ctx: Context, p: Panel) -> Panel:
-    p.units = "Latest period of each KPI with an actual; worst first"
-    p.definition = (
-        "Status of every target in seeds/kpi_targets.csv; the bar is attainment, the tick is 100%."
-    )
-    from dagster_project.reports.scorecard import scorecard_rows
+    from dagster_project.reports.scorecard import period_rows, scorecard_rows
 
     if "marts.kpi_scorecard" not in ctx.marts.tables:
         raise NoData("marts.kpi_scorecard is not in the serving database (run a build).")
-    rows = scorecard_rows(ctx.marts.con, None)
-    if not rows:
-        raise NoData("no KPI targets: add rows to seeds/kpi_targets.csv.")
+    con = ctx.marts.con
+    month, quarter, to_date = ctx.period, ctx.period_quarter, ctx.month_to_date
+    if month is not None:
+        # the report's period: its month, and the last complete quarter
+        rows = period_rows(con, "month", month)
+        quarterly = period_rows(con, "quarter", quarter) if quarter is not None else []
+        rows += quarterly
+        p.units = (f"Targets of {fmt.month_label(month)}"
+                   + (f" and {fmt.quarter_label(quarter)}" if quarterly and quarter else "")
+                   + " (the report's period); worst first")
+        if not rows:
+            raise NoData(f"no KPI targets for {fmt.month_label(month)}"
+                         + (f" or {fmt.quarter_label(quarter)}" if quarter else "")
+                         + ": add rows to seeds/kpi_targets.csv.")
+        partial = [r for r in period_rows(con, "month", to_date) if r["status"] != "no_data"
+                   ] if to_date is not None else []
+    else:
+        rows, partial = scorecard_rows(con, None), []
+        p.units = "Latest period of each KPI with an actual; worst first"
+        if not rows:
+            raise NoData("no KPI targets: add rows to seeds/kpi_targets.csv.")
+    p.definition = (
+        "Status of every target in seeds/kpi_targets.csv; the bar is attainment (100% = on "
+        "target, more = better, whichever way the KPI points), the tick is 100%; n/m where the "
+        "actual and the target lie on either side of zero."
+    )
     rows.sort(
         key=lambda r: (
             STATUS_ORDER.get(str(r["status"]), 9),
@@ -515,6 +578,11 @@ def panel_scorecard(ctx: Context, p: Panel) -> Panel:
         mine = [r for r in rows if r["grain"] == grain and r["status"] != "no_data"]
         if mine:
             tables.append(_scorecard_table(ctx, name, mine))
+    if partial:
+        # the month to date, apart and lighter: not final, not in the counts above
+        tables.append(_scorecard_table(
+            ctx, "To date, not final", sorted(partial, key=lambda r: str(r["kpi"])),
+            css="scorecard mtd"))
     lines = ['<div class="scorecards">', *tables, "</div>"]
     waiting = [r for r in rows if r["status"] == "no_data"]
     if waiting:
@@ -1485,7 +1553,17 @@ def render_report(
     panels = build_panels(ctx)
     tiles = headline_tiles(ctx)
     as_of_text = f"{ctx.as_of.day} {fmt.month_label(ctx.as_of)}" if ctx.as_of else "unknown"
-    meta = [f"Data through <b>{escape(as_of_text)}</b>", f"amounts in {escape(cur)}"]
+    meta = [f"Data through <b>{escape(as_of_text)}</b>"]
+    if ctx.period is not None:
+        # one period rule for the whole page
+        rule = (f"figures for <b>{escape(fmt.month_label(ctx.period))}</b>, the last complete "
+                "month")
+        if ctx.period_quarter is not None:
+            rule += f" (quarterly targets: {escape(fmt.quarter_label(ctx.period_quarter))})"
+        if ctx.month_to_date is not None:
+            rule += f"; {escape(fmt.month_label(ctx.month_to_date))} to date drawn lighter, apart"
+        meta.append(rule)
+    meta.append(f"amounts in {escape(cur)}")
     if info.get("published_at"):
         meta.append(f"published {escape(info['published_at'].replace('T', ' '))} UTC")
     if info.get("reporting_timezone"):

@@ -19,7 +19,11 @@ DEFINITIONS: dict[str, tuple[str, str, str]] = {
             "One row per target in seeds/kpi_targets.csv. Attainment = actual / target (target / "
             "actual when lower is better). On track: attainment of 100% or more; at risk: short "
             "of it by no more than the target's tolerance; off track: further below; no data: no "
-            "actual for the period. Shown: the latest period of each KPI that has an actual."
+            "actual for the period. Attainment is shown as n/m (not meaningful) when the actual "
+            "and the target lie on either side of zero (a net MRR churn of +0.4% against a "
+            "target of −1%): the status then compares them directly; above 200% it is shown as "
+            "> 200%. Shown: the report's period (the last complete month and the last complete "
+            "quarter), with the month to date apart and lighter, not final and not counted."
         ),
         "KPI scorecard",
     ),
@@ -327,6 +331,7 @@ h2 { font-size:18px; margin:30px 0 12px; font-weight:650; }
 table.scorecard { width:100%; border-collapse:collapse; font-variant-numeric:tabular-nums; font-size:13.5px; }
 table.scorecard caption { text-align:left; font-weight:650; padding:4px 0 6px; }
 table.scorecard .period { color:var(--muted); font-size:11.5px; white-space:nowrap; }
+table.scorecard.mtd { opacity:.62; }
 table.scorecard th { text-align:left; font-size:12px; color:var(--muted); font-weight:600;
   border-bottom:1px solid var(--line); padding:5px 6px; text-transform:uppercase; letter-spacing:.4px; }
 table.scorecard td { border-bottom:1px solid var(--line); padding:5px 6px; vertical-align:middle; }

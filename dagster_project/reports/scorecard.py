@@ -68,6 +68,26 @@ def format_value(value: float | None, unit: str | None) -> str:
     return f"{value:,.2f}"
 
 
+# Attainment above this is shown as "> 200%" (and a bar drawn full): the KPI beat its
+# target many times over, and the exact multiple says little.
+ATTAINMENT_SHOWN_UP_TO = 2.0
+
+
+def attainment_text(attainment: float | None) -> str:
+    """Attainment as a reader takes it: 100% = on target, more = better than target.
+
+    "n/m" (not meaningful, as finance tables say) when it is negative: the actual and the
+    target lie on either side of zero (a net MRR churn of +0.4% against a target of -1%),
+    so their ratio says nothing; the status compares them directly. "—" with no actual."""
+    if attainment is None:
+        return "—"
+    if attainment < 0:
+        return "n/m"
+    if attainment > ATTAINMENT_SHOWN_UP_TO:
+        return f"> {ATTAINMENT_SHOWN_UP_TO * 100:.0f}%"
+    return f"{attainment * 100:.0f}%"
+
+
 def format_change(value: float | None, unit: str | None) -> str:
     if value is None:
         return "—"
@@ -109,6 +129,11 @@ def _rows(con: duckdb.DuckDBPyConnection, period: str | None) -> list[dict[str, 
     return [dict(zip(names, row, strict=True)) for row in result.fetchall()]
 
 
+def period_rows(con: duckdb.DuckDBPyConnection, grain: str, start: dt.date) -> list[dict[str, object]]:
+    """The targets of one period (``grain`` month or quarter starting on ``start``)."""
+    return _rows(con, period_label(grain, start))
+
+
 def scorecard_rows(con: duckdb.DuckDBPyConnection, period: str | None = None) -> list[dict[str, object]]:
     """The scorecard's rows as dicts (see the module docstring for ``period``); the KPI report
     draws the same rows as the terminal table."""
@@ -137,7 +162,7 @@ def render_scorecard(con: duckdb.DuckDBPyConnection, period: str | None = None,
         elif r["direction"] == "higher_is_better":
             target = "≥ " + target
         symbol, label, _ = STATUS_STYLE.get(str(r["status"]), ("?", str(r["status"]), ""))
-        attainment = "—" if r["attainment"] is None else f"{r['attainment'] * 100:.0f}%"
+        attainment = attainment_text(r["attainment"])  # type: ignore[arg-type]
         body.append(([
             str(r["kpi"]),
             period_label(str(r["grain"]), r["period_start"]),

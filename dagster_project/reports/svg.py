@@ -1247,15 +1247,17 @@ def bullet(
     width: int = 150,
     height: int = 16,
     label: str = "attainment",
+    text: str | None = None,
 ) -> str:
-    """Attainment as a bar on 0..150% with a tick at 100% (the target)."""
+    """Attainment as a bar on 0..150% with a tick at 100% (the target); ``text`` is the
+    figure its tooltip shows (default: the percentage)."""
     x = linear((0, 1.5), (1, width - 1))
     parts = [f'<rect x="1" y="4" width="{width - 2}" height="{height - 8}" rx="2" fill="#eef1f4"/>']
     if not fmt.is_missing(attainment):
         a = max(0.0, min(1.5, float(attainment)))
         parts.append(
             f'<rect x="1" y="4" width="{_n(x(a) - 1)}" height="{height - 8}" rx="2" '
-            f'fill="{colour}" class="mark"><title>attainment {fmt.pct(attainment, 0)}</title></rect>'
+            f'fill="{colour}" class="mark"><title>attainment {escape(text or fmt.pct(attainment, 0))}</title></rect>'
         )
     parts.append(
         f'<line x1="{_n(x(1))}" y1="1" x2="{_n(x(1))}" y2="{height - 1}" stroke="{INK}" '

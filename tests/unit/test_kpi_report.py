@@ -177,17 +177,20 @@ def test_saas_panels_show_hand_computed_numbers(tmp_path: Path) -> None:
     panels = {p.key: p for p in report.panels}
     assert report.currency == "EUR" and str(report.as_of) == "2024-03-15"
     tiles = {t.label: t for t in report.tiles}
-    assert tiles["MRR"].value == "\u20ac1.6k"
-    assert tiles["MRR"].delta == "+\u20ac250 (+18.5%) this month"  # 250 / 1,350
-    assert tiles["ARR"].value == "\u20ac19.2k"
-    assert tiles["Customers"].value == "6" and tiles["Customers"].delta == "+1 this month"
-    # rates come from the last complete month (February), the partial March is left out
+    # One period for every headline: the last complete month (February); the partial March
+    # is left out of the tiles (the charts draw it lighter).
+    assert tiles["MRR"].value == "\u20ac1.35k" and tiles["MRR"].when == "end of Feb 2024"
+    assert tiles["MRR"].delta == "+\u20ac350 (+35.0%) in the month"  # 350 / 1,000
+    assert tiles["ARR"].value == "\u20ac16.2k"
+    assert tiles["Customers"].value == "5" and tiles["Customers"].delta == "+1 in the month"
     assert (
         tiles["Net revenue retention"].value == "85.0%"
         and tiles["Net revenue retention"].when == "Feb 2024"
     )
     assert tiles["Logo churn"].value == "25.0%" and tiles["Quick ratio"].value == "2.4\u00d7"
-    assert tiles["MRR"].raw == 1600  # unrounded for the Dagster UI
+    assert tiles["MRR"].raw == 1350  # unrounded for the Dagster UI
+    assert ("figures for <b>Feb 2024</b>, the last complete month (quarterly targets: "
+            "Q4 2023); Mar 2024 to date drawn lighter, apart") in report.html
 
     bridge = panels["mrr-bridge"]
     assert bridge.title == "MRR bridge, Feb 2024"
@@ -283,6 +286,7 @@ def test_the_scorecard_shows_status_and_attainment_and_lists_targets_without_act
             "direction varchar, unit varchar);"
             "insert into marts.kpi_scorecard values "
             "('logo_churn_rate', 'month', '2024-02-01', 0.25, 0.10, 0.4, 'off_track', null, null, 'lower_is_better', 'fraction'),"
+            "('nps', 'month', '2024-02-01', null, 20, null, 'no_data', null, null, 'higher_is_better', 'score'),"
             "('nps', 'month', '2024-06-01', null, 20, null, 'no_data', null, null, 'higher_is_better', 'score')"
         ),
     )
@@ -294,10 +298,56 @@ def test_the_scorecard_shows_status_and_attainment_and_lists_targets_without_act
         "on_track": 0,
         "no_data": 1,
     }
+    assert card.units == "Targets of Feb 2024 (the report's period); worst first"
     row = re.search(r"<tr><td>Logo churn</td>(.*?)</tr>", card.html).group(1)
     assert "<b>25.0%</b>" in row and "≤ 10.0%" in row and ">40%<" in row and "Off track" in row
-    assert "no actual yet for: NPS (Jun 2024)" in card.html
+    assert "no actual yet for: NPS (Feb 2024)" in card.html
+    assert "Jun 2024" not in card.html  # another period's target is not the report's
     assert report.off_track == ["Logo churn (Feb 2024)"]
+
+
+def test_tiles_and_scorecard_show_the_same_period_and_values(tmp_path: Path) -> None:
+    """As of 15 Mar 2024: February is the report's month (the tiles' rates and the monthly
+    targets), Q4 2023 its last complete quarter; March to date is drawn apart, lighter, not
+    counted. Attainment reads as a person expects: a lower-is-better KPI at its target is
+    100%, and a ratio across zero is n/m."""
+    path = _serving(
+        tmp_path / "serving.duckdb",
+        extra=(
+            "create table marts.kpi_scorecard (kpi varchar, grain varchar, period_start date, actual double, "
+            "target double, attainment double, status varchar, previous_actual double, change double, "
+            "direction varchar, unit varchar);"
+            "insert into marts.kpi_scorecard values "
+            # February, as in saas_metrics_monthly: NRR 0.85, logo churn 0.25, quick ratio 2.4
+            "('net_revenue_retention', 'month', '2024-02-01', 0.85, 1.0, 0.85, 'at_risk', null, null, 'higher_is_better', 'fraction'),"
+            "('logo_churn_rate', 'month', '2024-02-01', 0.25, 0.25, 1.0, 'on_track', null, null, 'lower_is_better', 'fraction'),"
+            "('quick_ratio', 'month', '2024-02-01', 2.4, 1.0, 2.4, 'on_track', null, null, 'higher_is_better', 'ratio'),"
+            # net MRR churn +15% against -1%: the ratio -15 is not meaningful
+            "('net_mrr_churn_rate', 'month', '2024-02-01', 0.15, -0.01, -15.0, 'off_track', null, null, 'lower_is_better', 'fraction'),"
+            "('quick_ratio', 'quarter', '2023-10-01', 3.0, 4.0, 0.75, 'off_track', null, null, 'higher_is_better', 'ratio'),"
+            "('quick_ratio', 'quarter', '2024-01-01', 3.5, 4.0, 0.875, 'at_risk', null, null, 'higher_is_better', 'ratio'),"
+            "('logo_churn_rate', 'month', '2024-03-01', 0.2, 0.25, 1.25, 'on_track', null, null, 'lower_is_better', 'fraction')"
+        ),
+    )
+    report = _report(path)
+    tiles = {t.label: t for t in report.tiles}
+    card = next(p for p in report.panels if p.key == "scorecard")
+    assert card.units == "Targets of Feb 2024 and Q4 2023 (the report's period); worst first"
+    for label, kpi in (("Net revenue retention", "Net revenue retention"),
+                       ("Logo churn", "Logo churn"), ("Quick ratio", "Quick ratio")):
+        assert tiles[label].when == "Feb 2024"
+        row = re.search(rf"<tr><td>{kpi}</td><td class=\"num\"><b>([^<]+)</b>", card.html)
+        assert row.group(1) == tiles[label].value, label
+    assert report.scorecard_counts == {"off_track": 2, "at_risk": 1, "on_track": 2,
+                                       "no_data": 0}
+    net = re.search(r"<tr><td>Net MRR churn</td>(.*?)</tr>", card.html).group(1)
+    assert ">n/m<" in net and "Off track" in net
+    churn = re.search(r"<tr><td>Logo churn</td>(.*?)</tr>", card.html).group(1)
+    assert ">100%<" in churn
+    # the month to date apart: its own lighter table, not in the counts
+    mtd = card.html.split('class="scorecard mtd"', 1)[1]
+    assert "To date, not final · Mar 2024" in mtd and "<b>20.0%</b>" in mtd
+    assert "Q1 2024" not in card.html  # the quarter to date is not the report's
 
 
 def test_the_page_is_one_offline_file_whose_links_all_land(tmp_path: Path) -> None:
