@@ -66,6 +66,10 @@ KPI_NAMES = {
     "bookings_count": "Bookings (count)",
 }
 QUICK_RATIO_CAP = 10.0
+WATERFALL_MONTHS = 12  # months of the MRR waterfall (the MRR line shows every month)
+# The buying trend's forecast band is drawn within [0, BAND_CAP x the highest month shown]:
+# revenue is never negative, and a band wider than that says only "very uncertain".
+BAND_CAP = 1.5
 SEGMENT_NAMES = {
     "smb": "SMB",
     "mid_market": "Mid-market",
@@ -606,7 +610,8 @@ def panel_scorecard(ctx: Context, p: Panel) -> Panel:
     "full",
 )
 def panel_mrr(ctx: Context, p: Panel) -> Panel:
-    p.units = f"Top: MRR at month end ({ctx.currency}). Bottom: the month's movements ({ctx.currency} of MRR), a waterfall per month"
+    p.units = (f"Top: MRR at month end ({ctx.currency}), every month. Bottom: the movements of "
+               f"the last {WATERFALL_MONTHS} months ({ctx.currency} of MRR), a waterfall per month")
     p.definition = "Each month, gains (green) step up from zero and losses (red) step down; the black tick is net new MRR."
     rows = ctx.saas()
     months = [r["month"] for r in rows]
@@ -627,13 +632,15 @@ def panel_mrr(ctx: Context, p: Panel) -> Panel:
             )
         )
     )
+    # the waterfall: the last WATERFALL_MONTHS months (the line above keeps the history)
+    recent = rows[-WATERFALL_MONTHS:]
     p.svgs.append(
         s.monthly_waterfall_chart(
-            months,
-            [{k: r[f"{k}_mrr"] for k, _ in s.MOVEMENTS} for r in rows],
+            [r["month"] for r in recent],
+            [{k: r[f"{k}_mrr"] for k, _ in s.MOVEMENTS} for r in recent],
             currency=ctx.currency,
             unit=f"Movement ({ctx.currency})",
-            faded=faded,
+            faded=ctx.faded([r["month"] for r in recent]),
             width=1240,
             height=290,
         )
@@ -1401,6 +1408,34 @@ def panel_reps(ctx: Context, p: Panel) -> Panel:
     return p
 
 
+def forecast_band(history: list[dict], forecast: list[dict]
+                  ) -> tuple[list[float | None], list[float | None], list[float | None]]:
+    """(forecast line, band low, band high) over history + forecast months: the forecast
+    starts from the last smoothed value (so it joins the history), and the band is clipped
+    to [0, BAND_CAP x the highest month of revenue shown]."""
+    n_hist, shown = len(history), len(history) + len(forecast)
+    line: list[float | None] = [None] * shown
+    low: list[float | None] = [None] * shown
+    high: list[float | None] = [None] * shown
+    peak = max((float(r["revenue"]) for r in history if not fmt.is_missing(r["revenue"])),
+               default=0.0)
+    ceiling = BAND_CAP * peak if peak > 0 else None
+
+    def clip(value: object) -> float | None:
+        if fmt.is_missing(value):
+            return None
+        v = max(0.0, float(value))  # type: ignore[arg-type]
+        return min(v, ceiling) if ceiling is not None else v
+
+    if history and forecast:
+        line[n_hist - 1] = history[-1]["smoothed"]
+        low[n_hist - 1] = high[n_hist - 1] = history[-1]["smoothed"]
+    for k, r in enumerate(forecast):
+        line[n_hist + k] = r["forecast"]
+        low[n_hist + k], high[n_hist + k] = clip(r["forecast_low"]), clip(r["forecast_high"])
+    return line, low, high
+
+
 @panel(
     "buying-trend",
     "sales",
@@ -1417,24 +1452,19 @@ def panel_buying_trend(ctx: Context, p: Panel) -> Panel:
         source="the landing source invoices",
     )
     horizon = int(ctx.params.get("forecast_months", 3))  # type: ignore[arg-type]
-    p.units = f"Revenue ({ctx.currency} per month); shaded: approximate 95% forecast band"
-    p.definition = f"Complete months of revenue, their exponential smoothing, and a flat {horizon}-month forecast."
+    p.units = (f"Revenue ({ctx.currency} per month); shaded: the forecast's approximate 95% "
+               f"band, drawn within 0 and {BAND_CAP:g}x the highest month shown")
+    p.definition = (
+        f"Complete months of revenue, their exponential smoothing, and a flat {horizon}-month "
+        "forecast; the band is where a month's revenue would fall 19 times in 20 if months "
+        "keep varying as they did (wider for lumpy segments: a few large invoices)."
+    )
     for segment in sorted({r["segment"] for r in rows}):
         seg = [r for r in rows if r["segment"] == segment]
         history = [r for r in seg if not r["is_forecast"]][-18:]
         forecast = [r for r in seg if r["is_forecast"]]
         shown = history + forecast
-        n_hist = len(history)
-        fc_line: list[float | None] = [None] * len(shown)
-        low: list[float | None] = [None] * len(shown)
-        high: list[float | None] = [None] * len(shown)
-        if history and forecast:
-            # the forecast starts from the last smoothed value, so the band joins the history
-            fc_line[n_hist - 1] = history[-1]["smoothed"]
-            low[n_hist - 1] = high[n_hist - 1] = history[-1]["smoothed"]
-        for k, r in enumerate(forecast):
-            fc_line[n_hist + k] = r["forecast"]
-            low[n_hist + k], high[n_hist + k] = r["forecast_low"], r["forecast_high"]
+        fc_line, low, high = forecast_band(history, forecast)
         p.svgs.append(
             s.xy_chart(
                 s.XYSpec(

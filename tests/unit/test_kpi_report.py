@@ -388,3 +388,43 @@ def test_report_command_without_serving_database_is_a_clear_error(
 ) -> None:
     assert main(["report", "--serving", str(tmp_path / "none.duckdb")]) == 2
     assert "run `product-metrics build` first" in capsys.readouterr().err
+
+
+def test_the_forecast_band_is_clipped_to_plausible_revenue() -> None:
+    from dagster_project.reports.kpi_report import forecast_band
+
+    history = [{"revenue": 100.0, "smoothed": 100.0}, {"revenue": 300.0, "smoothed": 200.0},
+               {"revenue": 200.0, "smoothed": 210.0}]
+    forecast = [{"forecast": 210.0, "forecast_low": -150.0, "forecast_high": 900.0},
+                {"forecast": 210.0, "forecast_low": 20.0, "forecast_high": 400.0}]
+    line, low, high = forecast_band(history, forecast)
+    # joins the history at the last smoothed value; never below 0 nor above 1.5 x 300
+    assert line == [None, None, 210.0, 210.0, 210.0]
+    assert low == [None, None, 210.0, 0.0, 20.0]
+    assert high == [None, None, 210.0, 450.0, 400.0]
+
+
+def test_the_waterfall_shows_the_last_12_months_and_the_line_every_month(tmp_path: Path) -> None:
+    """15 months of MRR (Jan 2023 .. Mar 2024): the line keeps all, the waterfall the last 12."""
+    import datetime as dt
+
+    from dagster_project.reports import fmt
+
+    rows = []
+    for i in range(15):
+        month = dt.date(2023 + (i // 12), i % 12 + 1, 1)
+        rows.append((month.isoformat(), 100.0 * i, 100.0, *([0.0] * 4), 100.0 * (i + 1), 100.0,
+                     1200.0 * (i + 1), i, 1, 0, 0, i + 1, *([None] * 13)))
+    path = tmp_path / "serving.duckdb"
+    con = duckdb.connect(str(path))
+    con.execute("create schema marts")
+    con.execute(f"create table marts.saas_metrics_monthly ({SAAS_COLUMNS})")
+    con.executemany(f"insert into marts.saas_metrics_monthly values ({', '.join('?' * 28)})",
+                    [list(r) for r in rows])
+    con.close()
+    panel = next(p for p in _report(path).panels if p.key == "mrr")
+    line, waterfall = panel.svgs
+    first, kept = dt.date(2023, 1, 1), dt.date(2023, 4, 1)
+    assert f">{fmt.month_tick(first)}<" in line
+    assert f">{fmt.month_tick(first)}<" not in waterfall
+    assert f">{fmt.month_tick(kept)}<" in waterfall and ">Mar 24<" in waterfall
