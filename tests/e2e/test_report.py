@@ -141,17 +141,23 @@ def test_the_demo_report_has_every_chart_and_no_error(report_path: Path) -> None
     assert report_path.stat().st_size < 2_000_000
 
 
+def _report_month(con: duckdb.DuckDBPyConnection) -> tuple[dt.date, dt.date, bool]:
+    """(the report's month, the as-of month, whether the as-of month is complete): the
+    last complete month as of the published as-of date."""
+    as_of = dt.date.fromisoformat(con.execute(
+        "select value from ops.build_info where key = 'as_of_date'").fetchone()[0][:10])
+    first = as_of.replace(day=1)
+    complete = (as_of + dt.timedelta(days=1)).day == 1
+    return (first if complete else (first - dt.timedelta(days=1)).replace(day=1)), first, complete
+
+
 def test_the_headline_numbers_are_the_marts_numbers(built, report_path: Path) -> None:
     """The tiles and the scorecard show one period: the last complete month as of the
     published as-of date (and the last complete quarter), the month to date apart."""
     settings, _ = built
     con = duckdb.connect(str(settings.serving_path), read_only=True)
     try:
-        as_of = dt.date.fromisoformat(con.execute(
-            "select value from ops.build_info where key = 'as_of_date'").fetchone()[0][:10])
-        first = as_of.replace(day=1)
-        complete = (as_of + dt.timedelta(days=1)).day == 1
-        month = first if complete else (first - dt.timedelta(days=1)).replace(day=1)
+        month, first, complete = _report_month(con)
         index = month.year * 12 + month.month - 1  # months since January of year 0
         last = index - (index + 1) % 3  # the last month of the last complete quarter
         quarter = dt.date((last - 2) // 12, (last - 2) % 12 + 1, 1)
@@ -237,11 +243,11 @@ def test_the_dagster_ui_gets_the_key_charts(built) -> None:
     con = duckdb.connect(str(settings.serving_path), read_only=True)
     try:
         mrr_end = con.execute(
-            "select mrr_end from marts.saas_metrics_monthly order by month desc limit 1"
-        ).fetchone()[0]
+            "select mrr_end from marts.saas_metrics_monthly where month = ?",
+            [_report_month(con)[0]]).fetchone()[0]
     finally:
         con.close()
-    assert meta["mrr"].value == mrr_end  # unrounded
+    assert meta["mrr"].value == mrr_end  # unrounded, of the report's month
     assert (
         len(meta["headline"].value) < 1000 and "| MRR |" in meta["headline"].value
     )  # shown inline
