@@ -85,6 +85,9 @@ def attainment_text(attainment: float | None) -> str:
         return "n/m"
     if attainment > ATTAINMENT_SHOWN_UP_TO:
         return f"> {ATTAINMENT_SHOWN_UP_TO * 100:.0f}%"
+    if attainment != 1 and round(attainment * 100) == 100:
+        # never "100%" for a KPI just short of (or past) its target: its status says so
+        return f"{attainment * 100:.1f}%"
     return f"{attainment * 100:.0f}%"
 
 

@@ -72,3 +72,15 @@ def test_a_bad_period_is_a_user_error(con: duckdb.DuckDBPyConnection) -> None:
         render_scorecard(con, period="June", color=False)
     with pytest.raises(MetricsError):
         parse_period("2025-13")
+
+
+@pytest.mark.parametrize(("attainment", "text"), [
+    (None, "—"), (0.4, "40%"), (1.0, "100%"), (0.998, "99.8%"), (1.004, "100.4%"),
+    (1.52, "152%"), (2.0, "200%"), (2.7, "> 200%"), (-0.55, "n/m"), (0.0, "0%"),
+])
+def test_attainment_reads_as_a_person_expects(attainment, text) -> None:
+    """100% only when on target exactly (0.998 is at risk, not "100%"); a ratio across zero
+    is n/m; far above target is capped in words."""
+    from dagster_project.reports.scorecard import attainment_text
+
+    assert attainment_text(attainment) == text
