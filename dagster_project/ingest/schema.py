@@ -125,25 +125,35 @@ def ensure_base(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(FILE_HISTORY_DDL)
 
 
-def ensure_source_tables(con: duckdb.DuckDBPyConnection, source: str) -> None:
+def _catalog(con: duckdb.DuckDBPyConnection) -> dict[tuple[str, str], set[str]]:
+    """(schema, table) -> column names of the landed and raw tables, in one catalog read."""
+    out: dict[tuple[str, str], set[str]] = {}
+    for schema, table, column in con.execute(
+        "select schema_name, table_name, column_name from duckdb_columns() "
+        "where database_name = current_database() and schema_name in ('landed', 'raw')"
+    ).fetchall():
+        out.setdefault((str(schema), str(table)), set()).add(str(column))
+    return out
+
+
+def ensure_source_tables(con: duckdb.DuckDBPyConnection, source: str,
+                         catalog: dict[tuple[str, str], set[str]] | None = None) -> None:
     """Create ``landed.<source>`` (adding contract columns it lacks, so the contract may
-    gain optional columns) and an empty ``raw.<source>`` when missing."""
+    gain optional columns) and an empty ``raw.<source>`` when missing. ``catalog``
+    (:func:`_catalog`, read once for many sources) saves reading it again."""
     src = SOURCES[source]
-    cols = [f'"{c}" VARCHAR' for c in src.column_names]
-    cols += [f'"{name}" {sql_type}' for name, sql_type in TECH_COLUMNS]
-    con.execute(f"create table if not exists {landed_table(source)} (\n  " + ",\n  ".join(cols) + "\n)")
-    present = {
-        str(r[0])
-        for r in con.execute(
-            "select column_name from duckdb_columns() where database_name = current_database() "
-            "and schema_name = 'landed' and table_name = ?",
-            [source],
-        ).fetchall()
-    }
+    catalog = _catalog(con) if catalog is None else catalog
+    present = catalog.get(("landed", source))
+    if present is None:
+        cols = [f'"{c}" VARCHAR' for c in src.column_names]
+        cols += [f'"{name}" {sql_type}' for name, sql_type in TECH_COLUMNS]
+        con.execute(f"create table if not exists {landed_table(source)} (\n  "
+                    + ",\n  ".join(cols) + "\n)")
+        present = {c for c in src.column_names} | {name for name, _ in TECH_COLUMNS}
     for name in src.column_names:
         if name not in present:
             con.execute(f'alter table {landed_table(source)} add column "{name}" VARCHAR')
-    if not table_exists(con, "raw", source):
+    if ("raw", source) not in catalog:
         con.execute(create_typed_table_sql(source, raw_table(source)))
 
 
@@ -163,5 +173,6 @@ def prepare_warehouse(con: duckdb.DuckDBPyConnection) -> None:
     Idempotent; never drops or rewrites data.
     """
     ensure_base(con)
+    catalog = _catalog(con)
     for source in SOURCES:
-        ensure_source_tables(con, source)
+        ensure_source_tables(con, source, catalog)
