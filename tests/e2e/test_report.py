@@ -265,3 +265,39 @@ def test_the_dagster_ui_gets_the_key_charts(built) -> None:
     assert len(images) == 2  # MRR at month end, and the monthly waterfall
     svg = ET.fromstring(base64.b64decode(images[1]))
     assert len(svg.findall(".//{http://www.w3.org/2000/svg}rect")) > 5 * 6  # five movements a month
+
+
+# tile key -> the registry KPI it shows
+TILE_KPIS = {"mrr": "mrr", "arr": "arr", "customers": "customers",
+             "net_revenue_retention": "net_revenue_retention",
+             "logo_churn_rate": "logo_churn_rate", "quick_ratio": "quick_ratio", "nps": "nps",
+             "stickiness": "dau_mau"}
+
+
+def test_each_headline_is_its_kpi_for_the_reports_month(built) -> None:
+    """One definition per KPI: every headline tile shows, unrounded, the actual that the
+    scorecard takes for its KPI and the report's month (int_kpi_actuals, compiled from the
+    semantic layer's metric definitions)."""
+    from dagster_project.reports.kpi_report import render_report
+
+    settings, _ = built
+    con = duckdb.connect(str(settings.serving_path), read_only=True)
+    try:
+        month = _report_month(con)[0]
+        report = render_report(con)
+    finally:
+        con.close()
+    wh = duckdb.connect(str(settings.warehouse_path), read_only=True)
+    try:
+        actuals = dict(wh.execute(
+            "select kpi, actual from intermediate.int_kpi_actuals "
+            "where grain = 'month' and period_start = ?", [month]).fetchall())
+    finally:
+        wh.close()
+    shown = report.headline_values
+    assert set(shown) == set(TILE_KPIS)
+    for key, kpi in TILE_KPIS.items():
+        assert shown[key] == pytest.approx(actuals[kpi], rel=1e-9), (key, month)
+    whens = {t.key: t.when for t in report.tiles}
+    assert {w.removeprefix("end of ").removesuffix(" average") for w in whens.values()} == {
+        fmt.month_label(month)}
