@@ -495,6 +495,18 @@ def load_parquet(con: duckdb.DuckDBPyConnection, source: str, file: LandingFile,
 
 
 
+def _file_name_sql(files: list[LandingFile], column: str) -> str:
+    """SQL of ``_file`` (the path under the landing folder) from a multi-file read's
+    ``filename`` column: where every path is that folder's text plus the name, a substring
+    (a CASE over hundreds of files costs more per row)."""
+    prefix = str(files[0].path).removesuffix(files[0].name)
+    if all(str(f.path) == prefix + f.name for f in files):
+        return f"substr({column}, {len(prefix) + 1})"
+    return f"case {column} " + " ".join(
+        f"when {quote_literal(str(f.path))} then {quote_literal(f.name)}" for f in files
+    ) + " end"
+
+
 def parquet_batches(con: duckdb.DuckDBPyConnection, files: list[LandingFile]
                     ) -> list[list[LandingFile]]:
     """Consecutive non-empty Parquet files with one schema, in order (a file that does not
@@ -534,15 +546,7 @@ def load_parquet_batch(con: duckdb.DuckDBPyConnection, source: str, files: list[
     listed = "[" + ", ".join(quote_literal(p) for p in paths) + "]"
     counts = dict(con.execute(
         f"select file_name, num_rows from parquet_file_metadata({listed})").fetchall())
-    # _file: the path under the landing folder; where every path is that folder's text
-    # plus the name, a substring (a CASE over hundreds of files costs more per row).
-    prefix = str(files[0].path).removesuffix(files[0].name)
-    if all(str(f.path) == prefix + f.name for f in files):
-        name_sql = f"substr(p.filename, {len(prefix) + 1})"
-    else:
-        name_sql = "case p.filename " + " ".join(
-            f"when {quote_literal(str(f.path))} then {quote_literal(f.name)}" for f in files
-        ) + " end"
+    name_sql = _file_name_sql(files, "p.filename")
     values = {
         **cmap.exprs,
         **_lineage(files[0], ingested_at, "p.file_row_number + 1"),
@@ -639,13 +643,7 @@ def load_jsonl_batch(con: duckdb.DuckDBPyConnection, source: str, files: list[La
     missing = missing_columns_error(cmap.missing_required)
     paths = ", ".join(quote_literal(_pointer(k)) for k in known)
     vals = f"json_extract_string(line, [{paths}])" if known else "NULL"
-    prefix = str(files[0].path).removesuffix(files[0].name)
-    if all(str(f.path) == prefix + f.name for f in files):
-        name_sql = f"substr(r.filename, {len(prefix) + 1})"
-    else:
-        name_sql = "case r.filename " + " ".join(
-            f"when {quote_literal(str(f.path))} then {quote_literal(f.name)}" for f in files
-        ) + " end"
+    name_sql = _file_name_sql(files, "r.filename")
     values = {
         **cmap.exprs,
         **_lineage(files[0], ingested_at, "r.ordinality - f.before"),

@@ -48,3 +48,22 @@
     sum(case when {{ type_column }} = 'reactivation' then 1 else 0 end) as reactivated_customers,
     sum(case when {{ type_column }} = 'churn' then 1 else 0 end) as churned_customers
 {%- endmacro %}
+
+
+{#- The MRR bridge's movement columns as published (mrr_movements_monthly and
+    saas_metrics_monthly publish them alike), each followed by a comma. -#}
+{% macro published_mrr_movements() -%}
+{%- for column in ['mrr_start', 'new_mrr', 'expansion_mrr', 'reactivation_mrr',
+                   'contraction_mrr', 'churned_mrr', 'mrr_end'] %}
+        {{ publish_money(column) }} as {{ column }},
+{%- endfor %}
+{%- endmacro %}
+
+{#- The MRR bridge's customer counts, in order (int_mrr_bridge_monthly and
+    mrr_movements_monthly), each followed by a comma. -#}
+{% macro mrr_bridge_customer_counts() -%}
+{%- for column in ['customers_start', 'new_customers', 'reactivated_customers',
+                   'churned_customers', 'customers_end', 'retained_customers'] %}
+        {{ column }},
+{%- endfor %}
+{%- endmacro %}

@@ -35,14 +35,10 @@
     end
 {%- endmacro %}
 
-{#- The body of a revenue mix mart by one dimension of int_invoices_recognised (`product`,
-    `region`): recognised revenue per month, dimension value and revenue_type on a full grid
-    (every month from the first with recognised revenue through the as-of month x every
-    value x every revenue_type, 0 when none); `share` within the month and value,
-    `share_of_month_revenue` within the month, `<dimension>_revenue` the value's total. -#}
-{% macro revenue_mix_by(dimension) -%}
-with
-
+{#- The import CTEs of the recognised-revenue marts: `months` (int_sales_months), `revenue`
+    (int_invoices_recognised) and `revenue_months`, the months from the first with
+    recognised revenue through the as-of month. Each ends with a comma. -#}
+{% macro recognised_revenue_imports() -%}
 months as (
     select * from {{ ref('int_sales_months') }}
 ),
@@ -56,6 +52,17 @@ revenue_months as (
     from months
     where months.month >= (select min(issued_month) from revenue)
 ),
+{%- endmacro %}
+
+{#- The body of a revenue mix mart by one dimension of int_invoices_recognised (`product`,
+    `region`): recognised revenue per month, dimension value and revenue_type on a full grid
+    (every month from the first with recognised revenue through the as-of month x every
+    value x every revenue_type, 0 when none); `share` within the month and value,
+    `share_of_month_revenue` within the month, `<dimension>_revenue` the value's total. -#}
+{% macro revenue_mix_by(dimension) -%}
+with
+
+{{ recognised_revenue_imports() }}
 
 {{ dimension }}s as (
     select distinct {{ dimension }} from revenue

@@ -118,6 +118,13 @@ SAAS_ROWS = [
 ]
 
 
+SCORECARD_DDL = (
+    "create table marts.kpi_scorecard (kpi varchar, grain varchar, period_start date, "
+    "actual double, target double, attainment double, status varchar, previous_actual double, "
+    "change double, direction varchar, unit varchar);"
+)
+
+
 def _serving(path: Path, *, saas: bool = True, extra: str = "") -> Path:
     con = duckdb.connect(str(path))
     con.execute("create schema marts; create schema ops")
@@ -281,10 +288,8 @@ def test_the_scorecard_shows_status_and_attainment_and_lists_targets_without_act
     path = _serving(
         tmp_path / "serving.duckdb",
         extra=(
-            "create table marts.kpi_scorecard (kpi varchar, grain varchar, period_start date, actual double, "
-            "target double, attainment double, status varchar, previous_actual double, change double, "
-            "direction varchar, unit varchar);"
-            "insert into marts.kpi_scorecard values "
+            SCORECARD_DDL
+            + "insert into marts.kpi_scorecard values "
             "('logo_churn_rate', 'month', '2024-02-01', 0.25, 0.10, 0.4, 'off_track', null, null, 'lower_is_better', 'fraction'),"
             "('nps', 'month', '2024-02-01', null, 20, null, 'no_data', null, null, 'higher_is_better', 'score'),"
             "('nps', 'month', '2024-06-01', null, 20, null, 'no_data', null, null, 'higher_is_better', 'score')"
@@ -314,10 +319,8 @@ def test_tiles_and_scorecard_show_the_same_period_and_values(tmp_path: Path) -> 
     path = _serving(
         tmp_path / "serving.duckdb",
         extra=(
-            "create table marts.kpi_scorecard (kpi varchar, grain varchar, period_start date, actual double, "
-            "target double, attainment double, status varchar, previous_actual double, change double, "
-            "direction varchar, unit varchar);"
-            "insert into marts.kpi_scorecard values "
+            SCORECARD_DDL
+            + "insert into marts.kpi_scorecard values "
             # February, as in saas_metrics_monthly: NRR 0.85, logo churn 0.25, quick ratio 2.4
             "('net_revenue_retention', 'month', '2024-02-01', 0.85, 1.0, 0.85, 'at_risk', null, null, 'higher_is_better', 'fraction'),"
             "('logo_churn_rate', 'month', '2024-02-01', 0.25, 0.25, 1.0, 'on_track', null, null, 'lower_is_better', 'fraction'),"

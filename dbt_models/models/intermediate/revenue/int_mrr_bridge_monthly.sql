@@ -114,12 +114,7 @@ final as (
         mrr_end,
         {{ to_money('mrr_end - mrr_start') }} as net_new_mrr,
         {{ to_money('12 * mrr_end') }} as arr_end,
-        customers_start,
-        new_customers,
-        reactivated_customers,
-        churned_customers,
-        customers_end,
-        retained_customers,
+        {{- mrr_bridge_customer_counts() }}
         start_cohort_mrr_end,
         start_cohort_mrr_end_capped
     from joined

@@ -26,23 +26,9 @@ in_scope as (
 ordered as (
     select
         in_scope.*,
-        row_number() over (
-            partition by in_scope.subscription_id
-            order by
-                in_scope.effective_at,
-                coalesce(in_scope.occurred_at, in_scope.effective_at),
-                in_scope._file,
-                in_scope._line
-        ) as state_sequence,
-        -- the same window as state_sequence (one sort): the next state's day
-        lead(in_scope.effective_date) over (
-            partition by in_scope.subscription_id
-            order by
-                in_scope.effective_at,
-                coalesce(in_scope.occurred_at, in_scope.effective_at),
-                in_scope._file,
-                in_scope._line
-        ) as next_effective_date,
+        row_number() over subscription_order as state_sequence,
+        -- the same window (one sort): the next state's day
+        lead(in_scope.effective_date) over subscription_order as next_effective_date,
         {{ revenue_subscription_mrr(
             'in_scope.event_type',
             'in_scope.unit_amount_reporting',
@@ -51,6 +37,14 @@ ordered as (
             'in_scope.billing_period_months'
         ) }} as mrr_double
     from in_scope
+    window subscription_order as (
+        partition by in_scope.subscription_id
+        order by
+            in_scope.effective_at,
+            coalesce(in_scope.occurred_at, in_scope.effective_at),
+            in_scope._file,
+            in_scope._line
+    )
 ),
 
 final as (

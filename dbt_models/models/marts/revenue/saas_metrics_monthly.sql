@@ -126,13 +126,7 @@ unit_economics as (
 final as (
     select
         month,
-        {{ publish_money('mrr_start') }} as mrr_start,
-        {{ publish_money('new_mrr') }} as new_mrr,
-        {{ publish_money('expansion_mrr') }} as expansion_mrr,
-        {{ publish_money('reactivation_mrr') }} as reactivation_mrr,
-        {{ publish_money('contraction_mrr') }} as contraction_mrr,
-        {{ publish_money('churned_mrr') }} as churned_mrr,
-        {{ publish_money('mrr_end') }} as mrr_end,
+        {{- published_mrr_movements() }}
         {{ publish_money('mrr_end - mrr_start') }} as net_new_mrr,
         {{ publish_money('12 * mrr_end') }} as arr_end,
         cast(customers_start as bigint) as customers_start,

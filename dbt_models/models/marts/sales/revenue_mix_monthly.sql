@@ -6,19 +6,7 @@
 
 with
 
-months as (
-    select * from {{ ref('int_sales_months') }}
-),
-
-revenue as (
-    select * from {{ ref('int_invoices_recognised') }}
-),
-
-revenue_months as (
-    select months.*
-    from months
-    where months.month >= (select min(issued_month) from revenue)
-),
+{{ recognised_revenue_imports() }}
 
 revenue_types as (
     select distinct revenue_type from revenue
