@@ -196,7 +196,8 @@ def cmd_report(args: argparse.Namespace) -> int:
     settings = _load(args)
     out = Path(args.out).resolve() if args.out else settings.report_path
     report = write_report(settings.serving_path, out, currency=settings.reporting_currency,
-                          params=metric_vars(settings))
+                          params=metric_vars(settings),
+                          semantic_manifest=settings.semantic_manifest_path)
     drawn = sum(p.has_chart for p in report.panels)
     print(f"KPI report: {out}")
     print(f"  {drawn} of {len(report.panels)} charts drawn from {settings.serving_path}"

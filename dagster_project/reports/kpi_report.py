@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import json
 import math
 import os
 from collections.abc import Callable, Mapping, Sequence
@@ -22,49 +23,18 @@ import duckdb
 from dagster_project.errors import MetricsError
 from dagster_project.reports import fmt
 from dagster_project.reports import svg as s
-from dagster_project.reports.report_page import DEFAULT_PARAMS, Panel, Tile, render_page
+from dagster_project.reports.report_page import (
+    DEFAULT_PARAMS,
+    MetricDoc,
+    Panel,
+    Tile,
+    render_page,
+)
 
 TITLE = "Product KPI report"
-KPI_NAMES = {
-    "mrr": "MRR",
-    "arr": "ARR",
-    "mrr_growth_rate": "MRR growth",
-    "new_mrr": "New MRR",
-    "expansion_mrr": "Expansion MRR",
-    "reactivation_mrr": "Reactivation MRR",
-    "contraction_mrr": "Contraction MRR",
-    "churned_mrr": "Churned MRR",
-    "net_new_mrr": "Net new MRR",
-    "customers": "Customers",
-    "new_customers": "New customers",
-    "churned_customers": "Churned customers",
-    "arpa": "ARPA",
-    "logo_churn_rate": "Logo churn",
-    "customer_retention_rate": "Customer retention",
-    "gross_mrr_churn_rate": "Gross MRR churn",
-    "net_mrr_churn_rate": "Net MRR churn",
-    "net_revenue_retention": "Net revenue retention",
-    "gross_revenue_retention": "Gross revenue retention",
-    "quick_ratio": "Quick ratio",
-    "ltv": "LTV",
-    "sales_marketing_spend": "S&M spend",
-    "cac": "CAC",
-    "ltv_to_cac": "LTV:CAC",
-    "cac_payback_months": "CAC payback",
-    "dau": "DAU",
-    "mau": "MAU",
-    "dau_mau": "Stickiness (DAU/MAU)",
-    "activation_rate": "Activation rate",
-    "nps": "NPS",
-    "csat": "CSAT",
-    "qualified_leads": "Qualified leads",
-    "lead_velocity_rate_pct": "Lead velocity",
-    "lead_to_customer_rate": "Lead-to-customer rate",
-    "on_time_release_share": "On-time releases",
-    "revenue": "Revenue",
-    "bookings": "Bookings",
-    "bookings_count": "Bookings (count)",
-}
+# KPI names and definitions come from the semantic layer's metrics (the semantic manifest
+# that the build publishes beside the serving database): one name and one definition per
+# KPI in the scorecard, the tiles, the appendix, `product-metrics query` and BI tools.
 QUICK_RATIO_CAP = 10.0
 WATERFALL_MONTHS = 12  # months of the MRR waterfall (the MRR line shows every month)
 # The buying trend's forecast band is drawn within [0, BAND_CAP x the highest month shown]:
@@ -124,6 +94,22 @@ class Marts:
         return out
 
 
+def load_metric_docs(path: Path | None) -> list[MetricDoc]:
+    """The metrics of a semantic manifest (name, label, description), by name; [] when
+    there is none (a serving database published before the semantic layer) or it cannot
+    be read."""
+    if path is None or not Path(path).is_file():
+        return []
+    try:
+        manifest = json.loads(Path(path).read_text(encoding="utf-8"))
+        return sorted(
+            (MetricDoc(str(m["name"]), str(m.get("label") or m["name"]),
+                       str(m.get("description") or "")) for m in manifest.get("metrics", [])),
+            key=lambda d: d.name)
+    except (OSError, ValueError, KeyError, TypeError):
+        return []
+
+
 @dataclass
 class Context:
     marts: Marts
@@ -131,6 +117,17 @@ class Context:
     as_of: dt.date | None
     params: Mapping[str, object]
     cache: dict[str, object] = field(default_factory=dict)
+    metrics: Mapping[str, MetricDoc] = field(default_factory=dict)
+
+    def kpi_name(self, kpi: str) -> str:
+        """The KPI's label in the semantic layer (its name, readable, without one)."""
+        doc = self.metrics.get(kpi)
+        return doc.label if doc else kpi.replace("_", " ").capitalize()
+
+    def kpi_html(self, kpi: str) -> str:
+        """The KPI's label, linked to its definition in the appendix when it has one."""
+        name = escape(self.kpi_name(kpi))
+        return f'<a href="#metric-{escape(kpi)}">{name}</a>' if kpi in self.metrics else name
 
     def month_end(self, month: dt.date) -> dt.date:
         nxt = dt.date(month.year + month.month // 12, month.month % 12 + 1, 1)
@@ -263,7 +260,7 @@ def headline_tiles(ctx: Context) -> list[Tile]:
         change = last["mrr_end"] - last["mrr_start"]
         tiles.append(
             Tile(
-                "MRR",
+                ctx.kpi_name("mrr"),
                 fmt.money(last["mrr_end"], ctx.currency),
                 as_of,
                 f"{fmt.signed_money(change, ctx.currency)}{_delta_pct(last['mrr_end'], last['mrr_start'])} in the month",
@@ -276,7 +273,7 @@ def headline_tiles(ctx: Context) -> list[Tile]:
         )
         tiles.append(
             Tile(
-                "ARR",
+                ctx.kpi_name("arr"),
                 fmt.money(last["arr_end"], ctx.currency),
                 as_of,
                 f"{fmt.signed_money(12 * change, ctx.currency)} in the month",
@@ -290,7 +287,7 @@ def headline_tiles(ctx: Context) -> list[Tile]:
         dc = last["customers_end"] - last["customers_start"]
         tiles.append(
             Tile(
-                "Customers",
+                ctx.kpi_name("customers"),
                 fmt.count(last["customers_end"]),
                 as_of,
                 f"{'+' if dc >= 0 else fmt.MINUS}{abs(dc):,} in the month",
@@ -305,11 +302,12 @@ def headline_tiles(ctx: Context) -> list[Tile]:
         if done:
             m, prev = done[-1], (done[-2] if len(done) > 1 else None)
             when = fmt.month_label(m["month"])
-            for label, col, anchor, better_up, f in (
-                ("Net revenue retention", "net_revenue_retention", "def-nrr", True, fmt.pct),
-                ("Logo churn", "logo_churn_rate", "def-churn", False, fmt.pct),
-                ("Quick ratio", "quick_ratio", "def-quick-ratio", True, fmt.ratio),
+            for col, anchor, better_up, f in (
+                ("net_revenue_retention", "def-nrr", True, fmt.pct),
+                ("logo_churn_rate", "def-churn", False, fmt.pct),
+                ("quick_ratio", "def-quick-ratio", True, fmt.ratio),
             ):
+                label = ctx.kpi_name(col)
                 now, before = m[col], prev[col] if prev else None
                 if col == "quick_ratio":
                     delta = (
@@ -354,7 +352,7 @@ def headline_tiles(ctx: Context) -> list[Tile]:
         )
         tiles.append(
             Tile(
-                "NPS",
+                ctx.kpi_name("nps"),
                 fmt.score(m["nps"]),
                 fmt.month_label(m["month"]),
                 delta,
@@ -385,7 +383,7 @@ def headline_tiles(ctx: Context) -> list[Tile]:
         )
         tiles.append(
             Tile(
-                "Stickiness (DAU/MAU)",
+                ctx.kpi_name("dau_mau"),
                 fmt.pct(m["stickiness"]),
                 fmt.month_label(m["month"]) + " average",
                 delta,
@@ -470,7 +468,7 @@ def _scorecard_table(ctx: Context, name: str, rows: list[dict], css: str = "scor
         status = str(r["status"])
         colour = s.STATUS_COLOURS.get(status, s.NEUTRAL)
         sign = {"lower_is_better": "≤ ", "higher_is_better": "≥ "}.get(str(r.get("direction")), "")
-        kpi = escape(KPI_NAMES.get(str(r["kpi"]), str(r["kpi"]).replace("_", " ")))
+        kpi = ctx.kpi_html(str(r["kpi"]))
         if period != usual:
             kpi += f' <span class="period">{escape(period)}</span>'
         out.append(
@@ -534,7 +532,7 @@ def panel_scorecard(ctx: Context, p: Panel) -> Panel:
     counts = {k: sum(1 for r in rows if r["status"] == k) for k in STATUS_ORDER}
     ctx.cache["scorecard_counts"] = counts
     ctx.cache["off_track"] = [
-        f"{KPI_NAMES.get(str(r['kpi']), str(r['kpi']))} ({_period_text(r)})"
+        f"{ctx.kpi_name(str(r['kpi']))} ({_period_text(r)})"
         for r in rows
         if r["status"] == "off_track"
     ]
@@ -592,7 +590,7 @@ def panel_scorecard(ctx: Context, p: Panel) -> Panel:
     if waiting:
         # targets whose KPI has no actual yet (a future period, or a source with no data)
         names = ", ".join(
-            f"{KPI_NAMES.get(str(r['kpi']), str(r['kpi']))} ({_period_text(r)})" for r in waiting
+            f"{ctx.kpi_name(str(r['kpi']))} ({_period_text(r)})" for r in waiting
         )
         lines.append(
             f'<p class="waiting"><span class="pill no_data">No data</span> no actual yet for: {escape(names)}</p>'
@@ -1572,14 +1570,18 @@ def render_report(
     currency: str | None = None,
     params: Mapping[str, object] | None = None,
     source_label: str = "",
+    metrics: Sequence[MetricDoc] = (),
 ) -> Report:
-    """The report from an open (read-only) connection to a serving database."""
+    """The report from an open (read-only) connection to a serving database; ``metrics``
+    (:func:`load_metric_docs` of the published semantic manifest) name the KPIs and make
+    the appendix's metric definitions."""
     marts = Marts.open(con)
     info = _build_info(marts)
     # The currency the data was published in wins over today's settings.
     cur = info.get("reporting_currency") or currency or "USD"
     merged = {**DEFAULT_PARAMS, **(params or {})}
-    ctx = Context(marts, cur, _as_of(marts, info), merged)
+    ctx = Context(marts, cur, _as_of(marts, info), merged,
+                  metrics={d.name: d for d in metrics})
     panels = build_panels(ctx)
     tiles = headline_tiles(ctx)
     as_of_text = f"{ctx.as_of.day} {fmt.month_label(ctx.as_of)}" if ctx.as_of else "unknown"
@@ -1616,6 +1618,7 @@ def render_report(
         panels=panels,
         params=merged,
         footer=footer,
+        metrics=metrics,
     )
     return Report(
         html,
@@ -1635,9 +1638,11 @@ def write_report(
     *,
     currency: str | None = None,
     params: Mapping[str, object] | None = None,
+    semantic_manifest: Path | None = None,
 ) -> Report:
     """Render the report of the serving database at ``serving_path`` into ``out_path``
-    (written beside and renamed over, so a reader never sees half a file)."""
+    (written beside and renamed over, so a reader never sees half a file), naming and
+    defining the KPIs by the metrics of ``semantic_manifest`` (the one published with it)."""
     serving_path, out_path = Path(serving_path), Path(out_path)
     if not serving_path.exists():
         raise MetricsError(
@@ -1646,7 +1651,8 @@ def write_report(
     con = duckdb.connect(str(serving_path), read_only=True)
     try:
         report = render_report(
-            con, currency=currency, params=params, source_label=serving_path.name
+            con, currency=currency, params=params, source_label=serving_path.name,
+            metrics=load_metric_docs(semantic_manifest),
         )
     finally:
         con.close()

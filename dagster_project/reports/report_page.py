@@ -261,6 +261,15 @@ class Panel:
         return not self.empty and not self.error and bool(self.svgs or self.html)
 
 
+@dataclass(frozen=True)
+class MetricDoc:
+    """A metric of the semantic layer: its name, label and description."""
+
+    name: str
+    label: str
+    description: str
+
+
 @dataclass
 class Tile:
     label: str
@@ -332,6 +341,12 @@ table.scorecard { width:100%; border-collapse:collapse; font-variant-numeric:tab
 table.scorecard caption { text-align:left; font-weight:650; padding:4px 0 6px; }
 table.scorecard .period { color:var(--muted); font-size:11.5px; white-space:nowrap; }
 table.scorecard.mtd { opacity:.62; }
+table.scorecard td a { color:inherit; text-decoration:none; border-bottom:1px dotted var(--muted); }
+table.metrics { border-collapse:collapse; font-size:13px; margin:6px 0 18px; }
+table.metrics th { text-align:left; font-size:12px; color:var(--muted); font-weight:600;
+  border-bottom:1px solid var(--line); padding:4px 8px; }
+table.metrics td { border-bottom:1px solid var(--line); padding:4px 8px; vertical-align:top; }
+table.metrics td:first-child { white-space:nowrap; font-weight:600; }
 table.scorecard th { text-align:left; font-size:12px; color:var(--muted); font-weight:600;
   border-bottom:1px solid var(--line); padding:5px 6px; text-transform:uppercase; letter-spacing:.4px; }
 table.scorecard td { border-bottom:1px solid var(--line); padding:5px 6px; vertical-align:middle; }
@@ -408,6 +423,7 @@ def render_page(
     panels: Sequence[Panel],
     params: Mapping[str, object] | None,
     footer: str,
+    metrics: Sequence[MetricDoc] = (),
 ) -> str:
     nav = "".join(f'<a href="#{key}">{escape(name)}</a>' for key, name in SECTIONS)
     nav += '<a href="#definitions">Definitions</a>'
@@ -444,6 +460,22 @@ def render_page(
             f'<dt id="{anchor}">{escape(term)}</dt><dd>{escape(definition_text(anchor, params))} '
             f'<span class="src">(docs/METRICS.md, {escape(source)})</span></dd>'
         )
-    out.append("</dl></section></main>")
+    out.append("</dl>")
+    if metrics:
+        out.append(
+            '<h3 id="metrics">Metric definitions</h3><p class="metrics-note">Every KPI above '
+            "is one of these metrics of the semantic layer (dbt_models/models/semantic): the "
+            "scorecard's actuals are compiled from them, and <code>product-metrics query</code> "
+            "and BI tools read the same definitions.</p>"
+            '<table class="metrics"><thead><tr><th>Metric</th><th>Name</th><th>Definition</th>'
+            "</tr></thead><tbody>"
+        )
+        for m in metrics:
+            out.append(
+                f'<tr id="metric-{escape(m.name)}"><td>{escape(m.label)}</td>'
+                f"<td><code>{escape(m.name)}</code></td><td>{escape(m.description)}</td></tr>"
+            )
+        out.append("</tbody></table>")
+    out.append("</section></main>")
     out.append(f"<footer>{footer}</footer></body></html>")
     return "\n".join(out)

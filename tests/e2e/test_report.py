@@ -301,3 +301,27 @@ def test_each_headline_is_its_kpi_for_the_reports_month(built) -> None:
     whens = {t.key: t.when for t in report.tiles}
     assert {w.removeprefix("end of ").removesuffix(" average") for w in whens.values()} == {
         fmt.month_label(month)}
+
+
+def test_every_kpi_is_named_and_defined_by_its_metric(built, report_path: Path) -> None:
+    """The report's appendix holds every metric of the published semantic manifest with its
+    label and description, and every KPI of the scorecard links to its metric there."""
+    from html import escape
+
+    from dagster_project.reports.kpi_report import load_metric_docs
+
+    settings, _ = built
+    docs = load_metric_docs(settings.semantic_manifest_path)
+    con = duckdb.connect(str(settings.serving_path), read_only=True)
+    try:
+        scored = {r[0] for r in con.execute("select distinct kpi from marts.kpi_scorecard").fetchall()}
+    finally:
+        con.close()
+    html = report_path.read_text(encoding="utf-8")
+    assert scored and scored <= {d.name for d in docs}
+    for d in docs:
+        assert (f'<tr id="metric-{d.name}"><td>{escape(d.label)}</td><td><code>{d.name}</code>'
+                f"</td><td>{escape(d.description)}</td></tr>") in html, d.name
+    linked = set(re.findall(r'<td><a href="#metric-([a-z0-9_]+)">', html))
+    shown = {d.name for d in docs if f'<td><a href="#metric-{d.name}">{escape(d.label)}</a>' in html}
+    assert linked == shown and linked <= scored and len(linked) >= 10

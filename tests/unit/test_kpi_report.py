@@ -1,6 +1,7 @@
 """The KPI report on hand-made serving databases: numbers computed by hand, and a clear
 "no data" panel (never a crash) for every mart that is missing, empty or NULL."""
 
+import json
 import re
 from html.parser import HTMLParser
 from pathlib import Path
@@ -11,6 +12,7 @@ import pytest
 from dagster_project.cli import main
 from dagster_project.errors import MetricsError
 from dagster_project.reports.kpi_report import PANEL_KEYS, render_report, write_report
+from dagster_project.reports.report_page import MetricDoc
 
 SAAS_COLUMNS = (
     "month date, mrr_start double, new_mrr double, expansion_mrr double, reactivation_mrr double, "
@@ -150,12 +152,35 @@ def _serving(path: Path, *, saas: bool = True, extra: str = "") -> Path:
     return path
 
 
-def _report(path: Path):
+# The semantic layer's metrics as the build publishes them (names, labels, descriptions):
+# the report names and defines its KPIs by them.
+METRICS = [
+    MetricDoc("arr", "ARR", "12 x MRR at the end of the period."),
+    MetricDoc("customers", "Customers", "Active customers (MRR > 0) at the end of the period."),
+    MetricDoc("dau_mau", "Stickiness (DAU/MAU)", "Each day's DAU / MAU, the mean."),
+    MetricDoc("logo_churn_rate", "Logo churn rate", "Churned customers / customers at the start."),
+    MetricDoc("mrr", "MRR", "Monthly recurring revenue at the end of the period."),
+    MetricDoc("net_mrr_churn_rate", "Net MRR churn rate", "(churned + contraction - expansion"
+              " - reactivation MRR) / MRR at the start; <0 when expansion wins."),
+    MetricDoc("net_revenue_retention", "Net revenue retention (NRR)", "End / start MRR of the "
+              "month-start customers."),
+    MetricDoc("nps", "NPS", "100 x (promoters - detractors) / responses."),
+    MetricDoc("quick_ratio", "SaaS quick ratio", "Gains / losses of MRR."),
+]
+
+
+def _report(path: Path, metrics=tuple(METRICS)):
     con = duckdb.connect(str(path), read_only=True)
     try:
-        return render_report(con)
+        return render_report(con, metrics=metrics)
     finally:
         con.close()
+
+
+def _kpi_cell(name: str, label: str) -> str:
+    """The scorecard's KPI cell: the metric's label, linked to its definition."""
+    return f'<tr><td><a href="#metric-{name}">{label}</a></td>'
+
 
 
 class _Page(HTMLParser):
@@ -191,10 +216,11 @@ def test_saas_panels_show_hand_computed_numbers(tmp_path: Path) -> None:
     assert tiles["ARR"].value == "\u20ac16.2k"
     assert tiles["Customers"].value == "5" and tiles["Customers"].delta == "+1 in the month"
     assert (
-        tiles["Net revenue retention"].value == "85.0%"
-        and tiles["Net revenue retention"].when == "Feb 2024"
+        tiles["Net revenue retention (NRR)"].value == "85.0%"
+        and tiles["Net revenue retention (NRR)"].when == "Feb 2024"
     )
-    assert tiles["Logo churn"].value == "25.0%" and tiles["Quick ratio"].value == "2.4\u00d7"
+    assert tiles["Logo churn rate"].value == "25.0%"
+    assert tiles["SaaS quick ratio"].value == "2.4\u00d7"
     assert tiles["MRR"].raw == 1350  # unrounded for the Dagster UI
     assert ("figures for <b>Feb 2024</b>, the last complete month (quarterly targets: "
             "Q4 2023); Mar 2024 to date drawn lighter, apart") in report.html
@@ -304,11 +330,12 @@ def test_the_scorecard_shows_status_and_attainment_and_lists_targets_without_act
         "no_data": 1,
     }
     assert card.units == "Targets of Feb 2024 (the report's period); worst first"
-    row = re.search(r"<tr><td>Logo churn</td>(.*?)</tr>", card.html).group(1)
+    row = re.search(_kpi_cell("logo_churn_rate", "Logo churn rate") + "(.*?)</tr>",
+                    card.html).group(1)
     assert "<b>25.0%</b>" in row and "≤ 10.0%" in row and ">40%<" in row and "Off track" in row
     assert "no actual yet for: NPS (Feb 2024)" in card.html
     assert "Jun 2024" not in card.html  # another period's target is not the report's
-    assert report.off_track == ["Logo churn (Feb 2024)"]
+    assert report.off_track == ["Logo churn rate (Feb 2024)"]
 
 
 def test_tiles_and_scorecard_show_the_same_period_and_values(tmp_path: Path) -> None:
@@ -336,16 +363,19 @@ def test_tiles_and_scorecard_show_the_same_period_and_values(tmp_path: Path) -> 
     tiles = {t.label: t for t in report.tiles}
     card = next(p for p in report.panels if p.key == "scorecard")
     assert card.units == "Targets of Feb 2024 and Q4 2023 (the report's period); worst first"
-    for label, kpi in (("Net revenue retention", "Net revenue retention"),
-                       ("Logo churn", "Logo churn"), ("Quick ratio", "Quick ratio")):
+    for name in ("net_revenue_retention", "logo_churn_rate", "quick_ratio"):
+        label = next(m.label for m in METRICS if m.name == name)
         assert tiles[label].when == "Feb 2024"
-        row = re.search(rf"<tr><td>{kpi}</td><td class=\"num\"><b>([^<]+)</b>", card.html)
+        row = re.search(re.escape(_kpi_cell(name, label)) + r'<td class="num"><b>([^<]+)</b>',
+                        card.html)
         assert row.group(1) == tiles[label].value, label
     assert report.scorecard_counts == {"off_track": 2, "at_risk": 1, "on_track": 2,
                                        "no_data": 0}
-    net = re.search(r"<tr><td>Net MRR churn</td>(.*?)</tr>", card.html).group(1)
+    net = re.search(_kpi_cell("net_mrr_churn_rate", "Net MRR churn rate") + "(.*?)</tr>",
+                    card.html).group(1)
     assert ">n/m<" in net and "Off track" in net
-    churn = re.search(r"<tr><td>Logo churn</td>(.*?)</tr>", card.html).group(1)
+    churn = re.search(_kpi_cell("logo_churn_rate", "Logo churn rate") + "(.*?)</tr>",
+                      card.html).group(1)
     assert ">100%<" in churn
     # the month to date apart: its own lighter table, not in the counts
     mtd = card.html.split('class="scorecard mtd"', 1)[1]
@@ -431,3 +461,46 @@ def test_the_waterfall_shows_the_last_12_months_and_the_line_every_month(tmp_pat
     assert f">{fmt.month_tick(first)}<" in line
     assert f">{fmt.month_tick(first)}<" not in waterfall
     assert f">{fmt.month_tick(kept)}<" in waterfall and ">Mar 24<" in waterfall
+
+
+def test_kpis_are_named_and_defined_by_the_semantic_layers_metrics(tmp_path: Path) -> None:
+    """One name and one definition per KPI: the tiles and the scorecard use the metrics'
+    labels, each scorecard KPI links to its row in the appendix, which lists every metric
+    with its description (escaped); without a manifest the names are the KPIs' own."""
+    path = _serving(
+        tmp_path / "serving.duckdb",
+        extra=SCORECARD_DDL + "insert into marts.kpi_scorecard values ('net_mrr_churn_rate', "
+        "'month', '2024-02-01', 0.15, -0.01, -15.0, 'off_track', null, null, "
+        "'lower_is_better', 'fraction')",
+    )
+    report = _report(path)
+    assert [t.label for t in report.tiles][:6] == [
+        "MRR", "ARR", "Customers", "Net revenue retention (NRR)", "Logo churn rate",
+        "SaaS quick ratio"]
+    appendix = report.html.split('<h3 id="metrics">', 1)[1]
+    assert appendix.count("<tr id=\"metric-") == len(METRICS)
+    assert ('<tr id="metric-net_mrr_churn_rate"><td>Net MRR churn rate</td><td><code>'
+            "net_mrr_churn_rate</code></td><td>(churned + contraction - expansion - "
+            "reactivation MRR) / MRR at the start; &lt;0 when expansion wins.</td></tr>") in appendix
+    links = set(re.findall(r'href="#(metric-[a-z_]+)"', report.html))
+    assert links == {"metric-net_mrr_churn_rate"}
+    assert all(f'id="{link}"' in report.html for link in links)
+
+    bare = _report(path, metrics=())
+    assert [t.label for t in bare.tiles][3:6] == [
+        "Net revenue retention", "Logo churn rate", "Quick ratio"]
+    assert '<h3 id="metrics">' not in bare.html and "<tr><td>Net mrr churn rate</td>" in bare.html
+
+
+def test_metric_docs_come_from_a_semantic_manifest(tmp_path: Path) -> None:
+    from dagster_project.reports.kpi_report import load_metric_docs
+
+    manifest = tmp_path / "semantic_manifest.json"
+    manifest.write_text(json.dumps({"metrics": [
+        {"name": "nps", "label": "NPS", "description": "Promoters less detractors."},
+        {"name": "arr", "label": "ARR", "description": "12 x MRR."}]}))
+    assert load_metric_docs(manifest) == [MetricDoc("arr", "ARR", "12 x MRR."),
+                                          MetricDoc("nps", "NPS", "Promoters less detractors.")]
+    assert load_metric_docs(tmp_path / "missing.json") == [] and load_metric_docs(None) == []
+    manifest.write_text("{not json")
+    assert load_metric_docs(manifest) == []

@@ -138,6 +138,7 @@ def build_kpi_report_asset(settings: Settings) -> dg.AssetsDefinition:
             settings.report_path,
             currency=settings.reporting_currency,
             params=params,
+            semantic_manifest=settings.semantic_manifest_path,
         )
         for panel in report.failed_panels:
             context.log.warning(f"KPI report: could not draw {panel.title}: {panel.error}")
