@@ -31,8 +31,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-# seconds to wait for a stopping worker before it is killed
-STOP_TIMEOUT = 5.0
+# Seconds to wait for a stopping worker before it is killed. It holds nothing unsaved (the
+# Data Docs are written when published), and one still importing GX (a build that ended
+# early) would only read its end of input once the import is done.
+STOP_TIMEOUT = 1.0
 
 
 class WorkerGone(RuntimeError):
@@ -161,6 +163,10 @@ def _serve(requests: Any, replies: Any) -> None:
                 raise ValueError(f"unknown operation {operation!r}")
             reply: tuple[str, Any] = ("ok", value)
         except Exception as exc:  # noqa: BLE001 - handed to the caller, which raises it
+            if type(exc).__module__ != "builtins":
+                # GX's own exceptions would make the caller import GX to unpickle them (and
+                # some cannot be rebuilt from their pickle): their name and message suffice
+                exc = RuntimeError(f"{type(exc).__name__}: {exc}")
             reply = ("error", exc)
         try:
             pickle.dump(reply, replies, protocol=pickle.HIGHEST_PROTOCOL)

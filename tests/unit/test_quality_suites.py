@@ -226,3 +226,24 @@ def test_quality_records_survive_and_old_pages_are_pruned(tmp_path: Path) -> Non
     assert not (folder / "validations/s/run1").exists()
     assert (folder / "validations/s/run2/t/rows.html").exists()
     assert (folder / "index.html").read_text().count(">PASS<") == data_docs.KEEP_RUNS
+
+
+def test_quality_a_gx_error_in_the_worker_reaches_the_check_and_the_worker_goes_on() -> None:
+    """An expectation GX refuses (no column): the caller gets GX's error by name and message
+    (as a RuntimeError: GX's own classes stay out of the build process), and the worker
+    answers the next request."""
+    import pandas as pd
+
+    with gx_worker.running() as worker:
+        assert worker is not None
+        with pytest.raises(RuntimeError, match="(?s)ValidationError: .*column"):
+            worker.call("validate", pd.DataFrame({"n": [1]}), "s",
+                        [{"type": "expect_column_values_to_not_be_null", "kwargs": {}}],
+                        None, None, None, "rows")
+        assert worker.call("ping") == "pong" and gx_worker.current() is worker
+
+
+def test_quality_the_worker_stops_with_the_block_even_while_it_loads_gx() -> None:
+    with gx_worker.running() as worker:
+        assert worker is not None and gx_worker.current() is worker
+    assert not worker.alive and gx_worker.current() is None
