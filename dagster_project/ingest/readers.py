@@ -33,6 +33,7 @@ import csv
 import dataclasses
 import gzip
 import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -364,19 +365,75 @@ def _physical_lines(con: duckdb.DuckDBPyConnection, file: LandingFile, n_columns
     return returned == good
 
 
+def _json_lines_sql(files: list[LandingFile]) -> str:
+    """Build temp table ``_ingest_rows(line, [filename,] ordinality, jtype)``: every line of
+    the files as text (one compression: the first file's), numbered in reading order, with
+    its JSON type (NULL when it is not valid JSON); rejected lines go to the rejects table.
+    Several files add ``filename``."""
+    several = len(files) > 1
+    listed = "[" + ", ".join(quote_literal(str(f.path)) for f in files) + "]"
+    return f"""create or replace temp table {_ROWS} as
+        select line, {"filename, " if several else ""}ordinality,
+               case when json_valid(line) then json_type(line) end as jtype
+        from read_csv({listed}, columns={{'line': 'VARCHAR'}}, header=false,
+            auto_detect=false, delim=chr(1), quote='', escape='', strict_mode=false,
+            new_line='\\r\\n', encoding='utf-8', filename={str(several).lower()},
+            {_store_rejects()}, {_reader_options(files[0])})
+        with ordinality"""
+
+
+@dataclass
+class _JsonPlan:
+    """How JSON lines with these keys land: the column map, the SQL of every landed column
+    but the lineage (over ``r``), and ``rows``, the relation ``r`` is (``_ingest_rows`` with
+    ``vals``: every contract key extracted with one parse of the line)."""
+
+    cmap: ColumnMap
+    values: dict[str, str]
+    rows: str
+    unknown: int  # unknown keys
+    whole_objects: bool  # too many unknown keys: _extra keeps each whole object
+
+    def messages(self, file: LandingFile, objects: int) -> list[str]:
+        out = [f"{file.name}: {self.unknown} unknown keys; _extra keeps each whole JSON object"
+               ] if self.whole_objects else []
+        return out + _column_messages(file, self.cmap, objects)
+
+
+def _json_plan(source: str, keys: Sequence[str]) -> _JsonPlan:
+    contract_norm = {c.lower() for c in SOURCES[source].column_names}
+    known = [k for k in keys if k.strip().lower() in contract_norm]
+    unknown = [k for k in keys if k.strip().lower() not in contract_norm]
+    found = [FoundColumn(k, f"r.vals[{i + 1}]", "NULL") for i, k in enumerate(known)]
+    cmap = map_columns(source, found, coalesce_variants=True)
+    whole = len(unknown) > _MAX_EXTRA_KEYS
+    if whole:
+        extra = "r.line"
+    else:
+        cmap.extra = [(k, f"json_extract(r.line, {quote_literal(_pointer(k))})") for k in unknown]
+        extra = _extra_object(cmap.extra)
+    missing = missing_columns_error(cmap.missing_required)
+    paths = ", ".join(quote_literal(_pointer(k)) for k in known)
+    vals = f"json_extract_string(line, [{paths}])" if known else "NULL"
+    values = {
+        **cmap.exprs,
+        "_extra": f"case when r.jtype = 'OBJECT' then {extra} end",
+        "_read_error": (
+            "case when r.jtype is null then 'invalid JSON line' "
+            "when r.jtype <> 'OBJECT' then 'JSON line is not an object: ' || lower(r.jtype) "
+            f"else {quote_literal(missing) if missing else 'NULL'} end"
+        ),
+        "_raw_line": "case when r.jtype is distinct from 'OBJECT' then r.line end",
+    }
+    rows = f"(select *, case when jtype = 'OBJECT' then {vals} end as vals from {_ROWS})"
+    return _JsonPlan(cmap, values, rows, len(unknown), whole)
+
+
 def load_jsonl(con: duckdb.DuckDBPyConnection, source: str, file: LandingFile,
                fp: Fingerprint, ingested_at: datetime) -> FileLoad:
     out = FileLoad()
-    path = quote_literal(str(file.path))
     _drop_rejects(con)
-    con.execute(
-        f"""create or replace temp table {_ROWS} as
-        select line, ordinality, case when json_valid(line) then json_type(line) end as jtype
-        from read_csv({path}, columns={{'line': 'VARCHAR'}}, header=false,
-            auto_detect=false, delim=chr(1), quote='', escape='', strict_mode=false,
-            new_line='\\r\\n', encoding='utf-8', {_store_rejects()}, {_reader_options(file)})
-        with ordinality"""
-    )
+    con.execute(_json_lines_sql([file]))
     returned = _count(con, _ROWS)
     bad = _collect_bad_lines(con, "malformed line")
     if fp.lines is not None and returned + bad != fp.lines:
@@ -391,39 +448,11 @@ def load_jsonl(con: duckdb.DuckDBPyConnection, source: str, file: LandingFile,
             "where jtype = 'OBJECT') order by k"
         ).fetchall()
     ]
-    contract_norm = {c.lower() for c in SOURCES[source].column_names}
-    known = [k for k in keys if k.strip().lower() in contract_norm]
-    unknown = [k for k in keys if k.strip().lower() not in contract_norm]
-    # Every contract key is extracted with one parse of the line: r.vals[i].
-    found = [FoundColumn(k, f"r.vals[{i + 1}]", "NULL") for i, k in enumerate(known)]
-    cmap = map_columns(source, found, coalesce_variants=True)
-    if len(unknown) > _MAX_EXTRA_KEYS:
-        extra = "r.line"
-        out.messages.append(
-            f"{file.name}: {len(unknown)} unknown keys; _extra keeps each whole JSON object"
-        )
-    else:
-        cmap.extra = [(k, f"json_extract(r.line, {quote_literal(_pointer(k))})") for k in unknown]
-        extra = _extra_object(cmap.extra)
+    plan = _json_plan(source, keys)
     objects = int(scalar(con, f"select count(*) from {_ROWS} where jtype = 'OBJECT'") or 0)
-    out.messages += _column_messages(file, cmap, objects)
-
-    missing = missing_columns_error(cmap.missing_required)
-    paths = ", ".join(quote_literal(_pointer(k)) for k in known)
-    vals = f"json_extract_string(line, [{paths}])" if known else "NULL"
-    rows = f"(select *, case when jtype = 'OBJECT' then {vals} end as vals from {_ROWS})"
-    from_clause, line = _numbered_rows(bool(bad), first_line=1, rows=rows)
-    values = {
-        **cmap.exprs,
-        **_lineage(file, ingested_at, line),
-        "_extra": f"case when r.jtype = 'OBJECT' then {extra} end",
-        "_read_error": (
-            "case when r.jtype is null then 'invalid JSON line' "
-            "when r.jtype <> 'OBJECT' then 'JSON line is not an object: ' || lower(r.jtype) "
-            f"else {quote_literal(missing) if missing else 'NULL'} end"
-        ),
-        "_raw_line": "case when r.jtype is distinct from 'OBJECT' then r.line end",
-    }
+    out.messages += plan.messages(file, objects)
+    from_clause, line = _numbered_rows(bool(bad), first_line=1, rows=plan.rows)
+    values = {**plan.values, **_lineage(file, ingested_at, line)}
     out.rows = _insert(con, source, values,
                        f"{from_clause} where not ({_blank_line('r.line', 'r.jtype')}) order by r.ordinality")
     if bad:
@@ -571,8 +600,7 @@ def jsonl_batches(files: list[LandingFile]) -> list[list[LandingFile]]:
     batches: list[list[LandingFile]] = []
     for f in files:
         last = batches[-1][-1] if batches else None
-        if (f.size and last is not None and last.size and last.format == "jsonl"
-                and last.compression == f.compression):
+        if f.size and last is not None and last.size and last.compression == f.compression:
             batches[-1].append(f)
         else:
             batches.append([f])
@@ -587,19 +615,9 @@ def load_jsonl_batch(con: duckdb.DuckDBPyConnection, source: str, files: list[La
     Raises :class:`UnnumberableFileError` (the caller then lands the files one by one, which
     reports each problem in its file's words) unless every line of every file was read (no
     malformed line), each file's lines came out together and match its physical line count,
-    and every file has the same keys."""
-    listed = "[" + ", ".join(quote_literal(str(f.path)) for f in files) + "]"
+    and every file has the same keys (so one :func:`_json_plan` lands them all)."""
     _drop_rejects(con)
-    con.execute(
-        f"""create or replace temp table {_ROWS} as
-        select line, filename, ordinality,
-               case when json_valid(line) then json_type(line) end as jtype
-        from read_csv({listed}, columns={{'line': 'VARCHAR'}}, header=false,
-            auto_detect=false, delim=chr(1), quote='', escape='', strict_mode=false,
-            new_line='\\r\\n', encoding='utf-8', filename=true, {_store_rejects()},
-            {_reader_options(files[0])})
-        with ordinality"""
-    )
+    con.execute(_json_lines_sql(files))
     if scalar(con, f"select count(*) from temp.{_REJECTS}"):
         raise UnnumberableFileError("malformed lines: landed file by file")
     blank = _blank_line("line", "jtype")
@@ -631,40 +649,17 @@ def load_jsonl_batch(con: duckdb.DuckDBPyConnection, source: str, files: list[La
     key_sets = {keys_of.get(str(f.path), ()) for f in files}
     if len(key_sets) != 1:
         raise UnnumberableFileError("files with different keys: landed file by file")
-    keys = list(next(iter(key_sets)))
-    contract_norm = {c.lower() for c in SOURCES[source].column_names}
-    known = [k for k in keys if k.strip().lower() in contract_norm]
-    unknown = [k for k in keys if k.strip().lower() not in contract_norm]
-    if len(unknown) > _MAX_EXTRA_KEYS:
-        raise UnnumberableFileError("many unknown keys: landed file by file")
-    found = [FoundColumn(k, f"r.vals[{i + 1}]", "NULL") for i, k in enumerate(known)]
-    cmap = map_columns(source, found, coalesce_variants=True)
-    cmap.extra = [(k, f"json_extract(r.line, {quote_literal(_pointer(k))})") for k in unknown]
-    missing = missing_columns_error(cmap.missing_required)
-    paths = ", ".join(quote_literal(_pointer(k)) for k in known)
-    vals = f"json_extract_string(line, [{paths}])" if known else "NULL"
-    name_sql = _file_name_sql(files, "r.filename")
-    values = {
-        **cmap.exprs,
-        **_lineage(files[0], ingested_at, "r.ordinality - f.before"),
-        "_file": name_sql,
-        "_extra": f"case when r.jtype = 'OBJECT' then {_extra_object(cmap.extra)} end",
-        "_read_error": (
-            "case when r.jtype is null then 'invalid JSON line' "
-            "when r.jtype <> 'OBJECT' then 'JSON line is not an object: ' || lower(r.jtype) "
-            f"else {quote_literal(missing) if missing else 'NULL'} end"
-        ),
-        "_raw_line": "case when r.jtype is distinct from 'OBJECT' then r.line end",
-    }
-    rows = f"(select *, case when jtype = 'OBJECT' then {vals} end as vals from {_ROWS})"
+    plan = _json_plan(source, next(iter(key_sets)))
+    values = {**plan.values, **_lineage(files[0], ingested_at, "r.ordinality - f.before"),
+              "_file": _file_name_sql(files, "r.filename")}
     inserted = _insert(
         con, source, values,
-        f"from {rows} r join {_FIRSTS} f using (filename) "
+        f"from {plan.rows} r join {_FIRSTS} f using (filename) "
         f"where not ({_blank_line('r.line', 'r.jtype')}) order by r.ordinality")
     loads = []
     for f in files:
         _, _, objects, landed = per_file[str(f.path)]
-        loads.append(FileLoad(landed, _column_messages(f, cmap, objects)))
+        loads.append(FileLoad(landed, plan.messages(f, objects)))
     if sum(load.rows for load in loads) != inserted:
         raise UnnumberableFileError("row counts of the batch do not match its files")
     drop_temp_tables(con)

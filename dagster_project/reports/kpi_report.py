@@ -97,7 +97,8 @@ class Marts:
 def load_metric_docs(path: Path | None) -> list[MetricDoc]:
     """The metrics of a semantic manifest (name, label, description), by name; [] when
     there is none (a serving database published before the semantic layer) or it cannot
-    be read."""
+    be read. The JSON is read as it is: ``semantic.SemanticLayer.metrics`` gives the same
+    through MetricFlow, whose import every build would then pay for three fields."""
     if path is None or not Path(path).is_file():
         return []
     try:
@@ -182,10 +183,13 @@ class Context:
         month = self.period
         if month is None:
             return None
-        start = dt.date(month.year, 3 * ((month.month - 1) // 3) + 1, 1)
+        def quarter_start(day: dt.date) -> dt.date:
+            return dt.date(day.year, 3 * ((day.month - 1) // 3) + 1, 1)
+
+        start = quarter_start(month)
         if month.month % 3 == 0:  # the quarter's last month is complete
             return start
-        return dt.date(start.year - (start.month == 1), (start.month - 4) % 12 + 1, 1)
+        return quarter_start(start - dt.timedelta(days=1))  # the quarter before
 
     def upto_period(self, rows: list[dict], key: str = "month") -> list[dict]:
         """The rows of the report's month and before (all rows without an as-of date)."""
