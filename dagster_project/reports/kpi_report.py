@@ -1,7 +1,9 @@
 """The KPI report: every published KPI as a picture, in one self-contained HTML file.
 
 Reads the *serving* database (read-only: what BI tools see, after every check passed) and
-writes one HTML file with inline SVG charts (``svg``), no script and no network. A mart that
+writes one HTML file that opens offline: Vega-Lite charts (``charts``, ``charts_flow``,
+``charts_grid``), each as a static SVG and, where scripts run, drawn live with tooltips by
+the inlined vega-embed (``report_page``). A mart that
 is missing, empty or all NULL (a landing source with no data) gives a "no data" panel, never
 an error. The marts are small aggregates: DuckDB reads them, Python only lays them out.
 """
@@ -21,8 +23,10 @@ from pathlib import Path
 import duckdb
 
 from dagster_project.errors import MetricsError
+from dagster_project.reports import charts as s
+from dagster_project.reports import charts_flow as flow
+from dagster_project.reports import charts_grid as grid
 from dagster_project.reports import fmt
-from dagster_project.reports import svg as s
 from dagster_project.reports.report_page import (
     DEFAULT_PARAMS,
     MetricDoc,
@@ -450,6 +454,17 @@ def panel(key: str, section: str, title: str, anchors: str, sources: str, size: 
     return register
 
 
+def bullet(attainment: float | None, colour: str, text: str) -> str:
+    """Attainment as a bar on 0..150% with a tick at 100% (the target); above 150% the bar
+    is full and ``text`` (the figure) says how far."""
+    fill = ""
+    if not fmt.is_missing(attainment):
+        width = max(0.0, min(1.5, float(attainment))) / 1.5 * 100  # type: ignore[arg-type]
+        fill = (f'<span class="fill" style="width:{width:.1f}%;background:{colour}" '
+                f'title="attainment {escape(text)}"></span>')
+    return f'<span class="bullet">{fill}<span class="tick"></span></span>'
+
+
 def _period_text(r: Mapping[str, object]) -> str:
     start = r["period_start"]
     return fmt.quarter_label(start) if r["grain"] == "quarter" else fmt.month_label(start)  # type: ignore[arg-type]
@@ -478,7 +493,7 @@ def _scorecard_table(ctx: Context, name: str, rows: list[dict], css: str = "scor
         out.append(
             f'<tr><td>{kpi}</td><td class="num"><b>{escape(fmt.value(r["actual"], unit, ctx.currency))}</b></td>'
             f'<td class="num">{escape(sign + fmt.value(r["target"], unit, ctx.currency))}</td>'
-            f"<td>{s.bullet(r['attainment'], colour, width=96, label=str(r['kpi']) + ' attainment', text=attainment_text(r['attainment']))}</td>"
+            f"<td>{bullet(r['attainment'], colour, attainment_text(r['attainment']))}</td>"
             f'<td class="num">{escape(attainment_text(r["attainment"]))}</td>'
             f'<td><span class="pill {escape(status)}">{escape(STATUS_LABEL.get(status, status))}</span></td>'
             f'<td class="num">{escape(fmt.change(r["change"], unit, ctx.currency))}</td></tr>'
@@ -540,45 +555,16 @@ def panel_scorecard(ctx: Context, p: Panel) -> Panel:
         for r in rows
         if r["status"] == "off_track"
     ]
-    total = sum(counts.values()) or 1
-    # status summary: one stacked bar of the counts
-    bar = s.Chart(520, 44, left=0, right=0, bottom=0, top_pad=0, label="status counts")
-    bar.y0, bar.y1 = 6.0, 30.0
-    x = 0.0
-    for status in ("on_track", "at_risk", "off_track", "no_data"):
-        n = counts.get(status, 0)
-        if not n:
-            continue
-        w = 520 * n / total
-        bar.rect(
-            x, 6, w, 24, s.STATUS_COLOURS[status], f"{STATUS_LABEL[status]}: {n}", stroke="#ffffff"
-        )
-        text = f"{n} {STATUS_LABEL[status].lower()}"
-        if s.text_width(text, 12) + 8 < w:
-            bar.text(
-                x + w / 2,
-                22,
-                text,
-                anchor="middle",
-                size=12,
-                weight="600",
-                fill=s.text_on(s.STATUS_COLOURS[status]),
-            )
-        elif s.text_width(str(n), 12) + 6 < w:
-            bar.text(
-                x + w / 2,
-                22,
-                str(n),
-                anchor="middle",
-                size=12,
-                weight="600",
-                fill=s.text_on(s.STATUS_COLOURS[status]),
-            )
-        x += w
+    # status summary: one stacked bar of the counts (each status' share of the targets)
+    bar = "".join(
+        f'<span class="{status}" style="flex:{counts[status]}" title="{STATUS_LABEL[status]}: '
+        f'{counts[status]}">{counts[status]} {STATUS_LABEL[status].lower()}</span>'
+        for status in ("on_track", "at_risk", "off_track", "no_data") if counts.get(status)
+    )
     summary = " · ".join(
         f"{counts[k]} {STATUS_LABEL[k].lower()}" for k in STATUS_ORDER if counts.get(k)
     )
-    head = f'<div class="summary">{bar.render()}<span>{escape(summary)} of {sum(counts.values())} targets</span></div>'
+    head = f'<div class="summary"><div class="status-bar" role="img" aria-label="status counts">{bar}</div><span>{escape(summary)} of {sum(counts.values())} targets</span></div>'
     tables = []
     for grain, name in (("month", "Monthly targets"), ("quarter", "Quarterly targets")):
         mine = [r for r in rows if r["grain"] == grain and r["status"] != "no_data"]
@@ -637,7 +623,7 @@ def panel_mrr(ctx: Context, p: Panel) -> Panel:
     # the waterfall: the last WATERFALL_MONTHS months (the line above keeps the history)
     recent = rows[-WATERFALL_MONTHS:]
     p.svgs.append(
-        s.monthly_waterfall_chart(
+        flow.monthly_waterfall_chart(
             [r["month"] for r in recent],
             [{k: r[f"{k}_mrr"] for k, _ in s.MOVEMENTS} for r in recent],
             currency=ctx.currency,
@@ -659,16 +645,16 @@ def panel_bridge(ctx: Context, p: Panel) -> Panel:
     p.units = f"{ctx.currency} of MRR, from the start of the month to its end"
     p.definition = "Start MRR plus the month's gains, minus its losses, is end MRR, to the cent."
     steps = [
-        s.Step("Start", r["mrr_start"], "total", s.PRIMARY_LIGHT),
-        s.Step("New", r["new_mrr"], colour=s.MOVEMENT_COLOURS["new"]),
-        s.Step("Expansion", r["expansion_mrr"], colour=s.MOVEMENT_COLOURS["expansion"]),
-        s.Step("Reactivation", r["reactivation_mrr"], colour=s.MOVEMENT_COLOURS["reactivation"]),
-        s.Step("Contraction", -r["contraction_mrr"], colour=s.MOVEMENT_COLOURS["contraction"]),
-        s.Step("Churn", -r["churned_mrr"], colour=s.MOVEMENT_COLOURS["churned"]),
-        s.Step("End", r["mrr_end"], "total", s.PRIMARY),
+        flow.Step("Start", r["mrr_start"], "total", s.PRIMARY_LIGHT),
+        flow.Step("New", r["new_mrr"], colour=s.MOVEMENT_COLOURS["new"]),
+        flow.Step("Expansion", r["expansion_mrr"], colour=s.MOVEMENT_COLOURS["expansion"]),
+        flow.Step("Reactivation", r["reactivation_mrr"], colour=s.MOVEMENT_COLOURS["reactivation"]),
+        flow.Step("Contraction", -r["contraction_mrr"], colour=s.MOVEMENT_COLOURS["contraction"]),
+        flow.Step("Churn", -r["churned_mrr"], colour=s.MOVEMENT_COLOURS["churned"]),
+        flow.Step("End", r["mrr_end"], "total", s.PRIMARY),
     ]
     p.svgs.append(
-        s.waterfall_chart(
+        flow.waterfall_chart(
             steps,
             unit=f"MRR ({ctx.currency})",
             currency=ctx.currency,
@@ -844,11 +830,7 @@ def panel_quick_ratio(ctx: Context, p: Panel) -> Panel:
                 bar_colours=colours,
                 refs=[s.Ref(4.0, "4×", s.GOOD), s.Ref(2.0, "2×", s.WARN)],
                 y_cap=cap,
-                extra_legend=[
-                    s.LegendItem("4× or more", s.GOOD),
-                    s.LegendItem("2–4×", s.WARN),
-                    s.LegendItem("below 2×", s.BAD),
-                ],
+                extra=[("4× or more", s.GOOD), ("2–4×", s.WARN), ("below 2×", s.BAD)],
                 label="quick ratio",
             )
         )
@@ -899,7 +881,7 @@ def panel_customer_cohorts(ctx: Context, p: Panel) -> Panel:
     p.units = "% of each cohort's customers still active, by months since their first month"
     p.definition = "Rows: the month customers first paid (size = customers); cells: % still active at the end of month k."
     p.svgs.append(
-        s.heatmap_chart(
+        grid.heatmap_chart(
             labels,
             cols,
             matrix,
@@ -1129,7 +1111,7 @@ def panel_funnel(ctx: Context, p: Panel) -> Panel:
     p.title = f"AARRR funnel, {fmt.month_label(month)} cohort"
     p.units = "Users (and anonymous visitors) reaching each step, in order"
     p.definition = f"Steps of seeds/funnel_steps.csv reached in order within {window} days; the latest cohort whose window has closed."
-    p.svgs.append(s.funnel_chart(steps, label="funnel"))
+    p.svgs.append(grid.funnel_chart(steps, label="funnel"))
     return p
 
 
@@ -1154,7 +1136,7 @@ def panel_user_cohorts(ctx: Context, p: Panel) -> Panel:
         "Rows: sign-up month (size = users); cells: % of them active at least once in month k."
     )
     p.svgs.append(
-        s.heatmap_chart(
+        grid.heatmap_chart(
             labels,
             cols,
             matrix,
@@ -1278,7 +1260,7 @@ def panel_tiers(ctx: Context, p: Panel) -> Panel:
         else "Customers ranked by trailing-12-month revenue."
     )
     p.svgs.append(
-        s.share_bars_chart(
+        grid.share_bars_chart(
             [
                 (
                     "Customers",
@@ -1390,7 +1372,7 @@ def panel_reps(ctx: Context, p: Panel) -> Panel:
         "Bookings (total contract value) / quota: green at or above quota, amber from 80%."
     )
     p.svgs.append(
-        s.hbar_chart(
+        grid.hbar_chart(
             [str(r["rep_name"] or r["sales_rep_id"]) for r in mine],
             values,
             colours,

@@ -11,6 +11,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from html import escape
 
+from dagster_project.reports.charts import Figure, javascript_bundle
+
 # anchor -> (term, definition, docs/METRICS.md section). {placeholders} come from metric settings.
 DEFINITIONS: dict[str, tuple[str, str, str]] = {
     "def-scorecard": (
@@ -249,7 +251,7 @@ class Panel:
     definition: str
     anchors: Sequence[str]
     size: str = "half"  # 'full', 'half' or 'third'
-    svgs: list[str] = field(default_factory=list)
+    svgs: list[Figure | str] = field(default_factory=list)  # charts (markup: tables, bars)
     html: str | None = None  # extra markup (the scorecard table) instead of / beside svgs
     empty: str | None = None  # "no data" reason
     error: str | None = None  # the panel could not be drawn (a bug, never user data)
@@ -277,7 +279,7 @@ class Tile:
     when: str
     delta: str | None = None
     delta_good: bool | None = None  # True green, False red, None grey
-    spark: str | None = None
+    spark: Figure | str | None = None
     anchor: str | None = None
     key: str = ""  # metadata name of the unrounded value, e.g. "mrr"
     raw: float | None = None  # the unrounded value
@@ -326,6 +328,12 @@ h2 { font-size:18px; margin:30px 0 12px; font-weight:650; }
 .panel h3 { margin:0; font-size:15.5px; font-weight:650; }
 .panel .units { margin:1px 0 6px; color:var(--muted); font-size:12.5px; }
 .panel .chart svg { width:100%; height:auto; display:block; }
+figure.vl { margin:0; min-width:0; }
+figure.vl .vl-live { display:none; }
+figure.vl.live .vl-static { display:none; } figure.vl.live .vl-live { display:block; }
+figure.vl .vl-live svg { width:100%; height:auto; display:block; }
+.tile figure.vl svg { width:120px; height:34px; }
+#vg-tooltip-element { font:12px system-ui, sans-serif; }
 .panel .chart.multi { display:grid; gap:4px; }
 .panel .chart.small-multiples { display:grid; grid-template-columns:repeat(auto-fit, minmax(300px, 1fr)); gap:10px; }
 .panel .def { margin:6px 0 0; color:var(--muted); font-size:12.5px; }
@@ -359,7 +367,15 @@ table.scorecard td svg { display:block; }
 .pill.off_track { background:var(--bad); } .pill.no_data { background:#9aa5b1; }
 .waiting { color:var(--muted); font-size:12.5px; margin:10px 0 0; }
 .summary { display:flex; gap:10px; align-items:center; margin:2px 0 10px; flex-wrap:wrap; }
-.summary svg { flex:1 1 260px; max-width:520px; height:auto; }
+.status-bar { flex:1 1 260px; max-width:520px; display:flex; height:24px; border-radius:4px;
+  overflow:hidden; font-size:12px; font-weight:600; }
+.status-bar span { display:flex; align-items:center; justify-content:center; min-width:0;
+  overflow:hidden; white-space:nowrap; text-overflow:clip; color:#fff; border-right:1px solid #fff; }
+.status-bar .on_track { background:var(--good); } .status-bar .at_risk { background:#e6a100; color:#1f2933; }
+.status-bar .off_track { background:var(--bad); } .status-bar .no_data { background:#9aa5b1; color:#1f2933; }
+.bullet { position:relative; display:block; width:100%; min-width:40px; max-width:96px; height:8px; background:#eef1f4; border-radius:2px; }
+.bullet .fill { position:absolute; left:0; top:0; bottom:0; border-radius:2px; }
+.bullet .tick { position:absolute; left:66.67%; top:-4px; bottom:-4px; width:1.5px; background:#1f2933; }
 .definitions dl { display:grid; grid-template-columns:minmax(180px, 260px) 1fr; gap:8px 20px;
   background:var(--card); border-radius:10px; padding:16px 20px; margin:0; }
 .definitions dt { font-weight:650; }
@@ -392,7 +408,8 @@ def _panel_html(panel: Panel) -> str:
         cls = "chart"
         if len(panel.svgs) > 1:
             cls += " small-multiples" if panel.key == "buying-trend" else " multi"
-        body = f'<div class="{cls}">' + (panel.html or "") + "".join(panel.svgs) + "</div>"
+        body = (f'<div class="{cls}">' + (panel.html or "")
+                + "".join(_chart_html(c) for c in panel.svgs) + "</div>")
     note = f'<p class="note">{escape(panel.note)}</p>' if panel.note and panel.has_chart else ""
     return (
         f'<article class="panel {panel.size}" id="chart-{panel.key}" data-chart="{panel.key}">'
@@ -401,13 +418,51 @@ def _panel_html(panel: Panel) -> str:
     )
 
 
+def _chart_html(chart: Figure | str) -> str:
+    return chart.html() if isinstance(chart, Figure) else chart
+
+
+# Hands each figure's spec to vega-embed (tooltips, and the live chart replaces the static
+# SVG); a figure whose spec fails keeps its SVG. Runs only where scripts do.
+BOOT_JS = """
+(function () {
+  var views = [];
+  window.reportViews = views;
+  if (!window.vegaEmbed) { return; }
+  document.querySelectorAll('figure.vl').forEach(function (fig) {
+    var el = fig.querySelector('script.vl-spec');
+    if (!el) { return; }
+    var live = document.createElement('div');
+    live.className = 'vl-live';
+    fig.appendChild(live);
+    var spec = JSON.parse(el.textContent);
+    if (typeof spec.width === 'number') {
+      // live charts fit their panel (the static SVG scales instead)
+      spec.width = 'container';
+      spec.autosize = {type: 'fit-x', contains: 'padding'};
+    }
+    // shown before drawing: a 'container' width is measured from the visible element
+    fig.classList.add('live');
+    var done = vegaEmbed(live, spec, {actions: false, renderer: 'svg'})
+      .then(function (result) { views.push(result.view); })
+      .catch(function (error) {
+        fig.classList.remove('live');
+        live.remove();
+        console.error('chart not drawn', error);
+      });
+    views.pending = (views.pending || []).concat([done]);
+  });
+})();
+"""
+
+
 def _tile_html(tile: Tile) -> str:
     label = escape(tile.label)
     if tile.anchor:
         label = f'<a href="#{tile.anchor}">{label}</a>'
     cls = "flat" if tile.delta_good is None else ("good" if tile.delta_good else "bad")
     delta = f'<span class="delta {cls}">{escape(tile.delta)}</span>' if tile.delta else ""
-    spark = tile.spark or ""
+    spark = _chart_html(tile.spark) if tile.spark else ""
     return (
         f'<div class="tile" data-tile="{escape(tile.label)}"><div class="label">{label}</div>'
         f'<div class="row"><div class="value">{escape(tile.value)}</div>{spark}</div>'
@@ -477,5 +532,9 @@ def render_page(
             )
         out.append("</tbody></table>")
     out.append("</section></main>")
-    out.append(f"<footer>{footer}</footer></body></html>")
+    out.append(f"<footer>{footer}</footer>")
+    page = "\n".join(out)
+    if 'class="vl-spec"' in page:
+        page += f"\n<script>{javascript_bundle()}</script>\n<script>{BOOT_JS}</script>"
+    return page + "\n</body></html>"
     return "\n".join(out)

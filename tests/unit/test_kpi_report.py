@@ -11,6 +11,7 @@ import pytest
 
 from dagster_project.cli import main
 from dagster_project.errors import MetricsError
+from dagster_project.reports.charts import Figure
 from dagster_project.reports.kpi_report import PANEL_KEYS, render_report, write_report
 from dagster_project.reports.report_page import MetricDoc
 
@@ -183,6 +184,25 @@ def _kpi_cell(name: str, label: str) -> str:
 
 
 
+def spec_rows(figure: Figure) -> list[dict]:
+    """Every data row of a chart's Vega-Lite spec (its own and its layers')."""
+    out: list[dict] = []
+
+    def walk(node: object) -> None:
+        if isinstance(node, dict):
+            data = node.get("data")
+            if isinstance(data, dict) and isinstance(data.get("values"), list):
+                out.extend(data["values"])
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(figure.spec)
+    return out
+
+
 class _Page(HTMLParser):
     """Ids, links, script/link tags and external references of a page."""
 
@@ -192,9 +212,12 @@ class _Page(HTMLParser):
         self.hrefs: list[str] = []
         self.tags: list[str] = []
         self.external: list[str] = []
+        self.scripts: list[dict[str, str | None]] = []
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         self.tags.append(tag)
+        if tag == "script":
+            self.scripts.append(dict(attrs))
         for name, value in attrs:
             if name == "id" and value:
                 self.ids.add(value)
@@ -227,7 +250,9 @@ def test_saas_panels_show_hand_computed_numbers(tmp_path: Path) -> None:
 
     bridge = panels["mrr-bridge"]
     assert bridge.title == "MRR bridge, Feb 2024"
-    labels = re.findall(r'font-weight="600"[^>]*>([^<]+)</text>', bridge.svgs[0])
+    steps = [r for r in spec_rows(bridge.svgs[0]) if "text" in r]
+    assert [r["value"] for r in steps] == [1000, 500, 100, 0, -50, -200, 1350]
+    labels = [r["text"] for r in steps]
     assert labels == [
         "\u20ac1k",
         "+\u20ac500",
@@ -387,8 +412,12 @@ def test_the_page_is_one_offline_file_whose_links_all_land(tmp_path: Path) -> No
     report = _report(_serving(tmp_path / "serving.duckdb"))
     page = _Page()
     page.feed(report.html)
-    assert "script" not in page.tags and "link" not in page.tags and "img" not in page.tags
-    assert page.external == []
+    # scripts inline only: vega-embed's bundle, the page's own, and one spec per chart
+    assert "link" not in page.tags and "img" not in page.tags
+    assert page.external == [] and all("src" not in s for s in page.scripts)
+    specs = [s for s in page.scripts if s.get("type") == "application/json"]
+    code = [s for s in page.scripts if s.get("type") != "application/json"]
+    assert len(code) == 2 and len(specs) == report.html.count('class="vl-spec"') > 0
     anchors = [h[1:] for h in page.hrefs if h.startswith("#")]
     assert anchors and set(anchors) <= page.ids  # every definition link has its target
     # every panel has a title, units line and a definition link
@@ -458,9 +487,10 @@ def test_the_waterfall_shows_the_last_12_months_and_the_line_every_month(tmp_pat
     panel = next(p for p in _report(path).panels if p.key == "mrr")
     line, waterfall = panel.svgs
     first, kept = dt.date(2023, 1, 1), dt.date(2023, 4, 1)
-    assert f">{fmt.month_tick(first)}<" in line
-    assert f">{fmt.month_tick(first)}<" not in waterfall
-    assert f">{fmt.month_tick(kept)}<" in waterfall and ">Mar 24<" in waterfall
+    assert fmt.month_tick(first) in {r["x"] for r in spec_rows(line)}
+    assert f">{fmt.month_tick(first)}<" in line.svg()
+    assert f">{fmt.month_tick(first)}<" not in waterfall.svg()
+    assert f">{fmt.month_tick(kept)}<" in waterfall.svg() and ">Mar 24<" in waterfall.svg()
 
 
 def test_kpis_are_named_and_defined_by_the_semantic_layers_metrics(tmp_path: Path) -> None:

@@ -1,0 +1,506 @@
+"""Charts of the KPI report as Vega-Lite specifications, built with Altair.
+
+Each chart is drawn twice in the report's one HTML file, both offline:
+
+* a static SVG, rendered here by ``vl-convert`` (no browser, no network): what a mail
+  client, Dagster's markdown metadata, a printout or a page without scripts shows;
+* the same specification, embedded as JSON, which the page's script hands to vega-embed
+  (bundled inline, :func:`javascript_bundle`): tooltips, and the page's filters and date
+  range (``report_page``) where a browser runs scripts.
+
+A builder takes plain values (the marts' numbers, unrounded), returns a :class:`Figure`,
+and never formats a number for an axis by hand: Vega-Lite lays out ticks, labels and
+legends. Tooltips show each value as the rest of the report writes it (``fmt``), in a
+``text`` field next to the unrounded ``value``. Every data row carries the numbers the
+marts hold, so tests compare a spec's data with the marts.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import os
+import threading
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from html import escape
+from pathlib import Path
+from typing import Any
+
+from dagster_project.reports import fmt
+
+FONT = "system-ui, -apple-system, 'Segoe UI', Roboto, 'Helvetica Neue', Arial, sans-serif"
+
+INK = "#1f2933"
+MUTED = "#616e7c"
+GRID = "#e4e7eb"
+AXIS = "#9aa5b1"
+PRIMARY = "#1f5fa8"
+PRIMARY_LIGHT = "#a9c6ea"
+SECONDARY = "#e08a1e"
+GOOD = "#2e7d32"
+GOOD_MID = "#66bb6a"
+GOOD_LIGHT = "#b5dfb7"
+BAD = "#c62828"
+BAD_LIGHT = "#ef9a9a"
+WARN = "#e6a100"
+NEUTRAL = "#9aa5b1"
+
+# Gains are green, losses red, in every chart.
+MOVEMENT_COLOURS = {
+    "new": GOOD,
+    "expansion": GOOD_MID,
+    "reactivation": GOOD_LIGHT,
+    "contraction": BAD_LIGHT,
+    "churned": BAD,
+}
+# (key of the movement in the marts, label), gains first.
+MOVEMENTS = [
+    ("new", "New"),
+    ("expansion", "Expansion"),
+    ("reactivation", "Reactivation"),
+    ("contraction", "Contraction"),
+    ("churned", "Churned"),
+]
+STATUS_COLOURS = {"on_track": GOOD, "at_risk": WARN, "off_track": BAD, "no_data": NEUTRAL}
+CATEGORICAL = ["#1f5fa8", "#e08a1e", "#7b61a8", "#2a9d8f", "#c2185b", "#8d6e63", "#607d8b"]
+# Sequential blues for heatmaps.
+HEAT_RANGE = ["#f4f8fc", "#c6dbef", "#6baed6", "#2171b5", "#08306b"]
+
+# Opacity of a month that is not complete yet (the month to date).
+FADED_OPACITY = 0.45
+# The Vega-Lite version of the specs (Altair's) and the one vl-convert renders them with.
+VL_VERSION = "6.4"
+
+# The page filters a chart can answer to: each is a Vega signal of that name holding the
+# chosen value or "All" (report_page sets them; see :func:`filtered`).
+FILTERS = ("segment", "region", "channel")
+ALL = "All"
+
+
+def value_text(v: float | None, kind: str, currency: str = "USD") -> str:
+    """A value for labels and tooltips, by axis kind."""
+    if kind == "money":
+        return fmt.money(v, currency)
+    if kind == "fraction":
+        return fmt.pct(v)
+    if kind == "ratio":
+        return fmt.ratio(v)
+    if kind == "months":
+        return fmt.months(v)
+    if kind == "score":
+        return fmt.score(v)
+    if kind == "count":
+        return fmt.count(v)
+    return fmt.DASH if fmt.is_missing(v) else fmt.compact(v)
+
+
+def axis_label_expr(kind: str, currency: str = "USD") -> str:
+    """Vega expression of a value axis' tick labels by kind (money with its symbol and
+    k/M/B, fractions as %, ratios with x, months with 'mo')."""
+    if kind == "money":
+        prefix = json.dumps(fmt.currency_prefix(currency))
+        return (f"(datum.value < 0 ? '\u2212' : '') + {prefix} + "
+                "replace(format(abs(datum.value), '~s'), 'G', 'B')")
+    if kind == "count":
+        return ("(datum.value < 0 ? '\u2212' : '') + (abs(datum.value) >= 10000 ? "
+                "format(abs(datum.value), '~s') : format(abs(datum.value), ',~d'))")
+    if kind == "fraction":
+        return "replace(format(datum.value, '~%'), '-', '\u2212')"
+    if kind == "ratio":
+        return "replace(format(datum.value, '~g'), '-', '\u2212') + '\u00d7'"
+    if kind == "months":
+        return "replace(format(datum.value, '~g'), '-', '\u2212') + ' mo'"
+    return "replace(format(datum.value, '~g'), '-', '\u2212')"
+
+
+def config() -> dict[str, Any]:
+    """The report's look, shared by every chart."""
+    return {
+        "font": FONT,
+        "background": "#ffffff",
+        "view": {"stroke": None},
+        "axis": {
+            "labelColor": MUTED,
+            "titleColor": MUTED,
+            "labelFontSize": 11,
+            "titleFontSize": 11,
+            "titleFontWeight": "normal",
+            "gridColor": GRID,
+            "domainColor": AXIS,
+            "tickColor": AXIS,
+            "labelOverlap": True,
+        },
+        "axisX": {"grid": False, "labelAngle": 0},
+        "legend": {
+            "orient": "top",
+            "labelColor": INK,
+            "labelFontSize": 11,
+            "title": None,
+            "symbolStrokeWidth": 2,
+        },
+        "title": {"color": INK, "fontSize": 14, "fontWeight": 600, "anchor": "start"},
+        "bar": {"color": PRIMARY},
+        "line": {"strokeWidth": 2.2},
+    }
+
+
+@dataclass
+class Figure:
+    """One chart: its Vega-Lite spec (data inline) and the label screen readers get.
+    ``filters`` are the page filters its data answers to (a subset of FILTERS)."""
+
+    spec: dict[str, Any]
+    label: str
+    filters: tuple[str, ...] = ()
+    static: bool = False  # drawn only as SVG (tiny charts inside tiles and tables)
+
+    _svg: str | None = field(default=None, repr=False, compare=False)
+
+    def svg(self) -> str:
+        """The static SVG (rendered once)."""
+        if self._svg is None:
+            self._svg = render_svg(self.spec)
+        return self._svg
+
+    def html(self) -> str:
+        """The figure for the page: the static SVG, and the spec for the page's script."""
+        svg = self.svg()
+        attrs = f'class="vl" role="img" aria-label="{escape(self.label)}"'
+        if self.filters:
+            attrs += f' data-filters="{" ".join(self.filters)}"'
+        if self.static:
+            return f'<figure {attrs} data-static="1"><div class="vl-static">{svg}</div></figure>'
+        spec = json.dumps(self.spec, separators=(",", ":"), default=_json_default)
+        # JSON inside a script element: "</" would end the element early.
+        spec = spec.replace("</", "<\\/")
+        return (f'<figure {attrs}><div class="vl-static">{svg}</div>'
+                f'<script type="application/json" class="vl-spec">{spec}</script></figure>')
+
+
+def static_svg(chart: Figure | str) -> str:
+    """The SVG of a figure (or markup that already is one)."""
+    return chart.svg() if isinstance(chart, Figure) else chart
+
+
+def _json_default(value: object) -> object:
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    raise TypeError(f"not JSON: {type(value).__name__}")
+
+
+def finish(chart: Any, label: str, *, width: int, height: int,
+           filters: Sequence[str] = (), static: bool = False) -> Figure:
+    """The Altair chart as a validated Vega-Lite spec with the report's config."""
+    spec = chart.properties(width=width, height=height).to_dict()
+    spec["config"] = config()
+    spec.pop("$schema", None)
+    spec["$schema"] = f"https://vega.github.io/schema/vega-lite/v{VL_VERSION}.json"
+    return Figure(spec, label, tuple(filters), static)
+
+
+# ---------------------------------------------------------------------------- rendering
+
+_LOCK = threading.Lock()
+
+
+def render_svg(spec: Mapping[str, Any]) -> str:
+    """The spec drawn as SVG by vl-convert (offline)."""
+    import vl_convert
+
+    with _LOCK:
+        svg = vl_convert.vegalite_to_svg(dict(spec), vl_version=VL_VERSION)
+    # vl-convert writes a fixed-size SVG; scaled by CSS it must keep its aspect ratio.
+    return svg.replace("<svg ", '<svg preserveAspectRatio="xMinYMin meet" ', 1)
+
+
+def _cache_dir() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "product-metrics"
+
+
+def javascript_bundle() -> str:
+    """vega, vega-lite and vega-embed as one script (sets window.vegaEmbed): ~0.9 MB,
+    inlined in the page so it opens with no network. Built by vl-convert once per version
+    and cached under ``$XDG_CACHE_HOME/product-metrics`` (building takes ~2 s)."""
+    import vl_convert
+
+    version = f"{vl_convert.__version__}-{VL_VERSION}"
+    path = _cache_dir() / f"vega-bundle-{hashlib.sha256(version.encode()).hexdigest()[:12]}.js"
+    try:
+        return path.read_text(encoding="utf-8")
+    except OSError:
+        pass
+    with _LOCK:
+        js = vl_convert.javascript_bundle(vl_version=VL_VERSION)
+    if "</script" in js.lower():  # pragma: no cover - would break the inline script
+        raise RuntimeError("the vega bundle contains '</script'")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text(js, encoding="utf-8")
+        tmp.replace(path)
+    except OSError:
+        pass  # a read-only home: build it again next time
+    return js
+
+
+# ---------------------------------------------------------------------------- helpers
+
+
+def month_key(d: dt.date | str) -> str:
+    return d.isoformat() if isinstance(d, dt.date) else str(d)
+
+
+def category_text(c: str | dt.date) -> str:
+    return fmt.month_tick(c) if isinstance(c, dt.date) else str(c)
+
+
+def filtered(dimensions: Sequence[str]) -> list[dict[str, Any]]:
+    """Params and the filter transform of a chart whose data has a row per value of
+    ``dimensions`` (of FILTERS): the page sets each param (signal) to a value or "All"."""
+    params = [{"name": d, "value": ALL} for d in dimensions]
+    test = " && ".join(f"({d} == '{ALL}' || datum.{d} == {d})" for d in dimensions)
+    return [params, {"filter": test}]  # type: ignore[list-item]
+
+
+@dataclass
+class Series:
+    name: str
+    values: Sequence[float | None]
+    colour: str
+    dash: str | None = None  # a dash pattern ("6 3"): dashed line
+    width: float = 2.2
+    dots: bool = False  # a dot on every value (sparse series)
+    label_last: bool = False  # a dot at the last value
+
+
+@dataclass
+class Band:
+    name: str
+    low: Sequence[float | None]
+    high: Sequence[float | None]
+    colour: str
+
+
+@dataclass
+class Ref:
+    value: float
+    label: str
+    colour: str = MUTED
+
+
+@dataclass
+class XYSpec:
+    """What :func:`xy_chart` draws. ``categories`` are x labels (bands), or dates for a
+    continuous daily axis (``continuous=True``, lines and bands only)."""
+
+    categories: Sequence[str | dt.date]
+    kind: str
+    unit: str
+    x_title: str
+    bars: Sequence[Series] = ()
+    lines: Sequence[Series] = ()
+    bands: Sequence[Band] = ()
+    refs: Sequence[Ref] = ()
+    stacked: bool = True
+    continuous: bool = False
+    currency: str = "USD"
+    faded: frozenset[int] = frozenset()  # indices drawn lighter (a month to date)
+    y_cap: float | None = None  # values above are drawn at the cap, with their value written
+    y_floor: float | None = None
+    include_zero: bool = True
+    bar_colours: Sequence[str] | None = None  # one colour per category (single bar series)
+    heading: str | None = None
+    width: int = 640
+    height: int = 280
+    label: str = "chart"
+    extra: Sequence[tuple[str, str]] = field(default_factory=list)  # (legend label, colour)
+
+
+def _finite(values: Sequence[float | None]) -> list[float]:
+    return [float(v) for v in values if not fmt.is_missing(v)]
+
+
+def _y_domain(spec: XYSpec) -> tuple[float, float]:
+    """The value axis' range: stacked sums (or bars), lines, bands and references, cut at
+    ``y_cap``/``y_floor``, with zero unless ``include_zero`` is off."""
+    n = len(spec.categories)
+    values: list[float] = []
+    if spec.stacked and spec.bars:
+        for i in range(n):
+            values.append(sum(max(float(s.values[i] or 0), 0) for s in spec.bars))
+            values.append(sum(min(float(s.values[i] or 0), 0) for s in spec.bars))
+    else:
+        for s in spec.bars:
+            values += _finite(s.values)
+    for s in spec.lines:
+        values += _finite(s.values)
+    for b in spec.bands:
+        values += _finite(b.low) + _finite(b.high)
+    values += [r.value for r in spec.refs]
+    if not values:
+        values = [0.0, 1.0]
+    lo, hi = min(values), max(values)
+    if spec.include_zero:
+        lo, hi = min(lo, 0.0), max(hi, 0.0)
+    if spec.y_cap is not None:
+        hi = min(hi, spec.y_cap)
+    if spec.y_floor is not None:
+        lo = max(lo, spec.y_floor)
+    if hi <= lo:
+        hi = lo + 1.0
+    return lo, hi
+
+
+def xy_chart(spec: XYSpec) -> Figure:
+    """Bars (stacked or grouped, positive up and negative down), lines and bands on one
+    value axis over categories (months, quarters, names) or days."""
+    import altair as alt
+
+    n = len(spec.categories)
+    lo, hi = _y_domain(spec)
+    keys = [month_key(c) if spec.continuous else category_text(c) for c in spec.categories]
+    when = [category_text(c) if not spec.continuous or not isinstance(c, dt.date)
+            else c.isoformat() for c in spec.categories]
+    def row(i: int, name: str, value: float | None, **more: Any) -> dict[str, Any]:
+        out = {"x": keys[i], "value": value,
+               "tip": f"{when[i]} · {name or spec.unit}: "
+                      f"{value_text(value, spec.kind, spec.currency)}", **more}
+        if i in spec.faded:
+            out["faded"] = True
+        return out
+
+    # bars: each a [base, top] span, stacked positive up and negative down
+    bar_rows: list[dict[str, Any]] = []
+    for i in range(n):
+        pos = neg = 0.0
+        for g, s in enumerate(spec.bars):
+            v = s.values[i]
+            if fmt.is_missing(v):
+                continue
+            v = float(v)
+            if spec.stacked:
+                base = pos if v >= 0 else neg
+                top = base + v
+                pos, neg = (top, neg) if v >= 0 else (pos, top)
+            else:
+                base, top = 0.0, v
+            cut = "\u2191" if top > hi else ("\u2193" if top < lo else "")
+            more: dict[str, Any] = {"base": min(max(base, lo), hi), "top": min(max(top, lo), hi)}
+            if len(spec.bars) > 1:
+                more["series"], more["group"] = s.name, g
+            if spec.bar_colours or len(spec.bars) > 1:
+                more["colour"] = spec.bar_colours[i] if spec.bar_colours else s.colour
+            if cut:
+                more["cut"] = cut + " " + value_text(v, spec.kind, spec.currency)
+            bar_rows.append(row(i, s.name, v, **more))
+    line_rows = {
+        k: [row(i, s.name, float(s.values[i])) for i in range(n) if not fmt.is_missing(s.values[i])]
+        for k, s in enumerate(spec.lines)
+    }
+    band_rows = {
+        k: [
+            {"x": keys[i], "low": min(max(float(b.low[i]), lo), hi),  # type: ignore[arg-type]
+             "high": min(max(float(b.high[i]), lo), hi),  # type: ignore[arg-type]
+             "tip": f"{when[i]} · {b.name}: {value_text(b.low[i], spec.kind, spec.currency)}"
+                    f" to {value_text(b.high[i], spec.kind, spec.currency)}"}
+            for i in range(n) if not fmt.is_missing(b.low[i]) and not fmt.is_missing(b.high[i])
+        ]
+        for k, b in enumerate(spec.bands)
+    }
+    def data(values: list[dict[str, Any]]) -> Any:
+        return alt.Chart(alt.Data(values=values))
+
+    if spec.continuous:
+        x = alt.X("x:T", title=spec.x_title or None, scale=alt.Scale(type="utc"),
+                  axis=alt.Axis(format="%b %y", tickCount="month", labelOverlap=True))
+    else:
+        x = alt.X("x:N", title=spec.x_title or None, sort=keys,
+                  axis=alt.Axis(labelOverlap=True, labelAngle=0))
+    y_scale = alt.Scale(domain=[lo, hi], nice=spec.y_cap is None and spec.y_floor is None,
+                        zero=spec.include_zero, clamp=True)
+    y_axis = alt.Axis(labelExpr=axis_label_expr(spec.kind, spec.currency), tickCount=5)
+    named = ([(s.name, s.colour) for s in spec.bars if s.name and not spec.bar_colours]
+             + [(b.name, b.colour) for b in spec.bands if b.name]
+             + [(s.name, s.colour) for s in spec.lines if s.name] + list(spec.extra))
+    legend_scale = alt.Scale(domain=[nm for nm, _ in named], range=[c for _, c in named])
+    opacity = alt.condition("datum.faded == true", alt.value(FADED_OPACITY), alt.value(1.0))
+    tooltip = alt.Tooltip("tip:N", title=None)
+    layers = []
+    for k, b in enumerate(spec.bands):
+        layers.append(data(band_rows[k]).mark_area(opacity=0.22, color=b.colour).encode(
+            x=x, y=alt.Y("low:Q", scale=y_scale, axis=y_axis, title=spec.unit), y2="high:Q",
+            tooltip=tooltip))
+    if spec.bars:
+        enc: dict[str, Any] = {
+            "x": x, "y": alt.Y("top:Q", scale=y_scale, axis=y_axis, title=spec.unit),
+            "y2": "base:Q", "opacity": opacity, "tooltip": tooltip,
+        }
+        if bar_rows and "colour" in bar_rows[0]:
+            enc["color"] = alt.Color("colour:N", scale=None)
+        if not spec.stacked and len(spec.bars) > 1:
+            enc["xOffset"] = alt.XOffset("group:O", scale=alt.Scale(paddingInner=0.08))
+        colour = spec.bars[0].colour
+        bars = data(bar_rows).mark_bar(color=colour).encode(**enc)
+        layers.append(bars)
+        if any(r.get("cut") for r in bar_rows):
+            layers.append(data([r for r in bar_rows if r.get("cut")]).mark_text(
+                angle=270, align="right", baseline="middle", dx=-6, fontSize=9.5,
+                fontWeight=600, color="#ffffff").encode(x=x, y=alt.Y("top:Q", scale=y_scale),
+                                                       text="cut:N"))
+    for k, s in enumerate(spec.lines):
+        line: dict[str, Any] = {"color": s.colour, "strokeWidth": s.width}
+        if s.dash:
+            line["strokeDash"] = [float(d) for d in s.dash.split()]
+        if s.dots:
+            line["point"] = alt.OverlayMarkDef(color=s.colour, size=30)
+        points = len(line_rows[k])
+        layers.append(data(line_rows[k]).mark_line(**line).encode(
+            x=x, y=alt.Y("value:Q", scale=y_scale, axis=y_axis, title=spec.unit),
+            tooltip=tooltip))
+        if s.label_last or points == 1:
+            layers.append(data(line_rows[k][-1:]).mark_point(
+                filled=True, size=45, color=s.colour, opacity=1).encode(
+                x=x, y=alt.Y("value:Q", scale=y_scale), tooltip=tooltip))
+    if named:
+        # an invisible layer that carries the legend of every named series
+        layers.append(alt.Chart(alt.Data(values=[{"series": nm} for nm, _ in named])).mark_point(
+            opacity=0).encode(color=alt.Color("series:N", scale=legend_scale,
+                                              legend=alt.Legend(orient="top", title=None))))
+    for r in spec.refs:
+        ref = alt.Chart(alt.Data(values=[{"y": r.value, "label": r.label}]))
+        layers.append(ref.mark_rule(color=r.colour, strokeDash=[4, 3], strokeWidth=1.2).encode(
+            y=alt.Y("y:Q", scale=y_scale), tooltip=alt.Tooltip("label:N", title=None)))
+        layers.append(ref.mark_text(align="right", baseline="bottom", dy=-3, fontSize=10.5,
+                                    color=r.colour).encode(
+            y=alt.Y("y:Q", scale=y_scale), x=alt.value(spec.width), text="label:N"))
+    chart = alt.layer(*layers)
+    if spec.heading:
+        chart = chart.properties(title=spec.heading)
+    return finish(chart, spec.label, width=spec.width, height=spec.height)
+
+
+def sparkline(values: Sequence[float | None], *, colour: str = PRIMARY, width: int = 120,
+              height: int = 34, label: str = "trend") -> Figure:
+    """A tiny line of the recent trend, the last value dotted; no axes (a static figure:
+    it sits inside a headline tile)."""
+    import altair as alt
+
+    rows = [{"i": i, "value": float(v)} for i, v in enumerate(values) if not fmt.is_missing(v)]
+    lo = min((r["value"] for r in rows), default=0.0)
+    hi = max((r["value"] for r in rows), default=1.0)
+    y = alt.Y("value:Q", axis=None, scale=alt.Scale(domain=[lo, hi] if hi > lo else [lo - 1, hi + 1],
+                                                     zero=False, nice=False))
+    x = alt.X("i:Q", axis=None, scale=alt.Scale(domain=[0, max(len(values) - 1, 1)], nice=False))
+    base = alt.Chart(alt.Data(values=rows))
+    chart = alt.layer(
+        base.mark_line(color=colour, strokeWidth=1.8, strokeJoin="round").encode(x=x, y=y),
+        base.transform_window(rank="rank()", sort=[alt.SortField("i", order="descending")])
+        .transform_filter("datum.rank == 1")
+        .mark_point(filled=True, size=22, color=colour, opacity=1).encode(x=x, y=y),
+    ).properties(padding=3)
+    fig = finish(chart, label, width=width - 6, height=height - 6, static=True)
+    fig.spec["config"]["background"] = None
+    return fig

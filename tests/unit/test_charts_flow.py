@@ -1,0 +1,257 @@
+"""The MRR bridge and the monthly MRR waterfall as Vega-Lite specs (charts_flow): their
+data against numbers worked out by hand, the specs against the Vega-Lite schema, and the
+bars vl-convert lays out (its scenegraph) against the values they stand for."""
+
+import datetime as dt
+from collections.abc import Iterator
+from typing import Any
+
+import altair as alt
+import jsonschema
+import pytest
+
+from dagster_project.reports import charts
+from dagster_project.reports import charts_flow as cf
+
+# start 100, +30, -20, end 110
+BRIDGE = [
+    cf.Step("Start", 100, "total"),
+    cf.Step("New", 30),
+    cf.Step("Churn", -20),
+    cf.Step("End", 110, "total"),
+]
+MONTHS = [dt.date(2024, 1, 1), dt.date(2024, 2, 1), dt.date(2024, 3, 1)]
+MOVES: list[dict[str, Any]] = [
+    # +50 +10 +5 -8 -7: 0 -> 50 -> 60 -> 65 -> 57 -> 50
+    {"new": 50, "expansion": 10, "reactivation": 5, "contraction": 8, "churned": 7},
+    # only churn: 0 -> -20; a missing reactivation counts as 0
+    {"new": 0, "expansion": 0, "reactivation": None, "contraction": 0, "churned": 20},
+    # unrounded: +12.5 +0.25 +0 -3.75 -40: 0 -> 12.5 -> 12.75 -> 12.75 -> 9 -> -31
+    {"new": 12.5, "expansion": 0.25, "reactivation": 0, "contraction": 3.75, "churned": 40},
+]
+
+
+def _rows(spec: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every inline data row of a spec, wherever Altair put it."""
+    out: list[dict[str, Any]] = []
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            data = node.get("data")
+            if isinstance(data, dict) and isinstance(data.get("values"), list):
+                out.extend(data["values"])
+            for values in (node.get("datasets") or {}).values():
+                out.extend(values)
+            for layer in node.get("layer", []):
+                walk(layer)
+
+    walk(spec)
+    return out
+
+
+def _marks(spec: dict[str, Any], marktype: str) -> list[dict[str, Any]]:
+    """The items of the data marks of one type in the scenegraph vl-convert lays out."""
+    import vl_convert
+
+    scene = vl_convert.vegalite_to_scenegraph(spec, vl_version=charts.VL_VERSION)
+
+    def walk(node: Any) -> Iterator[dict[str, Any]]:
+        if isinstance(node, dict):
+            if node.get("marktype") == marktype and node.get("role") == "mark":
+                yield from node.get("items", [])
+            for value in node.values():
+                yield from walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                yield from walk(value)
+
+    return list(walk(scene))
+
+
+def _valid(spec: dict[str, Any]) -> None:
+    jsonschema.validate(spec, alt.vegalite.v6.schema.core.load_schema())
+    alt.LayerChart.from_dict(spec)  # Altair's own validation (raises when invalid)
+
+
+# ---------------------------------------------------------------- the bridge
+
+
+def test_bridge_rows_hold_the_spans_worked_out_by_hand() -> None:
+    fig = cf.waterfall_chart(BRIDGE, unit="MRR (USD)", width=640, height=280)
+    rows = [r for r in _rows(fig.spec) if "kind" in r]
+    assert [r["x"] for r in rows] == ["Start", "New", "Churn", "End"]
+    assert [r["value"] for r in rows] == [s.value for s in BRIDGE]
+    # totals from zero; deltas from where the last bar ended
+    assert [(r["base"], r["top"]) for r in rows] == [(0, 100), (100, 130), (130, 110), (0, 110)]
+    assert [(r["lo"], r["hi"]) for r in rows] == [(0, 100), (100, 130), (110, 130), (0, 110)]
+    assert [r["level"] for r in rows] == [100, 130, 110, 110]  # the deltas land on the end
+    assert [r["next"] for r in rows] == ["New", "Churn", "End", None]
+    assert [r["text"] for r in rows] == ["$100", "+$30", "\u2212$20", "$110"]
+    assert [r["colour"] for r in rows] == [charts.PRIMARY, charts.GOOD, charts.BAD, charts.PRIMARY]
+    assert rows[2]["tip"] == "Churn: \u2212$20"
+
+
+def test_bridge_cuts_the_axis_when_the_totals_dwarf_the_deltas() -> None:
+    # deltas span 100..130: 30 < 0.6 * 100, so the axis starts near 100, not 0:
+    # [100 - 0.35 * 30, 130 + 0.08 * 30] = [89.5, 132.4], niced by Vega-Lite
+    fig = cf.waterfall_chart(BRIDGE, unit="MRR (USD)")
+    scale = fig.spec["layer"][0]["encoding"]["y"]["scale"]
+    assert scale["domain"] == pytest.approx([89.5, 132.4])
+    assert scale["zero"] is False and scale["clamp"] is True
+    assert len(fig.spec["layer"]) == 4  # bars, connectors, value labels, zig-zags
+    # small totals: the axis keeps zero, no zig-zag; 6% room over the top for its label
+    small = cf.waterfall_chart(
+        [cf.Step("Start", 10, "total"), cf.Step("New", 30), cf.Step("Churn", -20),
+         cf.Step("End", 20, "total")], unit="u")
+    scale = small.spec["layer"][0]["encoding"]["y"]["scale"]
+    assert scale["domain"] == pytest.approx([0, 40 + 0.06 * 40]) and scale["zero"] is True
+    assert len(small.spec["layer"]) == 3
+
+
+def test_bridge_bars_as_laid_out_follow_the_values() -> None:
+    fig = cf.waterfall_chart(BRIDGE, unit="MRR (USD)", width=640, height=280)
+    bars = _marks(fig.spec, "rect")
+    assert len(bars) == 4
+    start, new, churn, end = bars
+    # the gain is green and goes up from the start's top; the loss red, down from the gain's
+    assert new["fill"] == charts.GOOD and churn["fill"] == charts.BAD
+    assert new["y2"] == pytest.approx(start["y"]) and churn["y"] == pytest.approx(new["y"])
+    assert churn["y2"] == pytest.approx(end["y"])  # lands on the end total
+    # one scale: pixels per unit alike for both deltas (30 and 20)
+    assert new["height"] / 30 == pytest.approx(churn["height"] / 20)
+    # the cut axis: totals reach the foot of the plot (clamped), with a zig-zag
+    assert start["y2"] == pytest.approx(280) and end["y2"] == pytest.approx(280)
+    assert len(_marks(fig.spec, "symbol")) == 2
+    # connectors at each bar's closing level, from one bar's right edge to the next's left
+    rules = _marks(fig.spec, "rule")
+    assert [r["y"] for r in rules] == pytest.approx([start["y"], new["y"], end["y"]])
+    assert [r["x"] for r in rules] == pytest.approx([b["x"] + b["width"] for b in bars[:-1]])
+    assert [r["x2"] for r in rules] == pytest.approx([b["x"] for b in bars[1:]])
+    # value labels sit above each bar
+    labels = _marks(fig.spec, "text")
+    assert [t["text"] for t in labels] == ["$100", "+$30", "\u2212$20", "$110"]
+    assert [t["y"] for t in labels] == pytest.approx([b["y"] for b in bars])
+
+
+def test_bridge_colours_and_label_colours_follow_svg() -> None:
+    steps = [cf.Step("Start", 5, "total", charts.PRIMARY_LIGHT),
+             cf.Step("Reactivation", 1, colour=charts.GOOD_LIGHT),
+             cf.Step("Contraction", -2, colour=charts.BAD_LIGHT),
+             cf.Step("End", 4, "total")]
+    rows = [r for r in _rows(cf.waterfall_chart(steps, unit="u").spec) if "kind" in r]
+    assert [r["colour"] for r in rows] == [charts.PRIMARY_LIGHT, charts.GOOD_LIGHT,
+                                           charts.BAD_LIGHT, charts.PRIMARY]
+    # light bars get muted labels (white-ish text would not read); totals ink
+    assert [r["text_colour"] for r in rows] == [charts.INK, charts.MUTED, charts.MUTED, charts.INK]
+
+
+def test_bridge_of_another_kind_labels_deltas_by_that_kind() -> None:
+    steps = [cf.Step("Start", 120, "total"), cf.Step("Hires", 12.5), cf.Step("End", 132.5, "total")]
+    rows = [r for r in _rows(cf.waterfall_chart(steps, kind="count", unit="people").spec)
+            if "kind" in r]
+    assert [r["top"] for r in rows] == [120, 132.5, 132.5]
+    assert rows[1]["value"] == 12.5
+
+
+# ---------------------------------------------------------------- the monthly waterfall
+
+
+def test_monthly_waterfall_spans_and_net_ticks_worked_out_by_hand() -> None:
+    fig = cf.monthly_waterfall_chart(MONTHS, MOVES, unit="Movement (USD)")
+    rows = _rows(fig.spec)
+    bars = [r for r in rows if r.get("layer") == "bar"]
+    nets = [r for r in rows if r.get("layer") == "net"]
+    assert len(bars) == 15 and len(nets) == 3
+    spans = [[(r["base"], r["top"]) for r in bars if r["i"] == i] for i in range(3)]
+    assert spans[0] == [(0, 50), (50, 60), (60, 65), (65, 57), (57, 50)]
+    assert spans[1] == [(0, 0), (0, 0), (0, 0), (0, 0), (0, -20)]
+    assert [v for span in spans[2] for v in span] == pytest.approx(
+        [0, 12.5, 12.5, 12.75, 12.75, 12.75, 12.75, 9, 9, -31])
+    assert [r["value"] for r in nets] == pytest.approx([50, -20, -31])
+    assert [r["tip"] for r in nets] == ["Jan 2024 \u00b7 Net new MRR: +$50",
+                                        "Feb 2024 \u00b7 Net new MRR: \u2212$20",
+                                        "Mar 2024 \u00b7 Net new MRR: \u2212$31"]
+    # every bar carries its input, unrounded (None stays None), its movement and colour
+    keys = [k for k, _ in charts.MOVEMENTS]
+    assert [r["value"] for r in bars] == [m[k] for m in MOVES for k in keys]
+    assert [r["movement"] for r in bars] == keys * 3
+    assert [r["colour"] for r in bars] == [charts.MOVEMENT_COLOURS[k] for k in keys] * 3
+    assert [r["x"] for r in nets] == ["Jan 24", "Feb 24", "Mar 24"]
+    assert bars[3]["tip"] == "Jan 2024 \u00b7 Contraction: \u2212$8"
+    # the value axis covers every level and zero
+    y = next(layer for layer in fig.spec["layer"] if layer.get("mark", {}).get("type") == "bar"
+             and "y2" in layer["encoding"] and layer["encoding"]["y"]["field"] == "top")
+    assert y["encoding"]["y"]["scale"]["domain"] == [-31, 65]
+
+
+def test_monthly_waterfall_bars_as_laid_out_go_up_for_gains_and_down_for_losses() -> None:
+    fig = cf.monthly_waterfall_chart(MONTHS, MOVES, unit="USD", width=600, height=240)
+    rects = _marks(fig.spec, "rect")
+    movers = [r for r in rects if r["fill"] != charts.INK]
+    ticks = [r for r in rects if r["fill"] == charts.INK]
+    assert len(movers) == 15 and len(ticks) == 3
+    (zero_y,) = [r["y"] for r in _marks(fig.spec, "rule")]  # the zero line
+    jan = sorted((r for r in movers if "Jan 24" in r["description"]), key=lambda r: r["x"])
+    assert [r["fill"] for r in jan] == [charts.MOVEMENT_COLOURS[k] for k, _ in charts.MOVEMENTS]
+    # each bar starts where the one before ended (pixels grow downward): gains go up from
+    # the top of the bar before, losses down from its top, then from the loss' bottom
+    new, expansion, reactivation, contraction, churned = jan
+    assert new["y2"] == pytest.approx(zero_y)
+    assert expansion["y2"] == pytest.approx(new["y"])
+    assert reactivation["y2"] == pytest.approx(expansion["y"])
+    assert contraction["y"] == pytest.approx(reactivation["y"])
+    assert churned["y"] == pytest.approx(contraction["y2"])
+    assert contraction["y2"] < churned["y2"]
+    px = new["height"] / 50
+    assert [r["height"] / px for r in jan] == pytest.approx([50, 10, 5, 8, 7])
+    # the net tick: 2.5 px high, centred on the level the last bar ends at (churn ends at
+    # the bottom of its bar: 57 -> 50)
+    jan_tick = min(ticks, key=lambda r: r["x"])
+    assert jan_tick["height"] == pytest.approx(2.5)
+    assert jan_tick["y"] + 1.25 == pytest.approx(churned["y2"])
+    assert (churned["y2"] - churned["y"]) / px == pytest.approx(7)
+    assert jan_tick["x"] <= new["x"] and jan_tick["x"] + jan_tick["width"] >= churned["x"]
+
+
+def test_monthly_waterfall_fades_the_month_to_date_and_has_the_legend() -> None:
+    fig = cf.monthly_waterfall_chart(MONTHS, MOVES, unit="USD", faded=frozenset({2}))
+    bars = [r for r in _rows(fig.spec) if r.get("layer") == "bar"]
+    assert [r["faded"] for r in bars] == [False] * 10 + [True] * 5
+    opacities = [r.get("opacity", 1) for r in _marks(fig.spec, "rect")
+                 if r["fill"] != charts.INK]
+    assert sorted(opacities) == pytest.approx([charts.FADED_OPACITY] * 5 + [1.0] * 10)
+    legend = [layer for layer in fig.spec["layer"] if "color" in layer.get("encoding", {})
+              and "domain" in (layer["encoding"]["color"].get("scale") or {})]
+    assert len(legend) == 1
+    scale = legend[0]["encoding"]["color"]["scale"]
+    assert scale["domain"] == [name for _, name in charts.MOVEMENTS] + ["Net new MRR"]
+    assert scale["range"] == [charts.MOVEMENT_COLOURS[k] for k, _ in charts.MOVEMENTS] + [charts.INK]
+
+
+# ---------------------------------------------------------------- schema and rendering
+
+
+@pytest.mark.parametrize("make", [
+    lambda: cf.waterfall_chart(BRIDGE, unit="MRR (USD)", heading="MRR bridge"),
+    lambda: cf.waterfall_chart([cf.Step("Start", 0, "total"), cf.Step("New", 5),
+                                cf.Step("End", 5, "total")], unit="u"),
+    lambda: cf.monthly_waterfall_chart(MONTHS, MOVES, unit="USD", heading="Movements"),
+    lambda: cf.monthly_waterfall_chart([], [], unit="USD"),
+], ids=["bridge", "bridge-from-zero", "monthly", "monthly-empty"])
+def test_specs_validate_and_render_to_svg(make: Any) -> None:
+    fig = make()
+    assert isinstance(fig, charts.Figure)
+    _valid(fig.spec)
+    assert fig.spec["$schema"].endswith(f"v{charts.VL_VERSION}.json")
+    html = fig.html()
+    assert "<svg" in html and 'class="vl-spec"' in html
+    assert f'aria-label="{fig.label}"' in html
+
+
+def test_rendered_svg_writes_the_labels() -> None:
+    bridge = charts.render_svg(cf.waterfall_chart(BRIDGE, unit="MRR (USD)").spec)
+    for text in ("$100", "+$30", "\u2212$20", "$110", "Churn", "MRR (USD)"):
+        assert text in bridge
+    monthly = charts.render_svg(cf.monthly_waterfall_chart(MONTHS, MOVES, unit="USD").spec)
+    for text in ("Jan 24", "Mar 24", "Net new MRR", "Reactivation", "Month"):
+        assert text in monthly
