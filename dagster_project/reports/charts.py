@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import itertools
 import json
 import os
 import threading
@@ -190,14 +191,52 @@ def _json_default(value: object) -> object:
     raise TypeError(f"not JSON: {type(value).__name__}")
 
 
+_INLINE: dict[str, list[dict[str, Any]]] = {}  # rows of inline() datasets until finish()
+_INLINE_IDS = itertools.count()
+
+
+def inline(values: list[dict[str, Any]]) -> Any:
+    """A chart's data rows. Altair deep-copies inline values on every ``to_dict``, which
+    cost more than drawing the charts; the rows are put into the spec by :func:`finish`."""
+    import altair as alt
+
+    name = f"_inline_{next(_INLINE_IDS)}"
+    _INLINE[name] = values
+    return alt.Data(name=name)
+
+
+def _put_rows(node: Any) -> Any:
+    if isinstance(node, dict):
+        name = node.get("name")
+        if len(node) == 1 and isinstance(name, str) and name in _INLINE:
+            return {"values": _INLINE[name]}
+        return {k: _put_rows(v) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_put_rows(v) for v in node]
+    return node
+
+
 def finish(chart: Any, label: str, *, width: int, height: int,
            filters: Sequence[str] = (), static: bool = False) -> Figure:
-    """The Altair chart as a validated Vega-Lite spec with the report's config."""
-    spec = chart.properties(width=width, height=height).to_dict()
+    """The Altair chart as a Vega-Lite spec with the report's config. Not validated here
+    (Altair's JSON-schema validation cost more than drawing the charts: ~0.3 s a chart);
+    the tests validate every spec of a report against the schema (:func:`schema_errors`)."""
+    spec = _put_rows(chart.properties(width=width, height=height).to_dict(validate=False))
+    _INLINE.clear()  # one chart at a time: its rows are in its spec now
     spec["config"] = config()
     spec.pop("$schema", None)
     spec["$schema"] = f"https://vega.github.io/schema/vega-lite/v{VL_VERSION}.json"
     return Figure(spec, label, tuple(filters), static)
+
+
+def schema_errors(spec: Mapping[str, Any]) -> list[str]:
+    """Where ``spec`` breaks the Vega-Lite schema (Altair's copy of it): empty when valid."""
+    import jsonschema
+    from altair.vegalite.v6.schema import core
+
+    validator = jsonschema.Draft7Validator(core.load_schema())
+    return [f"{'/'.join(map(str, e.absolute_path))}: {e.message}"
+            for e in validator.iter_errors(dict(spec))]
 
 
 # ---------------------------------------------------------------------------- rendering
@@ -411,7 +450,7 @@ def xy_chart(spec: XYSpec) -> Figure:
         for k, b in enumerate(spec.bands)
     }
     def data(values: list[dict[str, Any]]) -> Any:
-        return alt.Chart(alt.Data(values=values))
+        return alt.Chart(inline(values))
 
     if spec.continuous:
         x = alt.X("x:T", title=spec.x_title or None, scale=alt.Scale(type="utc"),
@@ -466,11 +505,11 @@ def xy_chart(spec: XYSpec) -> Figure:
                 x=x, y=alt.Y("value:Q", scale=y_scale), tooltip=tooltip))
     if named:
         # an invisible layer that carries the legend of every named series
-        layers.append(alt.Chart(alt.Data(values=[{"series": nm} for nm, _ in named])).mark_point(
+        layers.append(alt.Chart(inline([{"series": nm} for nm, _ in named])).mark_point(
             opacity=0).encode(color=alt.Color("series:N", scale=legend_scale,
                                               legend=alt.Legend(orient="top", title=None))))
     for r in spec.refs:
-        ref = alt.Chart(alt.Data(values=[{"y": r.value, "label": r.label}]))
+        ref = alt.Chart(inline([{"y": r.value, "label": r.label}]))
         layers.append(ref.mark_rule(color=r.colour, strokeDash=[4, 3], strokeWidth=1.2).encode(
             y=alt.Y("y:Q", scale=y_scale), tooltip=alt.Tooltip("label:N", title=None)))
         layers.append(ref.mark_text(align="right", baseline="bottom", dy=-3, fontSize=10.5,
@@ -494,7 +533,7 @@ def sparkline(values: Sequence[float | None], *, colour: str = PRIMARY, width: i
     y = alt.Y("value:Q", axis=None, scale=alt.Scale(domain=[lo, hi] if hi > lo else [lo - 1, hi + 1],
                                                      zero=False, nice=False))
     x = alt.X("i:Q", axis=None, scale=alt.Scale(domain=[0, max(len(values) - 1, 1)], nice=False))
-    base = alt.Chart(alt.Data(values=rows))
+    base = alt.Chart(inline(rows))
     chart = alt.layer(
         base.mark_line(color=colour, strokeWidth=1.8, strokeJoin="round").encode(x=x, y=y),
         base.transform_window(rank="rank()", sort=[alt.SortField("i", order="descending")])
@@ -502,5 +541,5 @@ def sparkline(values: Sequence[float | None], *, colour: str = PRIMARY, width: i
         .mark_point(filled=True, size=22, color=colour, opacity=1).encode(x=x, y=y),
     ).properties(padding=3)
     fig = finish(chart, label, width=width - 6, height=height - 6, static=True)
-    fig.spec["config"]["background"] = None
+    fig.spec["config"]["background"] = "transparent"
     return fig

@@ -30,6 +30,7 @@ from dagster_project.reports.charts import (
     axis_label_expr,
     category_text,
     finish,
+    inline,
     value_text,
 )
 
@@ -138,7 +139,7 @@ def waterfall_chart(
     rows = waterfall_rows(steps, kind=kind, currency=currency)
     lo, hi, truncated = _waterfall_domain(rows)
     keys = [s.label for s in steps]
-    base = alt.Chart(alt.Data(values=rows))
+    base = alt.Chart(inline(rows))
     x = alt.X("x:N", title=None, sort=keys,
               scale=alt.Scale(paddingInner=0.3, paddingOuter=0.15),
               axis=alt.Axis(labelOverlap=True, labelAngle=0))
@@ -248,7 +249,7 @@ def monthly_waterfall_chart(
     names = [name for _, name in MOVEMENTS] + [NET_LABEL]
     colours = [MOVEMENT_COLOURS[k] for k, _ in MOVEMENTS] + [INK]
     shapes = ["square"] * len(MOVEMENTS) + ["stroke"]
-    legend = alt.Chart(alt.Data(values=[{"series": nm} for nm in names])).mark_point(
+    legend = alt.Chart(inline([{"series": nm} for nm in names])).mark_point(
         opacity=0).encode(
         color=alt.Color("series:N", scale=alt.Scale(domain=names, range=colours),
                         legend=alt.Legend(orient="top", title=None, symbolOpacity=1,
@@ -258,9 +259,9 @@ def monthly_waterfall_chart(
         shape=alt.Shape("series:N", scale=alt.Scale(domain=names, range=shapes),
                         legend=alt.Legend(orient="top", title=None)))
     # the zero line: gains above, losses below
-    zero = alt.Chart(alt.Data(values=[{"y": 0.0}])).mark_rule(color=AXIS, strokeWidth=1).encode(
+    zero = alt.Chart(inline([{"y": 0.0}])).mark_rule(color=AXIS, strokeWidth=1).encode(
         y=alt.Y("y:Q", scale=y_scale))
-    chart = alt.layer(zero, bars, net, legend, data=alt.Data(values=rows))
+    chart = alt.layer(zero, bars, net, legend, data=inline(rows))
     if heading:
         chart = chart.properties(title=heading)
     return finish(chart, label, width=width, height=height)

@@ -27,6 +27,7 @@ from dagster_project.reports.charts import (
     Ref,
     axis_label_expr,
     finish,
+    inline,
     value_text,
 )
 
@@ -158,7 +159,7 @@ def heatmap_chart(
             labelColor=MUTED, labelFontSize=10,
         ),
     )
-    base = alt.Chart(alt.Data(values=data))
+    base = alt.Chart(inline(data))
     tooltip = alt.Tooltip("tip:N", title=None)
     layers = [base.mark_rect(stroke="#ffffff", strokeWidth=1).encode(
         x=x, y=y, color=fill, tooltip=tooltip)]
@@ -171,7 +172,7 @@ def heatmap_chart(
     if sizes:
         # A second axis, on the right (Vega does not stack two axes on one side): each
         # cohort's size.
-        size_axis = alt.Chart(alt.Data(values=[{"r": r} for r in range(len(rows))])).mark_point(
+        size_axis = alt.Chart(inline([{"r": r} for r in range(len(rows))])).mark_point(
             opacity=0).encode(y=alt.Y("r:O", scale=y_scale, title="size", axis=alt.Axis(
                 orient="right", labelExpr=_labels(sizes), ticks=False, domain=False,
                 labelFontSize=10, titleAngle=0, titleAnchor="start", titleAlign="left",
@@ -219,7 +220,7 @@ def funnel_chart(
                    f"overall {fmt.pct(overall)})",
         })
         prev = users
-    base = alt.Chart(alt.Data(values=data))
+    base = alt.Chart(inline(data))
     x_scale = alt.Scale(domain=[-widest / 2, widest / 2], nice=False, zero=False)
     y = alt.Y("i:O", title=None, scale=alt.Scale(domain=list(range(len(steps))),
                                                  paddingInner=8 / 42, paddingOuter=0.1),
@@ -294,7 +295,7 @@ def hbar_chart(
                                                  paddingInner=8 / 24, paddingOuter=4 / 24),
               axis=alt.Axis(labelExpr=_labels(labels), ticks=False, labelFontSize=11.5,
                             labelColor=INK, labelLimit=200))
-    base = alt.Chart(alt.Data(values=data))
+    base = alt.Chart(inline(data))
     tooltip = alt.Tooltip("tip:N", title=None)
     layers = [
         base.transform_filter("isValid(datum.value)").mark_bar(cornerRadius=2).encode(
@@ -311,10 +312,10 @@ def hbar_chart(
         ).encode(x=alt.datum(0, scale=x_scale), y=y, text="text:N", tooltip=tooltip),
     ]
     if lo < 0:
-        layers.append(alt.Chart(alt.Data(values=[{"zero": 0}])).mark_rule(color=AXIS).encode(
+        layers.append(alt.Chart(inline([{"zero": 0}])).mark_rule(color=AXIS).encode(
             x=alt.X("zero:Q", scale=x_scale)))
     for r in refs:
-        ref = alt.Chart(alt.Data(values=[{"value": r.value, "label": r.label}]))
+        ref = alt.Chart(inline([{"value": r.value, "label": r.label}]))
         layers.append(ref.mark_rule(color=r.colour, strokeWidth=1.5, strokeDash=[5, 4]).encode(
             x=alt.X("value:Q", scale=x_scale), tooltip=alt.Tooltip("label:N", title=None)))
         layers.append(ref.mark_text(align="left", baseline="bottom", dx=4, dy=-4,
@@ -358,7 +359,7 @@ def share_bars_chart(
                                                  paddingInner=18 / 58, paddingOuter=0.2),
               axis=alt.Axis(labelExpr=_labels([name for name, _ in rows]), ticks=False,
                             domain=False, labelFontSize=12, labelColor=INK, labelPadding=10))
-    base = alt.Chart(alt.Data(values=data))
+    base = alt.Chart(inline(data))
     tooltip = alt.Tooltip("tip:N", title=None)
     bars = base.mark_bar(stroke="#ffffff", strokeWidth=1).encode(
         x=alt.X("start:Q", scale=x_scale, title=None, axis=alt.Axis(
@@ -369,7 +370,7 @@ def share_bars_chart(
         fontSize=11.5, fontWeight=600, baseline="middle").encode(
         x=alt.X("middle:Q", scale=x_scale), y=y, text="text:N",
         color=alt.Color("ink:N", scale=None), tooltip=tooltip)
-    legend = alt.Chart(alt.Data(values=[{"part": p} for p in named])).mark_point(
+    legend = alt.Chart(inline([{"part": p} for p in named])).mark_point(
         filled=True, opacity=0).encode(color=alt.Color(
             "part:N", scale=alt.Scale(domain=list(named), range=list(named.values())),
             legend=alt.Legend(orient="top", title=None, symbolType="square", symbolOpacity=1,

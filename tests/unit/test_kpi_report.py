@@ -11,7 +11,7 @@ import pytest
 
 from dagster_project.cli import main
 from dagster_project.errors import MetricsError
-from dagster_project.reports.charts import Figure
+from dagster_project.reports.charts import Figure, schema_errors
 from dagster_project.reports.kpi_report import PANEL_KEYS, render_report, write_report
 from dagster_project.reports.report_page import MetricDoc
 
@@ -406,6 +406,21 @@ def test_tiles_and_scorecard_show_the_same_period_and_values(tmp_path: Path) -> 
     mtd = card.html.split('class="scorecard mtd"', 1)[1]
     assert "To date, not final · Mar 2024" in mtd and "<b>20.0%</b>" in mtd
     assert "Q1 2024" not in card.html  # the quarter to date is not the report's
+
+
+def test_every_chart_is_a_valid_vega_lite_spec_holding_the_marts_numbers(tmp_path: Path) -> None:
+    report = _report(_serving(tmp_path / "serving.duckdb"))
+    figures = [c for p in report.panels for c in p.svgs if isinstance(c, Figure)]
+    figures += [t.spark for t in report.tiles if isinstance(t.spark, Figure)]
+    assert len(figures) >= 15
+    for figure in figures:
+        assert schema_errors(figure.spec) == [], figure.label
+    # the MRR chart's bars are the mart's mrr_end, unrounded, month by month
+    mrr = next(p for p in report.panels if p.key == "mrr").svgs[0]
+    assert [(r["x"], r["value"]) for r in spec_rows(mrr) if "top" in r] == [
+        ("Jan 24", 1000.0), ("Feb 24", 1350.0), ("Mar 24", 1600.0)]
+    # a spec that breaks the schema is caught
+    assert schema_errors({**mrr.spec, "mark": "no-such-mark"}) != []
 
 
 def test_the_page_is_one_offline_file_whose_links_all_land(tmp_path: Path) -> None:
