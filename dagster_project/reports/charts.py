@@ -543,3 +543,109 @@ def sparkline(values: Sequence[float | None], *, colour: str = PRIMARY, width: i
     fig = finish(chart, label, width=width - 6, height=height - 6, static=True)
     fig.spec["config"]["background"] = "transparent"
     return fig
+
+
+# ------------------------------------------------------------------ charts the page filters
+
+
+def value_expr(kind: str, currency: str = "USD", field_: str = "datum.value") -> str:
+    """Vega expression writing a value as the report does (money with its symbol and k/M/B,
+    % for fractions, thousands separators for counts): for tooltips of values the browser
+    aggregates itself (a filtered chart)."""
+    v = field_
+    sign = f"({v} < 0 ? '\\u2212' : '')"
+    if kind == "money":
+        return (f"{sign} + {json.dumps(fmt.currency_prefix(currency))} + "
+                f"replace(format(abs({v}), '.3~s'), 'G', 'B')")
+    if kind == "count":
+        return f"{sign} + format(abs({v}), ',.0f')"
+    if kind == "fraction":
+        return f"{sign} + format(abs({v}), '.1%')"
+    return f"{sign} + format(abs({v}), '.3~g')"
+
+
+@dataclass
+class SlicedSeries:
+    """One series of a chart the page's filters slice: its values per category (index)
+    and per combination of the dimensions' values, e.g. MRR by month, segment, region and
+    channel; the chart shows the sum over the combinations the filters keep."""
+
+    name: str
+    colour: str
+    values: Sequence[tuple[int, Mapping[str, str], float]]  # (category, dimension values, value)
+
+
+def sliced_chart(categories: Sequence[dt.date | str], series: Sequence[SlicedSeries], *,
+                 dims: Sequence[str], kind: str, unit: str, x_title: str = "",
+                 mode: str = "stack", net: str | None = None, currency: str = "USD",
+                 faded: frozenset[int] = frozenset(), width: int = 640, height: int = 280,
+                 label: str = "chart") -> Figure:
+    """Bars (``mode`` 'stack': gains up and losses down from zero; 'waterfall': each bar
+    starting where the one before it ended, within a category) or lines (``mode`` 'line')
+    of the sums of ``series`` over the rows the page's filters keep (``dims``, of FILTERS;
+    all rows when a filter is "All", which is what the static SVG shows). ``net``: a tick
+    at each category's sum of the series, so named in the legend.
+
+    The browser sums the rows, so every row is in the spec with its dimension values and its
+    unrounded value (the mart's), and tooltips are written by a Vega expression."""
+    import altair as alt
+
+    keys = [category_text(c) for c in categories]
+    rows: list[dict[str, Any]] = []
+    for order, s in enumerate(series):
+        for i, dimension_values, value in s.values:
+            if fmt.is_missing(value) or (value == 0 and mode != "line"):
+                continue  # (a zero adds nothing to a bar; a line needs its zeros)
+            row = {"x": keys[i], "series": s.name, "o": order, "value": float(value),
+                   **{d: dimension_values.get(d) for d in dims}}
+            if i in faded:
+                row["faded"] = True
+            rows.append(row)
+    params = [alt.param(name=d, value=ALL) for d in dims]
+    keep = " && ".join(f"({d} == '{ALL}' || datum.{d} == {d})" for d in dims) or "true"
+    x = alt.X("x:N", title=x_title or None, sort=keys, axis=alt.Axis(labelAngle=0))
+    y_axis = alt.Axis(labelExpr=axis_label_expr(kind, currency), tickCount=5)
+    names = [s.name for s in series] + ([net] if net else [])
+    colours = [s.colour for s in series] + ([INK] if net else [])
+    colour = alt.Color("series:N", scale=alt.Scale(domain=names, range=colours),
+                       legend=alt.Legend(orient="top", title=None) if len(names) > 1 else None)
+    opacity = alt.condition("datum.faded == true", alt.value(FADED_OPACITY), alt.value(1.0))
+    tip = f"datum.x + ' · ' + datum.series + ': ' + {value_expr(kind, currency)}"
+    # each mark's accessible name: its category, series and unrounded value (tests read it)
+    desc = "datum.x + ' | ' + datum.series + ' | ' + datum.value"
+    base = alt.Chart(inline(rows)).transform_filter(keep).transform_aggregate(
+        value="sum(value)", groupby=["x", "series", "o", "faded"])
+    layers = []
+    if mode == "line":
+        for s in series:
+            layers.append(base.transform_filter(f"datum.series == {json.dumps(s.name)}")
+                          .transform_calculate(tip=tip, desc=desc)
+                          .mark_line(color=s.colour, strokeWidth=2.2,
+                                     point=alt.OverlayMarkDef(color=s.colour, size=20))
+                          .encode(x=x, y=alt.Y("value:Q", title=unit, axis=y_axis),
+                                  color=colour, tooltip=alt.Tooltip("tip:N", title=None),
+                                  description="desc:N"))
+    else:
+        groups = ["x", "sign"] if mode == "stack" else ["x"]
+        bars = (base.transform_calculate(sign="datum.value < 0 ? -1 : 1")
+                .transform_window(top="sum(value)", groupby=groups, sort=[alt.SortField("o")],
+                                  frame=[None, 0])
+                .transform_calculate(bottom="datum.top - datum.value", tip=tip, desc=desc))
+        encoding: dict[str, Any] = {
+            "x": x, "y": alt.Y("top:Q", title=unit, axis=y_axis, stack=None), "y2": "bottom:Q",
+            "color": colour, "opacity": opacity, "tooltip": alt.Tooltip("tip:N", title=None),
+            "description": "desc:N"}
+        if mode == "waterfall":  # side by side within the month: each step visible
+            encoding["xOffset"] = alt.XOffset("o:O", scale=alt.Scale(
+                domain=list(range(len(series))), paddingInner=0.05))
+        layers.append(bars.mark_bar().encode(**encoding))
+        if net:
+            ticks = (alt.Chart(inline(rows)).transform_filter(keep)
+                     .transform_aggregate(value="sum(value)", groupby=["x"])
+                     .transform_calculate(series=json.dumps(net), tip=tip, desc=desc))
+            size = max(4.0, width / max(len(keys), 1) * 0.8)
+            layers.append(ticks.mark_tick(thickness=2.5, size=size, orient="horizontal").encode(
+                x=x, y=alt.Y("value:Q"), color=colour, tooltip=alt.Tooltip("tip:N", title=None),
+                description="desc:N"))
+    chart = alt.layer(*layers).add_params(*params) if params else alt.layer(*layers)
+    return finish(chart, label, width=width, height=height, filters=tuple(dims))

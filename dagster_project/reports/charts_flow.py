@@ -1,5 +1,5 @@
-"""Flow charts of the KPI report as Vega-Lite specs: the MRR bridge (a waterfall) and the
-monthly waterfall of MRR movements.
+"""The MRR bridge of the KPI report (a waterfall) as a Vega-Lite spec. (The monthly
+waterfall of movements, which the page's filters slice, is ``charts.sliced_chart``.)
 
 Each builder returns a :class:`charts.Figure`. Every data row carries the unrounded
 input in ``value``; the spans the bars are drawn over are in ``base`` (where a bar
@@ -8,7 +8,6 @@ starts) and ``top`` (where it ends, ``base + value`` for a delta).
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -18,17 +17,13 @@ from dagster_project.reports.charts import (
     AXIS,
     BAD,
     BAD_LIGHT,
-    FADED_OPACITY,
     GOOD,
     GOOD_LIGHT,
     INK,
-    MOVEMENT_COLOURS,
-    MOVEMENTS,
     MUTED,
     PRIMARY,
     Figure,
     axis_label_expr,
-    category_text,
     finish,
     inline,
     value_text,
@@ -36,14 +31,10 @@ from dagster_project.reports.charts import (
 
 __all__ = [
     "Step",
-    "monthly_waterfall_chart",
-    "monthly_waterfall_rows",
     "waterfall_chart",
     "waterfall_rows",
 ]
 
-GAINS = ("new", "expansion", "reactivation")
-NET_LABEL = "Net new MRR"
 # A zig-zag across the foot of a bar, in the unit square of a Vega symbol: says that the
 # bar does not start at zero (the value axis is cut).
 _ZIGZAG = "M-1,0" + "".join(
@@ -175,94 +166,3 @@ def waterfall_chart(
 
 
 # ---------------------------------------------------------------------------- monthly
-
-
-def monthly_waterfall_rows(months: Sequence[dt.date], movements: Sequence[Mapping[str, Any]],
-                           *, currency: str = "USD",
-                           faded: frozenset[int] = frozenset()) -> list[dict[str, Any]]:
-    """Per month, five bars (``layer`` 'bar'), each starting where the one before ended:
-    new, expansion and reactivation step up from 0, contraction and churn step down (their
-    input is a positive amount lost; a missing one counts as 0); and one row (``layer``
-    'net') of where the month ends, its net new MRR."""
-    rows: list[dict[str, Any]] = []
-    for i, (month, m) in enumerate(zip(months, movements, strict=True)):
-        x, when = category_text(month), fmt.month_label(month)
-        level = 0.0
-        for j, (key, name) in enumerate(MOVEMENTS):
-            raw = m.get(key)
-            delta = float(raw or 0) * (1 if key in GAINS else -1) + 0.0  # no -0.0
-            base, top = level, level + delta
-            level = top
-            rows.append({
-                "layer": "bar", "x": x, "month": month.isoformat(), "i": i, "j": j,
-                "movement": key, "series": name, "value": raw, "delta": delta,
-                "base": base, "top": top, "colour": MOVEMENT_COLOURS[key],
-                "faded": i in faded,
-                "tip": f"{when} · {name}: {fmt.signed_money(delta, currency)}",
-            })
-        rows.append({
-            "layer": "net", "x": x, "month": month.isoformat(), "i": i, "series": NET_LABEL,
-            "value": level, "faded": i in faded,
-            "tip": f"{when} · {NET_LABEL}: {fmt.signed_money(level, currency)}",
-        })
-    return rows
-
-
-def monthly_waterfall_chart(
-    months: Sequence[dt.date],
-    movements: Sequence[dict[str, float]],
-    *,
-    currency: str = "USD",
-    unit: str,
-    faded: frozenset[int] = frozenset(),
-    heading: str | None = None,
-    width: int = 1240,
-    height: int = 300,
-    label: str = "monthly MRR waterfall",
-) -> Figure:
-    """One small waterfall per month: new, expansion and reactivation step up from 0,
-    contraction and churn step down, each bar starting where the previous one ended; the
-    black tick is where the month ends, its net new MRR."""
-    import altair as alt
-
-    rows = monthly_waterfall_rows(months, movements, currency=currency, faded=faded)
-    keys = [category_text(m) for m in months]
-    levels = [0.0] + [r[k] for r in rows if r["layer"] == "bar" for k in ("base", "top")]
-    y_scale = alt.Scale(domain=[min(levels), max(levels)], nice=True, zero=True)
-    y_axis = alt.Axis(labelExpr=axis_label_expr("money", currency), tickCount=5)
-    x = alt.X("x:N", title="Month", sort=keys,
-              scale=alt.Scale(paddingInner=0.18, paddingOuter=0.09),
-              axis=alt.Axis(labelOverlap=True, labelAngle=0))
-    base = alt.Chart()  # the rows once, on the layer (the zero line and legend have their own)
-    tooltip = alt.Tooltip("tip:N", title=None)
-    bars = base.transform_filter("datum.layer == 'bar'").mark_bar().encode(
-        x=x, xOffset=alt.XOffset("j:O", scale=alt.Scale(paddingInner=0.14)),
-        y=alt.Y("top:Q", scale=y_scale, axis=y_axis, title=unit), y2="base:Q",
-        color=alt.Color("colour:N", scale=None),
-        opacity=alt.condition("datum.faded", alt.value(FADED_OPACITY), alt.value(1.0)),
-        tooltip=tooltip)
-    # the net tick: a bar 2.5 px high across the month's band
-    net = base.transform_filter("datum.layer == 'net'").mark_bar(
-        color=INK, yOffset=-1.25, y2Offset=1.25).encode(
-        x=x, y=alt.Y("value:Q", scale=y_scale), y2="value:Q", tooltip=tooltip)
-    # an invisible layer that carries the legend: the five movements and the net tick
-    names = [name for _, name in MOVEMENTS] + [NET_LABEL]
-    colours = [MOVEMENT_COLOURS[k] for k, _ in MOVEMENTS] + [INK]
-    shapes = ["square"] * len(MOVEMENTS) + ["stroke"]
-    legend = alt.Chart(inline([{"series": nm} for nm in names])).mark_point(
-        opacity=0).encode(
-        color=alt.Color("series:N", scale=alt.Scale(domain=names, range=colours),
-                        legend=alt.Legend(orient="top", title=None, symbolOpacity=1,
-                                          symbolStrokeWidth=2.5)),
-        fill=alt.Fill("series:N", scale=alt.Scale(domain=names, range=colours[:-1] + ["transparent"]),
-                      legend=alt.Legend(orient="top", title=None)),
-        shape=alt.Shape("series:N", scale=alt.Scale(domain=names, range=shapes),
-                        legend=alt.Legend(orient="top", title=None)))
-    # the zero line: gains above, losses below
-    zero = alt.Chart(inline([{"y": 0.0}])).mark_rule(color=AXIS, strokeWidth=1).encode(
-        y=alt.Y("y:Q", scale=y_scale))
-    chart = alt.layer(zero, bars, net, legend, data=inline(rows))
-    if heading:
-        chart = chart.properties(title=heading)
-    return finish(chart, label, width=width, height=height)
-

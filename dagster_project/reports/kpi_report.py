@@ -146,6 +146,34 @@ class Context:
         """Indexes of the month-to-date months, which charts draw lighter."""
         return frozenset(i for i, m in enumerate(months) if self.partial(m))
 
+    def sliced(self, months: Sequence[dt.date], *columns: str
+               ) -> list[list[tuple[int, dict[str, str], float]]]:
+        """Per column, its values by month (index into ``months``) and by segment, region
+        and acquisition channel (marts.mrr_movements_monthly: they sum to
+        saas_metrics_monthly), for the charts the page's filters slice. Without that mart
+        (an older serving database) the month's totals, with no dimension values."""
+        if "sliced" not in self.cache:
+            try:
+                self.cache["sliced"] = self.marts.rows(
+                    "marts.mrr_movements_monthly",
+                    "select *, acquisition_channel as channel from marts.mrr_movements_monthly "
+                    "order by month, segment, region, acquisition_channel",
+                    source="the landing source subscription_events")
+            except NoData:
+                self.cache["sliced"] = [{**r, "segment": None, "region": None, "channel": None}
+                                        for r in self.saas()]
+        index = {m: i for i, m in enumerate(months)}
+        out: list[list[tuple[int, dict[str, str], float]]] = []
+        for column in columns:
+            sign = -1.0 if column.startswith("-") else 1.0
+            name = column.removeprefix("-")
+            out.append([
+                (index[r["month"]], {d: r[d] for d in s.FILTERS}, sign * r[name])
+                for r in self.cache["sliced"]  # type: ignore[union-attr]
+                if r["month"] in index and not fmt.is_missing(r[name])
+            ])
+        return out
+
     def saas(self) -> list[dict]:
         if "saas" not in self.cache:
             try:
@@ -594,7 +622,7 @@ def panel_scorecard(ctx: Context, p: Panel) -> Panel:
     "revenue",
     "MRR and what moved it",
     "def-mrr def-mrr-movements",
-    "saas_metrics_monthly",
+    "saas_metrics_monthly mrr_movements_monthly",
     "full",
 )
 def panel_mrr(ctx: Context, p: Panel) -> Panel:
@@ -604,35 +632,22 @@ def panel_mrr(ctx: Context, p: Panel) -> Panel:
     rows = ctx.saas()
     months = [r["month"] for r in rows]
     faded = ctx.faded(months)
-    p.svgs.append(
-        s.xy_chart(
-            s.XYSpec(
-                months,
-                "money",
-                f"MRR ({ctx.currency})",
-                "",
-                bars=[s.Series("", [r["mrr_end"] for r in rows], s.PRIMARY)],
-                currency=ctx.currency,
-                faded=faded,
-                width=1240,
-                height=210,
-                label="MRR at month end",
-            )
-        )
-    )
-    # the waterfall: the last WATERFALL_MONTHS months (the line above keeps the history)
-    recent = rows[-WATERFALL_MONTHS:]
-    p.svgs.append(
-        flow.monthly_waterfall_chart(
-            [r["month"] for r in recent],
-            [{k: r[f"{k}_mrr"] for k, _ in s.MOVEMENTS} for r in recent],
-            currency=ctx.currency,
-            unit=f"Movement ({ctx.currency})",
-            faded=ctx.faded([r["month"] for r in recent]),
-            width=1240,
-            height=290,
-        )
-    )
+    (mrr,) = ctx.sliced(months, "mrr_end")
+    p.svgs.append(s.sliced_chart(
+        months, [s.SlicedSeries("MRR", s.PRIMARY, mrr)], dims=s.FILTERS, kind="money",
+        unit=f"MRR ({ctx.currency})", currency=ctx.currency, faded=faded, width=1240,
+        height=210, label="MRR at month end"))
+    # the waterfall: the last WATERFALL_MONTHS months (the bars above keep the history)
+    recent = months[-WATERFALL_MONTHS:]
+    columns = [f"-{k}_mrr" if k in ("contraction", "churned") else f"{k}_mrr" for k, _ in s.MOVEMENTS]
+    moved = ctx.sliced(recent, *columns)
+    p.svgs.append(s.sliced_chart(
+        recent,
+        [s.SlicedSeries(name, s.MOVEMENT_COLOURS[k], values)
+         for (k, name), values in zip(s.MOVEMENTS, moved, strict=True)],
+        dims=s.FILTERS, kind="money", unit=f"Movement ({ctx.currency})", x_title="Month",
+        mode="waterfall", net="Net new MRR", currency=ctx.currency, faded=ctx.faded(recent),
+        width=1240, height=290, label="monthly MRR waterfall"))
     p.note = ctx.mtd_note(months)
     return p
 
@@ -666,31 +681,23 @@ def panel_bridge(ctx: Context, p: Panel) -> Panel:
     return p
 
 
-@panel("arr", "revenue", "ARR", "def-arr", "saas_metrics_monthly")
+@panel("arr", "revenue", "ARR", "def-arr", "saas_metrics_monthly mrr_movements_monthly")
 def panel_arr(ctx: Context, p: Panel) -> Panel:
     rows = ctx.saas()
     months = [r["month"] for r in rows]
     p.units = f"{ctx.currency} per year, at month end"
     p.definition = "Annual recurring revenue: 12 × MRR at the end of each month."
-    p.svgs.append(
-        s.xy_chart(
-            s.XYSpec(
-                months,
-                "money",
-                f"ARR ({ctx.currency})",
-                "Month",
-                bars=[s.Series("", [r["arr_end"] for r in rows], s.PRIMARY)],
-                currency=ctx.currency,
-                faded=ctx.faded(months),
-                label="ARR",
-            )
-        )
-    )
+    (arr,) = ctx.sliced(months, "arr_end")
+    p.svgs.append(s.sliced_chart(
+        months, [s.SlicedSeries("ARR", s.PRIMARY, arr)], dims=s.FILTERS, kind="money",
+        unit=f"ARR ({ctx.currency})", x_title="Month", currency=ctx.currency,
+        faded=ctx.faded(months), label="ARR"))
     p.note = ctx.mtd_note(months)
     return p
 
 
-@panel("customers", "retention", "Customers", "def-customers", "saas_metrics_monthly")
+@panel("customers", "retention", "Customers", "def-customers",
+       "saas_metrics_monthly mrr_movements_monthly")
 def panel_customers(ctx: Context, p: Panel) -> Panel:
     rows = ctx.saas()
     months = [r["month"] for r in rows]
@@ -699,47 +706,16 @@ def panel_customers(ctx: Context, p: Panel) -> Panel:
         "Top: active customers at month end. Bottom: customers gained and lost in the month (count)"
     )
     p.definition = "Active = MRR above 0; new and reactivated customers up, churned down."
-    p.svgs.append(
-        s.xy_chart(
-            s.XYSpec(
-                months,
-                "count",
-                "Customers",
-                "",
-                lines=[
-                    s.Series(
-                        "Active customers",
-                        [r["customers_end"] for r in rows],
-                        s.PRIMARY,
-                        width=2.6,
-                        label_last=True,
-                    )
-                ],
-                height=190,
-                label="active customers",
-            )
-        )
-    )
-    p.svgs.append(
-        s.xy_chart(
-            s.XYSpec(
-                months,
-                "count",
-                "Customers",
-                "Month",
-                bars=[
-                    s.Series("New", [r["new_customers"] for r in rows], s.GOOD),
-                    s.Series(
-                        "Reactivated", [r["reactivated_customers"] for r in rows], s.GOOD_LIGHT
-                    ),
-                    s.Series("Churned", [-r["churned_customers"] for r in rows], s.BAD),
-                ],
-                faded=faded,
-                height=200,
-                label="customer movements",
-            )
-        )
-    )
+    active, new, back, lost = ctx.sliced(
+        months, "customers_end", "new_customers", "reactivated_customers", "-churned_customers")
+    p.svgs.append(s.sliced_chart(
+        months, [s.SlicedSeries("Active customers", s.PRIMARY, active)], dims=s.FILTERS,
+        kind="count", unit="Customers", mode="line", height=190, label="active customers"))
+    p.svgs.append(s.sliced_chart(
+        months, [s.SlicedSeries("New", s.GOOD, new), s.SlicedSeries("Reactivated", s.GOOD_LIGHT, back),
+                 s.SlicedSeries("Churned", s.BAD, lost)],
+        dims=s.FILTERS, kind="count", unit="Customers", x_title="Month", faded=faded,
+        height=200, label="customer movements"))
     p.note = ctx.mtd_note(months)
     return p
 

@@ -329,6 +329,13 @@ h2 { font-size:18px; margin:30px 0 12px; font-weight:650; }
 .panel .units { margin:1px 0 6px; color:var(--muted); font-size:12.5px; }
 .panel .chart svg { width:100%; height:auto; display:block; }
 figure.vl { margin:0; min-width:0; }
+.filters { position:sticky; top:0; z-index:5; display:flex; flex-wrap:wrap; gap:6px 18px;
+  align-items:center; background:var(--card); border-radius:10px; padding:8px 16px; margin:18px 0 0;
+  box-shadow:0 1px 3px rgba(16,42,67,.15); font-size:13px; }
+.filters[hidden] { display:none; }
+.filters .what { color:var(--muted); }
+.filters label { display:flex; gap:6px; align-items:center; font-weight:600; }
+.filters select { font:inherit; font-weight:normal; padding:2px 4px; }
 figure.vl .vl-live { display:none; }
 figure.vl.live .vl-static { display:none; } figure.vl.live .vl-live { display:block; }
 figure.vl .vl-live svg { width:100%; height:auto; display:block; }
@@ -423,19 +430,40 @@ def _chart_html(chart: Figure | str) -> str:
 
 
 # Hands each figure's spec to vega-embed (tooltips, and the live chart replaces the static
-# SVG); a figure whose spec fails keeps its SVG. Runs only where scripts do.
+# SVG); a figure whose spec fails keeps its SVG. Then the filter bar: one select per
+# dimension that figures answer to (data-filters), with the values found in their data;
+# a choice sets that signal in every such figure. Runs only where scripts do (without them
+# there is no bar, and the static SVGs show every segment, region and channel).
 BOOT_JS = """
 (function () {
   var views = [];
+  var sliced = [];  // {view, dims} of the figures the filters slice
+  var options = {};  // dimension -> {value: true}
   window.reportViews = views;
   if (!window.vegaEmbed) { return; }
+  function collect(node, dims) {
+    if (Array.isArray(node)) { node.forEach(function (n) { collect(n, dims); }); return; }
+    if (!node || typeof node !== 'object') { return; }
+    if (node.data && Array.isArray(node.data.values)) {
+      node.data.values.forEach(function (row) {
+        dims.forEach(function (d) {
+          if (row[d] !== undefined && row[d] !== null) {
+            (options[d] = options[d] || {})[row[d]] = true;
+          }
+        });
+      });
+    }
+    Object.keys(node).forEach(function (k) { if (k !== 'data') { collect(node[k], dims); } });
+  }
   document.querySelectorAll('figure.vl').forEach(function (fig) {
     var el = fig.querySelector('script.vl-spec');
     if (!el) { return; }
+    var dims = fig.dataset.filters ? fig.dataset.filters.split(' ') : [];
     var live = document.createElement('div');
     live.className = 'vl-live';
     fig.appendChild(live);
     var spec = JSON.parse(el.textContent);
+    if (dims.length) { collect(spec, dims); }
     if (typeof spec.width === 'number') {
       // live charts fit their panel (the static SVG scales instead)
       spec.width = 'container';
@@ -444,7 +472,10 @@ BOOT_JS = """
     // shown before drawing: a 'container' width is measured from the visible element
     fig.classList.add('live');
     var done = vegaEmbed(live, spec, {actions: false, renderer: 'svg'})
-      .then(function (result) { views.push(result.view); })
+      .then(function (result) {
+        views.push(result.view);
+        if (dims.length) { sliced.push({view: result.view, dims: dims}); }
+      })
       .catch(function (error) {
         fig.classList.remove('live');
         live.remove();
@@ -452,6 +483,32 @@ BOOT_JS = """
       });
     views.pending = (views.pending || []).concat([done]);
   });
+  // Set one filter in every figure that answers to it; resolves when they are redrawn.
+  window.reportFilter = function (dim, value) {
+    var select = document.getElementById('filter-' + dim);
+    if (select) { select.value = value; }
+    return Promise.all(sliced.filter(function (s) { return s.dims.indexOf(dim) >= 0; })
+      .map(function (s) { return s.view.signal(dim, value).runAsync(); }));
+  };
+  var bar = document.getElementById('filters');
+  var dims = Object.keys(options);
+  if (!bar || !dims.length) { return; }
+  dims.forEach(function (dim) {
+    var label = document.createElement('label');
+    label.textContent = bar.dataset['label' + dim[0].toUpperCase() + dim.slice(1)] || dim;
+    var select = document.createElement('select');
+    select.id = 'filter-' + dim;
+    ['All'].concat(Object.keys(options[dim]).sort()).forEach(function (v) {
+      var o = document.createElement('option');
+      o.value = v;
+      o.textContent = v === 'All' ? 'All' : v.replace(/_/g, ' ');
+      select.appendChild(o);
+    });
+    select.addEventListener('change', function () { window.reportFilter(dim, select.value); });
+    label.appendChild(select);
+    bar.appendChild(label);
+  });
+  bar.hidden = false;
 })();
 """
 
@@ -495,6 +552,15 @@ def render_page(
             '<section class="tiles" id="headlines">'
             + "".join(_tile_html(t) for t in tiles)
             + "</section>"
+        )
+    sliced = [p.title for p in panels if p.has_chart
+              and any(isinstance(c, Figure) and c.filters for c in p.svgs)]
+    if sliced:
+        # filled in by BOOT_JS from the charts' data (no scripts: no bar, every segment shown)
+        out.append(
+            '<div class="filters" id="filters" hidden data-label-segment="Segment" '
+            'data-label-region="Region" data-label-channel="Acquisition channel">'
+            f'<span class="what">Slice {escape(", ".join(sliced))} by</span></div>'
         )
     for key, name in SECTIONS:
         mine = [p for p in panels if p.section == key]

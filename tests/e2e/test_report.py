@@ -225,8 +225,84 @@ def test_in_a_browser_every_chart_is_drawn_without_script_errors(probe: dict) ->
     assert (
         charts["customer-cohorts"]["marks"] >= 8 * 9 / 2
     )  # a cell per cohort and month: a triangle
-    assert charts["mrr"]["marks"] >= 8 + 8 * 6  # MRR bars; five movements and a net tick a month
+    # MRR bars, a net tick a month, and its non-zero movements (a zero draws no bar)
+    assert charts["mrr"]["marks"] >= 8 + 8 + 8 * 2
     assert charts["buying-trend"]["svgs"] == 3  # one small multiple per demo segment
+
+
+# After the charts: the filter bar's segments, then, with one segment chosen, what the MRR
+# chart draws (each bar's accessible name: "month | series | value").
+FILTER_PROBE = """<script>(function () {
+  function bars() {
+    var fig = document.querySelector('#chart-mrr figure.vl');
+    return Array.prototype.map.call(
+      fig.querySelectorAll('.vl-live [aria-label*=" | "]'),
+      function (el) { return el.getAttribute('aria-label'); });
+  }
+  var views = window.reportViews || {};
+  Promise.all(views.pending || []).then(function () {
+    var out = {errors: window.__errors, bar: !document.getElementById('filters').hidden,
+               segments: Array.prototype.map.call(
+                 document.querySelectorAll('#filter-segment option'),
+                 function (o) { return o.value; }),
+               all: bars()};
+    return window.reportFilter('segment', 'enterprise').then(function () {
+      out.enterprise = bars();
+      var pre = document.createElement('pre');
+      pre.id = 'probe';
+      pre.textContent = JSON.stringify(out);
+      document.body.appendChild(pre);
+    });
+  });
+})();</script>"""
+
+
+def _bars(labels: list[str]) -> dict[str, float]:
+    """'Jan 24 | MRR | 1234.5' -> {'Jan 24': 1234.5} (the MRR chart's bars)."""
+    out = {}
+    for label in labels:
+        month, series, value = (part.strip() for part in label.split(" | "))
+        if series == "MRR":
+            out[month] = float(value)
+    return out
+
+
+def test_the_segment_filter_shows_that_segments_numbers(built, report_path: Path,
+                                                       tmp_path: Path) -> None:
+    """In a browser, choosing a segment redraws the MRR chart with that segment's MRR from
+    marts.mrr_movements_monthly; "All" (and the static SVG) is every segment's."""
+    settings, _ = built
+    browser = _chromium()
+    page = tmp_path / "report_filter.html"
+    html = report_path.read_text(encoding="utf-8")
+    page.write_text(html.replace("<head>", "<head>" + HEAD_PROBE, 1).removesuffix("</body></html>")
+                    + FILTER_PROBE + "</body></html>", encoding="utf-8")
+    done = _run_chromium(browser, tmp_path / "profile", "--enable-logging=stderr", "--v=0",
+                         "--window-size=1400,1000", "--virtual-time-budget=20000", "--dump-dom",
+                         page.as_uri())
+    match = re.search(r'<pre id="probe">(.*?)</pre>', done.stdout, re.DOTALL)
+    assert match, "the probe did not run: " + done.stderr[-2000:]
+    seen = json.loads(html_lib.unescape(match.group(1)))
+    assert seen["errors"] == [] and seen["bar"]
+    con = duckdb.connect(str(settings.serving_path), read_only=True)
+    try:
+        segments = [r[0] for r in con.execute(
+            "select distinct segment from marts.mrr_movements_monthly order by 1").fetchall()]
+        total = dict(con.execute(
+            "select month, mrr_end from marts.saas_metrics_monthly").fetchall())
+        enterprise = dict(con.execute(
+            "select month, sum(mrr_end) from marts.mrr_movements_monthly "
+            "where segment = 'enterprise' group by month").fetchall())
+    finally:
+        con.close()
+    assert seen["segments"] == ["All", *segments] and "enterprise" in segments
+    every, chosen = _bars(seen["all"]), _bars(seen["enterprise"])
+    assert len(every) == len(total) and len(chosen) == len(enterprise) >= 6
+    for month, value in total.items():
+        assert every[fmt.month_tick(month)] == pytest.approx(value, rel=1e-9)
+    for month, value in enterprise.items():
+        assert chosen[fmt.month_tick(month)] == pytest.approx(value, rel=1e-9)
+    assert chosen != every
 
 
 def test_no_two_labels_overlap_in_any_chart(probe: dict) -> None:

@@ -2,7 +2,6 @@
 data against numbers worked out by hand, the specs against the Vega-Lite schema, and the
 bars vl-convert lays out (its scenegraph) against the values they stand for."""
 
-import datetime as dt
 from collections.abc import Iterator
 from typing import Any
 
@@ -20,16 +19,6 @@ BRIDGE = [
     cf.Step("Churn", -20),
     cf.Step("End", 110, "total"),
 ]
-MONTHS = [dt.date(2024, 1, 1), dt.date(2024, 2, 1), dt.date(2024, 3, 1)]
-MOVES: list[dict[str, Any]] = [
-    # +50 +10 +5 -8 -7: 0 -> 50 -> 60 -> 65 -> 57 -> 50
-    {"new": 50, "expansion": 10, "reactivation": 5, "contraction": 8, "churned": 7},
-    # only churn: 0 -> -20; a missing reactivation counts as 0
-    {"new": 0, "expansion": 0, "reactivation": None, "contraction": 0, "churned": 20},
-    # unrounded: +12.5 +0.25 +0 -3.75 -40: 0 -> 12.5 -> 12.75 -> 12.75 -> 9 -> -31
-    {"new": 12.5, "expansion": 0.25, "reactivation": 0, "contraction": 3.75, "churned": 40},
-]
-
 
 def _rows(spec: dict[str, Any]) -> list[dict[str, Any]]:
     """Every inline data row of a spec, wherever Altair put it."""
@@ -153,81 +142,6 @@ def test_bridge_of_another_kind_labels_deltas_by_that_kind() -> None:
     assert rows[1]["value"] == 12.5
 
 
-# ---------------------------------------------------------------- the monthly waterfall
-
-
-def test_monthly_waterfall_spans_and_net_ticks_worked_out_by_hand() -> None:
-    fig = cf.monthly_waterfall_chart(MONTHS, MOVES, unit="Movement (USD)")
-    rows = _rows(fig.spec)
-    bars = [r for r in rows if r.get("layer") == "bar"]
-    nets = [r for r in rows if r.get("layer") == "net"]
-    assert len(bars) == 15 and len(nets) == 3
-    spans = [[(r["base"], r["top"]) for r in bars if r["i"] == i] for i in range(3)]
-    assert spans[0] == [(0, 50), (50, 60), (60, 65), (65, 57), (57, 50)]
-    assert spans[1] == [(0, 0), (0, 0), (0, 0), (0, 0), (0, -20)]
-    assert [v for span in spans[2] for v in span] == pytest.approx(
-        [0, 12.5, 12.5, 12.75, 12.75, 12.75, 12.75, 9, 9, -31])
-    assert [r["value"] for r in nets] == pytest.approx([50, -20, -31])
-    assert [r["tip"] for r in nets] == ["Jan 2024 \u00b7 Net new MRR: +$50",
-                                        "Feb 2024 \u00b7 Net new MRR: \u2212$20",
-                                        "Mar 2024 \u00b7 Net new MRR: \u2212$31"]
-    # every bar carries its input, unrounded (None stays None), its movement and colour
-    keys = [k for k, _ in charts.MOVEMENTS]
-    assert [r["value"] for r in bars] == [m[k] for m in MOVES for k in keys]
-    assert [r["movement"] for r in bars] == keys * 3
-    assert [r["colour"] for r in bars] == [charts.MOVEMENT_COLOURS[k] for k in keys] * 3
-    assert [r["x"] for r in nets] == ["Jan 24", "Feb 24", "Mar 24"]
-    assert bars[3]["tip"] == "Jan 2024 \u00b7 Contraction: \u2212$8"
-    # the value axis covers every level and zero
-    y = next(layer for layer in fig.spec["layer"] if layer.get("mark", {}).get("type") == "bar"
-             and "y2" in layer["encoding"] and layer["encoding"]["y"]["field"] == "top")
-    assert y["encoding"]["y"]["scale"]["domain"] == [-31, 65]
-
-
-def test_monthly_waterfall_bars_as_laid_out_go_up_for_gains_and_down_for_losses() -> None:
-    fig = cf.monthly_waterfall_chart(MONTHS, MOVES, unit="USD", width=600, height=240)
-    rects = _marks(fig.spec, "rect")
-    movers = [r for r in rects if r["fill"] != charts.INK]
-    ticks = [r for r in rects if r["fill"] == charts.INK]
-    assert len(movers) == 15 and len(ticks) == 3
-    (zero_y,) = [r["y"] for r in _marks(fig.spec, "rule")]  # the zero line
-    jan = sorted((r for r in movers if "Jan 24" in r["description"]), key=lambda r: r["x"])
-    assert [r["fill"] for r in jan] == [charts.MOVEMENT_COLOURS[k] for k, _ in charts.MOVEMENTS]
-    # each bar starts where the one before ended (pixels grow downward): gains go up from
-    # the top of the bar before, losses down from its top, then from the loss' bottom
-    new, expansion, reactivation, contraction, churned = jan
-    assert new["y2"] == pytest.approx(zero_y)
-    assert expansion["y2"] == pytest.approx(new["y"])
-    assert reactivation["y2"] == pytest.approx(expansion["y"])
-    assert contraction["y"] == pytest.approx(reactivation["y"])
-    assert churned["y"] == pytest.approx(contraction["y2"])
-    assert contraction["y2"] < churned["y2"]
-    px = new["height"] / 50
-    assert [r["height"] / px for r in jan] == pytest.approx([50, 10, 5, 8, 7])
-    # the net tick: 2.5 px high, centred on the level the last bar ends at (churn ends at
-    # the bottom of its bar: 57 -> 50)
-    jan_tick = min(ticks, key=lambda r: r["x"])
-    assert jan_tick["height"] == pytest.approx(2.5)
-    assert jan_tick["y"] + 1.25 == pytest.approx(churned["y2"])
-    assert (churned["y2"] - churned["y"]) / px == pytest.approx(7)
-    assert jan_tick["x"] <= new["x"] and jan_tick["x"] + jan_tick["width"] >= churned["x"]
-
-
-def test_monthly_waterfall_fades_the_month_to_date_and_has_the_legend() -> None:
-    fig = cf.monthly_waterfall_chart(MONTHS, MOVES, unit="USD", faded=frozenset({2}))
-    bars = [r for r in _rows(fig.spec) if r.get("layer") == "bar"]
-    assert [r["faded"] for r in bars] == [False] * 10 + [True] * 5
-    opacities = [r.get("opacity", 1) for r in _marks(fig.spec, "rect")
-                 if r["fill"] != charts.INK]
-    assert sorted(opacities) == pytest.approx([charts.FADED_OPACITY] * 5 + [1.0] * 10)
-    legend = [layer for layer in fig.spec["layer"] if "color" in layer.get("encoding", {})
-              and "domain" in (layer["encoding"]["color"].get("scale") or {})]
-    assert len(legend) == 1
-    scale = legend[0]["encoding"]["color"]["scale"]
-    assert scale["domain"] == [name for _, name in charts.MOVEMENTS] + ["Net new MRR"]
-    assert scale["range"] == [charts.MOVEMENT_COLOURS[k] for k, _ in charts.MOVEMENTS] + [charts.INK]
-
-
 # ---------------------------------------------------------------- schema and rendering
 
 
@@ -235,9 +149,7 @@ def test_monthly_waterfall_fades_the_month_to_date_and_has_the_legend() -> None:
     lambda: cf.waterfall_chart(BRIDGE, unit="MRR (USD)", heading="MRR bridge"),
     lambda: cf.waterfall_chart([cf.Step("Start", 0, "total"), cf.Step("New", 5),
                                 cf.Step("End", 5, "total")], unit="u"),
-    lambda: cf.monthly_waterfall_chart(MONTHS, MOVES, unit="USD", heading="Movements"),
-    lambda: cf.monthly_waterfall_chart([], [], unit="USD"),
-], ids=["bridge", "bridge-from-zero", "monthly", "monthly-empty"])
+], ids=["bridge", "bridge-from-zero"])
 def test_specs_validate_and_render_to_svg(make: Any) -> None:
     fig = make()
     assert isinstance(fig, charts.Figure)
@@ -252,6 +164,3 @@ def test_rendered_svg_writes_the_labels() -> None:
     bridge = charts.render_svg(cf.waterfall_chart(BRIDGE, unit="MRR (USD)").spec)
     for text in ("$100", "+$30", "\u2212$20", "$110", "Churn", "MRR (USD)"):
         assert text in bridge
-    monthly = charts.render_svg(cf.monthly_waterfall_chart(MONTHS, MOVES, unit="USD").spec)
-    for text in ("Jan 24", "Mar 24", "Net new MRR", "Reactivation", "Month"):
-        assert text in monthly
