@@ -86,6 +86,9 @@ class BuildReport:
                 )
             if self.report_path:
                 lines.append(f"  KPI report:       {self.report_path}")
+            elif not self.settings.kpi_report:
+                lines.append("  KPI report:       not written (METRICS_KPI_REPORT=false; "
+                             "product-metrics report writes it)")
             lines.append(f"  dbt docs:         {self.settings.docs_dir / 'static_index.html'} "
                          "(`product-metrics docs` writes it)")
             lines.append("  metrics:          `product-metrics query --list` (the semantic layer: "

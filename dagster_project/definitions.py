@@ -61,7 +61,9 @@ def _build_definitions(settings: Settings) -> dg.Definitions:
     # dbt assets point at their SQL files already; the Python ones get their source here.
     ingestion, (publish,) = (dg.with_source_code_references(ingestion),
                              dg.with_source_code_references([publish]))
-    assets = [*ingestion, *dbt_models, *extra, publish, build_kpi_report_asset(settings)]
+    assets = [*ingestion, *dbt_models, *extra, publish]
+    if settings.kpi_report:  # METRICS_KPI_REPORT=false: the marts only
+        assets.append(build_kpi_report_asset(settings))
     checks = build_quality_checks(settings, asset_keys=[k for a in assets for k in a.keys])
     build_job = dg.define_asset_job(
         BUILD_JOB,

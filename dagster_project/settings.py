@@ -37,6 +37,10 @@ class Settings:
     # A landing file that cannot be read at all (corrupt gzip or Parquet) blocks publishing
     # unless this is true; either way it is listed in the build summary.
     allow_unreadable_files: bool = False
+    # Whether a build that publishes also writes the KPI report (serving/report.html; about
+    # 4 s of a build: its charts are rendered to SVG). ``product-metrics report`` writes it
+    # either way.
+    kpi_report: bool = True
     # The DuckDB storage format of the serving database: v1.4.0 is read by the DuckDB 1.x
     # that BI drivers bundle (Metabase, DBeaver, Superset, Evidence); "latest" for DuckDB 2.
     serving_storage_version: str = "v1.4.0"
@@ -154,6 +158,7 @@ _ENV = {
     "as_of_date": "METRICS_AS_OF_DATE",
     "quarantine_max_share": "METRICS_QUARANTINE_MAX_SHARE",
     "allow_unreadable_files": "METRICS_ALLOW_UNREADABLE_FILES",
+    "kpi_report": "METRICS_KPI_REPORT",
     "serving_storage_version": "METRICS_SERVING_STORAGE_VERSION",
     "duckdb_memory_limit": "METRICS_DUCKDB_MEMORY_LIMIT",
     "duckdb_threads": "METRICS_DUCKDB_THREADS",
@@ -189,6 +194,8 @@ MEANINGS: dict[str, str] = {
                             "the build",
     "allow_unreadable_files": "true: a landing file that cannot be read at all is a warning, "
                               "not a reason to hold back publishing",
+    "kpi_report": "false: a build publishes the marts without writing the KPI report "
+                  "(product-metrics report still writes it)",
     "serving_storage_version": "DuckDB storage format of the serving database: v1.4.0 opens "
                                "in the DuckDB 1.x that BI drivers bundle; latest for DuckDB 2 "
                                "only",
@@ -283,7 +290,7 @@ def _coerce(name: str, raw: str) -> object:
             if raw != "latest" and not re.fullmatch(r"v\d+\.\d+\.\d+", raw):
                 raise ValueError("must be a DuckDB version such as v1.4.0, or latest")
             return raw
-        if name == "allow_unreadable_files":
+        if name in ("allow_unreadable_files", "kpi_report"):
             if raw.strip().lower() not in {"true", "false", "1", "0", "yes", "no"}:
                 raise ValueError("must be true or false")
             return raw.strip().lower() in {"true", "1", "yes"}

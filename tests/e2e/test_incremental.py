@@ -38,9 +38,10 @@ def _copy_build(built, root: Path):
     (root / "data").mkdir(parents=True)
     shutil.copy(settings.warehouse_path, root / "data" / "warehouse.duckdb")
     shutil.copy(settings.serving_path, root / "data" / "serving.duckdb")
+    # (the KPI report is test_report's: these builds publish the marts only)
     return settings_for(root, landing_dir=root / "landing",
                         warehouse_path=root / "data" / "warehouse.duckdb",
-                        serving_path=root / "data" / "serving.duckdb")
+                        serving_path=root / "data" / "serving.duckdb", kpi_report=False)
 
 
 def _max_batch(path: Path) -> int:
@@ -125,6 +126,8 @@ def nightly(built, tmp_path_factory: pytest.TempPathFactory):
         if reader.poll() is None:
             reader.kill()
     assert report.published, report.describe()
+    # METRICS_KPI_REPORT=false: published, no report written, and the summary says so
+    assert report.report_path == "" and "KPI report:       not written" in report.describe()
     return settings, report, before, (reader.returncode, out, inode_before, inode_after), second
 
 
