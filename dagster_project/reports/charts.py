@@ -242,16 +242,28 @@ def schema_errors(spec: Mapping[str, Any]) -> list[str]:
 # ---------------------------------------------------------------------------- rendering
 
 _LOCK = threading.Lock()
+# SVGs already drawn in this process, by spec: the same chart drawn again (the report of
+# one serving database rendered twice: the CLI and the Dagster asset, or tests) is free.
+_DRAWN: dict[str, str] = {}
+_DRAWN_MAX = 256
 
 
 def render_svg(spec: Mapping[str, Any]) -> str:
     """The spec drawn as SVG by vl-convert (offline)."""
     import vl_convert
 
+    key = hashlib.sha256(json.dumps(spec, sort_keys=True, default=_json_default)
+                         .encode()).hexdigest()
+    if key in _DRAWN:
+        return _DRAWN[key]
     with _LOCK:
         svg = vl_convert.vegalite_to_svg(dict(spec), vl_version=VL_VERSION)
     # vl-convert writes a fixed-size SVG; scaled by CSS it must keep its aspect ratio.
-    return svg.replace("<svg ", '<svg preserveAspectRatio="xMinYMin meet" ', 1)
+    svg = svg.replace("<svg ", '<svg preserveAspectRatio="xMinYMin meet" ', 1)
+    if len(_DRAWN) >= _DRAWN_MAX:
+        _DRAWN.pop(next(iter(_DRAWN)))
+    _DRAWN[key] = svg
+    return svg
 
 
 def _cache_dir() -> Path:
