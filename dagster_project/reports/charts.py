@@ -75,7 +75,7 @@ FADED_OPACITY = 0.45
 VL_VERSION = "6.4"
 
 # The page filters a chart can answer to: each is a Vega signal of that name holding the
-# chosen value or "All" (report_page sets them; see :func:`filtered`).
+# chosen value or "All" (report_page's script sets them; see :func:`sliced_chart`).
 FILTERS = ("segment", "region", "channel")
 ALL = "All"
 
@@ -306,14 +306,6 @@ def month_key(d: dt.date | str) -> str:
 
 def category_text(c: str | dt.date) -> str:
     return fmt.month_tick(c) if isinstance(c, dt.date) else str(c)
-
-
-def filtered(dimensions: Sequence[str]) -> list[dict[str, Any]]:
-    """Params and the filter transform of a chart whose data has a row per value of
-    ``dimensions`` (of FILTERS): the page sets each param (signal) to a value or "All"."""
-    params = [{"name": d, "value": ALL} for d in dimensions]
-    test = " && ".join(f"({d} == '{ALL}' || datum.{d} == {d})" for d in dimensions)
-    return [params, {"filter": test}]  # type: ignore[list-item]
 
 
 @dataclass

@@ -551,3 +551,22 @@ def test_metric_docs_come_from_a_semantic_manifest(tmp_path: Path) -> None:
     assert load_metric_docs(tmp_path / "missing.json") == [] and load_metric_docs(None) == []
     manifest.write_text("{not json")
     assert load_metric_docs(manifest) == []
+
+
+def test_without_scripts_every_chart_is_its_static_svg(tmp_path: Path) -> None:
+    """Where no script runs (mail clients, printouts, a locked-down browser) each figure
+    shows the SVG vl-convert drew, with its marks; the live copy and the filter bar exist
+    only once the page's script runs."""
+    report = _report(_serving(tmp_path / "serving.duckdb"))
+    figures = re.findall(r'<figure class="vl"(.*?)</figure>', report.html, re.DOTALL)
+    assert len(figures) == sum(isinstance(c, Figure) for p in report.panels for c in p.svgs) + sum(
+        isinstance(t.spark, Figure) for t in report.tiles)
+    for figure in figures:
+        static = figure.split('<div class="vl-static">', 1)[1].split("</div>", 1)[0]
+        assert static.startswith("<svg") and static.rstrip().endswith("</svg>")
+        assert re.search(r'class="mark-[a-z]+ role-mark[^"]*"[^>]*>\s*<(path|line|text)', static)
+        assert "vl-live" not in figure  # added by the script
+    # the stylesheet shows the static SVG unless the script drew the live chart
+    assert "figure.vl .vl-live { display:none; }" in report.html
+    assert "figure.vl.live .vl-static { display:none; }" in report.html
+    assert 'id="filters" hidden' in report.html or 'id="filters"' not in report.html
