@@ -2,7 +2,6 @@
 data against numbers worked out by hand, the specs against the Vega-Lite schema, and the
 bars vl-convert lays out (its scenegraph) against the values they stand for."""
 
-from collections.abc import Iterator
 from typing import Any
 
 import altair as alt
@@ -11,6 +10,7 @@ import pytest
 
 from dagster_project.reports import charts
 from dagster_project.reports import charts_flow as cf
+from tests.vega_support import scene_items, spec_rows
 
 # start 100, +30, -20, end 110
 BRIDGE = [
@@ -19,43 +19,6 @@ BRIDGE = [
     cf.Step("Churn", -20),
     cf.Step("End", 110, "total"),
 ]
-
-def _rows(spec: dict[str, Any]) -> list[dict[str, Any]]:
-    """Every inline data row of a spec, wherever Altair put it."""
-    out: list[dict[str, Any]] = []
-
-    def walk(node: Any) -> None:
-        if isinstance(node, dict):
-            data = node.get("data")
-            if isinstance(data, dict) and isinstance(data.get("values"), list):
-                out.extend(data["values"])
-            for values in (node.get("datasets") or {}).values():
-                out.extend(values)
-            for layer in node.get("layer", []):
-                walk(layer)
-
-    walk(spec)
-    return out
-
-
-def _marks(spec: dict[str, Any], marktype: str) -> list[dict[str, Any]]:
-    """The items of the data marks of one type in the scenegraph vl-convert lays out."""
-    import vl_convert
-
-    scene = vl_convert.vegalite_to_scenegraph(spec, vl_version=charts.VL_VERSION)
-
-    def walk(node: Any) -> Iterator[dict[str, Any]]:
-        if isinstance(node, dict):
-            if node.get("marktype") == marktype and node.get("role") == "mark":
-                yield from node.get("items", [])
-            for value in node.values():
-                yield from walk(value)
-        elif isinstance(node, list):
-            for value in node:
-                yield from walk(value)
-
-    return list(walk(scene))
-
 
 def _valid(spec: dict[str, Any]) -> None:
     jsonschema.validate(spec, alt.vegalite.v6.schema.core.load_schema())
@@ -67,7 +30,7 @@ def _valid(spec: dict[str, Any]) -> None:
 
 def test_bridge_rows_hold_the_spans_worked_out_by_hand() -> None:
     fig = cf.waterfall_chart(BRIDGE, unit="MRR (USD)", width=640, height=280)
-    rows = [r for r in _rows(fig.spec) if "kind" in r]
+    rows = [r for r in spec_rows(fig.spec) if "kind" in r]
     assert [r["x"] for r in rows] == ["Start", "New", "Churn", "End"]
     assert [r["value"] for r in rows] == [s.value for s in BRIDGE]
     # totals from zero; deltas from where the last bar ended
@@ -99,7 +62,7 @@ def test_bridge_cuts_the_axis_when_the_totals_dwarf_the_deltas() -> None:
 
 def test_bridge_bars_as_laid_out_follow_the_values() -> None:
     fig = cf.waterfall_chart(BRIDGE, unit="MRR (USD)", width=640, height=280)
-    bars = _marks(fig.spec, "rect")
+    bars = scene_items(fig.spec, "rect")
     assert len(bars) == 4
     start, new, churn, end = bars
     # the gain is green and goes up from the start's top; the loss red, down from the gain's
@@ -110,14 +73,14 @@ def test_bridge_bars_as_laid_out_follow_the_values() -> None:
     assert new["height"] / 30 == pytest.approx(churn["height"] / 20)
     # the cut axis: totals reach the foot of the plot (clamped), with a zig-zag
     assert start["y2"] == pytest.approx(280) and end["y2"] == pytest.approx(280)
-    assert len(_marks(fig.spec, "symbol")) == 2
+    assert len(scene_items(fig.spec, "symbol")) == 2
     # connectors at each bar's closing level, from one bar's right edge to the next's left
-    rules = _marks(fig.spec, "rule")
+    rules = scene_items(fig.spec, "rule")
     assert [r["y"] for r in rules] == pytest.approx([start["y"], new["y"], end["y"]])
     assert [r["x"] for r in rules] == pytest.approx([b["x"] + b["width"] for b in bars[:-1]])
     assert [r["x2"] for r in rules] == pytest.approx([b["x"] for b in bars[1:]])
     # value labels sit above each bar
-    labels = _marks(fig.spec, "text")
+    labels = scene_items(fig.spec, "text")
     assert [t["text"] for t in labels] == ["$100", "+$30", "\u2212$20", "$110"]
     assert [t["y"] for t in labels] == pytest.approx([b["y"] for b in bars])
 
@@ -127,7 +90,7 @@ def test_bridge_colours_and_label_colours_follow_svg() -> None:
              cf.Step("Reactivation", 1, colour=charts.GOOD_LIGHT),
              cf.Step("Contraction", -2, colour=charts.BAD_LIGHT),
              cf.Step("End", 4, "total")]
-    rows = [r for r in _rows(cf.waterfall_chart(steps, unit="u").spec) if "kind" in r]
+    rows = [r for r in spec_rows(cf.waterfall_chart(steps, unit="u").spec) if "kind" in r]
     assert [r["colour"] for r in rows] == [charts.PRIMARY_LIGHT, charts.GOOD_LIGHT,
                                            charts.BAD_LIGHT, charts.PRIMARY]
     # light bars get muted labels (white-ish text would not read); totals ink
@@ -136,7 +99,7 @@ def test_bridge_colours_and_label_colours_follow_svg() -> None:
 
 def test_bridge_of_another_kind_labels_deltas_by_that_kind() -> None:
     steps = [cf.Step("Start", 120, "total"), cf.Step("Hires", 12.5), cf.Step("End", 132.5, "total")]
-    rows = [r for r in _rows(cf.waterfall_chart(steps, kind="count", unit="people").spec)
+    rows = [r for r in spec_rows(cf.waterfall_chart(steps, kind="count", unit="people").spec)
             if "kind" in r]
     assert [r["top"] for r in rows] == [120, 132.5, 132.5]
     assert rows[1]["value"] == 12.5

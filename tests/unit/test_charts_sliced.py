@@ -4,12 +4,12 @@ filters keep. Checked on the bars vl-convert lays out (its scenegraph) with the 
 page's script sets the signal), against sums worked out by hand."""
 
 import datetime as dt
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 from dagster_project.reports import charts
+from tests.vega_support import scene_items
 
 MONTHS = [dt.date(2024, 1, 1), dt.date(2024, 2, 1)]
 A = {"segment": "smb", "region": "emea", "channel": "organic"}
@@ -42,21 +42,7 @@ def _choose(spec: dict[str, Any], **chosen: str) -> dict[str, Any]:
 
 def _rects(spec: dict[str, Any]) -> list[dict[str, Any]]:
     """The laid-out rect items (bars and net ticks), each described "month | series | value"."""
-    import vl_convert
-
-    scene = vl_convert.vegalite_to_scenegraph(spec, vl_version=charts.VL_VERSION)
-
-    def walk(node: Any) -> Iterator[dict[str, Any]]:
-        if isinstance(node, dict):
-            if node.get("marktype") == "rect" and node.get("role") == "mark":
-                yield from node.get("items", [])
-            for value in node.values():
-                yield from walk(value)
-        elif isinstance(node, list):
-            for value in node:
-                yield from walk(value)
-
-    return list(walk(scene))
+    return scene_items(spec, "rect")
 
 
 def _bars(spec: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:

@@ -14,6 +14,7 @@ from dagster_project.errors import MetricsError
 from dagster_project.reports.charts import Figure, schema_errors
 from dagster_project.reports.kpi_report import PANEL_KEYS, render_report, write_report
 from dagster_project.reports.report_page import MetricDoc
+from tests.vega_support import spec_rows
 
 SAAS_COLUMNS = (
     "month date, mrr_start double, new_mrr double, expansion_mrr double, reactivation_mrr double, "
@@ -184,25 +185,6 @@ def _kpi_cell(name: str, label: str) -> str:
 
 
 
-def spec_rows(figure: Figure) -> list[dict]:
-    """Every data row of a chart's Vega-Lite spec (its own and its layers')."""
-    out: list[dict] = []
-
-    def walk(node: object) -> None:
-        if isinstance(node, dict):
-            data = node.get("data")
-            if isinstance(data, dict) and isinstance(data.get("values"), list):
-                out.extend(data["values"])
-            for value in node.values():
-                walk(value)
-        elif isinstance(node, list):
-            for value in node:
-                walk(value)
-
-    walk(figure.spec)
-    return out
-
-
 class _Page(HTMLParser):
     """Ids, links, script/link tags and external references of a page."""
 
@@ -250,7 +232,7 @@ def test_saas_panels_show_hand_computed_numbers(tmp_path: Path) -> None:
 
     bridge = panels["mrr-bridge"]
     assert bridge.title == "MRR bridge, Feb 2024"
-    steps = [r for r in spec_rows(bridge.svgs[0]) if "text" in r]
+    steps = [r for r in spec_rows(bridge.svgs[0].spec) if "text" in r]
     assert [r["value"] for r in steps] == [1000, 500, 100, 0, -50, -200, 1350]
     labels = [r["text"] for r in steps]
     assert labels == [
@@ -418,8 +400,8 @@ def test_every_chart_is_a_valid_vega_lite_spec_holding_the_marts_numbers(tmp_pat
     # the MRR chart's bars are the mart's mrr_end, unrounded, month by month (this serving
     # database has no mrr_movements_monthly: one row a month, no segment to filter by)
     mrr = next(p for p in report.panels if p.key == "mrr").svgs[0]
-    assert {r["segment"] for r in spec_rows(mrr)} == {None}
-    assert [(r["x"], r["value"]) for r in spec_rows(mrr)] == [
+    assert {r["segment"] for r in spec_rows(mrr.spec)} == {None}
+    assert [(r["x"], r["value"]) for r in spec_rows(mrr.spec)] == [
         ("Jan 24", 1000.0), ("Feb 24", 1350.0), ("Mar 24", 1600.0)]
     # a spec that breaks the schema is caught
     assert schema_errors({**mrr.spec, "mark": "no-such-mark"}) != []
@@ -504,7 +486,7 @@ def test_the_waterfall_shows_the_last_12_months_and_the_line_every_month(tmp_pat
     panel = next(p for p in _report(path).panels if p.key == "mrr")
     line, waterfall = panel.svgs
     first, kept = dt.date(2023, 1, 1), dt.date(2023, 4, 1)
-    assert fmt.month_tick(first) in {r["x"] for r in spec_rows(line)}
+    assert fmt.month_tick(first) in {r["x"] for r in spec_rows(line.spec)}
     assert f">{fmt.month_tick(first)}<" in line.svg()
     assert f">{fmt.month_tick(first)}<" not in waterfall.svg()
     assert f">{fmt.month_tick(kept)}<" in waterfall.svg() and ">Mar 24<" in waterfall.svg()
