@@ -190,14 +190,16 @@ def _open_in_browser(path: Path) -> bool:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
+    from dagster_project.reports import svg_worker
     from dagster_project.reports.kpi_report import write_report
     from dagster_project.settings import metric_vars
 
     settings = _load(args)
     out = Path(args.out).resolve() if args.out else settings.report_path
-    report = write_report(settings.serving_path, out, currency=settings.reporting_currency,
-                          params=metric_vars(settings),
-                          semantic_manifest=settings.semantic_manifest_path)
+    with svg_worker.running():  # the charts' SVGs drawn beside the building of the next
+        report = write_report(settings.serving_path, out, currency=settings.reporting_currency,
+                              params=metric_vars(settings),
+                              semantic_manifest=settings.semantic_manifest_path)
     drawn = sum(p.has_chart for p in report.panels)
     print(f"KPI report: {out}")
     print(f"  {drawn} of {len(report.panels)} charts drawn from {settings.serving_path}"

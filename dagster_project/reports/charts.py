@@ -23,13 +23,13 @@ import itertools
 import json
 import os
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from html import escape
 from pathlib import Path
 from typing import Any
 
-from dagster_project.reports import fmt
+from dagster_project.reports import fmt, svg_worker
 
 FONT = "system-ui, -apple-system, 'Segoe UI', Roboto, 'Helvetica Neue', Arial, sans-serif"
 
@@ -158,11 +158,20 @@ class Figure:
     static: bool = False  # drawn only as SVG (tiny charts inside tiles and tables)
 
     _svg: str | None = field(default=None, repr=False, compare=False)
+    _json: str = field(default="", repr=False, compare=False)
+    _ahead: Callable[[], str | None] | None = field(default=None, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        self._json = json.dumps(self.spec, separators=(",", ":"), default=_json_default)
+        if _key(self._json) not in _DRAWN:
+            # drawn in the SVG worker, when one runs, while the next charts are built
+            self._ahead = svg_worker.ahead(self._json, VL_VERSION)
 
     def svg(self) -> str:
         """The static SVG (rendered once)."""
         if self._svg is None:
-            self._svg = render_svg(self.spec)
+            self._svg = _draw(self._json, self._ahead)
+            self._ahead = None
         return self._svg
 
     def html(self) -> str:
@@ -173,9 +182,8 @@ class Figure:
             attrs += f' data-filters="{" ".join(self.filters)}"'
         if self.static:
             return f'<figure {attrs} data-static="1"><div class="vl-static">{svg}</div></figure>'
-        spec = json.dumps(self.spec, separators=(",", ":"), default=_json_default)
         # JSON inside a script element: "</" would end the element early.
-        spec = spec.replace("</", "<\\/")
+        spec = self._json.replace("</", "<\\/")
         return (f'<figure {attrs}><div class="vl-static">{svg}</div>'
                 f'<script type="application/json" class="vl-spec">{spec}</script></figure>')
 
@@ -217,13 +225,16 @@ def _put_rows(node: Any) -> Any:
 
 
 def finish(chart: Any, label: str, *, width: int, height: int,
-           filters: Sequence[str] = (), static: bool = False) -> Figure:
+           filters: Sequence[str] = (), static: bool = False,
+           background: str | None = None) -> Figure:
     """The Altair chart as a Vega-Lite spec with the report's config. Not validated here
     (Altair's JSON-schema validation cost more than drawing the charts: ~0.3 s a chart);
     the tests validate every spec of a report against the schema (:func:`schema_errors`)."""
     spec = _put_rows(chart.properties(width=width, height=height).to_dict(validate=False))
     _INLINE.clear()  # one chart at a time: its rows are in its spec now
     spec["config"] = config()
+    if background is not None:
+        spec["config"]["background"] = background
     spec.pop("$schema", None)
     spec["$schema"] = f"https://vega.github.io/schema/vega-lite/v{VL_VERSION}.json"
     return Figure(spec, label, tuple(filters), static)
@@ -248,16 +259,27 @@ _DRAWN: dict[str, str] = {}
 _DRAWN_MAX = 256
 
 
+def _key(spec_json: str) -> str:
+    return hashlib.sha256(spec_json.encode()).hexdigest()
+
+
 def render_svg(spec: Mapping[str, Any]) -> str:
     """The spec drawn as SVG by vl-convert (offline)."""
-    import vl_convert
+    return _draw(json.dumps(spec, separators=(",", ":"), default=_json_default))
 
-    key = hashlib.sha256(json.dumps(spec, sort_keys=True, default=_json_default)
-                         .encode()).hexdigest()
+
+def _draw(spec_json: str, ahead: Callable[[], str | None] | None = None) -> str:
+    """The SVG of a spec: drawn before in this process, by the SVG worker (``ahead``, the
+    answer to the spec sent to it) or here."""
+    key = _key(spec_json)
     if key in _DRAWN:
         return _DRAWN[key]
-    with _LOCK:
-        svg = vl_convert.vegalite_to_svg(dict(spec), vl_version=VL_VERSION)
+    svg = ahead() if ahead is not None else None
+    if svg is None:
+        import vl_convert
+
+        with _LOCK:
+            svg = vl_convert.vegalite_to_svg(spec_json, vl_version=VL_VERSION)
     # vl-convert writes a fixed-size SVG; scaled by CSS it must keep its aspect ratio.
     svg = svg.replace("<svg ", '<svg preserveAspectRatio="xMinYMin meet" ', 1)
     if len(_DRAWN) >= _DRAWN_MAX:
@@ -544,9 +566,8 @@ def sparkline(values: Sequence[float | None], *, colour: str = PRIMARY, width: i
         .transform_filter("datum.rank == 1")
         .mark_point(filled=True, size=22, color=colour, opacity=1).encode(x=x, y=y),
     ).properties(padding=3)
-    fig = finish(chart, label, width=width - 6, height=height - 6, static=True)
-    fig.spec["config"]["background"] = "transparent"
-    return fig
+    return finish(chart, label, width=width - 6, height=height - 6, static=True,
+                  background="transparent")
 
 
 # ------------------------------------------------------------------ charts the page filters
