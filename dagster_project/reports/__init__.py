@@ -1,3 +1,5 @@
-"""Reports computed in Python over the marts: the buying trend (``buying_trend``) and the
-terminal KPI scorecard (``scorecard``). Functions take an open DuckDB connection; nothing
-here opens a database at import time."""
+"""The KPI report (``kpi_report``: its data in ``report_data``, its tiles in
+``report_tiles``, one module per section in ``sections``, the charts in ``charts*``, the
+page in ``report_page``) and the terminal KPI scorecard (``scorecard``). Functions take an
+open DuckDB connection or a path; nothing here opens a database at import time or imports
+Dagster."""

@@ -411,7 +411,7 @@ def test_every_kpi_is_named_and_defined_by_its_metric(built, report_path: Path) 
     label and description, and every KPI of the scorecard links to its metric there."""
     from html import escape
 
-    from dagster_project.reports.kpi_report import load_metric_docs
+    from dagster_project.reports.report_data import load_metric_docs
 
     settings, _ = built
     docs = load_metric_docs(settings.semantic_manifest_path)

@@ -452,7 +452,7 @@ def test_report_command_without_serving_database_is_a_clear_error(
 
 
 def test_the_forecast_band_is_clipped_to_plausible_revenue() -> None:
-    from dagster_project.reports.kpi_report import forecast_band
+    from dagster_project.reports.sections.sales import forecast_band
 
     history = [{"revenue": 100.0, "smoothed": 100.0}, {"revenue": 300.0, "smoothed": 200.0},
                {"revenue": 200.0, "smoothed": 210.0}]
@@ -522,7 +522,7 @@ def test_kpis_are_named_and_defined_by_the_semantic_layers_metrics(tmp_path: Pat
 
 
 def test_metric_docs_come_from_a_semantic_manifest(tmp_path: Path) -> None:
-    from dagster_project.reports.kpi_report import load_metric_docs
+    from dagster_project.reports.report_data import load_metric_docs
 
     manifest = tmp_path / "semantic_manifest.json"
     manifest.write_text(json.dumps({"metrics": [

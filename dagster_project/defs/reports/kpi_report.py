@@ -19,7 +19,8 @@ import dagster as dg
 from dagster_project.defs.publish.assets import PUBLISH_KEY
 from dagster_project.reports import fmt
 from dagster_project.reports.charts import static_svg
-from dagster_project.reports.kpi_report import STATUS_LABEL, Report, write_report
+from dagster_project.reports.kpi_report import Report, write_report
+from dagster_project.reports.sections.scorecard import STATUS_LABEL
 from dagster_project.settings import Settings, metric_vars
 
 KPI_REPORT_KEY = dg.AssetKey(["serving", "kpi_report"])

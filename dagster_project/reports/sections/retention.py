@@ -1,0 +1,132 @@
+"""The retention section: customers and their movements (sliced by the page's filters),
+logo and net MRR churn, NRR and GRR, the quick ratio, and customer cohorts. Rates are
+drawn for complete months only: a month to date would mislead."""
+
+from __future__ import annotations
+
+import math
+
+from dagster_project.reports import charts as s
+from dagster_project.reports import charts_grid as grid
+from dagster_project.reports import fmt
+from dagster_project.reports.report_data import Context, Section, need
+from dagster_project.reports.report_page import Panel
+
+SECTION = Section("retention")
+QUICK_RATIO_CAP = 10.0
+
+
+def rate_lines(ctx: Context, columns: list[tuple[str, str, str]], kind: str, y_title: str,
+               what: str, label: str, **options: object) -> s.Figure:
+    """A line per (column, name, colour) of saas_metrics_monthly, complete months only."""
+    rows = ctx.complete_saas()
+    values = [[r[column] for r in rows] for column, _, _ in columns]
+    need([v for series in values for v in series], what)
+    lines = [s.Series(name, v, colour, dots=True)
+             for (_, name, colour), v in zip(columns, values, strict=True)]
+    return s.xy_chart(s.XYSpec([r["month"] for r in rows], kind, y_title, "Month", lines=lines,
+                               label=label, **options))  # type: ignore[arg-type]
+
+
+def cohort_heatmap(rows: list[dict], value: str, size: str, *, x_title: str, label: str
+                   ) -> s.Figure:
+    """Cohorts (rows, with their size) by months since start (columns), coloured from the
+    smallest value rounded down to 10% (more contrast where retention stays high), never
+    from above 50%."""
+    cohorts = sorted({r["cohort_month"] for r in rows})
+    width = max(r["months_since_start"] for r in rows) + 1
+    index = {c: i for i, c in enumerate(cohorts)}
+    matrix: list[list[float | None]] = [[None] * width for _ in cohorts]
+    sizes = [""] * len(cohorts)
+    for r in rows:
+        matrix[index[r["cohort_month"]]][r["months_since_start"]] = r[value]
+        sizes[index[r["cohort_month"]]] = fmt.count(r[size])
+    values = [v for row in matrix for v in row if not fmt.is_missing(v)]
+    lo = min(0.5, math.floor(min(values, default=0.0) * 10) / 10)
+    return grid.heatmap_chart([fmt.month_tick(c) for c in cohorts], [str(k) for k in range(width)],
+                              matrix, x_title=x_title, y_title="Cohort", lo=lo, sizes=sizes,
+                              label=label)
+
+
+@SECTION.panel("customers", "Customers", "def-customers",
+               "saas_metrics_monthly mrr_movements_monthly")
+def panel_customers(ctx: Context, p: Panel) -> Panel:
+    months = [r["month"] for r in ctx.saas()]
+    p.units = ("Top: active customers at month end. Bottom: customers gained and lost in the "
+               "month (count)")
+    p.definition = "Active = MRR above 0; new and reactivated customers up, churned down."
+    active, new, back, lost = ctx.sliced(
+        months, "customers_end", "new_customers", "reactivated_customers", "-churned_customers")
+    p.svgs.append(s.sliced_chart(
+        months, [s.SlicedSeries("Active customers", s.PRIMARY, active)], dims=s.FILTERS,
+        kind="count", unit="Customers", mode="line", height=190, label="active customers"))
+    p.svgs.append(s.sliced_chart(
+        months, [s.SlicedSeries("New", s.GOOD, new), s.SlicedSeries("Reactivated", s.GOOD_LIGHT, back),
+                 s.SlicedSeries("Churned", s.BAD, lost)],
+        dims=s.FILTERS, kind="count", unit="Customers", x_title="Month", faded=ctx.faded(months),
+        height=200, label="customer movements"))
+    p.note = ctx.mtd_note(months)
+    return p
+
+
+# The rate panels below are declarations of one shape (rate_lines): they differ in their text.
+@SECTION.panel("churn", "Logo churn and net MRR churn", "def-churn", "saas_metrics_monthly")
+def panel_churn(ctx: Context, p: Panel) -> Panel:
+    p.units = "% per month (complete months)"
+    p.definition = ("Churned customers / customers at the start; net MRR churn nets expansion "
+                    "against losses (below 0 is good).")
+    p.svgs.append(rate_lines(
+        ctx, [("logo_churn_rate", "Logo churn rate", s.BAD),
+              ("net_mrr_churn_rate", "Net MRR churn rate", s.SECONDARY)],
+        "fraction", "Rate per month", "churn rate", "churn rates"))
+    return p
+
+
+@SECTION.panel("nrr", "Net and gross revenue retention", "def-nrr", "saas_metrics_monthly")
+def panel_nrr(ctx: Context, p: Panel) -> Panel:
+    p.units = "% of start-of-month MRR kept (complete months)"
+    p.definition = ("MRR kept from customers active at the start; NRR counts their expansion, "
+                    "GRR caps each at its start.")
+    p.svgs.append(rate_lines(
+        ctx, [("net_revenue_retention", "NRR", s.PRIMARY),
+              ("gross_revenue_retention", "GRR", s.SECONDARY)],
+        "fraction", "Retention", "revenue retention", "NRR and GRR",
+        refs=[s.Ref(1.0, "100%")], include_zero=False))
+    return p
+
+
+@SECTION.panel("quick-ratio", "SaaS quick ratio", "def-quick-ratio", "saas_metrics_monthly")
+def panel_quick_ratio(ctx: Context, p: Panel) -> Panel:
+    rows = ctx.complete_saas()
+    q = [r["quick_ratio"] for r in rows]
+    need(q, "quick ratio")
+    finite = sorted(v for v in q if not fmt.is_missing(v))
+    # Above 4 is healthy whatever the value: keep 0-10 readable and cut the rare huge months.
+    cap = QUICK_RATIO_CAP if finite and finite[-1] > QUICK_RATIO_CAP else None
+    colours = [s.BAD if fmt.is_missing(v) or v < 2 else s.WARN if v < 4 else s.GOOD for v in q]
+    p.units = "Gained MRR per unit of lost MRR (×), complete months"
+    p.definition = ("(New + expansion + reactivation) / (churn + contraction): above 4 healthy, "
+                    "below 2 churn eats growth.")
+    p.svgs.append(s.xy_chart(s.XYSpec(
+        [r["month"] for r in rows], "ratio", "Quick ratio (×)", "Month",
+        bars=[s.Series("", q, s.GOOD)], bar_colours=colours, y_cap=cap, label="quick ratio",
+        refs=[s.Ref(4.0, "4×", s.GOOD), s.Ref(2.0, "2×", s.WARN)],
+        extra=[("4× or more", s.GOOD), ("2–4×", s.WARN), ("below 2×", s.BAD)])))
+    if cap is not None:
+        p.note = f"Bars above {fmt.ratio(cap)} are cut at the top, their value written inside."
+    return p
+
+
+# Of one shape with product's user cohorts (cohort_heatmap): they differ in mart and text.
+@SECTION.panel("customer-cohorts", "Customer cohorts: logo retention", "def-customer-cohorts",
+               "customer_cohorts_monthly", "full")
+def panel_customer_cohorts(ctx: Context, p: Panel) -> Panel:
+    rows = ctx.read("customer_cohorts_monthly",
+                    "cohort_month, months_since_start, cohort_customers, logo_retention",
+                    order="cohort_month, months_since_start", source="subscription_events")
+    p.units = "% of each cohort's customers still active, by months since their first month"
+    p.definition = ("Rows: the month customers first paid (size = customers); cells: % still "
+                    "active at the end of month k.")
+    p.svgs.append(cohort_heatmap(rows, "logo_retention", "cohort_customers",
+                                 x_title="Months since start", label="customer cohorts"))
+    return p
