@@ -26,16 +26,16 @@ def spec_rows(spec: dict[str, Any]) -> list[dict[str, Any]]:
     return out
 
 
-def scene_items(spec: dict[str, Any], marktype: str) -> list[dict[str, Any]]:
+def scene_items(spec: dict[str, Any], marktype: str, role: str = "mark") -> list[dict[str, Any]]:
     """The items of the data marks of one type (rect, rule, symbol...) as vl-convert lays
-    the spec out."""
+    the spec out (or of another role: "axis-label", "legend-label", ...)."""
     import vl_convert
 
     scene = vl_convert.vegalite_to_scenegraph(spec, vl_version=charts.VL_VERSION)
 
     def walk(node: Any) -> Iterator[dict[str, Any]]:
         if isinstance(node, dict):
-            if node.get("marktype") == marktype and node.get("role") == "mark":
+            if node.get("marktype") == marktype and node.get("role") == role:
                 yield from node.get("items", [])
             for value in node.values():
                 yield from walk(value)

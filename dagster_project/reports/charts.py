@@ -78,6 +78,24 @@ VL_VERSION = "6.4"
 # chosen value or "All" (report_page's script sets them; see :func:`sliced_chart`).
 FILTERS = ("segment", "region", "channel")
 ALL = "All"
+# The page's month range: two Vega signals holding the first and last month shown
+# ("YYYY-MM"; "" for no bound), which the page's range control sets in every monthly chart.
+# Rows of those charts carry their month as ``m``.
+RANGE = ("range_from", "range_to")
+RANGE_KEEP = ("(range_from == '' || datum.m >= range_from) && "
+              "(range_to == '' || datum.m <= range_to)")
+
+
+def month_of(c: dt.date | str) -> str | None:
+    """The "YYYY-MM" of a month (or day) category, None for other categories."""
+    return c.isoformat()[:7] if isinstance(c, dt.date) else None
+
+
+def range_params() -> list[Any]:
+    """The month range's two signals, unbounded (what the static SVG shows)."""
+    import altair as alt
+
+    return [alt.param(name=name, value="") for name in RANGE]
 
 
 def value_text(v: float | None, kind: str, currency: str = "USD") -> str:
@@ -156,6 +174,7 @@ class Figure:
     label: str
     filters: tuple[str, ...] = ()
     static: bool = False  # drawn only as SVG (tiny charts inside tiles and tables)
+    ranged: bool = False  # answers to the page's month range (RANGE)
 
     _svg: str | None = field(default=None, repr=False, compare=False)
     _json: str = field(default="", repr=False, compare=False)
@@ -180,6 +199,8 @@ class Figure:
         attrs = f'class="vl" role="img" aria-label="{escape(self.label)}"'
         if self.filters:
             attrs += f' data-filters="{" ".join(self.filters)}"'
+        if self.ranged:
+            attrs += ' data-range="months"'
         if self.static:
             return f'<figure {attrs} data-static="1"><div class="vl-static">{svg}</div></figure>'
         # JSON inside a script element: "</" would end the element early.
@@ -226,7 +247,7 @@ def _put_rows(node: Any) -> Any:
 
 def finish(chart: Any, label: str, *, width: int, height: int,
            filters: Sequence[str] = (), static: bool = False,
-           background: str | None = None) -> Figure:
+           background: str | None = None, ranged: bool = False) -> Figure:
     """The Altair chart as a Vega-Lite spec with the report's config. Not validated here
     (Altair's JSON-schema validation cost more than drawing the charts: ~0.3 s a chart);
     the tests validate every spec of a report against the schema (:func:`schema_errors`)."""
@@ -237,7 +258,7 @@ def finish(chart: Any, label: str, *, width: int, height: int,
         spec["config"]["background"] = background
     spec.pop("$schema", None)
     spec["$schema"] = f"https://vega.github.io/schema/vega-lite/v{VL_VERSION}.json"
-    return Figure(spec, label, tuple(filters), static)
+    return Figure(spec, label, tuple(filters), static, ranged)
 
 
 def schema_errors(spec: Mapping[str, Any]) -> list[str]:
@@ -429,10 +450,16 @@ def xy_chart(spec: XYSpec) -> Figure:
     keys = [month_key(c) if spec.continuous else category_text(c) for c in spec.categories]
     when = [category_text(c) if not spec.continuous or not isinstance(c, dt.date)
             else c.isoformat() for c in spec.categories]
+    # months (or days): each row carries its month, and the page's month range filters them
+    months = [month_of(c) for c in spec.categories]
+    ranged = n > 0 and None not in months
+
     def row(i: int, name: str, value: float | None, **more: Any) -> dict[str, Any]:
         out = {"x": keys[i], "value": value,
                "tip": f"{when[i]} · {name or spec.unit}: "
                       f"{value_text(value, spec.kind, spec.currency)}", **more}
+        if ranged:
+            out["m"] = months[i]
         if i in spec.faded:
             out["faded"] = True
         return out
@@ -470,13 +497,15 @@ def xy_chart(spec: XYSpec) -> Figure:
             {"x": keys[i], "low": min(max(float(b.low[i]), lo), hi),  # type: ignore[arg-type]
              "high": min(max(float(b.high[i]), lo), hi),  # type: ignore[arg-type]
              "tip": f"{when[i]} · {b.name}: {value_text(b.low[i], spec.kind, spec.currency)}"
-                    f" to {value_text(b.high[i], spec.kind, spec.currency)}"}
+                    f" to {value_text(b.high[i], spec.kind, spec.currency)}",
+             **({"m": months[i]} if ranged else {})}
             for i in range(n) if not fmt.is_missing(b.low[i]) and not fmt.is_missing(b.high[i])
         ]
         for k, b in enumerate(spec.bands)
     }
     def data(values: list[dict[str, Any]]) -> Any:
-        return alt.Chart(inline(values))
+        chart = alt.Chart(inline(values))
+        return chart.transform_filter(RANGE_KEEP) if ranged else chart
 
     if spec.continuous:
         x = alt.X("x:T", title=spec.x_title or None, scale=alt.Scale(type="utc"),
@@ -542,9 +571,11 @@ def xy_chart(spec: XYSpec) -> Figure:
                                     color=r.colour).encode(
             y=alt.Y("y:Q", scale=y_scale), x=alt.value(spec.width), text="label:N"))
     chart = alt.layer(*layers)
+    if ranged:
+        chart = chart.add_params(*range_params())
     if spec.heading:
         chart = chart.properties(title=spec.heading)
-    return finish(chart, spec.label, width=spec.width, height=spec.height)
+    return finish(chart, spec.label, width=spec.width, height=spec.height, ranged=ranged)
 
 
 def sparkline(values: Sequence[float | None], *, colour: str = PRIMARY, width: int = 120,
@@ -616,6 +647,8 @@ def sliced_chart(categories: Sequence[dt.date | str], series: Sequence[SlicedSer
     import altair as alt
 
     keys = [category_text(c) for c in categories]
+    months = [month_of(c) for c in categories]
+    ranged = bool(categories) and None not in months  # the page's month range applies
     rows: list[dict[str, Any]] = []
     for order, s in enumerate(series):
         for i, dimension_values, value in s.values:
@@ -623,11 +656,14 @@ def sliced_chart(categories: Sequence[dt.date | str], series: Sequence[SlicedSer
                 continue  # (a zero adds nothing to a bar; a line needs its zeros)
             row = {"x": keys[i], "series": s.name, "o": order, "value": float(value),
                    **{d: dimension_values.get(d) for d in dims}}
+            if ranged:
+                row["m"] = months[i]
             if i in faded:
                 row["faded"] = True
             rows.append(row)
-    params = [alt.param(name=d, value=ALL) for d in dims]
-    keep = " && ".join(f"({d} == '{ALL}' || datum.{d} == {d})" for d in dims) or "true"
+    params = [alt.param(name=d, value=ALL) for d in dims] + (range_params() if ranged else [])
+    keep = " && ".join([f"({d} == '{ALL}' || datum.{d} == {d})" for d in dims]
+                       + ([RANGE_KEEP] if ranged else [])) or "true"
     x = alt.X("x:N", title=x_title or None, sort=keys, axis=alt.Axis(labelAngle=0))
     y_axis = alt.Axis(labelExpr=axis_label_expr(kind, currency), tickCount=5)
     names = [s.name for s in series] + ([net] if net else [])
@@ -673,4 +709,27 @@ def sliced_chart(categories: Sequence[dt.date | str], series: Sequence[SlicedSer
                 x=x, y=alt.Y("value:Q"), color=colour, tooltip=alt.Tooltip("tip:N", title=None),
                 description="desc:N"))
     chart = alt.layer(*layers).add_params(*params) if params else alt.layer(*layers)
-    return finish(chart, label, width=width, height=height, filters=tuple(dims))
+    return finish(chart, label, width=width, height=height, filters=tuple(dims), ranged=ranged)
+
+
+def range_overview(months: Sequence[dt.date], values: Sequence[float | None], *,
+                   label: str = "month range") -> Figure:
+    """The page's month range control: a strip of ``values`` by month (MRR) on a time axis
+    with a brush. Dragging across it selects the months the monthly charts show (the
+    page's script reads the brush, signal ``brush``, field ``t``); it is drawn only where
+    scripts run."""
+    import altair as alt
+
+    rows = [{"t": m.isoformat(), "m": m.isoformat()[:7], "value": float(v)}
+            for m, v in zip(months, values, strict=True) if not fmt.is_missing(v)]
+    x = alt.X("t:T", title=None, scale=alt.Scale(type="utc"),
+              axis=alt.Axis(format="%b %y", labelOverlap=True, tickCount=4, grid=False,
+                            labelFontSize=10, domain=False, ticks=False))
+    y = alt.Y("value:Q", axis=None, scale=alt.Scale(zero=True))
+    brush = alt.selection_interval(name="brush", encodings=["x"])
+    base = alt.Chart(inline(rows))
+    chart = alt.layer(
+        base.mark_area(color=PRIMARY_LIGHT, opacity=0.7).encode(x=x, y=y).add_params(brush),
+        base.mark_line(color=PRIMARY, strokeWidth=1.2).encode(x=x, y=y),
+    ).properties(padding=2)
+    return finish(chart, label, width=300, height=34)

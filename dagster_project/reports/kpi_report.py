@@ -27,7 +27,7 @@ from pathlib import Path
 import duckdb
 
 from dagster_project.errors import MetricsError
-from dagster_project.reports import fmt
+from dagster_project.reports import charts, fmt
 from dagster_project.reports.report_data import Context, Marts, NoData, load_metric_docs
 from dagster_project.reports.report_page import DEFAULT_PARAMS, MetricDoc, Panel, Tile, render_page
 from dagster_project.reports.report_tiles import headline_tiles
@@ -122,6 +122,12 @@ def render_report(
                   metrics={d.name: d for d in metrics})
     panels = build_panels(ctx)
     tiles = headline_tiles(ctx)
+    try:  # the month range control: a strip of MRR to brush across
+        saas = ctx.saas()
+        overview = charts.range_overview([r["month"] for r in saas], [r["mrr_end"] for r in saas],
+                                         label="MRR by month: drag to choose the months shown")
+    except NoData:
+        overview = None
     as_of_text = f"{ctx.as_of.day} {fmt.month_label(ctx.as_of)}" if ctx.as_of else "unknown"
     meta = [f"Data through <b>{escape(as_of_text)}</b>"]
     if ctx.period is not None:
@@ -157,6 +163,7 @@ def render_report(
         params=merged,
         footer=footer,
         metrics=metrics,
+        overview=overview,
     )
     return Report(
         html,

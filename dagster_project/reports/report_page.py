@@ -336,6 +336,9 @@ figure.vl { margin:0; min-width:0; }
 .filters .what { color:var(--muted); }
 .filters label { display:flex; gap:6px; align-items:center; font-weight:600; }
 .filters select { font:inherit; font-weight:normal; padding:2px 4px; }
+.filters .months { display:flex; gap:6px 12px; align-items:center; flex-wrap:wrap; }
+.filters .months figure.vl { width:300px; cursor:crosshair; }
+.filters .months figure.vl .vl-live svg { width:300px; height:auto; }
 figure.vl .vl-live { display:none; }
 figure.vl.live .vl-static { display:none; } figure.vl.live .vl-live { display:block; }
 figure.vl .vl-live svg { width:100%; height:auto; display:block; }
@@ -438,7 +441,10 @@ BOOT_JS = """
 (function () {
   var views = [];
   var sliced = [];  // {view, dims} of the figures the filters slice
+  var ranged = [];  // views of the figures the month range filters
   var options = {};  // dimension -> {value: true}
+  var months = {};  // the months of the range control ("YYYY-MM")
+  var monthsBox = document.getElementById('months');
   window.reportViews = views;
   if (!window.vegaEmbed) { return; }
   function collect(node, dims) {
@@ -464,6 +470,8 @@ BOOT_JS = """
     fig.appendChild(live);
     var spec = JSON.parse(el.textContent);
     if (dims.length) { collect(spec, dims); }
+    var overview = monthsBox && monthsBox.contains(fig);
+    if (overview) { options.m = {}; collect(spec, ['m']); months = options.m; delete options.m; }
     if (typeof spec.width === 'number') {
       // live charts fit their panel (the static SVG scales instead)
       spec.width = 'container';
@@ -475,6 +483,8 @@ BOOT_JS = """
       .then(function (result) {
         views.push(result.view);
         if (dims.length) { sliced.push({view: result.view, dims: dims}); }
+        if (fig.dataset.range) { ranged.push(result.view); }
+        if (overview) { brushed(result.view); }
       })
       .catch(function (error) {
         fig.classList.remove('live');
@@ -490,9 +500,60 @@ BOOT_JS = """
     return Promise.all(sliced.filter(function (s) { return s.dims.indexOf(dim) >= 0; })
       .map(function (s) { return s.view.signal(dim, value).runAsync(); }));
   };
+  // Show only the months from..to ("YYYY-MM", "" for no bound) in every monthly figure.
+  window.reportRange = function (from, to) {
+    ['from', 'to'].forEach(function (end, k) {
+      var select = document.getElementById('range-' + end);
+      var chosen = [from, to][k];
+      if (select) { select.value = chosen || select.options[k ? select.options.length - 1 : 0].value; }
+    });
+    return Promise.all(ranged.map(function (view) {
+      return view.signal('range_from', from || '').signal('range_to', to || '').runAsync();
+    }));
+  };
+  function monthOf(t) { return new Date(t).toISOString().slice(0, 7); }
+  // The brush on the range strip (signal "brush", field "t") chooses the months it covers.
+  function brushed(view) {
+    view.addSignalListener('brush', function (name, value) {
+      var span = value && value.t;
+      if (span && span.length === 2) { window.reportRange(monthOf(span[0]), monthOf(span[1])); }
+      else { window.reportRange('', ''); }
+    });
+    window.reportBrush = function (from, to) {  // the brush drawn over months from..to
+      var x = view.scale('x');
+      return view.signal('brush_x', [x(Date.parse(from + '-01')), x(Date.parse(to + '-15'))])
+        .runAsync();
+    };
+  }
   var bar = document.getElementById('filters');
   var dims = Object.keys(options);
-  if (!bar || !dims.length) { return; }
+  var monthList = Object.keys(months).sort();
+  if (!bar || (!dims.length && !monthList.length)) { return; }
+  if (monthsBox && monthList.length) {
+    ['from', 'to'].forEach(function (end, k) {
+      var label = document.createElement('label');
+      label.textContent = k ? 'to' : 'from';
+      var select = document.createElement('select');
+      select.id = 'range-' + end;
+      monthList.forEach(function (m) {
+        var o = document.createElement('option');
+        o.value = m;
+        o.textContent = new Date(m + '-01T00:00:00Z').toLocaleDateString(
+          'en', {month: 'short', year: 'numeric', timeZone: 'UTC'});
+        select.appendChild(o);
+      });
+      select.value = k ? monthList[monthList.length - 1] : monthList[0];
+      select.addEventListener('change', function () {
+        var from = document.getElementById('range-from').value;
+        var to = document.getElementById('range-to').value;
+        if (from > to) { var t = from; from = to; to = t; }
+        window.reportRange(from, to);
+        if (window.reportBrush) { window.reportBrush(from, to); }
+      });
+      label.appendChild(select);
+      monthsBox.appendChild(label);
+    });
+  } else if (monthsBox) { monthsBox.remove(); monthsBox = null; }
   dims.forEach(function (dim) {
     var label = document.createElement('label');
     label.textContent = bar.dataset['label' + dim[0].toUpperCase() + dim.slice(1)] || dim;
@@ -506,7 +567,7 @@ BOOT_JS = """
     });
     select.addEventListener('change', function () { window.reportFilter(dim, select.value); });
     label.appendChild(select);
-    bar.appendChild(label);
+    bar.insertBefore(label, monthsBox);
   });
   bar.hidden = false;
 })();
@@ -536,7 +597,10 @@ def render_page(
     params: Mapping[str, object] | None,
     footer: str,
     metrics: Sequence[MetricDoc] = (),
+    overview: Figure | None = None,
 ) -> str:
+    """The page. ``overview``: the month range control's strip (``charts.range_overview``),
+    shown in the filter bar when some chart answers to the month range."""
     nav = "".join(f'<a href="#{key}">{escape(name)}</a>' for key, name in SECTIONS)
     nav += '<a href="#definitions">Definitions</a>'
     out = [
@@ -553,14 +617,21 @@ def render_page(
             + "".join(_tile_html(t) for t in tiles)
             + "</section>"
         )
+    figures = [c for p in panels if p.has_chart for c in p.svgs if isinstance(c, Figure)]
     sliced = [p.title for p in panels if p.has_chart
               and any(isinstance(c, Figure) and c.filters for c in p.svgs)]
-    if sliced:
-        # filled in by BOOT_JS from the charts' data (no scripts: no bar, every segment shown)
+    ranged = overview is not None and any(f.ranged for f in figures)
+    if sliced or ranged:
+        # filled in by BOOT_JS from the charts' data (no scripts: no bar, every segment and
+        # month shown)
+        what = f'<span class="what">Slice {escape(", ".join(sliced))} by</span>' if sliced else ""
+        months = (
+            '<span class="months" id="months"><span class="what">Months: drag across MRR, or'
+            f"</span>{overview.html()}</span>" if ranged and overview is not None else "")
         out.append(
             '<div class="filters" id="filters" hidden data-label-segment="Segment" '
             'data-label-region="Region" data-label-channel="Acquisition channel">'
-            f'<span class="what">Slice {escape(", ".join(sliced))} by</span></div>'
+            f"{what}{months}</div>"
         )
     for key, name in SECTIONS:
         mine = [p for p in panels if p.section == key]
@@ -603,4 +674,3 @@ def render_page(
     if 'class="vl-spec"' in page:
         page += f"\n<script>{javascript_bundle()}</script>\n<script>{BOOT_JS}</script>"
     return page + "\n</body></html>"
-    return "\n".join(out)

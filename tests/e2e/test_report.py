@@ -428,3 +428,96 @@ def test_every_kpi_is_named_and_defined_by_its_metric(built, report_path: Path) 
     linked = set(re.findall(r'<td><a href="#metric-([a-z0-9_]+)">', html))
     shown = {d.name for d in docs if f'<td><a href="#metric-{d.name}">{escape(d.label)}</a>' in html}
     assert linked == shown and linked <= scored and len(linked) >= 10
+
+
+RANGE_PROBE = """<script>(function () {
+  function labels(chart) {
+    var fig = document.querySelector('#chart-' + chart + ' figure.vl');
+    return Array.prototype.map.call(fig.querySelectorAll('.vl-live [aria-label]'),
+      function (el) { return el.getAttribute('aria-label'); });
+  }
+  function state() {
+    return {mrr: labels('mrr'), churn: labels('churn'),
+            from: document.getElementById('range-from').value,
+            to: document.getElementById('range-to').value};
+  }
+  function wait(ms) { return new Promise(function (ok) { setTimeout(ok, ms); }); }
+  var views = window.reportViews || {};
+  Promise.all(views.pending || []).then(function () {
+    var out = {errors: window.__errors, bar: !document.getElementById('filters').hidden,
+               months: Array.prototype.map.call(
+                 document.querySelectorAll('#range-from option'), function (o) { return o.value; }),
+               all: state()};
+    // drag across the fifth- to the third-last month on the strip, as a mouse sets the brush
+    var m = out.months;
+    return window.reportBrush(m[m.length - 5], m[m.length - 3])
+      .then(function () { return wait(300); })
+      .then(function () {
+        out.brushed = state();
+        return window.reportRange('', '');
+      }).then(function () {
+        out.cleared = state();
+        var pre = document.createElement('pre');
+        pre.id = 'probe';
+        pre.textContent = JSON.stringify(out);
+        document.body.appendChild(pre);
+      });
+  });
+})();</script>"""
+
+
+def _months_of(labels: list[str]) -> set[str]:
+    """The months of a chart's marks ('Mar 25 | MRR | 1234.5', or Vega's 'Month: Mar 25; ...')."""
+    out = set()
+    for label in labels:
+        if " | " in label:
+            out.add(label.split(" | ")[0].strip())
+        elif label.startswith("Month: "):
+            out.add(label.split(";")[0].removeprefix("Month: ").strip())
+    return out
+
+
+def test_the_month_range_shows_those_months_in_every_monthly_chart(
+        built, report_path: Path, tmp_path: Path) -> None:
+    """In a browser, brushing three months on the range strip redraws the monthly charts
+    with those months only (the MRR bars with the mart's numbers) and sets the From/To
+    choices; clearing it shows every month again."""
+    settings, _ = built
+    page = tmp_path / "report_range.html"
+    html = report_path.read_text(encoding="utf-8")
+    page.write_text(html.replace("<head>", "<head>" + HEAD_PROBE, 1).removesuffix("</body></html>")
+                    + RANGE_PROBE + "</body></html>", encoding="utf-8")
+    done = _run_chromium(_chromium(), tmp_path / "profile", "--enable-logging=stderr", "--v=0",
+                         "--window-size=1400,1000", "--virtual-time-budget=20000", "--dump-dom",
+                         page.as_uri())
+    match = re.search(r'<pre id="probe">(.*?)</pre>', done.stdout, re.DOTALL)
+    assert match, "the probe did not run: " + done.stderr[-2000:]
+    seen = json.loads(html_lib.unescape(match.group(1)))
+    assert seen["errors"] == [] and seen["bar"]
+    con = duckdb.connect(str(settings.serving_path), read_only=True)
+    try:
+        mrr = {fmt.month_tick(m): v for m, v in con.execute(
+            "select month, mrr_end from marts.saas_metrics_monthly").fetchall()}
+        first, last = con.execute("select strftime(min(month), '%Y-%m'), "
+                                  "strftime(max(month), '%Y-%m') from marts.saas_metrics_monthly"
+                                  ).fetchone()
+    finally:
+        con.close()
+    picked = seen["months"][-5:-2]
+    chosen = {fmt.month_tick(dt.date.fromisoformat(m + "-01")) for m in picked}
+    assert seen["months"][0] == first and seen["months"][-1] == last
+    assert (seen["all"]["from"], seen["all"]["to"]) == (first, last)
+    def bars(state: dict) -> dict[str, float]:
+        return _bars([label for label in state["mrr"] if " | " in label])
+
+    assert set(bars(seen["all"])) == set(mrr)
+    assert (seen["brushed"]["from"], seen["brushed"]["to"]) == (picked[0], picked[-1])
+    brushed = bars(seen["brushed"])
+    assert set(brushed) == chosen
+    for month, value in brushed.items():
+        assert value == pytest.approx(mrr[month], rel=1e-9)
+    assert _months_of(seen["brushed"]["churn"]) == chosen
+    assert _months_of(seen["all"]["churn"]) > chosen  # every month, unbrushed
+    assert bars(seen["cleared"]) == pytest.approx(bars(seen["all"]), rel=1e-12)
+    assert (seen["cleared"]["from"], seen["cleared"]["to"]) == (first, last)
+

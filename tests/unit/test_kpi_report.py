@@ -541,8 +541,12 @@ def test_without_scripts_every_chart_is_its_static_svg(tmp_path: Path) -> None:
     only once the page's script runs."""
     report = _report(_serving(tmp_path / "serving.duckdb"))
     figures = re.findall(r'<figure class="vl"(.*?)</figure>', report.html, re.DOTALL)
+    # the panels', the tiles' and the month range's strip, which is in the hidden filter bar
     assert len(figures) == sum(isinstance(c, Figure) for p in report.panels for c in p.svgs) + sum(
-        isinstance(t.spark, Figure) for t in report.tiles)
+        isinstance(t.spark, Figure) for t in report.tiles) + 1
+    assert re.search(r'id="filters" hidden[^>]*>.*?<span class="months" id="months">.*?'
+                     r'<figure class="vl" role="img" aria-label="MRR by month', report.html,
+                     re.DOTALL)
     for figure in figures:
         static = figure.split('<div class="vl-static">', 1)[1].split("</div>", 1)[0]
         assert static.startswith("<svg") and static.rstrip().endswith("</svg>")

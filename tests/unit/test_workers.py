@@ -29,8 +29,10 @@ def _spec(n: int, colour: str = "#1f5fa8") -> str:
 
 
 def _same(html: str) -> str:
-    """vl-convert numbers SVG gradients per process: the only difference between two draws."""
-    return re.sub(r"gradient_\d+", "gradient_N", html)
+    """vl-convert numbers SVG gradients and clip paths per process, and names the views of
+    charts with a brush at random: the only differences between two draws."""
+    html = re.sub(r"gradient_\d+", "gradient_N", html)
+    return re.sub(r"view_[0-9a-f]+_", "view_N_", re.sub(r"clip\d+", "clipN", html))
 
 
 def test_large_requests_sent_ahead_come_back_in_order() -> None:
