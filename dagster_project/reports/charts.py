@@ -712,6 +712,75 @@ def sliced_chart(categories: Sequence[dt.date | str], series: Sequence[SlicedSer
     return finish(chart, label, width=width, height=height, filters=tuple(dims), ranged=ranged)
 
 
+@dataclass
+class SlicedRate:
+    """A rate drawn as a line over the rows the page's filters keep: ``expr`` (a Vega
+    expression over ``datum.<column>``, NaN for no value) applied to the sums of its
+    ``columns`` (``report_data.RateFormula``)."""
+
+    name: str
+    colour: str
+    columns: Sequence[str]
+    expr: str
+
+
+def sliced_rate_chart(categories: Sequence[dt.date | str], rates: Sequence[SlicedRate],
+                      rows: Sequence[tuple[int, Mapping[str, str], Mapping[str, float]]], *,
+                      dims: Sequence[str], kind: str, unit: str, x_title: str = "",
+                      refs: Sequence[Ref] = (), include_zero: bool = True,
+                      currency: str = "USD", width: int = 640, height: int = 280,
+                      label: str = "chart") -> Figure:
+    """Lines of ``rates``, each computed by the browser from the sums of its columns over the
+    ``rows`` (category index, dimension values, column values) that the page's filters keep
+    (all of them in the static SVG), so a rate by segment is the segment's own rate, by the
+    same definition. A category whose rate has no value (a zero denominator) has no point."""
+    import altair as alt
+
+    keys = [category_text(c) for c in categories]
+    months = [month_of(c) for c in categories]
+    ranged = bool(categories) and None not in months
+    columns = sorted({c for r in rates for c in r.columns})
+    data = []
+    for i, dimension_values, values in rows:
+        row: dict[str, Any] = {"x": keys[i], **{d: dimension_values.get(d) for d in dims},
+                               **{c: float(values.get(c) or 0.0) for c in columns}}
+        if ranged:
+            row["m"] = months[i]
+        data.append(row)
+    params = [alt.param(name=d, value=ALL) for d in dims] + (range_params() if ranged else [])
+    keep = " && ".join([f"({d} == '{ALL}' || datum.{d} == {d})" for d in dims]
+                       + ([RANGE_KEEP] if ranged else [])) or "true"
+    x = alt.X("x:N", title=x_title or None, sort=keys, axis=alt.Axis(labelAngle=0))
+    y = alt.Y("value:Q", title=unit, scale=alt.Scale(zero=include_zero),
+              axis=alt.Axis(labelExpr=axis_label_expr(kind, currency), tickCount=5))
+    colour = alt.Color("series:N", scale=alt.Scale(domain=[r.name for r in rates],
+                                                   range=[r.colour for r in rates]),
+                       legend=alt.Legend(orient="top", title=None) if len(rates) > 1 else None)
+    tip = f"datum.x + ' · ' + datum.series + ': ' + {value_expr(kind, currency)}"
+    desc = "datum.x + ' | ' + datum.series + ' | ' + datum.value"
+    base = alt.Chart(inline(data)).transform_filter(keep).transform_aggregate(
+        **{c: f"sum({c})" for c in columns}, groupby=["x"])
+    layers = [
+        base.transform_calculate(value=f"isFinite({r.expr}) ? {r.expr} : null",
+                                 series=json.dumps(r.name))
+        .transform_filter("datum.value != null")
+        .transform_calculate(tip=tip, desc=desc)
+        .mark_line(color=r.colour, strokeWidth=2.2, point=alt.OverlayMarkDef(color=r.colour, size=30))
+        .encode(x=x, y=y, color=colour, tooltip=alt.Tooltip("tip:N", title=None),
+                description="desc:N")
+        for r in rates
+    ]
+    for ref in refs:
+        rule = alt.Chart(inline([{"y": ref.value, "label": ref.label}]))
+        layers.append(rule.mark_rule(color=ref.colour, strokeDash=[4, 3], strokeWidth=1.2).encode(
+            y=alt.Y("y:Q"), tooltip=alt.Tooltip("label:N", title=None)))
+        layers.append(rule.mark_text(align="right", baseline="bottom", dy=-3, fontSize=10.5,
+                                     color=ref.colour).encode(
+            y=alt.Y("y:Q"), x=alt.value(width), text="label:N"))
+    chart = alt.layer(*layers).add_params(*params) if params else alt.layer(*layers)
+    return finish(chart, label, width=width, height=height, filters=tuple(dims), ranged=ranged)
+
+
 def range_overview(months: Sequence[dt.date], values: Sequence[float | None], *,
                    label: str = "month range") -> Figure:
     """The page's month range control: a strip of ``values`` by month (MRR) on a time axis

@@ -28,7 +28,14 @@ import duckdb
 
 from dagster_project.errors import MetricsError
 from dagster_project.reports import charts, fmt
-from dagster_project.reports.report_data import Context, Marts, NoData, load_metric_docs
+from dagster_project.reports.report_data import (
+    Context,
+    Marts,
+    NoData,
+    RateFormula,
+    load_metric_docs,
+    load_rate_formulas,
+)
 from dagster_project.reports.report_page import DEFAULT_PARAMS, MetricDoc, Panel, Tile, render_page
 from dagster_project.reports.report_tiles import headline_tiles
 from dagster_project.reports.sections import SECTIONS
@@ -109,17 +116,19 @@ def render_report(
     params: Mapping[str, object] | None = None,
     source_label: str = "",
     metrics: Sequence[MetricDoc] = (),
+    rates: Mapping[str, RateFormula] | None = None,
 ) -> Report:
     """The report from an open (read-only) connection to a serving database; ``metrics``
     (:func:`load_metric_docs` of the published semantic manifest) name the KPIs and make
-    the appendix's metric definitions."""
+    the appendix's metric definitions; ``rates`` (:func:`load_rate_formulas` of the same
+    manifest) let the page's filters slice the rates by the semantic layer's definitions."""
     marts = Marts.open(con)
     info = _build_info(marts)
     # The currency the data was published in wins over today's settings.
     cur = info.get("reporting_currency") or currency or "USD"
     merged = {**DEFAULT_PARAMS, **(params or {})}
     ctx = Context(marts, cur, _as_of(marts, info), merged,
-                  metrics={d.name: d for d in metrics})
+                  metrics={d.name: d for d in metrics}, rates=dict(rates or {}))
     panels = build_panels(ctx)
     tiles = headline_tiles(ctx)
     try:  # the month range control: a strip of MRR to brush across
@@ -198,6 +207,7 @@ def write_report(
         report = render_report(
             con, currency=currency, params=params, source_label=serving_path.name,
             metrics=load_metric_docs(semantic_manifest),
+            rates=load_rate_formulas(semantic_manifest),
         )
     finally:
         con.close()

@@ -13,10 +13,12 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from html import escape
 from pathlib import Path
+from typing import Any
 
 import duckdb
 
@@ -81,6 +83,81 @@ def load_metric_docs(path: Path | None) -> list[MetricDoc]:
         return []
 
 
+# The semantic model whose rows the page's filters slice (marts.mrr_movements_monthly).
+SLICED_MODEL = "revenue_bridge"
+_VEGA_SAFE = re.compile(r"[\w\s.+\-*/()?:=<]*")
+# A denominator whose sum is below this is zero: the browser sums incrementally (it takes
+# the rows a filter drops away from the sums), so a sum that is zero can come out as a
+# rounding residue (1e-12); money is in cents and counts are whole, so nothing real is this
+# small.
+ZERO = "1e-6"
+
+
+@dataclass(frozen=True)
+class RateFormula:
+    """A rate of the semantic layer as a formula over sums of the sliced mart's columns, so
+    the page can compute it for the rows a filter keeps: ``expr`` is a Vega expression over
+    ``datum.<column>`` (the sums); a zero denominator (below :data:`ZERO`) gives NaN (drawn
+    as no value)."""
+
+    name: str
+    columns: tuple[str, ...]
+    expr: str
+
+
+def load_rate_formulas(path: Path | None) -> dict[str, RateFormula]:
+    """The ratio and derived metrics of a semantic manifest that are made of plain sums of
+    the sliced model's measures, by month, as :class:`RateFormula` by name; {} without a
+    manifest.
+    The definitions are the semantic layer's (one per KPI): the report only translates
+    them into Vega's expression language."""
+    if path is None or not Path(path).is_file():
+        return {}
+    try:
+        manifest = json.loads(Path(path).read_text(encoding="utf-8"))
+        model = next(s for s in manifest["semantic_models"] if s["name"] == SLICED_MODEL)
+        # Sums; a stock taken at the period's first or last month (a non-additive month
+        # dimension) is the month's own sum at the monthly grain the charts draw.
+        sums = {m["name"]: m.get("expr") or m["name"] for m in model["measures"]
+                if m["agg"] == "sum"}
+        metrics = {m["name"]: m for m in manifest["metrics"]}
+    except (OSError, ValueError, KeyError, TypeError, StopIteration):
+        return {}
+
+    def column(ref: Mapping[str, Any]) -> str | None:
+        """The column summed by a plain input metric (no filter, no offset)."""
+        metric = metrics.get(ref.get("name", ""))
+        if (metric is None or metric["type"] != "simple" or ref.get("filter")
+                or ref.get("offset_window") or ref.get("offset_to_grain") or metric.get("filter")):
+            return None
+        measure = metric["type_params"].get("measure") or {}
+        found = sums.get(measure.get("name", ""))
+        return found if found and not measure.get("filter") and re.fullmatch(r"\w+", found) else None
+
+    out: dict[str, RateFormula] = {}
+    for name, metric in metrics.items():
+        params = metric["type_params"]
+        if metric["type"] == "ratio":
+            num, den = column(params["numerator"]), column(params["denominator"])
+            if num and den:
+                out[name] = RateFormula(name, (num, den), f"abs(datum.{den}) < {ZERO} ? NaN : "
+                                                          f"datum.{num} / datum.{den}")
+        elif metric["type"] == "derived":
+            inputs = {(ref.get("alias") or ref["name"]): column(ref) for ref in params["metrics"]}
+            if not inputs or None in inputs.values():
+                continue
+            expr = re.sub(r"\b[a-z_]\w*\b",
+                          lambda m, inputs=inputs: f"datum.{inputs[m.group(0)]}"
+                          if m.group(0) in inputs else m.group(0), params["expr"])
+            # nullif(x, 0): NaN where x is zero (a rate with no denominator has no value)
+            expr = re.sub(r"nullif\(([^()]*),\s*0\)", rf"(abs(\1) < {ZERO} ? NaN : (\1))", expr)
+            names = set(re.findall(r"(?<![\w.])[A-Za-z_]\w*(?:\.\w+)?", expr))
+            allowed = {"NaN", "abs", *(f"datum.{c}" for c in inputs.values())}
+            if _VEGA_SAFE.fullmatch(expr) and names <= allowed:
+                out[name] = RateFormula(name, tuple(sorted(set(inputs.values()))), expr)
+    return out
+
+
 @dataclass
 class Context:
     marts: Marts
@@ -89,6 +166,7 @@ class Context:
     params: Mapping[str, object]
     cache: dict[str, object] = field(default_factory=dict)
     metrics: Mapping[str, MetricDoc] = field(default_factory=dict)
+    rates: Mapping[str, RateFormula] = field(default_factory=dict)  # sliceable rates, by name
 
     def kpi_name(self, kpi: str) -> str:
         """The KPI's label in the semantic layer (its name, readable, without one)."""
@@ -118,6 +196,29 @@ class Context:
         and acquisition channel (marts.mrr_movements_monthly: they sum to
         saas_metrics_monthly), for the charts the page's filters slice. Without that mart
         (an older serving database) the month's totals, with no dimension values."""
+        rows = self._sliced_rows()
+        index = {m: i for i, m in enumerate(months)}
+        out: list[list[tuple[int, dict[str, str], float]]] = []
+        for column in columns:
+            sign = -1.0 if column.startswith("-") else 1.0
+            name = column.removeprefix("-")
+            out.append([
+                (index[r["month"]], {d: r[d] for d in s.FILTERS}, sign * r[name])
+                for r in rows if r["month"] in index and not fmt.is_missing(r[name])
+            ])
+        return out
+
+    def slices(self, months: Sequence[dt.date]
+               ) -> list[tuple[int, dict[str, str], dict[str, Any]]]:
+        """marts.mrr_movements_monthly's rows of ``months``: (month index, dimension values,
+        the row), for rates the page's filters slice; NoData without that mart."""
+        if "marts.mrr_movements_monthly" not in self.marts.tables:
+            raise NoData("marts.mrr_movements_monthly is not in the serving database.")
+        index = {m: i for i, m in enumerate(months)}
+        return [(index[r["month"]], {d: r[d] for d in s.FILTERS}, r)
+                for r in self._sliced_rows() if r["month"] in index]
+
+    def _sliced_rows(self) -> list[dict]:
         if "sliced" not in self.cache:
             try:
                 self.cache["sliced"] = self.marts.rows(
@@ -128,17 +229,7 @@ class Context:
             except NoData:
                 self.cache["sliced"] = [{**r, "segment": None, "region": None, "channel": None}
                                         for r in self.saas()]
-        index = {m: i for i, m in enumerate(months)}
-        out: list[list[tuple[int, dict[str, str], float]]] = []
-        for column in columns:
-            sign = -1.0 if column.startswith("-") else 1.0
-            name = column.removeprefix("-")
-            out.append([
-                (index[r["month"]], {d: r[d] for d in s.FILTERS}, sign * r[name])
-                for r in self.cache["sliced"]  # type: ignore[union-attr]
-                if r["month"] in index and not fmt.is_missing(r[name])
-            ])
-        return out
+        return self.cache["sliced"]  # type: ignore[return-value]
 
     def read(self, mart: str, columns: str, *, order: str, source: str, where: str = ""
              ) -> list[dict]:

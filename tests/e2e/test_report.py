@@ -521,3 +521,82 @@ def test_the_month_range_shows_those_months_in_every_monthly_chart(
     assert bars(seen["cleared"]) == pytest.approx(bars(seen["all"]), rel=1e-12)
     assert (seen["cleared"]["from"], seen["cleared"]["to"]) == (first, last)
 
+
+RATES_PROBE = """<script>(function () {
+  function points() {
+    var fig = document.querySelector('#chart-churn figure.vl');
+    return Array.prototype.map.call(fig.querySelectorAll('.vl-live [aria-label*=" | "]'),
+      function (el) { return el.getAttribute('aria-label'); });
+  }
+  var views = window.reportViews || {};
+  Promise.all(views.pending || []).then(function () {
+    var out = {errors: window.__errors, all: points()};
+    return window.reportFilter('segment', 'enterprise').then(function () {
+      out.enterprise = points();
+      var pre = document.createElement('pre');
+      pre.id = 'probe';
+      pre.textContent = JSON.stringify(out);
+      document.body.appendChild(pre);
+    });
+  });
+})();</script>"""
+
+
+def _rate_points(labels: list[str], series: str) -> dict[str, float]:
+    """'Mar 25 | Logo churn rate | 0.0218' -> {'Mar 25': 0.0218} for one line."""
+    out = {}
+    for label in labels:
+        month, name, value = (part.strip() for part in label.split(" | "))
+        if name == series:
+            out[month] = float(value)
+    return out
+
+
+def test_the_segment_filter_shows_that_segments_churn_by_the_semantic_layer(
+        built, report_path: Path, tmp_path: Path) -> None:
+    """Choosing a segment redraws the churn rates with that segment's own rates: those the
+    semantic layer (MetricFlow, the one definition of each KPI) gives for the segment, month
+    by month; with every segment, the published saas_metrics_monthly's rates."""
+    from dagster_project.semantic import SemanticLayer
+
+    settings, _ = built
+    page = tmp_path / "report_rates.html"
+    html = report_path.read_text(encoding="utf-8")
+    page.write_text(html.replace("<head>", "<head>" + HEAD_PROBE, 1).removesuffix("</body></html>")
+                    + RATES_PROBE + "</body></html>", encoding="utf-8")
+    done = _run_chromium(_chromium(), tmp_path / "profile", "--enable-logging=stderr", "--v=0",
+                         "--window-size=1400,1000", "--virtual-time-budget=20000", "--dump-dom",
+                         page.as_uri())
+    match = re.search(r'<pre id="probe">(.*?)</pre>', done.stdout, re.DOTALL)
+    assert match, "the probe did not run: " + done.stderr[-2000:]
+    seen = json.loads(html_lib.unescape(match.group(1)))
+    assert seen["errors"] == []
+    con = duckdb.connect(str(settings.serving_path), read_only=True)
+    try:
+        published = con.execute("select month, logo_churn_rate, net_mrr_churn_rate "
+                                "from marts.saas_metrics_monthly").fetchall()
+    finally:
+        con.close()
+    with SemanticLayer(settings.serving_path, settings.semantic_manifest_path) as layer:
+        by_segment = layer.query(["logo_churn_rate", "net_mrr_churn_rate"], by=["segment"]).rows
+    shown = {name: _rate_points(seen["all"], name)
+             for name in ("Logo churn rate", "Net MRR churn rate")}
+    assert len(shown["Logo churn rate"]) >= 3
+    for month, logo, net in published:
+        tick = fmt.month_tick(month)
+        if tick in shown["Logo churn rate"]:
+            assert shown["Logo churn rate"][tick] == pytest.approx(logo, rel=1e-9)
+            assert shown["Net MRR churn rate"][tick] == pytest.approx(net, rel=1e-9, abs=1e-12)
+    chosen = {name: _rate_points(seen["enterprise"], name)
+              for name in ("Logo churn rate", "Net MRR churn rate")}
+    expected = {fmt.month_tick(dt.date.fromisoformat(str(m)[:10])): (logo, net)
+                for m, segment, logo, net in by_segment if segment == "enterprise"}
+    assert chosen["Logo churn rate"] and chosen != shown
+    for tick, value in chosen["Logo churn rate"].items():
+        assert value == pytest.approx(expected[tick][0], rel=1e-9, abs=1e-12)
+    for tick, value in chosen["Net MRR churn rate"].items():
+        assert value == pytest.approx(expected[tick][1], rel=1e-9, abs=1e-12)
+    # a month the chart leaves out is one the semantic layer has no rate for either
+    for tick, (logo, _) in expected.items():
+        if tick not in chosen["Logo churn rate"] and tick in shown["Logo churn rate"]:
+            assert logo is None

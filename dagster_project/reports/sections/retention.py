@@ -5,11 +5,12 @@ drawn for complete months only: a month to date would mislead."""
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 from dagster_project.reports import charts as s
 from dagster_project.reports import charts_grid as grid
 from dagster_project.reports import fmt
-from dagster_project.reports.report_data import Context, Section, need
+from dagster_project.reports.report_data import Context, NoData, Section, need
 from dagster_project.reports.report_page import Panel
 
 SECTION = Section("retention")
@@ -26,6 +27,29 @@ def rate_lines(ctx: Context, columns: list[tuple[str, str, str]], kind: str, y_t
              for (_, name, colour), v in zip(columns, values, strict=True)]
     return s.xy_chart(s.XYSpec([r["month"] for r in rows], kind, y_title, "Month", lines=lines,
                                label=label, **options))  # type: ignore[arg-type]
+
+
+def sliced_rates(ctx: Context, columns: list[tuple[str, str, str]], kind: str, y_title: str,
+                 what: str, label: str, *, refs: Sequence[s.Ref] = (),
+                 include_zero: bool = True) -> s.Figure:
+    """The rates of ``columns`` (metric, name, colour) over the complete months, computed
+    per filter choice from marts.mrr_movements_monthly by the semantic layer's formulas;
+    the plain lines of saas_metrics_monthly where a formula or that mart is missing."""
+    rows = ctx.complete_saas()
+    need([r[metric] for r in rows for metric, _, _ in columns], what)
+    formulas = [ctx.rates.get(metric) for metric, _, _ in columns]
+    try:
+        sliced = ctx.slices([r["month"] for r in rows]) if None not in formulas else None
+    except NoData:
+        sliced = None
+    if sliced is None:
+        return rate_lines(ctx, columns, kind, y_title, what, label, refs=list(refs),
+                          include_zero=include_zero)
+    rates = [s.SlicedRate(name, colour, f.columns, f.expr)  # type: ignore[union-attr]
+             for (_, name, colour), f in zip(columns, formulas, strict=True)]
+    return s.sliced_rate_chart([r["month"] for r in rows], rates, sliced, dims=s.FILTERS,
+                               kind=kind, unit=y_title, x_title="Month", refs=refs,
+                               include_zero=include_zero, currency=ctx.currency, label=label)
 
 
 def cohort_heatmap(rows: list[dict], value: str, size: str, *, x_title: str, label: str
@@ -70,24 +94,26 @@ def panel_customers(ctx: Context, p: Panel) -> Panel:
 
 
 # The rate panels below are declarations of one shape (rate_lines): they differ in their text.
-@SECTION.panel("churn", "Logo churn and net MRR churn", "def-churn", "saas_metrics_monthly")
+@SECTION.panel("churn", "Logo churn and net MRR churn", "def-churn",
+               "saas_metrics_monthly mrr_movements_monthly")
 def panel_churn(ctx: Context, p: Panel) -> Panel:
     p.units = "% per month (complete months)"
     p.definition = ("Churned customers / customers at the start; net MRR churn nets expansion "
                     "against losses (below 0 is good).")
-    p.svgs.append(rate_lines(
+    p.svgs.append(sliced_rates(
         ctx, [("logo_churn_rate", "Logo churn rate", s.BAD),
               ("net_mrr_churn_rate", "Net MRR churn rate", s.SECONDARY)],
         "fraction", "Rate per month", "churn rate", "churn rates"))
     return p
 
 
-@SECTION.panel("nrr", "Net and gross revenue retention", "def-nrr", "saas_metrics_monthly")
+@SECTION.panel("nrr", "Net and gross revenue retention", "def-nrr",
+               "saas_metrics_monthly mrr_movements_monthly")
 def panel_nrr(ctx: Context, p: Panel) -> Panel:
     p.units = "% of start-of-month MRR kept (complete months)"
     p.definition = ("MRR kept from customers active at the start; NRR counts their expansion, "
                     "GRR caps each at its start.")
-    p.svgs.append(rate_lines(
+    p.svgs.append(sliced_rates(
         ctx, [("net_revenue_retention", "NRR", s.PRIMARY),
               ("gross_revenue_retention", "GRR", s.SECONDARY)],
         "fraction", "Retention", "revenue retention", "NRR and GRR",
