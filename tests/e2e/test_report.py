@@ -118,33 +118,28 @@ def report_path(built) -> Path:
     return settings.report_path
 
 
-@pytest.fixture(scope="module")
-def probe(report_path: Path, tmp_path_factory: pytest.TempPathFactory) -> dict:
-    """What the browser saw: the probe's JSON and the console lines."""
-    browser = _chromium()
-    work = tmp_path_factory.mktemp("report_browser")
-    page = work / "report_probe.html"
+def _in_browser(report_path: Path, work: Path, name: str, script: str) -> dict:
+    """Open the report in headless Chromium with ``script`` (which writes its findings as
+    JSON into <pre id="probe">) after the page; the findings, and the console lines."""
+    page = work / f"report_{name}.html"
     html = report_path.read_text(encoding="utf-8")
-    page.write_text(
-        html.replace("<head>", "<head>" + HEAD_PROBE, 1).removesuffix("</body></html>")
-        + BODY_PROBE + "</body></html>",
-        encoding="utf-8",
-    )
-    done = _run_chromium(
-        browser,
-        work / "profile",
-        "--enable-logging=stderr",
-        "--v=0",
-        "--window-size=1400,1000",
-        "--virtual-time-budget=20000",
-        "--dump-dom",
-        page.as_uri(),
-    )
+    page.write_text(html.replace("<head>", "<head>" + HEAD_PROBE, 1).removesuffix("</body></html>")
+                    + script + "</body></html>", encoding="utf-8")
+    done = _run_chromium(_chromium(), work / f"profile_{name}", "--enable-logging=stderr",
+                         "--v=0", "--window-size=1400,1000", "--virtual-time-budget=20000",
+                         "--dump-dom", page.as_uri())
     match = re.search(r'<pre id="probe">(.*?)</pre>', done.stdout, re.DOTALL)
     assert match, "the probe did not run: " + done.stderr[-2000:]
     data = json.loads(html_lib.unescape(match.group(1)))
     data["console"] = [line for line in done.stderr.splitlines() if "CONSOLE" in line]
     return data
+
+
+@pytest.fixture(scope="module")
+def probe(report_path: Path, tmp_path_factory: pytest.TempPathFactory) -> dict:
+    """What the browser saw: the probe's JSON and the console lines."""
+    return _in_browser(report_path, tmp_path_factory.mktemp("report_browser"), "probe",
+                       BODY_PROBE)
 
 
 def test_the_demo_report_has_every_chart_and_no_error(report_path: Path) -> None:
@@ -233,8 +228,8 @@ def test_in_a_browser_every_chart_is_drawn_without_script_errors(probe: dict) ->
 # After the charts: the filter bar's segments, then, with one segment chosen, what the MRR
 # chart draws (each bar's accessible name: "month | series | value").
 FILTER_PROBE = """<script>(function () {
-  function bars() {
-    var fig = document.querySelector('#chart-mrr figure.vl');
+  function labels(chart) {
+    var fig = document.querySelector('#chart-' + chart + ' figure.vl');
     return Array.prototype.map.call(
       fig.querySelectorAll('.vl-live [aria-label*=" | "]'),
       function (el) { return el.getAttribute('aria-label'); });
@@ -245,9 +240,10 @@ FILTER_PROBE = """<script>(function () {
                segments: Array.prototype.map.call(
                  document.querySelectorAll('#filter-segment option'),
                  function (o) { return o.value; }),
-               all: bars()};
+               all: labels('mrr'), all_churn: labels('churn')};
     return window.reportFilter('segment', 'enterprise').then(function () {
-      out.enterprise = bars();
+      out.enterprise = labels('mrr');
+      out.enterprise_churn = labels('churn');
       var pre = document.createElement('pre');
       pre.id = 'probe';
       pre.textContent = JSON.stringify(out);
@@ -255,6 +251,13 @@ FILTER_PROBE = """<script>(function () {
     });
   });
 })();</script>"""
+
+
+@pytest.fixture(scope="module")
+def filtered(report_path: Path, tmp_path_factory: pytest.TempPathFactory) -> dict:
+    """The MRR and churn charts' marks with every segment, then with "enterprise" chosen."""
+    return _in_browser(report_path, tmp_path_factory.mktemp("report_filter"), "filter",
+                       FILTER_PROBE)
 
 
 def _bars(labels: list[str]) -> dict[str, float]:
@@ -267,22 +270,11 @@ def _bars(labels: list[str]) -> dict[str, float]:
     return out
 
 
-def test_the_segment_filter_shows_that_segments_numbers(built, report_path: Path,
-                                                       tmp_path: Path) -> None:
+def test_the_segment_filter_shows_that_segments_numbers(built, filtered: dict) -> None:
     """In a browser, choosing a segment redraws the MRR chart with that segment's MRR from
     marts.mrr_movements_monthly; "All" (and the static SVG) is every segment's."""
     settings, _ = built
-    browser = _chromium()
-    page = tmp_path / "report_filter.html"
-    html = report_path.read_text(encoding="utf-8")
-    page.write_text(html.replace("<head>", "<head>" + HEAD_PROBE, 1).removesuffix("</body></html>")
-                    + FILTER_PROBE + "</body></html>", encoding="utf-8")
-    done = _run_chromium(browser, tmp_path / "profile", "--enable-logging=stderr", "--v=0",
-                         "--window-size=1400,1000", "--virtual-time-budget=20000", "--dump-dom",
-                         page.as_uri())
-    match = re.search(r'<pre id="probe">(.*?)</pre>', done.stdout, re.DOTALL)
-    assert match, "the probe did not run: " + done.stderr[-2000:]
-    seen = json.loads(html_lib.unescape(match.group(1)))
+    seen = filtered
     assert seen["errors"] == [] and seen["bar"]
     con = duckdb.connect(str(settings.serving_path), read_only=True)
     try:
@@ -483,16 +475,7 @@ def test_the_month_range_shows_those_months_in_every_monthly_chart(
     with those months only (the MRR bars with the mart's numbers) and sets the From/To
     choices; clearing it shows every month again."""
     settings, _ = built
-    page = tmp_path / "report_range.html"
-    html = report_path.read_text(encoding="utf-8")
-    page.write_text(html.replace("<head>", "<head>" + HEAD_PROBE, 1).removesuffix("</body></html>")
-                    + RANGE_PROBE + "</body></html>", encoding="utf-8")
-    done = _run_chromium(_chromium(), tmp_path / "profile", "--enable-logging=stderr", "--v=0",
-                         "--window-size=1400,1000", "--virtual-time-budget=20000", "--dump-dom",
-                         page.as_uri())
-    match = re.search(r'<pre id="probe">(.*?)</pre>', done.stdout, re.DOTALL)
-    assert match, "the probe did not run: " + done.stderr[-2000:]
-    seen = json.loads(html_lib.unescape(match.group(1)))
+    seen = _in_browser(report_path, tmp_path, "range", RANGE_PROBE)
     assert seen["errors"] == [] and seen["bar"]
     con = duckdb.connect(str(settings.serving_path), read_only=True)
     try:
@@ -522,25 +505,6 @@ def test_the_month_range_shows_those_months_in_every_monthly_chart(
     assert (seen["cleared"]["from"], seen["cleared"]["to"]) == (first, last)
 
 
-RATES_PROBE = """<script>(function () {
-  function points() {
-    var fig = document.querySelector('#chart-churn figure.vl');
-    return Array.prototype.map.call(fig.querySelectorAll('.vl-live [aria-label*=" | "]'),
-      function (el) { return el.getAttribute('aria-label'); });
-  }
-  var views = window.reportViews || {};
-  Promise.all(views.pending || []).then(function () {
-    var out = {errors: window.__errors, all: points()};
-    return window.reportFilter('segment', 'enterprise').then(function () {
-      out.enterprise = points();
-      var pre = document.createElement('pre');
-      pre.id = 'probe';
-      pre.textContent = JSON.stringify(out);
-      document.body.appendChild(pre);
-    });
-  });
-})();</script>"""
-
 
 def _rate_points(labels: list[str], series: str) -> dict[str, float]:
     """'Mar 25 | Logo churn rate | 0.0218' -> {'Mar 25': 0.0218} for one line."""
@@ -553,23 +517,15 @@ def _rate_points(labels: list[str], series: str) -> dict[str, float]:
 
 
 def test_the_segment_filter_shows_that_segments_churn_by_the_semantic_layer(
-        built, report_path: Path, tmp_path: Path) -> None:
+        built, filtered: dict) -> None:
     """Choosing a segment redraws the churn rates with that segment's own rates: those the
     semantic layer (MetricFlow, the one definition of each KPI) gives for the segment, month
     by month; with every segment, the published saas_metrics_monthly's rates."""
     from dagster_project.semantic import SemanticLayer
 
     settings, _ = built
-    page = tmp_path / "report_rates.html"
-    html = report_path.read_text(encoding="utf-8")
-    page.write_text(html.replace("<head>", "<head>" + HEAD_PROBE, 1).removesuffix("</body></html>")
-                    + RATES_PROBE + "</body></html>", encoding="utf-8")
-    done = _run_chromium(_chromium(), tmp_path / "profile", "--enable-logging=stderr", "--v=0",
-                         "--window-size=1400,1000", "--virtual-time-budget=20000", "--dump-dom",
-                         page.as_uri())
-    match = re.search(r'<pre id="probe">(.*?)</pre>', done.stdout, re.DOTALL)
-    assert match, "the probe did not run: " + done.stderr[-2000:]
-    seen = json.loads(html_lib.unescape(match.group(1)))
+    seen = {"errors": filtered["errors"], "all": filtered["all_churn"],
+            "enterprise": filtered["enterprise_churn"]}
     assert seen["errors"] == []
     con = duckdb.connect(str(settings.serving_path), read_only=True)
     try:
