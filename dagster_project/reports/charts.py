@@ -728,12 +728,17 @@ def sliced_rate_chart(categories: Sequence[dt.date | str], rates: Sequence[Slice
                       rows: Sequence[tuple[int, Mapping[str, str], Mapping[str, float]]], *,
                       dims: Sequence[str], kind: str, unit: str, x_title: str = "",
                       refs: Sequence[Ref] = (), include_zero: bool = True,
-                      currency: str = "USD", width: int = 640, height: int = 280,
-                      label: str = "chart") -> Figure:
+                      bands: Sequence[tuple[float | None, str, str]] = (),
+                      cap: float | None = None, currency: str = "USD", width: int = 640,
+                      height: int = 280, label: str = "chart") -> Figure:
     """Lines of ``rates``, each computed by the browser from the sums of its columns over the
     ``rows`` (category index, dimension values, column values) that the page's filters keep
     (all of them in the static SVG), so a rate by segment is the segment's own rate, by the
-    same definition. A category whose rate has no value (a zero denominator) has no point."""
+    same definition. A category whose rate has no value (a zero denominator) has no point.
+
+    With ``bands`` (at least, colour, legend label; highest first, the last at None) the
+    one rate is drawn as bars in the colour of the band its value falls in; bars above
+    ``cap`` are cut there with their value written inside."""
     import altair as alt
 
     keys = [category_text(c) for c in categories]
@@ -751,8 +756,9 @@ def sliced_rate_chart(categories: Sequence[dt.date | str], rates: Sequence[Slice
     keep = " && ".join([f"({d} == '{ALL}' || datum.{d} == {d})" for d in dims]
                        + ([RANGE_KEEP] if ranged else [])) or "true"
     x = alt.X("x:N", title=x_title or None, sort=keys, axis=alt.Axis(labelAngle=0))
-    y = alt.Y("value:Q", title=unit, scale=alt.Scale(zero=include_zero),
-              axis=alt.Axis(labelExpr=axis_label_expr(kind, currency), tickCount=5))
+    y_scale = alt.Scale(zero=include_zero)
+    y_axis = alt.Axis(labelExpr=axis_label_expr(kind, currency), tickCount=5)
+    y = alt.Y("value:Q", title=unit, scale=y_scale, axis=y_axis)
     colour = alt.Color("series:N", scale=alt.Scale(domain=[r.name for r in rates],
                                                    range=[r.colour for r in rates]),
                        legend=alt.Legend(orient="top", title=None) if len(rates) > 1 else None)
@@ -760,16 +766,19 @@ def sliced_rate_chart(categories: Sequence[dt.date | str], rates: Sequence[Slice
     desc = "datum.x + ' | ' + datum.series + ' | ' + datum.value"
     base = alt.Chart(inline(data)).transform_filter(keep).transform_aggregate(
         **{c: f"sum({c})" for c in columns}, groupby=["x"])
-    layers = [
-        base.transform_calculate(value=f"isFinite({r.expr}) ? {r.expr} : null",
-                                 series=json.dumps(r.name))
-        .transform_filter("datum.value != null")
-        .transform_calculate(tip=tip, desc=desc)
-        .mark_line(color=r.colour, strokeWidth=2.2, point=alt.OverlayMarkDef(color=r.colour, size=30))
-        .encode(x=x, y=y, color=colour, tooltip=alt.Tooltip("tip:N", title=None),
-                description="desc:N")
-        for r in rates
-    ]
+    valued = [base.transform_calculate(value=f"isFinite({r.expr}) ? {r.expr} : null",
+                                       series=json.dumps(r.name))
+              .transform_filter("datum.value != null").transform_calculate(tip=tip, desc=desc)
+              for r in rates]
+    if bands:
+        layers = _banded_bars(valued[0], bands, cap, x, alt.Y(
+            "shown:Q", title=unit, scale=y_scale, axis=y_axis), kind, currency)
+    else:
+        layers = [v.mark_line(color=r.colour, strokeWidth=2.2,
+                              point=alt.OverlayMarkDef(color=r.colour, size=30))
+                  .encode(x=x, y=y, color=colour, tooltip=alt.Tooltip("tip:N", title=None),
+                          description="desc:N")
+                  for v, r in zip(valued, rates, strict=True)]
     for ref in refs:
         rule = alt.Chart(inline([{"y": ref.value, "label": ref.label}]))
         layers.append(rule.mark_rule(color=ref.colour, strokeDash=[4, 3], strokeWidth=1.2).encode(
@@ -779,6 +788,32 @@ def sliced_rate_chart(categories: Sequence[dt.date | str], rates: Sequence[Slice
             y=alt.Y("y:Q"), x=alt.value(width), text="label:N"))
     chart = alt.layer(*layers).add_params(*params) if params else alt.layer(*layers)
     return finish(chart, label, width=width, height=height, filters=tuple(dims), ranged=ranged)
+
+
+def _banded_bars(valued: Any, bands: Sequence[tuple[float | None, str, str]],
+                 cap: float | None, x: Any, y: Any, kind: str, currency: str) -> list[Any]:
+    """A rate's bars coloured by band, cut at ``cap`` with the value written inside, and a
+    legend of the bands (see :func:`sliced_rate_chart`)."""
+    import altair as alt
+
+    colour = "".join(f"datum.value >= {at} ? {json.dumps(c)} : " for at, c, _ in bands
+                     if at is not None) + json.dumps(bands[-1][1])
+    shown = f"min(datum.value, {cap})" if cap is not None else "datum.value"
+    bars = valued.transform_calculate(colour=colour, shown=shown)
+    layers = [bars.mark_bar().encode(
+        x=x, y=y, color=alt.Color("colour:N", scale=None),
+        tooltip=alt.Tooltip("tip:N", title=None), description="desc:N")]
+    if cap is not None:
+        layers.append(bars.transform_filter(f"datum.value > {cap}")
+                      .transform_calculate(cut=f"'\u2191 ' + {value_expr(kind, currency)}")
+                      .mark_text(angle=270, align="right", baseline="middle", dx=-6,
+                                 fontSize=9.5, fontWeight=600, color="#ffffff")
+                      .encode(x=x, y=alt.Y("shown:Q"), text="cut:N"))
+    legend = alt.Scale(domain=[name for _, _, name in bands], range=[c for _, c, _ in bands])
+    layers.append(alt.Chart(inline([{"series": name} for _, _, name in bands])).mark_point(
+        opacity=0).encode(color=alt.Color("series:N", scale=legend,
+                                          legend=alt.Legend(orient="top", title=None))))
+    return layers
 
 
 def range_overview(months: Sequence[dt.date], values: Sequence[float | None], *,

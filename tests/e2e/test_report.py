@@ -240,10 +240,11 @@ FILTER_PROBE = """<script>(function () {
                segments: Array.prototype.map.call(
                  document.querySelectorAll('#filter-segment option'),
                  function (o) { return o.value; }),
-               all: labels('mrr'), all_churn: labels('churn')};
+               all: labels('mrr'), all_churn: labels('churn'), all_qr: labels('quick-ratio')};
     return window.reportFilter('segment', 'enterprise').then(function () {
       out.enterprise = labels('mrr');
       out.enterprise_churn = labels('churn');
+      out.enterprise_qr = labels('quick-ratio');
       var pre = document.createElement('pre');
       pre.id = 'probe';
       pre.textContent = JSON.stringify(out);
@@ -255,7 +256,8 @@ FILTER_PROBE = """<script>(function () {
 
 @pytest.fixture(scope="module")
 def filtered(report_path: Path, tmp_path_factory: pytest.TempPathFactory) -> dict:
-    """The MRR and churn charts' marks with every segment, then with "enterprise" chosen."""
+    """The MRR, churn and quick ratio charts' marks with every segment, then with
+    "enterprise" chosen."""
     return _in_browser(report_path, tmp_path_factory.mktemp("report_filter"), "filter",
                        FILTER_PROBE)
 
@@ -518,9 +520,9 @@ def _rate_points(labels: list[str], series: str) -> dict[str, float]:
 
 def test_the_segment_filter_shows_that_segments_churn_by_the_semantic_layer(
         built, filtered: dict) -> None:
-    """Choosing a segment redraws the churn rates with that segment's own rates: those the
-    semantic layer (MetricFlow, the one definition of each KPI) gives for the segment, month
-    by month; with every segment, the published saas_metrics_monthly's rates."""
+    """Choosing a segment redraws the churn rates and the quick ratio with that segment's own
+    rates: those the semantic layer (MetricFlow, the one definition of each KPI) gives for
+    the segment, month by month; with every segment, saas_metrics_monthly's rates."""
     from dagster_project.semantic import SemanticLayer
 
     settings, _ = built
@@ -529,30 +531,37 @@ def test_the_segment_filter_shows_that_segments_churn_by_the_semantic_layer(
     assert seen["errors"] == []
     con = duckdb.connect(str(settings.serving_path), read_only=True)
     try:
-        published = con.execute("select month, logo_churn_rate, net_mrr_churn_rate "
+        published = con.execute("select month, logo_churn_rate, net_mrr_churn_rate, quick_ratio "
                                 "from marts.saas_metrics_monthly").fetchall()
     finally:
         con.close()
     with SemanticLayer(settings.serving_path, settings.semantic_manifest_path) as layer:
-        by_segment = layer.query(["logo_churn_rate", "net_mrr_churn_rate"], by=["segment"]).rows
+        by_segment = layer.query(["logo_churn_rate", "net_mrr_churn_rate", "quick_ratio"],
+                                 by=["segment"]).rows
     shown = {name: _rate_points(seen["all"], name)
              for name in ("Logo churn rate", "Net MRR churn rate")}
     assert len(shown["Logo churn rate"]) >= 3
-    for month, logo, net in published:
+    shown["Quick ratio"] = _rate_points(filtered["all_qr"], "Quick ratio")
+    assert len(shown["Quick ratio"]) >= 3
+    for month, logo, net, quick in published:
         tick = fmt.month_tick(month)
         if tick in shown["Logo churn rate"]:
             assert shown["Logo churn rate"][tick] == pytest.approx(logo, rel=1e-9)
             assert shown["Net MRR churn rate"][tick] == pytest.approx(net, rel=1e-9, abs=1e-12)
+        if tick in shown["Quick ratio"]:
+            assert shown["Quick ratio"][tick] == pytest.approx(quick, rel=1e-9)
     chosen = {name: _rate_points(seen["enterprise"], name)
               for name in ("Logo churn rate", "Net MRR churn rate")}
-    expected = {fmt.month_tick(dt.date.fromisoformat(str(m)[:10])): (logo, net)
-                for m, segment, logo, net in by_segment if segment == "enterprise"}
+    expected = {fmt.month_tick(dt.date.fromisoformat(str(m)[:10])): (logo, net, quick)
+                for m, segment, logo, net, quick in by_segment if segment == "enterprise"}
     assert chosen["Logo churn rate"] and chosen != shown
     for tick, value in chosen["Logo churn rate"].items():
         assert value == pytest.approx(expected[tick][0], rel=1e-9, abs=1e-12)
     for tick, value in chosen["Net MRR churn rate"].items():
         assert value == pytest.approx(expected[tick][1], rel=1e-9, abs=1e-12)
+    for tick, value in _rate_points(filtered["enterprise_qr"], "Quick ratio").items():
+        assert value == pytest.approx(expected[tick][2], rel=1e-9)
     # a month the chart leaves out is one the semantic layer has no rate for either
-    for tick, (logo, _) in expected.items():
+    for tick, (logo, _, _) in expected.items():
         if tick not in chosen["Logo churn rate"] and tick in shown["Logo churn rate"]:
             assert logo is None

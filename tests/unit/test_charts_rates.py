@@ -148,3 +148,34 @@ def load_rate_formulas_expr() -> str:
         path = Path(folder) / "m.json"
         path.write_text(json.dumps(MANIFEST))
         return load_rate_formulas(path)["logo_churn_rate"].expr
+
+
+def test_a_banded_rate_is_bars_in_its_bands_colour_cut_at_the_cap() -> None:
+    """Quick-ratio style: 5 (good), 3 (warning), 0.1 (bad), 20 (cut at 10, "↑ 20" inside);
+    with the segment that has only April chosen, April's own 50/10 = 5 is good."""
+    months = [dt.date(2024, m, 1) for m in (1, 2, 3, 4)]
+    rows = [(0, SMB, {"gains": 50, "losses": 10}), (1, SMB, {"gains": 30, "losses": 10}),
+            (2, SMB, {"gains": 1, "losses": 10}), (3, SMB, {"gains": 150, "losses": 0}),
+            (3, ENT, {"gains": 50, "losses": 10})]
+    rate = charts.SlicedRate("Quick ratio", charts.GOOD, ("gains", "losses"),
+                             "abs(datum.losses) < 1e-6 ? NaN : datum.gains / datum.losses")
+    fig = charts.sliced_rate_chart(
+        months, [rate], rows, dims=charts.FILTERS, kind="ratio", unit="Quick ratio",
+        bands=[(4.0, charts.GOOD, "4x or more"), (2.0, charts.WARN, "2-4x"),
+               (None, charts.BAD, "below 2x")], cap=10.0, label="quick ratio")
+    assert charts.schema_errors(fig.spec) == []
+
+    def bars(spec: dict[str, Any]) -> list[tuple[str, float, str, float]]:
+        return [(item["description"].split(" | ")[0], float(item["description"].split(" | ")[2]),
+                 item["fill"], item["height"]) for item in scene_items(spec, "rect")]
+
+    shown = bars(fig.spec)
+    assert [(m, v, c) for m, v, c, _ in shown] == [
+        ("Jan 24", 5.0, charts.GOOD), ("Feb 24", 3.0, charts.WARN), ("Mar 24", 0.1, charts.BAD),
+        ("Apr 24", 20.0, charts.GOOD)]
+    px = shown[0][3] / 5.0
+    assert shown[3][3] / px == pytest.approx(10.0)  # cut at the cap
+    assert [t["text"] for t in scene_items(fig.spec, "text")] == ["\u2191 20"]
+    only = {**fig.spec, "params": [{**p, "value": "enterprise" if p["name"] == "segment"
+                                    else p["value"]} for p in fig.spec["params"]]}
+    assert [(m, v, c) for m, v, c, _ in bars(only)] == [("Apr 24", 5.0, charts.GOOD)]

@@ -121,7 +121,8 @@ def panel_nrr(ctx: Context, p: Panel) -> Panel:
     return p
 
 
-@SECTION.panel("quick-ratio", "SaaS quick ratio", "def-quick-ratio", "saas_metrics_monthly")
+@SECTION.panel("quick-ratio", "SaaS quick ratio", "def-quick-ratio",
+               "saas_metrics_monthly mrr_movements_monthly")
 def panel_quick_ratio(ctx: Context, p: Panel) -> Panel:
     rows = ctx.complete_saas()
     q = [r["quick_ratio"] for r in rows]
@@ -129,15 +130,32 @@ def panel_quick_ratio(ctx: Context, p: Panel) -> Panel:
     finite = sorted(v for v in q if not fmt.is_missing(v))
     # Above 4 is healthy whatever the value: keep 0-10 readable and cut the rare huge months.
     cap = QUICK_RATIO_CAP if finite and finite[-1] > QUICK_RATIO_CAP else None
-    colours = [s.BAD if fmt.is_missing(v) or v < 2 else s.WARN if v < 4 else s.GOOD for v in q]
     p.units = "Gained MRR per unit of lost MRR (×), complete months"
     p.definition = ("(New + expansion + reactivation) / (churn + contraction): above 4 healthy, "
                     "below 2 churn eats growth.")
+    refs = [s.Ref(4.0, "4×", s.GOOD), s.Ref(2.0, "2×", s.WARN)]
+    bands = [(4.0, s.GOOD, "4× or more"), (2.0, s.WARN, "2–4×"), (None, s.BAD, "below 2×")]
+    months = [r["month"] for r in rows]
+    formula = ctx.rates.get("quick_ratio")
+    try:
+        sliced = ctx.slices(months) if formula is not None else None
+    except NoData:
+        sliced = None
+    if formula is not None and sliced is not None:
+        # by the semantic layer's formula, for the rows the page's filters keep; a segment
+        # can go past the cap where all segments together do not
+        p.svgs.append(s.sliced_rate_chart(
+            months, [s.SlicedRate("Quick ratio", s.GOOD, formula.columns, formula.expr)], sliced,
+            dims=s.FILTERS, kind="ratio", unit="Quick ratio (×)", x_title="Month", refs=refs,
+            bands=bands, cap=QUICK_RATIO_CAP, currency=ctx.currency, label="quick ratio"))
+        p.note = (f"Bars above {fmt.ratio(QUICK_RATIO_CAP)} are cut at the top, their value "
+                  "written inside.")
+        return p
+    colours = [s.BAD if fmt.is_missing(v) or v < 2 else s.WARN if v < 4 else s.GOOD for v in q]
     p.svgs.append(s.xy_chart(s.XYSpec(
-        [r["month"] for r in rows], "ratio", "Quick ratio (×)", "Month",
-        bars=[s.Series("", q, s.GOOD)], bar_colours=colours, y_cap=cap, label="quick ratio",
-        refs=[s.Ref(4.0, "4×", s.GOOD), s.Ref(2.0, "2×", s.WARN)],
-        extra=[("4× or more", s.GOOD), ("2–4×", s.WARN), ("below 2×", s.BAD)])))
+        months, "ratio", "Quick ratio (×)", "Month", bars=[s.Series("", q, s.GOOD)],
+        bar_colours=colours, y_cap=cap, label="quick ratio", refs=refs,
+        extra=[(name, colour) for _, colour, name in bands])))
     if cap is not None:
         p.note = f"Bars above {fmt.ratio(cap)} are cut at the top, their value written inside."
     return p
