@@ -618,13 +618,16 @@ def render_page(
             + "</section>"
         )
     figures = [c for p in panels if p.has_chart for c in p.svgs if isinstance(c, Figure)]
-    sliced = [p.title for p in panels if p.has_chart
+    sliced = [p for p in panels if p.has_chart
               and any(isinstance(c, Figure) and c.filters for c in p.svgs)]
     ranged = overview is not None and any(f.ranged for f in figures)
     if sliced or ranged:
         # filled in by BOOT_JS from the charts' data (no scripts: no bar, every segment and
         # month shown)
-        what = f'<span class="what">Slice {escape(", ".join(sliced))} by</span>' if sliced else ""
+        # the sections in the bar's line, every chart it slices in its tooltip
+        names = [name for key, name in SECTIONS if any(p.section == key for p in sliced)]
+        what = (f'<span class="what" title="{escape(", ".join(p.title for p in sliced))}">'
+                f'Slice the charts of {escape(", ".join(names))} by</span>' if sliced else "")
         months = (
             '<span class="months" id="months"><span class="what">Months: drag across MRR, or'
             f"</span>{overview.html()}</span>" if ranged and overview is not None else "")
