@@ -29,6 +29,21 @@ def rate_lines(ctx: Context, columns: list[tuple[str, str, str]], kind: str, y_t
                                label=label, **options))  # type: ignore[arg-type]
 
 
+def _sliceable(ctx: Context, months: list, columns: list[tuple[str, str, str]]
+               ) -> tuple[list[s.SlicedRate], list] | None:
+    """The rates of ``columns`` (metric, name, colour) by the semantic layer's formulas and
+    marts.mrr_movements_monthly's rows of ``months``; None without a formula or that mart."""
+    formulas = [ctx.rates.get(metric) for metric, _, _ in columns]
+    if None in formulas:
+        return None
+    try:
+        rows = ctx.slices(months)
+    except NoData:
+        return None
+    return [s.SlicedRate(name, colour, f.columns, f.expr)  # type: ignore[union-attr]
+            for (_, name, colour), f in zip(columns, formulas, strict=True)], rows
+
+
 def sliced_rates(ctx: Context, columns: list[tuple[str, str, str]], kind: str, y_title: str,
                  what: str, label: str, *, refs: Sequence[s.Ref] = (),
                  include_zero: bool = True) -> s.Figure:
@@ -37,17 +52,13 @@ def sliced_rates(ctx: Context, columns: list[tuple[str, str, str]], kind: str, y
     the plain lines of saas_metrics_monthly where a formula or that mart is missing."""
     rows = ctx.complete_saas()
     need([r[metric] for r in rows for metric, _, _ in columns], what)
-    formulas = [ctx.rates.get(metric) for metric, _, _ in columns]
-    try:
-        sliced = ctx.slices([r["month"] for r in rows]) if None not in formulas else None
-    except NoData:
-        sliced = None
-    if sliced is None:
+    months = [r["month"] for r in rows]
+    found = _sliceable(ctx, months, columns)
+    if found is None:
         return rate_lines(ctx, columns, kind, y_title, what, label, refs=list(refs),
                           include_zero=include_zero)
-    rates = [s.SlicedRate(name, colour, f.columns, f.expr)  # type: ignore[union-attr]
-             for (_, name, colour), f in zip(columns, formulas, strict=True)]
-    return s.sliced_rate_chart([r["month"] for r in rows], rates, sliced, dims=s.FILTERS,
+    rates, sliced = found
+    return s.sliced_rate_chart(months, rates, sliced, dims=s.FILTERS,
                                kind=kind, unit=y_title, x_title="Month", refs=refs,
                                include_zero=include_zero, currency=ctx.currency, label=label)
 
@@ -136,17 +147,12 @@ def panel_quick_ratio(ctx: Context, p: Panel) -> Panel:
     refs = [s.Ref(4.0, "4×", s.GOOD), s.Ref(2.0, "2×", s.WARN)]
     bands = [(4.0, s.GOOD, "4× or more"), (2.0, s.WARN, "2–4×"), (None, s.BAD, "below 2×")]
     months = [r["month"] for r in rows]
-    formula = ctx.rates.get("quick_ratio")
-    try:
-        sliced = ctx.slices(months) if formula is not None else None
-    except NoData:
-        sliced = None
-    if formula is not None and sliced is not None:
+    found = _sliceable(ctx, months, [("quick_ratio", "Quick ratio", s.GOOD)])
+    if found is not None:
         # by the semantic layer's formula, for the rows the page's filters keep; a segment
         # can go past the cap where all segments together do not
         p.svgs.append(s.sliced_rate_chart(
-            months, [s.SlicedRate("Quick ratio", s.GOOD, formula.columns, formula.expr)], sliced,
-            dims=s.FILTERS, kind="ratio", unit="Quick ratio (×)", x_title="Month", refs=refs,
+            months, *found, dims=s.FILTERS, kind="ratio", unit="Quick ratio (×)", x_title="Month", refs=refs,
             bands=bands, cap=QUICK_RATIO_CAP, currency=ctx.currency, label="quick ratio"))
         p.note = (f"Bars above {fmt.ratio(QUICK_RATIO_CAP)} are cut at the top, their value "
                   "written inside.")
