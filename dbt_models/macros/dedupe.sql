@@ -16,3 +16,13 @@
     ) as ranked
     where _dedupe_rank = 1
 {%- endmacro %}
+
+{#- A staging model's import of its landed source table `raw.<table>`: one row per key
+    (`dedupe` above) when `key_columns` are given, else every landed row. -#}
+{% macro landed(table, key_columns=none, order_by='_file, _line') -%}
+    {%- if key_columns -%}
+    {{ dedupe(source('raw', table), key_columns, order_by) }}
+    {%- else -%}
+    select * from {{ source('raw', table) }}
+    {%- endif -%}
+{%- endmacro %}

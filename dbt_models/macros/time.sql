@@ -119,28 +119,39 @@
     {%- endfor %}
 {%- endmacro %}
 
-{#- The months from `first_month` (an SQL expression, e.g. a scalar subquery) through the
-    as-of month, column `column` (DATE, first of the month), cut from int_calendar_days:
-    the month series most marts are continuous over. NULL first_month gives no rows. -#}
 {#- The `final` select of a continuous monthly mart: every month from the first month of
     the relation `monthly` (a CTE with a `month` column) through the as-of month; each of
     `counts` from it, 0 in a month without a row (cast to `count_type`, or left as it is
     when none); then `columns`, (SQL over monthly's columns, name) pairs, NULL in such a month
-    unless their SQL says otherwise. -#}
-{% macro monthly_series(monthly, counts, columns=[], count_type='bigint') -%}
+    unless their SQL says otherwise. With `by` (a column of monthly), one row per month and
+    each value of `by` that monthly has. `month_column` names the month in monthly and in
+    the result. -#}
+{% macro monthly_series(monthly, counts, columns=[], count_type='bigint', by=none, month_column='month') -%}
     select
-        months.period_start as month
+        months.period_start as {{ month_column }}
+        {%- if by %},
+        dimension.{{ by }}
+        {%- endif %}
         {%- for count in counts %},
         {% if count_type %}cast(coalesce({{ monthly }}.{{ count }}, 0) as {{ count_type }}){% else %}coalesce({{ monthly }}.{{ count }}, 0){% endif %} as {{ count }}
         {%- endfor %}
         {%- for sql, name in columns %},
         {{ sql }} as {{ name }}
         {%- endfor %}
-    from ({{ months_through_as_of('(select min(month) from ' ~ monthly ~ ')') }}) as months
+    from ({{ months_through_as_of('(select min(' ~ month_column ~ ') from ' ~ monthly ~ ')') }}) as months
+    {%- if by %}
+    cross join (select distinct {{ by }} from {{ monthly }}) as dimension
+    {%- endif %}
     left join {{ monthly }}
-        on {{ monthly }}.month = months.period_start
+        on {{ monthly }}.{{ month_column }} = months.period_start
+        {%- if by %}
+        and {{ monthly }}.{{ by }} = dimension.{{ by }}
+        {%- endif %}
 {%- endmacro %}
 
+{#- The months from `first_month` (an SQL expression, e.g. a scalar subquery) through the
+    as-of month, column `column` (DATE, first of the month), cut from int_calendar_days:
+    the month series most marts are continuous over. NULL first_month gives no rows. -#}
 {% macro months_through_as_of(first_month, column='period_start') -%}
     select calendar.month as {{ column }}
     from {{ ref('int_calendar_days') }} as calendar

@@ -123,3 +123,33 @@ final as (
 
 select * from final
 {%- endmacro %}
+
+{#- The responses of one survey ('nps', 'csat') by month (and the `by` columns): their count
+    `responses` and the `counts` expressions (e.g. `nps_counts()`), from int_survey_responses
+    (cut at the as-of date, with the segment each counts for). -#}
+{% macro survey_counts_by_month(survey, counts, by=[]) -%}
+    select
+        month,
+        {%- for column in by %}
+        {{ column }},
+        {%- endfor %}
+        count(*) as responses,
+        {{ counts }}
+    from {{ ref('int_survey_responses') }}
+    where survey = {{ sql_literal(survey) }}
+    group by month{% for column in by %}, {{ column }}{% endfor %}
+{%- endmacro %}
+
+{#- A group's NPS answer counts (docs/METRICS.md, Satisfaction): promoters score 9-10,
+    passives 7-8, detractors 0-6. -#}
+{% macro nps_counts(score='score') -%}
+    sum(case when {{ score }} >= 9 then 1 else 0 end) as promoters,
+        sum(case when {{ score }} between 7 and 8 then 1 else 0 end) as passives,
+        sum(case when {{ score }} <= 6 then 1 else 0 end) as detractors
+{%- endmacro %}
+
+{#- NPS from a row's counts: 100 x (promoters - detractors) / responses, NULL without
+    responses. -#}
+{% macro nps_score(relation) -%}
+    {{ safe_ratio('100 * (' ~ relation ~ '.promoters - ' ~ relation ~ '.detractors)', relation ~ '.responses') }}
+{%- endmacro %}

@@ -19,7 +19,7 @@ REACHES = "product_usage_daily_reaches_the_as_of_date"
 NPS_ENDS = "nps_monthly_ends_by_the_as_of_month"
 NPS_COUNTS = "nps_monthly_nps_follows_its_counts"
 ONE_PER_TARGET = "assert_kpi_scorecard_one_row_per_target"
-TRIANGLE = "assert_user_cohorts_full_triangle"
+TRIANGLE = "user_cohorts_monthly_is_a_full_triangle"
 TESTS = [REACHES, NPS_ENDS, NPS_COUNTS, ONE_PER_TARGET, TRIANGLE]
 
 AS_OF = "2024-03-10"

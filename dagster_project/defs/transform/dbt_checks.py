@@ -9,7 +9,7 @@ with ``severity: warn`` says that it only warns.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 MAX_CHARS = 600
@@ -34,45 +34,74 @@ def _bounds(ranges: list[Mapping[str, Any]]) -> str:
     return "; ".join(parts)
 
 
-def _generic(name: str, kwargs: Mapping[str, Any]) -> str:
-    column = kwargs.get("column_name")
+def _continuous_periods(column: Any, kwargs: Mapping[str, Any]) -> str:
+    step = kwargs.get("datepart", "month")
     per = f" (per {_listed(kwargs['partition_by'])})" if kwargs.get("partition_by") else ""
-    if name == "unique":
-        return f"{column} is unique: no two rows share a value."
-    if name == "not_null":
-        return f"{column} is never NULL."
-    if name == "accepted_values":
-        return f"{column} is one of: {_listed(kwargs.get('values'))}."
-    if name == "relationships":
-        target = str(kwargs.get("to", "")).removeprefix("ref('").removesuffix("')")
-        return f"Every {column} is a {kwargs.get('field')} of {target}."
-    if name == "columns_not_null":
-        return f"No NULL in any of: {_listed(kwargs.get('columns'))}."
-    if name == "columns_between":
-        return f"Inclusive bounds, NULL passes: {_bounds(kwargs.get('ranges') or [])}."
-    if name == "value_between":
-        return f"Inclusive bounds, NULL passes: {_bounds([{**kwargs, 'column': column}])}."
-    if name == "unique_combination":
-        return f"One row per ({_listed(kwargs.get('columns'))})."
-    if name == "positive_value":
-        return f"{column} > 0 on every row."
-    if name == "expression_is_true":
-        return f"On every row: {' '.join(str(kwargs.get('expression')).split())}."
-    if name == "revenue_equal_to_the_cent":
-        return f"{kwargs.get('left')} = {kwargs.get('right')}, to the cent, on every row."
-    if name == "continuous_periods":
-        step = kwargs.get("datepart", "month")
-        return f"No gap in the {step} series {column}{per}: each {step} follows the last."
-    if name == "ends_by_the_as_of_period":
-        step = kwargs.get("datepart", "month")
-        if kwargs.get("reaches"):
-            return f"The {step} series {column} ends exactly at the as-of {step}."
-        return f"The {step} series {column} never passes the as-of {step}."
-    if name == "sales_shares_sum_to_one":
-        by = f" per ({_listed(kwargs['group_by'])})" if kwargs.get("group_by") else ""
-        return f"{column} sums to 1{by}."
-    shown = ", ".join(f"{k}={v}" for k, v in kwargs.items())
-    return f"dbt test {name}({shown})."
+    return f"No gap in the {step} series {column}{per}: each {step} follows the last."
+
+
+def _ends_by_the_as_of_period(column: Any, kwargs: Mapping[str, Any]) -> str:
+    step = kwargs.get("datepart", "month")
+    if kwargs.get("reaches"):
+        return f"The {step} series {column} ends exactly at the as-of {step}."
+    return f"The {step} series {column} never passes the as-of {step}."
+
+
+def _sums_to_one(column: Any, kwargs: Mapping[str, Any]) -> str:
+    by = f" per ({_listed(kwargs['group_by'])})" if kwargs.get("group_by") else ""
+    return f"{column} sums to 1{by}."
+
+
+def _ref_name(ref: Any) -> str:
+    return str(ref).removeprefix("ref('").removesuffix("')")
+
+
+# Generic test name -> its sentence, from the tested column and the test's arguments.
+_SENTENCES: dict[str, Callable[[Any, Mapping[str, Any]], str]] = {
+    "unique": lambda column, kw: f"{column} is unique: no two rows share a value.",
+    "not_null": lambda column, kw: f"{column} is never NULL.",
+    "accepted_values": lambda column, kw: f"{column} is one of: {_listed(kw.get('values'))}.",
+    "relationships": lambda column, kw: (
+        f"Every {column} is a {kw.get('field')} of {_ref_name(kw.get('to', ''))}."
+    ),
+    "columns_not_null": lambda column, kw: f"No NULL in any of: {_listed(kw.get('columns'))}.",
+    "columns_between": lambda column, kw: (
+        f"Inclusive bounds, NULL passes: {_bounds(kw.get('ranges') or [])}."
+    ),
+    "value_between": lambda column, kw: (
+        f"Inclusive bounds, NULL passes: {_bounds([{**kw, 'column': column}])}."
+    ),
+    "unique_combination": lambda column, kw: f"One row per ({_listed(kw.get('columns'))}).",
+    "positive_value": lambda column, kw: f"{column} > 0 on every row.",
+    "expression_is_true": lambda column, kw: (
+        f"On every row: {' '.join(str(kw.get('expression')).split())}."
+    ),
+    "mrr_bridge_reconciles": lambda column, kw: (
+        "On every row, to the cent: mrr_end = mrr_start + new + expansion + reactivation"
+        " - contraction - churned, net_new_mrr = mrr_end - mrr_start, arr_end = 12 x mrr_end;"
+        " customers_end = customers_start + new + reactivated - churned."
+    ),
+    "cohort_triangle_is_full": lambda column, kw: (
+        "A full triangle: every cohort has one row for each month from its cohort month"
+        " (months_since_start 0) through the as-of month, no gap, none after it."
+    ),
+    "sums_to": lambda column, kw: (
+        f"Summed by {kw.get('key', 'month')}, equals {_ref_name(kw.get('to', ''))}:"
+        f" {_listed(kw.get('money') or [])} to the cent,"
+        f" {_listed(kw.get('counts') or [])} exactly."
+    ),
+    "continuous_periods": _continuous_periods,
+    "ends_by_the_as_of_period": _ends_by_the_as_of_period,
+    "sales_shares_sum_to_one": _sums_to_one,
+}
+
+
+def _generic(name: str, kwargs: Mapping[str, Any]) -> str:
+    sentence = _SENTENCES.get(name)
+    if sentence is None:
+        shown = ", ".join(f"{k}={v}" for k, v in kwargs.items())
+        return f"dbt test {name}({shown})."
+    return sentence(kwargs.get("column_name"), kwargs)
 
 
 def _leading_comment(sql: str) -> str:

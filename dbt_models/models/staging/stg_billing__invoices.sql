@@ -3,16 +3,12 @@
 with
 
 invoices as (
-    select * from {{ source('raw', 'invoices') }}
-),
-
-deduped as (
-    {{ dedupe('invoices', ['invoice_id']) }}
+    {{ landed('invoices', ['invoice_id']) }}
 ),
 
 dated as (
-    select deduped.*, {{ to_reporting_date('issued_at') }} as issued_date
-    from deduped
+    select invoices.*, {{ to_reporting_date('issued_at') }} as issued_date
+    from invoices
 ),
 
 final as (
@@ -23,9 +19,7 @@ final as (
         dated.issued_date,
         {{ month_start('dated.issued_date') }} as issued_month,
         dated.amount,
-        dated.currency,
-        fx.rate_to_reporting as fx_rate,
-        dated.amount * fx.rate_to_reporting as amount_reporting,
+        {{ reporting_amounts('dated', ['amount']) }},
         dated.revenue_type,
         dated.status,
         coalesce(dated.product, 'unknown') as product,

@@ -7,19 +7,15 @@
 with
 
 events as (
-    select * from {{ source('raw', 'subscription_events') }}
-),
-
-deduped as (
-    {{ dedupe('events', ['event_id']) }}
+    {{ landed('subscription_events', ['event_id']) }}
 ),
 
 dated as (
     select
-        deduped.*,
+        events.*,
         {{ to_reporting_date('effective_at') }} as effective_date,
         {{ to_reporting_date('coalesce(occurred_at, effective_at)') }} as occurred_date
-    from deduped
+    from events
 ),
 
 final as (
@@ -39,10 +35,7 @@ final as (
         dated.unit_amount,
         dated.quantity,
         dated.discount_amount,
-        dated.currency,
-        fx.rate_to_reporting as fx_rate,
-        dated.unit_amount * fx.rate_to_reporting as unit_amount_reporting,
-        dated.discount_amount * fx.rate_to_reporting as discount_amount_reporting,
+        {{ reporting_amounts('dated', ['unit_amount', 'discount_amount']) }},
         dated._file,
         dated._line
     from dated

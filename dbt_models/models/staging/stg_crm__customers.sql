@@ -4,11 +4,7 @@
 with
 
 customers as (
-    select * from {{ source('raw', 'customers') }}
-),
-
-latest as (
-    {{ dedupe('customers', ['customer_id'], '_file desc, _line desc') }}
+    {{ landed('customers', ['customer_id'], '_file desc, _line desc') }}
 ),
 
 final as (
@@ -24,7 +20,7 @@ final as (
         sales_rep_id,
         _file,
         _line
-    from latest
+    from customers
 )
 
 select * from final

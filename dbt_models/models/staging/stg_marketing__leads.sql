@@ -3,11 +3,7 @@
 with
 
 leads as (
-    select * from {{ source('raw', 'leads') }}
-),
-
-deduped as (
-    {{ dedupe('leads', ['lead_id']) }}
+    {{ landed('leads', ['lead_id']) }}
 ),
 
 final as (
@@ -22,7 +18,7 @@ final as (
         {{ to_reporting_date('converted_at') }} as converted_date,
         _file,
         _line
-    from deduped
+    from leads
 )
 
 select * from final

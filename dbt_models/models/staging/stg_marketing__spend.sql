@@ -3,7 +3,7 @@
 with
 
 spend as (
-    select * from {{ source('raw', 'marketing_spend') }}
+    {{ landed('marketing_spend') }}
 ),
 
 final as (
@@ -12,9 +12,7 @@ final as (
         {{ month_start('spend.spend_date') }} as spend_month,
         spend.channel,
         spend.amount,
-        spend.currency,
-        fx.rate_to_reporting as fx_rate,
-        spend.amount * fx.rate_to_reporting as amount_reporting,
+        {{ reporting_amounts('spend', ['amount']) }},
         spend.cost_type,
         spend.motion,
         spend._file,

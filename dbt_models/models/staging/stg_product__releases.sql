@@ -3,11 +3,7 @@
 with
 
 releases as (
-    select * from {{ source('raw', 'releases') }}
-),
-
-deduped as (
-    {{ dedupe('releases', ['release_id']) }}
+    {{ landed('releases', ['release_id']) }}
 ),
 
 final as (
@@ -22,7 +18,7 @@ final as (
         kind,
         _file,
         _line
-    from deduped
+    from releases
 )
 
 select * from final

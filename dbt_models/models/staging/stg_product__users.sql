@@ -3,11 +3,7 @@
 with
 
 users as (
-    select * from {{ source('raw', 'users') }}
-),
-
-deduped as (
-    {{ dedupe('users', ['user_id']) }}
+    {{ landed('users', ['user_id']) }}
 ),
 
 final as (
@@ -19,7 +15,7 @@ final as (
         coalesce(acquisition_channel, 'unknown') as acquisition_channel,
         _file,
         _line
-    from deduped
+    from users
 )
 
 select * from final

@@ -3,16 +3,12 @@
 with
 
 bookings as (
-    select * from {{ source('raw', 'bookings') }}
-),
-
-deduped as (
-    {{ dedupe('bookings', ['booking_id']) }}
+    {{ landed('bookings', ['booking_id']) }}
 ),
 
 dated as (
-    select deduped.*, {{ to_reporting_date('booked_at') }} as booked_date
-    from deduped
+    select bookings.*, {{ to_reporting_date('booked_at') }} as booked_date
+    from bookings
 ),
 
 final as (
@@ -24,9 +20,7 @@ final as (
         {{ month_start('dated.booked_date') }} as booked_month,
         dated.contract_months,
         dated.total_contract_value,
-        dated.currency,
-        fx.rate_to_reporting as fx_rate,
-        dated.total_contract_value * fx.rate_to_reporting as total_contract_value_reporting,
+        {{ reporting_amounts('dated', ['total_contract_value']) }},
         dated.sales_rep_id,
         coalesce(dated.product, 'unknown') as product,
         coalesce(dated.revenue_type, 'unknown') as revenue_type,

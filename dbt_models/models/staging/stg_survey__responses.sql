@@ -3,11 +3,7 @@
 with
 
 responses as (
-    select * from {{ source('raw', 'survey_responses') }}
-),
-
-deduped as (
-    {{ dedupe('responses', ['response_id']) }}
+    {{ landed('survey_responses', ['response_id']) }}
 ),
 
 final as (
@@ -21,7 +17,7 @@ final as (
         user_id,
         _file,
         _line
-    from deduped
+    from responses
 )
 
 select * from final

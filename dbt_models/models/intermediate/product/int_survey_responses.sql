@@ -27,7 +27,7 @@ final as (
         responses.survey,
         {{ month_start('responses.responded_date') }} as month,
         responses.score,
-        coalesce(customers.segment, 'unknown') as segment
+        {{ customer_dimensions(columns=['segment']) }}
     from responses
     cross join as_of
     left join users

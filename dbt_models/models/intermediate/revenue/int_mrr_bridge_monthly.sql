@@ -21,9 +21,7 @@ movements as (
 snapshots as (
     select
         customer_months.month,
-        coalesce(customers.segment, 'unknown') as segment,
-        coalesce(customers.region, 'unknown') as region,
-        coalesce(customers.acquisition_channel, 'unknown') as acquisition_channel,
+        {{ customer_dimensions() }},
         sum(customer_months.mrr_start) as mrr_start,
         sum(customer_months.mrr_end) as mrr_end,
         sum(case when customer_months.mrr_start > 0 then 1 else 0 end) as customers_start,
@@ -49,9 +47,7 @@ snapshots as (
 movement_sums as (
     select
         movements.movement_month as month,
-        coalesce(customers.segment, 'unknown') as segment,
-        coalesce(customers.region, 'unknown') as region,
-        coalesce(customers.acquisition_channel, 'unknown') as acquisition_channel,
+        {{ customer_dimensions() }},
         {{ revenue_movement_sums('movements.movement_type', 'movements.amount') }}
     from movements
     left join customers

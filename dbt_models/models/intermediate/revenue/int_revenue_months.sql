@@ -34,11 +34,7 @@ final as (
     select
         months.month,
         {{ add_days('months.month', -1) }} as opening_date,
-        case
-            when {{ add_days(add_months('months.month', 1), -1) }} > bounds.as_of_date
-                then bounds.as_of_date
-            else {{ add_days(add_months('months.month', 1), -1) }}
-        end as closing_date,
+        {{ period_closing_date('months.month', 1, 'bounds.as_of_date') }} as closing_date,
         months.month = bounds.end_month as is_as_of_month
     from months
     cross join bounds

@@ -35,8 +35,7 @@ recognised as (
 final as (
     select
         recognised.*,
-        coalesce(customers.segment, 'unknown') as segment,
-        coalesce(customers.region, 'unknown') as region
+        {{ customer_dimensions(columns=['segment', 'region']) }}
     from recognised
     left join customers
         on customers.customer_id = recognised.customer_id

@@ -101,39 +101,17 @@ quarter_instants as (
     select
         saas_quarters.quarter_start,
         {{ add_days('saas_quarters.quarter_start', -1) }} as opening_date,
-        case
-            when {{ add_days(add_months('saas_quarters.quarter_start', 3), -1) }} > as_of.as_of_date
-                then as_of.as_of_date
-            else {{ add_days(add_months('saas_quarters.quarter_start', 3), -1) }}
-        end as closing_date
+        {{ period_closing_date('saas_quarters.quarter_start', 3, 'as_of.as_of_date') }} as closing_date
     from saas_quarters
     cross join as_of
 ),
 
 customers_at_opening as (
-    select
-        quarter_instants.quarter_start,
-        movement_intervals.customer_id,
-        movement_intervals.mrr_after as mrr_start
-    from quarter_instants
-    inner join movement_intervals
-        on movement_intervals.movement_date <= quarter_instants.opening_date
-        and (movement_intervals.next_movement_date is null
-            or movement_intervals.next_movement_date > quarter_instants.opening_date)
-    where movement_intervals.mrr_after > 0
+    {{ customers_with_mrr_at('quarter_instants', 'quarter_start', 'opening_date', 'movement_intervals', 'mrr_start') }}
 ),
 
 customers_at_closing as (
-    select
-        quarter_instants.quarter_start,
-        movement_intervals.customer_id,
-        movement_intervals.mrr_after as mrr_end
-    from quarter_instants
-    inner join movement_intervals
-        on movement_intervals.movement_date <= quarter_instants.closing_date
-        and (movement_intervals.next_movement_date is null
-            or movement_intervals.next_movement_date > quarter_instants.closing_date)
-    where movement_intervals.mrr_after > 0
+    {{ customers_with_mrr_at('quarter_instants', 'quarter_start', 'closing_date', 'movement_intervals', 'mrr_end') }}
 ),
 
 start_cohorts as (

@@ -59,19 +59,10 @@ cohorts as (
     group by cohort_members.signup_month
 ),
 
-months as (
-    {{ months_through_as_of('(select min(signup_month) from cohorts)') }}
-),
-
 final as (
-    select
-        months.period_start as signup_month,
-        cast(coalesce(cohorts.users, 0) as bigint) as users,
-        cast(coalesce(cohorts.activated_users, 0) as bigint) as activated_users,
-        {{ safe_ratio('cohorts.activated_users', 'cohorts.users') }} as activation_rate
-    from months
-    left join cohorts
-        on cohorts.signup_month = months.period_start
+    {{ monthly_series('cohorts', ['users', 'activated_users'], [
+        (safe_ratio('cohorts.activated_users', 'cohorts.users'), 'activation_rate'),
+    ], month_column='signup_month') }}
 )
 
 select * from final

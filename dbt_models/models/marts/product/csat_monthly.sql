@@ -5,23 +5,8 @@
 
 with
 
-responses as (
-    select * from {{ ref('int_survey_responses') }}
-),
-
-csat_responses as (
-    select month, score
-    from responses
-    where survey = 'csat'
-),
-
 monthly as (
-    select
-        month,
-        count(*) as responses,
-        sum(case when score >= 4 then 1 else 0 end) as satisfied_responses
-    from csat_responses
-    group by month
+    {{ survey_counts_by_month('csat', 'sum(case when score >= 4 then 1 else 0 end) as satisfied_responses') }}
 ),
 
 final as (

@@ -5,30 +5,13 @@
 
 with
 
-responses as (
-    select * from {{ ref('int_survey_responses') }}
-),
-
-nps_responses as (
-    select month, score
-    from responses
-    where survey = 'nps'
-),
-
 monthly as (
-    select
-        month,
-        count(*) as responses,
-        sum(case when score >= 9 then 1 else 0 end) as promoters,
-        sum(case when score between 7 and 8 then 1 else 0 end) as passives,
-        sum(case when score <= 6 then 1 else 0 end) as detractors
-    from nps_responses
-    group by month
+    {{ survey_counts_by_month('nps', nps_counts()) }}
 ),
 
 final as (
     {{ monthly_series('monthly', ['responses', 'promoters', 'passives', 'detractors'], [
-        (safe_ratio('100 * (monthly.promoters - monthly.detractors)', 'monthly.responses'), 'nps'),
+        (nps_score('monthly'), 'nps'),
     ]) }}
 )
 

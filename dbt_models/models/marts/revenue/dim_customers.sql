@@ -79,10 +79,7 @@ final as (
     select
         known_customers.customer_id,
         crm.customer_name,
-        coalesce(crm.segment, 'unknown') as segment,
-        coalesce(crm.region, 'unknown') as region,
-        coalesce(crm.country, 'unknown') as country,
-        coalesce(crm.acquisition_channel, 'unknown') as acquisition_channel,
+        {{ customer_dimensions('crm', ['segment', 'region', 'country', 'acquisition_channel']) }},
         crm.sales_rep_id,
         crm.created_date,
         movement_dates.first_paid_date,

@@ -21,9 +21,7 @@ final as (
         {{ publish_money('movements.mrr_change') }} as mrr_change,
         {{ publish_money('movements.mrr_before') }} as mrr_before,
         {{ publish_money('movements.mrr_after') }} as mrr_after,
-        coalesce(customers.segment, 'unknown') as segment,
-        coalesce(customers.region, 'unknown') as region,
-        coalesce(customers.acquisition_channel, 'unknown') as acquisition_channel
+        {{ customer_dimensions() }}
     from movements
     left join customers
         on customers.customer_id = movements.customer_id

@@ -130,8 +130,7 @@ final as (
         {{ safe_ratio('ranked.revenue_through', 'ranked.total_revenue') }} as cumulative_share,
         cast(ranked.churned_movements as bigint) as churned_movements,
         {{ publish_money('ranked.churned_mrr') }} as churned_mrr,
-        coalesce(customers.segment, 'unknown') as segment,
-        coalesce(customers.region, 'unknown') as region,
+        {{ customer_dimensions(columns=['segment', 'region']) }},
         trailing_window.window_start,
         trailing_window.window_end
     from ranked
