@@ -61,6 +61,17 @@ select cast(d as date) as d
 from range(date '2024-01-01', date '2024-01-01' + {days}, interval 1 day) as t(d);
 """
 
+# The +1/-1 sweep that ends islands and next_active: the running sum over the calendar of
+# the coverage changes ``deltas`` (d, w, m) is each day's WAU and MAU.
+SWEEP_SQL = """
+        per_day as (select d, sum(w) as w, sum(m) as m from deltas group by d)
+        select c.d,
+               sum(coalesce(p.w, 0)) over (order by c.d rows unbounded preceding) as wau,
+               sum(coalesce(p.m, 0)) over (order by c.d rows unbounded preceding) as mau
+        from calendar as c
+        left join per_day as p on p.d = c.d
+"""
+
 APPROACHES: dict[str, str] = {
     "range_join": """
         select c.d,
@@ -112,13 +123,7 @@ APPROACHES: dict[str, str] = {
             union all select s, 0, 1 from m_spans
             union all select e, 0, -1 from m_spans
         ),
-        per_day as (select d, sum(w) as w, sum(m) as m from deltas group by d)
-        select c.d,
-               sum(coalesce(p.w, 0)) over (order by c.d rows unbounded preceding) as wau,
-               sum(coalesce(p.m, 0)) over (order by c.d rows unbounded preceding) as mau
-        from calendar as c
-        left join per_day as p on p.d = c.d
-    """,
+    """ + SWEEP_SQL,
     "next_active": """
         with spans as (
             select activity_date,
@@ -132,13 +137,7 @@ APPROACHES: dict[str, str] = {
             union all
             select least(coalesce(next_date, activity_date + 30), activity_date + 30), 0, -1 from spans
         ),
-        per_day as (select d, sum(w) as w, sum(m) as m from deltas group by d)
-        select c.d,
-               sum(coalesce(p.w, 0)) over (order by c.d rows unbounded preceding) as wau,
-               sum(coalesce(p.m, 0)) over (order by c.d rows unbounded preceding) as mau
-        from calendar as c
-        left join per_day as p on p.d = c.d
-    """,
+    """ + SWEEP_SQL,
     "window_distinct": """
         with per_row as (
             select activity_date as d,

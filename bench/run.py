@@ -522,11 +522,22 @@ def _verdict(ok: bool, missed_why: str = "") -> str:
     return "met" if ok else "MISSED" + (f"; {missed_why}" if missed_why else "")
 
 
+def _build_verdict(target: str, measured: str, ok: bool, stages: dict[str, float],
+                   dbt: dict[str, object]) -> str:
+    """A build target's line: what was measured, then met or MISSED with the build's
+    bottleneck."""
+    return f"{TARGETS[target]}: {measured}: " + _verdict(ok, _bottleneck(stages, dbt))
+
+
+def _not_measured(target: str, hint: str = "") -> str:
+    return f"{TARGETS[target]}: not measured in this run" + (f" ({hint})" if hint else "")
+
+
 def race_verdict(race: RaceResult | None) -> str:
     """Scale R: our build <= 2x the playbook's three models and <= 1.5 GiB, on the same
     answer (MRR equal in every month)."""
     if race is None:
-        return f"{TARGETS['R']}: not measured in this run (--scales R)"
+        return _not_measured("R", "--scales R")
     if race.not_run:
         return f"{TARGETS['R']}: not measured: {race.not_run}"
     if not (race.playbook and race.ours and race.playbook.ok and race.ours.ok):
@@ -537,11 +548,10 @@ def race_verdict(race: RaceResult | None) -> str:
     x = race.ours.seconds / race.playbook.seconds
     at_scale = race.customers == RACE_CUSTOMERS
     ok = at_scale and x <= 2 and race.ours.peak_rss_mib <= 1.5 * 1024
-    return (f"{TARGETS['R']}: "
-            + ("" if at_scale else f"at {race.customers:,} customers only (--race-customers): ")
-            + f"{_fmt(race.ours)} against the playbook's {_fmt(race.playbook)}, "
-            f"{x:.1f}x, the same MRR in all {race.months} months: "
-            + _verdict(ok, _bottleneck(race.ours_stages, race.ours_dbt)))
+    measured = (("" if at_scale else f"at {race.customers:,} customers only (--race-customers): ")
+                + f"{_fmt(race.ours)} against the playbook's {_fmt(race.playbook)}, "
+                f"{x:.1f}x, the same MRR in all {race.months} months")
+    return _build_verdict("R", measured, ok, race.ours_stages, race.ours_dbt)
 
 
 def verdicts(results: list[ScaleResult], race: RaceResult | None = None) -> list[str]:
@@ -560,36 +570,33 @@ def verdicts(results: list[ScaleResult], race: RaceResult | None = None) -> list
                          f"({share:.0%}{'' if said else ', did not say nothing new'})")
         out.append(f"{TARGETS['nothing new']}: {'; '.join(parts)}: {_verdict(ok)}")
     else:
-        out.append(f"{TARGETS['nothing new']}: not measured in this run")
+        out.append(_not_measured("nothing new"))
     small = by.get("small")
     if small and small.full and small.bare_dbt:
         x = small.full.seconds / small.bare_dbt.seconds
-        out.append(f"{TARGETS['small']}: {small.full.seconds:.1f} s against "
-                   f"{small.bare_dbt.seconds:.1f} s, {x:.1f}x: "
-                   + _verdict(small.full.ok and x <= 4,
-                              _bottleneck(small.full_stages, small.full_dbt)))
+        out.append(_build_verdict(
+            "small", f"{small.full.seconds:.1f} s against {small.bare_dbt.seconds:.1f} s, {x:.1f}x",
+            small.full.ok and x <= 4, small.full_stages, small.full_dbt))
     else:
-        out.append(f"{TARGETS['small']}: not measured in this run (--scales small)")
+        out.append(_not_measured("small", "--scales small"))
     for scale, key, limit_x, limit_gib in (("M", "M full", 10, 2), ("L", "L full", 15, 4)):
         r = by.get(scale)
         if r and r.full and r.baseline_total:
             x = r.full.seconds / r.baseline_total
             ok = r.full.ok and x <= limit_x and r.full.peak_rss_mib <= limit_gib * 1024
-            out.append(f"{TARGETS[key]}: {_fmt(r.full)} against a plain read of "
-                       f"{r.baseline_total:.2f} s, {x:.1f}x: "
-                       + _verdict(ok, _bottleneck(r.full_stages, r.full_dbt)))
+            out.append(_build_verdict(
+                key, f"{_fmt(r.full)} against a plain read of {r.baseline_total:.2f} s, {x:.1f}x",
+                ok, r.full_stages, r.full_dbt))
         else:
-            out.append(f"{TARGETS[key]}: not measured in this run"
-                       + (" (opt-in: --scales L)" if scale == "L" else ""))
+            out.append(_not_measured(key, "opt-in: --scales L" if scale == "L" else ""))
     m = by.get("M")
     if m and m.full and m.incremental:
         share = m.incremental.seconds / m.full.seconds
-        out.append(f"{TARGETS['M nightly']}: {_fmt(m.incremental)}, {share:.0%} of "
-                   f"{m.full.seconds:.1f} s: "
-                   + _verdict(m.incremental.ok and share <= 0.15,
-                              _bottleneck(m.incremental_stages, m.incremental_dbt)))
+        out.append(_build_verdict(
+            "M nightly", f"{_fmt(m.incremental)}, {share:.0%} of {m.full.seconds:.1f} s",
+            m.incremental.ok and share <= 0.15, m.incremental_stages, m.incremental_dbt))
     else:
-        out.append(f"{TARGETS['M nightly']}: not measured in this run")
+        out.append(_not_measured("M nightly"))
     judged = m or max(results, key=lambda r: r.rows.get("product_events", 0), default=None)
     if judged and judged.ingestion:
         ratios = {s: judged.ingestion[s] / judged.baseline[s] for s in judged.ingestion
@@ -603,7 +610,7 @@ def verdicts(results: list[ScaleResult], race: RaceResult | None = None) -> list
         else:
             out.append(f"{TARGETS['ingestion']}: no source large enough at {judged.scale}")
     else:
-        out.append(f"{TARGETS['ingestion']}: not measured in this run")
+        out.append(_not_measured("ingestion"))
     out.append(race_verdict(race))
     return out
 

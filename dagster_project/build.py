@@ -7,7 +7,7 @@ import os
 import re
 import socket
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import IO, Any
 
 import dagster as dg
@@ -43,23 +43,12 @@ class BuildReport:
     nothing_new: dict[str, object] | None = None
 
     def to_dict(self) -> dict[str, object]:
-        return {
-            "success": self.success,
-            "published": self.published,
-            "failed_checks": self.failed_checks,
-            "warnings": self.warnings,
-            "step_errors": self.step_errors,
-            "checks_run": self.checks_run,
-            "materialized": self.materialized,
-            "run_id": self.run_id,
-            "step_seconds": self.step_seconds,
-            "wall_seconds": self.wall_seconds,
-            "partitions": list(self.partitions) if self.partitions else None,
-            "incremental": self.incremental,
-            "log_path": self.log_path,
-            "report_path": self.report_path,
-            "nothing_new": self.nothing_new is not None,
-        }
+        """The report as JSON values: every field but the settings, in order; ``nothing_new``
+        says whether the build stopped because nothing was new."""
+        values = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "settings"}
+        values["partitions"] = list(self.partitions) if self.partitions else None
+        values["nothing_new"] = self.nothing_new is not None
+        return values
 
     def describe(self) -> str:
         lines: list[str] = []

@@ -19,6 +19,7 @@ from dagster_project.contract import (
     Source,
     column_rules,
 )
+from dagster_project.generated_docs import markdown, write_doc
 from dagster_project.ingest.derive import OWNERSHIP
 from dagster_project.ingest.files import FORMATS
 from dagster_project.settings import PROJECT_ROOT
@@ -242,13 +243,11 @@ def render() -> str:
     ]
     for src in SOURCES.values():
         lines += _source_section(src)
-    return "\n".join(lines).rstrip() + "\n"
+    return markdown(lines)
 
 
 def main() -> int:
-    DOC_PATH.write_text(render())
-    print(f"wrote {DOC_PATH}")
-    return 0
+    return write_doc(DOC_PATH, render())
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 import yaml
 
+from dagster_project.generated_docs import markdown
 from dagster_project.settings import DBT_PROJECT_DIR, PROJECT_ROOT
 
 MARTS_DIR = DBT_PROJECT_DIR / "models" / "marts"
@@ -99,7 +100,7 @@ def render_doc(marts: list[Mart]) -> str:
                       "| column | meaning |", "|---|---|"]
             lines += [f"| `{c}` | {_cell(d)} |" for c, d in mart.columns]
             lines.append("")
-    return "\n".join(lines).rstrip() + "\n"
+    return markdown(lines)
 
 
 def render_readme_table(marts: list[Mart]) -> str:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import sys
 
+from dagster_project.generated_docs import markdown, write_doc
 from dagster_project.reports.report_page import DEFAULT_PARAMS, DEFINITIONS, definition_text
 from dagster_project.settings import PROJECT_ROOT
 
@@ -128,13 +129,11 @@ def render() -> str:
             lines += [f"### {term}", "", definition_text(anchor), ""]
         for term, text in MORE.get(section, []):
             lines += [f"### {term}", "", text, ""]
-    return "\n".join(lines).rstrip() + "\n"
+    return markdown(lines)
 
 
 def main() -> int:
-    DOC_PATH.write_text(render())
-    print(f"wrote {DOC_PATH}")
-    return 0
+    return write_doc(DOC_PATH, render())
 
 
 if __name__ == "__main__":

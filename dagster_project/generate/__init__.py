@@ -137,24 +137,8 @@ def generate(
     of an active user-day; by default it is calibrated to about 1000 events per customer
     over two years (1M events for 1000 customers and 730 days).
     """
-    out_dir = Path(out_dir)
-    _check(out_dir, customers, days, start)
-    t0 = time.perf_counter()
-    w = build_world(customers, days, start, seed, events_per_user_day)
-    for source in GENERATED_SOURCES:
-        shutil.rmtree(out_dir / source, ignore_errors=True)
-    summary = GenerateSummary(out_dir, customers, days, start, seed, start, w.tl.last_day)
-    con = connect()
-    try:
-        _write_all(con, w, out_dir, summary, nightly=False)
-        if bad_rows:
-            from dagster_project.generate.bad_rows import write_bad_rows
-
-            summary.bad_rows = write_bad_rows(con, w, out_dir)
-    finally:
-        con.close()
-    summary.seconds = time.perf_counter() - t0
-    return summary
+    return _write_world(out_dir, customers, days, start, seed, events_per_user_day,
+                        nightly=False, bad_rows=bad_rows)
 
 
 def land_next_day(
@@ -168,15 +152,33 @@ def land_next_day(
     """Land the day after a ``generate(out_dir, customers, days, start, seed)`` window:
     rows that became known on day ``days`` go to new files ``<source>/dt=<day>/...``
     (late events of earlier days included). Earlier files are not touched."""
+    return _write_world(out_dir, customers, days, start, seed, events_per_user_day,
+                        nightly=True)
+
+
+def _write_world(out_dir: Path, customers: int, days: int, start: date, seed: int,
+                 events_per_user_day: float | None, *, nightly: bool, bad_rows: bool = False
+                 ) -> GenerateSummary:
+    """Simulate the world of these arguments and write its landed window (replacing each
+    source folder) or, ``nightly``, only its next day (new files beside the earlier ones)."""
     out_dir = Path(out_dir)
     _check(out_dir, customers, days, start)
     t0 = time.perf_counter()
     w = build_world(customers, days, start, seed, events_per_user_day)
-    summary = GenerateSummary(out_dir, customers, days, start, seed, w.tl.next_day,
-                              w.tl.next_day)
+    if nightly:
+        first_day = last_day = w.tl.next_day
+    else:
+        for source in GENERATED_SOURCES:
+            shutil.rmtree(out_dir / source, ignore_errors=True)
+        first_day, last_day = start, w.tl.last_day
+    summary = GenerateSummary(out_dir, customers, days, start, seed, first_day, last_day)
     con = connect()
     try:
-        _write_all(con, w, out_dir, summary, nightly=True)
+        _write_all(con, w, out_dir, summary, nightly=nightly)
+        if bad_rows:
+            from dagster_project.generate.bad_rows import write_bad_rows
+
+            summary.bad_rows = write_bad_rows(con, w, out_dir)
     finally:
         con.close()
     summary.seconds = time.perf_counter() - t0

@@ -13,7 +13,14 @@ from dataclasses import dataclass
 import numpy as np
 
 from dagster_project.generate import catalog as cat
-from dagster_project.generate.timeline import DAY, Timeline, first_in_group, grouped_cumsum, rng_for
+from dagster_project.generate.timeline import (
+    DAY,
+    Timeline,
+    first_in_group,
+    grouped_cumsum,
+    rng_for,
+    take_rows,
+)
 from dagster_project.generate.world import Customers, Spells, boundary
 
 S_CHANGES, S_INVOICES, S_BOOKINGS = 11, 12, 13
@@ -98,20 +105,11 @@ def subscription_events(tl: Timeline, c: Customers, s: Spells, plans: cat.PlanBo
     unit = np.where(ended, np.nan, unit)
     disc = np.where(ended, np.nan, disc)
     order = np.lexsort((s.sub[spell], eff, occ_all))  # landing order: when it happened
-    return SubscriptionEvents(
-        spell=spell[order],
-        sub=s.sub[spell][order],
-        cust=s.cust[spell][order],
-        etype=etype[order],
-        eff_t=eff[order],
-        occ_t=occ_all[order],
-        tier=tier_all[order],
-        period=period[order],
-        unit=unit[order],
-        quantity=q_all[order],
-        discount=disc[order],
-        currency=currency[order],
-    )
+    return take_rows(SubscriptionEvents(
+        spell=spell, sub=s.sub[spell], cust=s.cust[spell], etype=etype, eff_t=eff,
+        occ_t=occ_all, tier=tier_all, period=period, unit=unit, quantity=q_all, discount=disc,
+        currency=currency,
+    ), order)
 
 
 def _state_index(ev: SubscriptionEvents, spell: np.ndarray, t: np.ndarray) -> np.ndarray:
@@ -188,15 +186,10 @@ def invoices(tl: Timeline, c: Customers, s: Spells, ev: SubscriptionEvents, seed
     status = np.select([u < p_open, u < p_open + 0.02, u < p_open + 0.03], [1, 2, 3], 0)
     keep = (amt > 0) & (issued < tl.world_end)
     order = np.lexsort((cust[keep], issued[keep]))
-    return Invoices(
-        cust=cust[keep][order],
-        issued_t=issued[keep][order],
-        amount=amt[keep][order],
-        currency=c.currency[cust[keep]][order],
-        rtype=rtype[keep][order],
-        status=status[keep][order],
-        product=product[keep][order],
-    )
+    return take_rows(Invoices(
+        cust=cust, issued_t=issued, amount=amt, currency=c.currency[cust], rtype=rtype,
+        status=status, product=product,
+    ), np.flatnonzero(keep)[order])
 
 
 @dataclass
@@ -255,6 +248,4 @@ def bookings(tl: Timeline, c: Customers, s: Spells, ev: SubscriptionEvents,
         new_business=np.r_[new_biz[pick], np.zeros(svc.sum(), dtype=bool)],
     )
     order = np.lexsort((out.cust[keep], out.booked_t[keep]))
-    for f in out.__dataclass_fields__:
-        setattr(out, f, getattr(out, f)[keep][order])
-    return out
+    return take_rows(out, np.flatnonzero(keep)[order])

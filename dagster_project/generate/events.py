@@ -23,7 +23,7 @@ from functools import lru_cache
 import numpy as np
 
 from dagster_project.generate import catalog as cat
-from dagster_project.generate.timeline import DAY, Timeline, expand_ranges, rng_for
+from dagster_project.generate.timeline import DAY, Timeline, expand_ranges, rng_for, take_rows
 from dagster_project.generate.world import Users
 
 S_JOURNEY, S_MONTH = 41, 100
@@ -48,7 +48,7 @@ class EventBatch:
         return len(self.t)
 
     def take(self, idx: np.ndarray) -> EventBatch:
-        return EventBatch(*(getattr(self, f)[idx] for f in self.__dataclass_fields__))
+        return take_rows(self, idx)
 
     @staticmethod
     def concat(batches: list[EventBatch]) -> EventBatch:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from dagster_project.generate import catalog as cat
-from dagster_project.generate.timeline import DAY, Timeline, rng_for
+from dagster_project.generate.timeline import DAY, Timeline, rng_for, take_rows
 from dagster_project.generate.world import Customers, Users
 
 S_SURVEYS, S_RELEASES = 31, 32
@@ -64,16 +64,11 @@ def surveys(tl: Timeline, c: Customers, u: Users, seed: int) -> Surveys:
     kind = np.where(has_comment, np.where(rng.random(len(who)) < 0.03, 3, mood), -1)
     t = np.r_[nps_t, cs_t].astype(np.int64)
     order = np.argsort(t, kind="stable")
-    return Surveys(
-        survey=survey[order],
-        responded_t=t[order],
-        score=score[order],
-        cust=u.cust[user][order],
-        user=np.where(anonymous, -1, user)[order],
-        offset_min=u.offset_min[user][order],
-        comment_kind=kind[order],
-        comment_pick=rng.integers(0, 1 << 16, len(who))[order],
-    )
+    return take_rows(Surveys(
+        survey=survey, responded_t=t, score=score, cust=u.cust[user],
+        user=np.where(anonymous, -1, user), offset_min=u.offset_min[user], comment_kind=kind,
+        comment_pick=rng.integers(0, 1 << 16, len(who)),
+    ), order)
 
 
 @dataclass
@@ -125,13 +120,11 @@ def releases(tl: Timeline, seed: int) -> Releases:
     released_all = np.where(released_all >= tl.days * DAY, NOT_RELEASED, released_all)
     product_all = np.r_[product, [0, 1, 2]]
     order = np.lexsort((product_all, planned_all))
-    return Releases(
-        planned_day=planned_all[order],
-        released_t=released_all[order],
-        product=product_all[order],
-        kind=np.r_[np.zeros(len(month)), np.ones(3)].astype(np.int64)[order],
-        feature=np.r_[feature, [-1, -1, -1]][order],
-    )
+    return take_rows(Releases(
+        planned_day=planned_all, released_t=released_all, product=product_all,
+        kind=np.r_[np.zeros(len(month)), np.ones(3)].astype(np.int64),
+        feature=np.r_[feature, [-1, -1, -1]],
+    ), order)
 
 
 def analytics_launch_t(tl: Timeline) -> int:

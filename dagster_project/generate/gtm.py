@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from dagster_project.generate import catalog as cat
-from dagster_project.generate.timeline import DAY, Timeline, rng_for
+from dagster_project.generate.timeline import DAY, Timeline, rng_for, take_rows
 from dagster_project.generate.world import Customers, Spells
 
 S_SPEND, S_LEADS = 21, 22
@@ -155,11 +155,8 @@ def leads(tl: Timeline, c: Customers, sp: Spend, seed: int) -> Leads:
     order = np.argsort(created, kind="stable")  # lead ids follow creation
     cust = np.r_[np.arange(n_won), np.full(len(day), -1)]
     converted = np.r_[c.created_t, np.full(len(day), -1)]
-    return Leads(
-        created_t=created[order],
-        channel=np.r_[won_ch, ch][order],
-        qualified=np.r_[np.ones(n_won, dtype=bool), rng.random(len(day)) < 0.35][order],
-        cust=cust[order],
-        converted_t=converted[order],
-        landed_t=np.r_[c.created_t, lost_t].astype(np.int64)[order],
-    )
+    return take_rows(Leads(
+        created_t=created, channel=np.r_[won_ch, ch],
+        qualified=np.r_[np.ones(n_won, dtype=bool), rng.random(len(day)) < 0.35], cust=cust,
+        converted_t=converted, landed_t=np.r_[c.created_t, lost_t].astype(np.int64),
+    ), order)

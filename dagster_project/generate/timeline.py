@@ -9,13 +9,16 @@ day is consistent with the data landed before it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields, replace
 from datetime import UTC, date, datetime
+from typing import TypeVar
 
 import numpy as np
 
 DAY = 86_400
 MONTH_DAYS = 30.44
+
+Table = TypeVar("Table")
 
 
 def rng_for(seed: int, *stream: int) -> np.random.Generator:
@@ -121,6 +124,15 @@ def expand_ranges(lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, np.ndarra
         return owner, owner.copy()
     offset = np.arange(len(owner), dtype=lo.dtype) - np.repeat(np.cumsum(n, dtype=lo.dtype) - n, n)
     return owner, lo[owner] + offset
+
+
+def take_rows(table: Table, rows: np.ndarray) -> Table:
+    """``table`` (a dataclass of row-aligned arrays) with every array indexed by ``rows``:
+    its rows in that order, or only those. A field that is not an array (a count) is kept."""
+    columns = {f.name: getattr(table, f.name) for f in fields(table)}
+    taken = {name: values[rows] for name, values in columns.items()
+             if isinstance(values, np.ndarray)}
+    return replace(table, **taken)
 
 
 def first_in_group(group: np.ndarray) -> np.ndarray:

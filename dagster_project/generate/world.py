@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from dagster_project.generate import catalog as cat
-from dagster_project.generate.timeline import DAY, MONTH_DAYS, Timeline, rng_for
+from dagster_project.generate.timeline import DAY, MONTH_DAYS, Timeline, rng_for, take_rows
 
 # Random stream ids (see rng_for).
 S_CUSTOMERS, S_UPDATES, S_SPELLS, S_USERS = 1, 2, 3, 4
@@ -397,16 +397,8 @@ def draw_users(tl: Timeline, c: Customers, s: Spells, seed: int) -> Users:
     w2_hi = np.where(paying, np.minimum(end_all, e2[cc]), 0)
 
     order = np.argsort(su_all, kind="stable")  # user ids follow signup order
-    return Users(
-        n=len(su_all),
-        cust=cust_all[order],
-        signup_t=su_all[order],
-        channel=np.r_[ch_cust, ch_free][order],
-        first_user=np.r_[first, np.zeros(n_free, dtype=bool)][order],
-        offset_min=off[order],
-        propensity=prop[order],
-        w1_lo=w1_lo[order],
-        w1_hi=w1_hi[order],
-        w2_lo=w2_lo[order],
-        w2_hi=w2_hi[order],
-    )
+    return take_rows(Users(
+        n=len(su_all), cust=cust_all, signup_t=su_all, channel=np.r_[ch_cust, ch_free],
+        first_user=np.r_[first, np.zeros(n_free, dtype=bool)], offset_min=off, propensity=prop,
+        w1_lo=w1_lo, w1_hi=w1_hi, w2_lo=w2_lo, w2_hi=w2_hi,
+    ), order)

@@ -21,7 +21,7 @@ from datetime import datetime
 import duckdb
 
 from dagster_project.contract import SOURCES
-from dagster_project.ingest.schema import scalar
+from dagster_project.ingest.schema import create_table_sql, scalar
 
 # source -> the parsed columns downstream models need to know what a batch touched.
 TRACKED: dict[str, tuple[str, ...]] = {
@@ -29,15 +29,14 @@ TRACKED: dict[str, tuple[str, ...]] = {
 }
 STATE_SCHEMA = "incremental"  # internal: never published
 
-BATCHES_DDL = """
-create table if not exists ops.ingestion_batches (
-  source VARCHAR,
-  batch_id BIGINT,
-  mode VARCHAR,
-  files BIGINT,
-  rows BIGINT,
-  ingested_at TIMESTAMP
-)"""
+BATCHES_DDL = create_table_sql("ops.ingestion_batches", (
+    ("source", "VARCHAR"),
+    ("batch_id", "BIGINT"),
+    ("mode", "VARCHAR"),
+    ("files", "BIGINT"),
+    ("rows", "BIGINT"),
+    ("ingested_at", "TIMESTAMP"),
+))
 
 
 def changes_table(source: str) -> str:

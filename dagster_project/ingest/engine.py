@@ -108,14 +108,10 @@ class SourceIngestResult:
 
     def to_metadata(self) -> dict[str, object]:
         """Plain values for Dagster metadata (ints, floats and one text)."""
+        as_they_are = ("source", "files_seen", "files_ingested", "files_skipped", "landed_rows",
+                       "accepted_rows", "quarantined_rows")
         return {
-            "source": self.source,
-            "files_seen": self.files_seen,
-            "files_ingested": self.files_ingested,
-            "files_skipped": self.files_skipped,
-            "landed_rows": self.landed_rows,
-            "accepted_rows": self.accepted_rows,
-            "quarantined_rows": self.quarantined_rows,
+            **{name: getattr(self, name) for name in as_they_are},
             "quarantined_share": (
                 self.quarantined_rows / self.landed_rows if self.landed_rows else 0.0
             ),

@@ -24,6 +24,8 @@ ops tables (docs/LANDING.md), the log extended by ``file_bytes``, ``status`` and
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import duckdb
 
 from dagster_project.contract import SOURCES, create_typed_table_sql
@@ -37,21 +39,25 @@ TECH_COLUMNS = (
     ("_raw_line", "VARCHAR"),
 )
 
-INGESTION_LOG_DDL = """
-create table if not exists ops.ingestion_log (
-  source VARCHAR,
-  file VARCHAR,
-  content_hash VARCHAR,
-  landed_rows BIGINT,
-  accepted_rows BIGINT,
-  quarantined_rows BIGINT,
-  ingested_at TIMESTAMP,
-  file_bytes BIGINT,
-  status VARCHAR,
-  error VARCHAR
-)"""
+
+def create_table_sql(table: str, columns: Iterable[tuple[str, str]]) -> str:
+    """DDL creating ``table`` with these (name, SQL type) columns, unless it exists."""
+    listed = ",\n  ".join(f"{name} {sql_type}" for name, sql_type in columns)
+    return f"create table if not exists {table} (\n  {listed}\n)"
+
+
 # Columns added to ops.ingestion_log after its first release (older warehouses get them).
 INGESTION_LOG_ADDED = (("file_bytes", "BIGINT"), ("status", "VARCHAR"), ("error", "VARCHAR"))
+INGESTION_LOG_DDL = create_table_sql("ops.ingestion_log", (
+    ("source", "VARCHAR"),
+    ("file", "VARCHAR"),
+    ("content_hash", "VARCHAR"),
+    ("landed_rows", "BIGINT"),
+    ("accepted_rows", "BIGINT"),
+    ("quarantined_rows", "BIGINT"),
+    ("ingested_at", "TIMESTAMP"),
+    *INGESTION_LOG_ADDED,
+))
 # ops.ingestion_log.status: a file read into rows, or one that could not be read at all
 # (it has no rows: landed = accepted = quarantined = 0, and ``error`` says why).
 INGESTED, UNREADABLE = "ingested", "unreadable"
@@ -61,28 +67,26 @@ INGESTED, UNREADABLE = "ingested", "unreadable"
 # its bytes were already ingested under another path is recorded here once ('skipped_copy',
 # same_as naming that path). With ops.ingestion_log it tells an auditor why a past month's
 # revenue changed.
-FILE_HISTORY_DDL = """
-create table if not exists ops.file_history (
-  source VARCHAR,
-  file VARCHAR,
-  content_hash VARCHAR,
-  event VARCHAR,
-  same_as VARCHAR,
-  landed_rows BIGINT,
-  accepted_rows BIGINT,
-  quarantined_rows BIGINT,
-  ingested_at TIMESTAMP,
-  recorded_at TIMESTAMP
-)"""
+FILE_HISTORY_DDL = create_table_sql("ops.file_history", (
+    ("source", "VARCHAR"),
+    ("file", "VARCHAR"),
+    ("content_hash", "VARCHAR"),
+    ("event", "VARCHAR"),
+    ("same_as", "VARCHAR"),
+    ("landed_rows", "BIGINT"),
+    ("accepted_rows", "BIGINT"),
+    ("quarantined_rows", "BIGINT"),
+    ("ingested_at", "TIMESTAMP"),
+    ("recorded_at", "TIMESTAMP"),
+))
 
-QUARANTINE_DDL = """
-create table if not exists ops.quarantine (
-  source VARCHAR,
-  file VARCHAR,
-  line BIGINT,
-  reason VARCHAR,
-  raw_record VARCHAR
-)"""
+QUARANTINE_DDL = create_table_sql("ops.quarantine", (
+    ("source", "VARCHAR"),
+    ("file", "VARCHAR"),
+    ("line", "BIGINT"),
+    ("reason", "VARCHAR"),
+    ("raw_record", "VARCHAR"),
+))
 
 
 def first_row(con: duckdb.DuckDBPyConnection, sql: str, params: list | None = None) -> tuple | None:

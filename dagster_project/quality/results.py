@@ -11,7 +11,7 @@ import datetime as dt
 import decimal
 import math
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
 SAMPLE_SIZE = 5
@@ -90,18 +90,11 @@ class ExpectationOutcome:
         return self.name + (": " + ", ".join(parts) if parts else "")
 
     def as_dict(self) -> dict[str, Any]:
-        return {
-            "expectation": self.type,
-            "column": self.column,
-            "severity": self.severity,
-            "success": self.success,
-            "observed": plain(self.observed),
-            "unexpected_count": self.unexpected_count,
-            "element_count": self.element_count,
-            "unexpected_sample": [plain(v) for v in self.unexpected_sample],
-            "error": self.error,
-            "where": self.where,
-        }
+        """Every field, in order (``type`` as ``expectation``), the observed values plain."""
+        values = {f.name: getattr(self, f.name) for f in fields(self)}
+        values["observed"] = plain(self.observed)
+        values["unexpected_sample"] = [plain(v) for v in self.unexpected_sample]
+        return {"expectation": values.pop("type"), **values}
 
 
 def merge_outcomes(parts: Sequence[ExpectationOutcome]) -> ExpectationOutcome:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Callable
 
 import duckdb
 
@@ -49,23 +50,25 @@ def period_label(grain: str, start: dt.date) -> str:
     return f"{start.year}-{start.month:02d}"
 
 
+# unit -> a value of it for display (fractions as %, money with separators); other units
+# show two decimals.
+_VALUE_TEXT: dict[str | None, Callable[[float], str]] = {
+    "fraction": lambda v: f"{v * 100:.1f}%",
+    "money": lambda v: f"{v:,.0f}" if abs(v) >= 1000 else f"{v:,.2f}",
+    "count": lambda v: f"{v:,.0f}" if float(v).is_integer() else f"{v:,.1f}",
+    "percent": lambda v: f"{v:.1f}%",
+    "months": lambda v: f"{v:.1f} mo",
+    "score": lambda v: f"{v:.1f}",
+}
+# A change of a rate is in percentage points: the points in one unit of the rate.
+_POINTS_PER_UNIT = {"fraction": 100, "percent": 1}
+
+
 def format_value(value: float | None, unit: str | None) -> str:
     """A number for display, by unit (fractions as %, money with separators)."""
     if value is None:
         return "—"
-    if unit == "fraction":
-        return f"{value * 100:.1f}%"
-    if unit == "money":
-        return f"{value:,.0f}" if abs(value) >= 1000 else f"{value:,.2f}"
-    if unit == "count":
-        return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.1f}"
-    if unit == "percent":
-        return f"{value:.1f}%"
-    if unit == "months":
-        return f"{value:.1f} mo"
-    if unit == "score":
-        return f"{value:.1f}"
-    return f"{value:,.2f}"
+    return _VALUE_TEXT.get(unit, lambda v: f"{v:,.2f}")(value)
 
 
 # Attainment above this is shown as "> 200%" (and a bar drawn full): the KPI beat its
@@ -94,10 +97,8 @@ def attainment_text(attainment: float | None) -> str:
 def format_change(value: float | None, unit: str | None) -> str:
     if value is None:
         return "—"
-    if unit == "fraction":
-        return f"{value * 100:+.1f} pp"
-    if unit == "percent":
-        return f"{value:+.1f} pp"
+    if unit in _POINTS_PER_UNIT:
+        return f"{value * _POINTS_PER_UNIT[unit]:+.1f} pp"
     text = format_value(abs(value), unit)
     return ("+" if value >= 0 else "-") + text
 

@@ -24,22 +24,22 @@ from typing import Any
 import duckdb
 
 from dagster_project.ingest.changes import STATE_SCHEMA, changes_table
+from dagster_project.ingest.schema import create_table_sql
 
 STATE_NAME = "product_events_facts"
 MODELS = ("stg_product__events", "int_user_activity_daily")
 TABLES = (("staging", "stg_product__events"), ("intermediate", "int_user_activity_daily"))
 SOURCE = "product_events"
 
-STATE_DDL = f"""
-create table if not exists {STATE_SCHEMA}.dbt_state (
-  name VARCHAR,
-  changes_through BIGINT,
-  fingerprint VARCHAR,
-  mode VARCHAR,
-  min_date DATE,
-  max_date DATE,
-  updated_at TIMESTAMP
-)"""
+STATE_DDL = create_table_sql(f"{STATE_SCHEMA}.dbt_state", (
+    ("name", "VARCHAR"),
+    ("changes_through", "BIGINT"),
+    ("fingerprint", "VARCHAR"),
+    ("mode", "VARCHAR"),
+    ("min_date", "DATE"),
+    ("max_date", "DATE"),
+    ("updated_at", "TIMESTAMP"),
+))
 
 
 @dataclass

@@ -132,6 +132,31 @@ def _run_guarded(
             yield result
 
 
+def _suite_step(
+    name: str,
+    specs: list[dg.AssetCheckSpec],
+    key: dg.AssetKey,
+    checks: list[tuple[str, dg.AssetCheckSeverity, Callable[[Any], dg.AssetCheckResult]]],
+    description: str,
+) -> dg.AssetChecksDefinition:
+    """One step running ``checks`` (those selected) of the asset ``key`` in the ``duckdb``
+    pool, on the warehouse opened read-only once."""
+
+    @dg.multi_asset_check(
+        name=name,
+        specs=specs,
+        can_subset=True,
+        pool=POOL,
+        description=description,
+    )
+    def suite_step(
+        context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource
+    ) -> Iterator[dg.AssetCheckResult]:
+        yield from _run_guarded(context, warehouse, key, checks)
+
+    return suite_step
+
+
 # ---------------------------------------------------------------------------------------
 # Landing sources
 
@@ -182,21 +207,9 @@ def _landing_check(source: str, settings: Settings, suites_dir: Path) -> dg.Asse
         extra = {k: v for k, v in result.extra.items() if k in ("batch_id", "batch_mode")}
         return suite_check_result(BATCH_CHECK, key, result, extra)
 
-    @dg.multi_asset_check(
-        name=f"raw_{source}_quality",
-        specs=specs,
-        can_subset=True,
-        pool=POOL,
-        description=f"Great Expectations suite {path.name} on the newest batch of raw.{source}.",
-    )
-    def landing_quality(
-        context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource
-    ) -> Iterator[dg.AssetCheckResult]:
-        yield from _run_guarded(context, warehouse, key, [
-            (BATCH_CHECK, dg.AssetCheckSeverity.WARN, new_batch),
-        ])
-
-    return landing_quality
+    return _suite_step(
+        f"raw_{source}_quality", specs, key, [(BATCH_CHECK, dg.AssetCheckSeverity.WARN, new_batch)],
+        f"Great Expectations suite {path.name} on the newest batch of raw.{source}.")
 
 
 # ---------------------------------------------------------------------------------------
@@ -233,19 +246,8 @@ def _mart_check(
 
         checks.append((MART_CHECK, dg.AssetCheckSeverity.ERROR, rules))
 
-    @dg.multi_asset_check(
-        name=f"marts_{table}_quality",
-        specs=specs,
-        can_subset=True,
-        pool=POOL,
-        description=f"Great Expectations suite on marts.{table}.",
-    )
-    def mart_quality(
-        context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource
-    ) -> Iterator[dg.AssetCheckResult]:
-        yield from _run_guarded(context, warehouse, key, checks)
-
-    return mart_quality
+    return _suite_step(f"marts_{table}_quality", specs, key, checks,
+                       f"Great Expectations suite on marts.{table}.")
 
 
 def _manifest_marts() -> set[dg.AssetKey]:

@@ -11,7 +11,7 @@ from dagster_project.reports import charts_grid as grid
 from dagster_project.reports import fmt
 from dagster_project.reports.report_data import Context, NoData, Section, need
 from dagster_project.reports.report_page import Panel
-from dagster_project.reports.sections.retention import cohort_heatmap
+from dagster_project.reports.sections.retention import cohort_chart
 
 SECTION = Section("product")
 
@@ -107,14 +107,12 @@ def panel_funnel(ctx: Context, p: Panel) -> Panel:
 @SECTION.panel("user-cohorts", "User cohorts: retention", "def-user-cohorts",
                "user_cohorts_monthly", "full")
 def panel_user_cohorts(ctx: Context, p: Panel) -> Panel:
-    rows = ctx.read("user_cohorts_monthly",
-                    "cohort_month, months_since_start, cohort_users, user_retention",
-                    order="cohort_month, months_since_start", source="users and product_events")
     p.units = "% of each sign-up month's users active in month k"
     p.definition = ("Rows: sign-up month (size = users); cells: % of them active at least once "
                     "in month k.")
-    p.svgs.append(cohort_heatmap(rows, "user_retention", "cohort_users",
-                                 x_title="Months since sign-up", label="user cohorts"))
+    p.svgs.append(cohort_chart(ctx, "user_cohorts_monthly", "cohort_users", "user_retention",
+                               source="users and product_events",
+                               x_title="Months since sign-up", label="user cohorts"))
     return p
 
 

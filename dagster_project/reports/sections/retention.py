@@ -63,6 +63,15 @@ def sliced_rates(ctx: Context, columns: list[tuple[str, str, str]], kind: str, y
                                include_zero=include_zero, currency=ctx.currency, label=label)
 
 
+def cohort_chart(ctx: Context, mart: str, size: str, value: str, *, source: str,
+                 x_title: str, label: str) -> s.Figure:
+    """The heatmap of a cohort mart: per cohort month and months since start, the cohort's
+    ``size`` and its ``value``. ``source``: the landing sources the mart is made from."""
+    rows = ctx.read(mart, f"cohort_month, months_since_start, {size}, {value}",
+                    order="cohort_month, months_since_start", source=source)
+    return cohort_heatmap(rows, value, size, x_title=x_title, label=label)
+
+
 def cohort_heatmap(rows: list[dict], value: str, size: str, *, x_title: str, label: str
                    ) -> s.Figure:
     """Cohorts (rows, with their size) by months since start (columns), coloured from the
@@ -167,16 +176,14 @@ def panel_quick_ratio(ctx: Context, p: Panel) -> Panel:
     return p
 
 
-# Of one shape with product's user cohorts (cohort_heatmap): they differ in mart and text.
+# Of one shape with product's user cohorts (cohort_chart): they differ in mart and text.
 @SECTION.panel("customer-cohorts", "Customer cohorts: logo retention", "def-customer-cohorts",
                "customer_cohorts_monthly", "full")
 def panel_customer_cohorts(ctx: Context, p: Panel) -> Panel:
-    rows = ctx.read("customer_cohorts_monthly",
-                    "cohort_month, months_since_start, cohort_customers, logo_retention",
-                    order="cohort_month, months_since_start", source="subscription_events")
     p.units = "% of each cohort's customers still active, by months since their first month"
     p.definition = ("Rows: the month customers first paid (size = customers); cells: % still "
                     "active at the end of month k.")
-    p.svgs.append(cohort_heatmap(rows, "logo_retention", "cohort_customers",
-                                 x_title="Months since start", label="customer cohorts"))
+    p.svgs.append(cohort_chart(ctx, "customer_cohorts_monthly", "cohort_customers",
+                               "logo_retention", source="subscription_events",
+                               x_title="Months since start", label="customer cohorts"))
     return p
