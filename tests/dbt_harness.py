@@ -1,23 +1,27 @@
 """Build the dbt project on tiny hand-made fixtures.
 
 ``build_fixture_warehouse`` writes typed ``raw.<source>`` tables (as ingestion would) from
-small CSV texts, then ``run_dbt`` builds the models in-process. Fixture rows must keep the
-landing contract: a row that would be quarantined fails the fixture loudly.
+small CSV texts, then ``run_dbt`` builds the models in-process; ``build_marts`` does both (and
+stands in for seeds) for a module's fixture. Fixture rows must keep the landing contract: a
+row that would be quarantined fails the fixture loudly.
 """
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import duckdb
 
 from dagster_project.contract import SOURCES, create_typed_table_sql, typed_select_sql
 from dagster_project.ingest.fx import FxSettings, resolve
 from dagster_project.settings import DBT_PROJECT_DIR
+
+if TYPE_CHECKING:
+    import pytest
 
 
 def build_fixture_warehouse(path: Path, fixtures: dict[str, str],
@@ -35,35 +39,78 @@ def build_fixture_warehouse(path: Path, fixtures: dict[str, str],
         for name, text in fixtures.items():
             if name not in SOURCES:
                 raise KeyError(f"unknown source {name}")
-            csv_path = path.parent / f"fixture_{name}.csv"
-            csv_path.write_text(_dedent_csv(text))
-            cols = SOURCES[name].column_names
-            con.execute(
-                f"""create or replace temp table landed_fixture as
-                select *, '{name}/fixture.csv' as _file,
-                       row_number() over () + 1 as _line,
-                       timestamp '2000-01-01' as _ingested_at
-                from read_csv('{csv_path}', all_varchar=true, header=true)"""
-            )
-            present = {r[0] for r in con.execute("describe landed_fixture").fetchall()}
-            for col in cols:
-                if col not in present:
-                    con.execute(f'alter table landed_fixture add column "{col}" varchar')
-            typed = typed_select_sql(name, "landed_fixture")
-            bad = con.execute(f"select _line, _reason from ({typed}) where _reason is not null").fetchall()
-            if bad:
-                raise ValueError(f"fixture {name} breaks the contract: {bad}")
-            con.execute(
-                f"insert into raw.{name} select {', '.join(repr(c).replace(chr(39), chr(34)) for c in cols)},"
-                f" _file, _line, _ingested_at from ({typed})"
-            )
+            _land_csv_text(con, name, text, path.parent / f"fixture_{name}.csv",
+                           file=f"{name}/fixture.csv", ingested_at="2000-01-01")
         resolve(con, FxSettings(reporting_currency), force=True)
     finally:
         con.close()
 
 
+def land_later_file(path: Path, source: str, file: str, csv_text: str, ingested_at: str) -> None:
+    """Append rows to raw.<source> of the warehouse at ``path`` as a later landing file
+    ``file``, ingested at ``ingested_at`` (after the fixture's rows)."""
+    con = duckdb.connect(str(path))
+    try:
+        con.execute("set TimeZone='UTC'")
+        _land_csv_text(con, source, csv_text, path.parent / f"late_{source}.csv",
+                       file=file, ingested_at=ingested_at)
+    finally:
+        con.close()
+
+
+def _land_csv_text(con: duckdb.DuckDBPyConnection, source: str, csv_text: str, csv_path: Path,
+                   file: str, ingested_at: str) -> None:
+    """Insert the rows of a CSV text into raw.<source>, typed as ingestion types them, as
+    lines 2.. of the landing file ``file``; a row that would be quarantined raises."""
+    csv_path.write_text(_dedent_csv(csv_text))
+    cols = SOURCES[source].column_names
+    con.execute(
+        f"""create or replace temp table landed_fixture as
+        select *, '{file}' as _file,
+               row_number() over () + 1 as _line,
+               timestamp '{ingested_at}' as _ingested_at
+        from read_csv('{csv_path}', all_varchar=true, header=true)"""
+    )
+    present = {r[0] for r in con.execute("describe landed_fixture").fetchall()}
+    for col in cols:
+        if col not in present:
+            con.execute(f'alter table landed_fixture add column "{col}" varchar')
+    typed = typed_select_sql(source, "landed_fixture")
+    bad = con.execute(f"select _line, _reason from ({typed}) where _reason is not null").fetchall()
+    if bad:
+        raise ValueError(f"fixture {source} breaks the contract: {bad}")
+    quoted = ", ".join(f'"{c}"' for c in cols)
+    con.execute(f"insert into raw.{source} select {quoted}, _file, _line, _ingested_at from ({typed})")
+
+
+def load_seed(path: Path, name: str, csv_text: str) -> None:
+    """Stand in for a seed: the table seeds.<name> from a CSV text (the build must exclude
+    the seed itself)."""
+    csv_path = path.parent / f"seed_{name}.csv"
+    csv_path.write_text(_dedent_csv(csv_text))
+    con = duckdb.connect(str(path))
+    try:
+        con.execute("create schema if not exists seeds")
+        con.execute(f"create or replace table seeds.{name} as select * from read_csv('{csv_path}', header=true)")
+    finally:
+        con.close()
+
+
+def build_marts(tmp_path_factory: pytest.TempPathFactory, name: str, fixtures: dict[str, str], dbt_args: list[str],
+                vars: dict | None = None, seeds: dict[str, str] | None = None) -> Path:
+    """A warehouse of its own in a new temp folder ``name``: the fixture CSV texts as raw
+    tables (build_fixture_warehouse), each of ``seeds`` ({seed: CSV text}) standing in for
+    that seed (load_seed), then ``dbt <dbt_args>`` run on it with ``vars``. Returns its path."""
+    path = tmp_path_factory.mktemp(name) / "warehouse.duckdb"
+    build_fixture_warehouse(path, fixtures)
+    for seed, text in (seeds or {}).items():
+        load_seed(path, seed, text)
+    run_dbt(path, dbt_args, vars)
+    return path
+
+
 def _dedent_csv(text: str) -> str:
-    lines = [line.strip() for line in io.StringIO(text.strip("\n")).read().splitlines()]
+    lines = [line.strip() for line in text.strip().splitlines()]
     return "\n".join(line for line in lines if line and not line.startswith("#")) + "\n"
 
 

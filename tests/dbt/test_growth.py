@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.dbt_harness import build_fixture_warehouse, query, run_dbt
+from tests.dbt_harness import build_marts, query
 
 CUSTOMERS = """
 customer_id,created_at,name,segment
@@ -99,20 +99,10 @@ SELECT = (
 
 @pytest.fixture(scope="module")
 def wh(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("growth") / "warehouse.duckdb"
-    build_fixture_warehouse(
-        path,
-        {
-            "customers": CUSTOMERS,
-            "users": USERS,
-            "survey_responses": SURVEY_RESPONSES,
-            "leads": LEADS,
-            "releases": RELEASES,
-            "invoices": INVOICES,
-        },
-    )
-    run_dbt(path, ["build", "--select", SELECT], {"as_of_date": "2024-04-30"})
-    return path
+    fixtures = {"customers": CUSTOMERS, "users": USERS, "survey_responses": SURVEY_RESPONSES,
+                "leads": LEADS, "releases": RELEASES, "invoices": INVOICES}
+    return build_marts(tmp_path_factory, "growth", fixtures, ["build", "--select", SELECT],
+                       {"as_of_date": "2024-04-30"})
 
 
 # --- NPS and CSAT --------------------------------------------------------------------

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.dbt_harness import build_fixture_warehouse, query, run_dbt
+from tests.dbt_harness import build_marts, query
 from tests.reference import Config, compare_table, compute, from_csv_texts
 from tests.reference.compare import mart_rows
 from tests.reference.random_data import generate
@@ -61,12 +61,12 @@ MARTS = [
 @pytest.fixture(scope="module")
 def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, list[dict]]]:
     texts = generate()
-    path = tmp_path_factory.mktemp("reference_random") / "warehouse.duckdb"
-    build_fixture_warehouse(path, texts)
     # Singular tests (bridge, triangles, tiers) run on this data too; the generic column tests
     # run in the fixture modules and the e2e build.
-    run_dbt(
-        path,
+    path = build_marts(
+        tmp_path_factory,
+        "reference_random",
+        texts,
         ["build", "--select", "+path:models/marts", "--exclude", "test_type:generic"],
         {"reporting_timezone": TZ},
     )

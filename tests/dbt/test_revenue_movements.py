@@ -28,7 +28,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.dbt_harness import build_fixture_warehouse, query, run_dbt
+from tests.dbt_harness import build_fixture_warehouse, build_marts, query, run_dbt
 
 SUBSCRIPTION_EVENTS = """
 event_id,subscription_id,customer_id,event_type,effective_at,occurred_at,billing_period,unit_amount,quantity,discount_amount,currency
@@ -93,18 +93,9 @@ SELECT = "+path:models/marts/revenue +customer_tiers_summary"
 
 @pytest.fixture(scope="module")
 def wh(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("revenue_movements") / "warehouse.duckdb"
-    build_fixture_warehouse(
-        path,
-        {
-            "subscription_events": SUBSCRIPTION_EVENTS,
-            "fx_rates": FX_RATES,
-            "customers": CUSTOMERS,
-            "invoices": INVOICES,
-        },
-    )
-    run_dbt(path, ["build", "--select", SELECT])
-    return path
+    fixtures = {"subscription_events": SUBSCRIPTION_EVENTS, "fx_rates": FX_RATES,
+                "customers": CUSTOMERS, "invoices": INVOICES}
+    return build_marts(tmp_path_factory, "revenue_movements", fixtures, ["build", "--select", SELECT])
 
 
 def movements(wh: Path, customer_id: str) -> list[tuple]:

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.dbt_harness import build_fixture_warehouse, query, run_dbt
+from tests.dbt_harness import build_marts, query
 
 SUBSCRIPTION_EVENTS = """
 event_id,subscription_id,customer_id,event_type,effective_at,occurred_at,unit_amount,currency
@@ -81,23 +81,13 @@ GROSS_MARGIN = 0.8
 
 @pytest.fixture(scope="module")
 def wh(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("revenue_unit_economics") / "warehouse.duckdb"
-    build_fixture_warehouse(
-        path,
-        {
-            "subscription_events": SUBSCRIPTION_EVENTS,
-            "customers": CUSTOMERS,
-            "marketing_spend": MARKETING_SPEND,
-            "invoices": INVOICES,
-            "bookings": BOOKINGS,
-        },
-    )
-    run_dbt(
-        path,
+    fixtures = {"subscription_events": SUBSCRIPTION_EVENTS, "customers": CUSTOMERS,
+                "marketing_spend": MARKETING_SPEND, "invoices": INVOICES, "bookings": BOOKINGS}
+    return build_marts(
+        tmp_path_factory, "revenue_unit_economics", fixtures,
         ["build", "--select", "+path:models/marts/revenue"],
         {"as_of_date": "2024-05-31", "ltv_churn_window_months": 3},
     )
-    return path
 
 
 def metric(wh: Path, column: str) -> list:

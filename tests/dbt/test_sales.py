@@ -16,7 +16,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from tests.dbt_harness import build_fixture_warehouse, query, run_dbt
+from tests.dbt_harness import build_marts, query
 
 CUSTOMERS = """
 customer_id,created_at,name,segment,region
@@ -102,41 +102,18 @@ SALES_MODELS = (
 )
 
 
-def load_seed(path: Path, name: str, csv_text: str) -> None:
-    """Stand in for a seed: the table seeds.<name> from a CSV text (the build excludes it)."""
-    csv_path = path.parent / f"seed_{name}.csv"
-    lines = [line.strip() for line in csv_text.strip().splitlines()]
-    csv_path.write_text("\n".join(line for line in lines if line and not line.startswith("#")) + "\n")
-    con = duckdb.connect(str(path))
-    try:
-        con.execute("create schema if not exists seeds")
-        con.execute(f"create or replace table seeds.{name} as select * from read_csv('{csv_path}', header=true)")
-    finally:
-        con.close()
-
-
 @pytest.fixture(scope="module")
 def wh(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("sales") / "warehouse.duckdb"
-    build_fixture_warehouse(
-        path,
-        {
-            "customers": CUSTOMERS,
-            "invoices": INVOICES,
-            "subscription_events": SUBSCRIPTION_EVENTS,
-            "bookings": BOOKINGS,
-        },
-    )
-    load_seed(path, "sales_reps", SALES_REPS)
-    load_seed(path, "sales_quotas", SALES_QUOTAS)
+    fixtures = {"customers": CUSTOMERS, "invoices": INVOICES,
+                "subscription_events": SUBSCRIPTION_EVENTS, "bookings": BOOKINGS}
     select = " ".join(f"+{m}" for m in SALES_MODELS.split())
-    run_dbt(
-        path,
+    return build_marts(
+        tmp_path_factory, "sales", fixtures,
         ["build", "--indirect-selection", "cautious", "--select", select,
          "--exclude", "sales_reps", "sales_quotas"],
         {"as_of_date": "2024-06-30"},
+        seeds={"sales_reps": SALES_REPS, "sales_quotas": SALES_QUOTAS},
     )
-    return path
 
 
 # --- Revenue mix -----------------------------------------------------------------------

@@ -25,10 +25,9 @@ from __future__ import annotations
 from datetime import date
 from pathlib import Path
 
-import duckdb
 import pytest
 
-from tests.dbt_harness import build_fixture_warehouse, query, run_dbt
+from tests.dbt_harness import build_marts, query
 
 SURVEY_RESPONSES = """
 response_id,survey,responded_at,score
@@ -95,37 +94,16 @@ mrr,quarter,2024-01-01,350,higher_is_better,0.1
 SELECT = "+kpi_scorecard"
 
 
-def load_seed(path: Path, name: str, csv_text: str) -> None:
-    """Stand in for a seed: the table seeds.<name> from a CSV text (the build excludes it)."""
-    csv_path = path.parent / f"seed_{name}.csv"
-    lines = [line.strip() for line in csv_text.strip().splitlines()]
-    csv_path.write_text("\n".join(line for line in lines if line and not line.startswith("#")) + "\n")
-    con = duckdb.connect(str(path))
-    try:
-        con.execute("create schema if not exists seeds")
-        con.execute(f"create or replace table seeds.{name} as select * from read_csv('{csv_path}', header=true)")
-    finally:
-        con.close()
-
-
 @pytest.fixture(scope="module")
 def wh(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("scorecard") / "warehouse.duckdb"
-    build_fixture_warehouse(
-        path,
-        {
-            "survey_responses": SURVEY_RESPONSES,
-            "customers": CUSTOMERS,
-            "subscription_events": SUBSCRIPTION_EVENTS,
-        },
-    )
-    load_seed(path, "kpi_targets", TARGETS)
-    run_dbt(
-        path,
+    fixtures = {"survey_responses": SURVEY_RESPONSES, "customers": CUSTOMERS,
+                "subscription_events": SUBSCRIPTION_EVENTS}
+    return build_marts(
+        tmp_path_factory, "scorecard", fixtures,
         ["build", "--indirect-selection", "cautious", "--select", SELECT, "--exclude", "kpi_targets"],
         {"as_of_date": "2024-06-30"},
+        seeds={"kpi_targets": TARGETS},
     )
-    return path
 
 
 def card(wh: Path, kpi: str, grain: str, period: str) -> tuple:

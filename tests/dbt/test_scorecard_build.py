@@ -11,7 +11,7 @@ import duckdb
 import pytest
 
 from dagster_project.settings import SEEDS_DIR
-from tests.dbt_harness import build_fixture_warehouse, query, run_dbt
+from tests.dbt_harness import build_fixture_warehouse, build_marts, load_seed, query, run_dbt
 
 MODELS = (
     "kpi_scorecard revenue_mix_monthly revenue_mix_by_region_monthly revenue_mix_by_product_monthly "
@@ -27,24 +27,10 @@ mrr_growht_rate,month,2024-01-01,0.05,higher_is_better,0.2
 """
 
 
-def load_seed(path: Path, name: str, csv_text: str) -> None:
-    """Stand in for a seed: the table seeds.<name> from a CSV text (the build excludes it)."""
-    csv_path = path.parent / f"seed_{name}.csv"
-    csv_path.write_text(csv_text.strip() + "\n")
-    con = duckdb.connect(str(path))
-    try:
-        con.execute("create schema if not exists seeds")
-        con.execute(f"create or replace table seeds.{name} as select * from read_csv('{csv_path}', header=true)")
-    finally:
-        con.close()
-
-
 @pytest.fixture(scope="module")
 def empty_wh(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("empty") / "warehouse.duckdb"
-    build_fixture_warehouse(path, {})
-    run_dbt(path, ["build", "--indirect-selection", "cautious", "--select", SELECT])
-    return path
+    return build_marts(tmp_path_factory, "empty", {},
+                       ["build", "--indirect-selection", "cautious", "--select", SELECT])
 
 
 @pytest.fixture(scope="module")

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.dbt_harness import build_fixture_warehouse, query, run_dbt
+from tests.dbt_harness import build_marts, query
 
 SUBSCRIPTION_EVENTS = """
 event_id,subscription_id,customer_id,event_type,effective_at,occurred_at,billing_period,unit_amount,quantity,discount_amount,currency
@@ -24,10 +24,8 @@ e2,s1,c1,changed,2024-03-10,,month,50,1,,USD
 
 @pytest.fixture(scope="module")
 def wh(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("empty_months") / "warehouse.duckdb"
-    build_fixture_warehouse(path, {"subscription_events": SUBSCRIPTION_EVENTS})
-    run_dbt(path, ["build", "--indirect-selection", "cautious", "--select", "+int_kpi_actuals"])
-    return path
+    return build_marts(tmp_path_factory, "empty_months", {"subscription_events": SUBSCRIPTION_EVENTS},
+                       ["build", "--indirect-selection", "cautious", "--select", "+int_kpi_actuals"])
 
 
 def _actuals(wh: Path, kpi: str, grain: str) -> dict:

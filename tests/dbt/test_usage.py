@@ -18,11 +18,9 @@ from __future__ import annotations
 from datetime import date
 from pathlib import Path
 
-import duckdb
 import pytest
 
-from dagster_project.contract import SOURCES, typed_select_sql
-from tests.dbt_harness import build_fixture_warehouse, query, run_dbt
+from tests.dbt_harness import build_fixture_warehouse, land_later_file, query, run_dbt
 
 USERS = """
 user_id,customer_id,signed_up_at
@@ -86,39 +84,12 @@ SELECT = (
 )
 
 
-def land_later_file(path: Path, source: str, file: str, csv_text: str) -> None:
-    """Append rows to raw.<source> as a later landing file (later _file and _ingested_at)."""
-    csv_path = path.parent / f"late_{source}.csv"
-    lines = [line.strip() for line in csv_text.strip().splitlines()]
-    csv_path.write_text("\n".join(x for x in lines if x and not x.startswith("#")) + "\n")
-    cols = SOURCES[source].column_names
-    con = duckdb.connect(str(path))
-    try:
-        con.execute("set TimeZone='UTC'")
-        con.execute(
-            f"""create or replace temp table landed_late as
-            select *, '{file}' as _file, row_number() over () + 1 as _line,
-                   timestamp '2024-03-19 06:00:00' as _ingested_at
-            from read_csv('{csv_path}', all_varchar=true, header=true)"""
-        )
-        present = {r[0] for r in con.execute("describe landed_late").fetchall()}
-        for col in cols:
-            if col not in present:
-                con.execute(f'alter table landed_late add column "{col}" varchar')
-        typed = typed_select_sql(source, "landed_late")
-        quoted = ", ".join(f'"{c}"' for c in cols)
-        con.execute(
-            f"insert into raw.{source} select {quoted}, _file, _line, _ingested_at from ({typed})"
-        )
-    finally:
-        con.close()
-
-
 @pytest.fixture(scope="module")
 def wh(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("usage") / "warehouse.duckdb"
     build_fixture_warehouse(path, {"users": USERS, "product_events": EVENTS})
-    land_later_file(path, "product_events", "product_events/dt=2024-03-19/part-0.csv", LATE_EVENTS)
+    land_later_file(path, "product_events", "product_events/dt=2024-03-19/part-0.csv", LATE_EVENTS,
+                    ingested_at="2024-03-19 06:00:00")
     run_dbt(path, ["build", "--select", SELECT], VARS)
     return path
 
@@ -249,8 +220,7 @@ def test_user_cohort_triangle_includes_zero_cells(wh: Path) -> None:
 # --- activation ----------------------------------------------------------------------
 
 def test_activation_inside_and_outside_the_window(wh: Path) -> None:
-    got = query(wh, "select * from marts.activation_monthly order by signup_month")
-    assert got == [
+    assert query(wh, "select * from marts.activation_monthly order by signup_month") == [
         # alice after 1 day: in; bob on Jan 27, sign-up day Jan 20 + 7 (7 days 1 hour later):
         # in, the window runs through the end of the 7th day; carol never
         (date(2024, 1, 1), 3, 2, 2 / 3),
@@ -271,29 +241,29 @@ def funnel(wh: Path, month: str) -> list[tuple]:
     )
 
 
-def test_funnel_counts_anonymous_visitors_and_skips_out_of_order_steps(wh: Path) -> None:
+@pytest.mark.parametrize(("month", "steps"), [
     # January actors: alice (her anonymous page_view a1 is hers: steps 1-5), bob (page_view
     # after signed_up: step 1 only), carol (no 'activated': steps 1-2, her later
     # project_created and invite_sent do not count), a9 (anonymous visitor: step 1)
-    assert funnel(wh, "2024-01-01") == [
+    pytest.param("2024-01-01", [
         (1, 4, 1, None, 4 / 4),
         (2, 2, 0, 2 / 4, 2 / 4),
         (3, 1, 0, 1 / 2, 1 / 4),
         (4, 1, 0, 1 / 1, 1 / 4),
         (5, 1, 0, 1 / 1, 1 / 4),
-    ]
-
-
-def test_funnel_window_stops_a_step_done_too_late(wh: Path) -> None:
+    ], id="counts_anonymous_visitors_and_skips_out_of_order_steps"),
     # February: dave steps 1-3; his project_created (Mar 7 12:00) is more than 30 days after
     # he entered (Feb 5 11:50); a7 anonymous at step 1
-    assert funnel(wh, "2024-02-01") == [
+    pytest.param("2024-02-01", [
         (1, 2, 1, None, 2 / 2),
         (2, 1, 0, 1 / 2, 1 / 2),
         (3, 1, 0, 1 / 1, 1 / 2),
         (4, 0, 0, 0 / 1, 0 / 2),
         (5, 0, 0, None, 0 / 2),  # 0 / 0
-    ]
+    ], id="window_stops_a_step_done_too_late"),
+])
+def test_funnel_steps_of_a_month(wh: Path, month: str, steps: list[tuple]) -> None:
+    assert funnel(wh, month) == steps
 
 
 def test_funnel_attaches_anonymous_visitors_to_their_first_event_month(wh: Path) -> None:
@@ -306,8 +276,7 @@ def test_funnel_attaches_anonymous_visitors_to_their_first_event_month(wh: Path)
 # --- referral ------------------------------------------------------------------------
 
 def test_referral_rate(wh: Path) -> None:
-    got = query(wh, "select * from marts.referral_monthly order by month")
-    assert got == [
+    assert query(wh, "select * from marts.referral_monthly order by month") == [
         (date(2024, 1, 1), 3, 2, 2 / 3),  # invite_sent by alice and carol; 3 active
         (date(2024, 2, 1), 3, 0, 0 / 3),
         (date(2024, 3, 1), 3, 0, 0 / 3),

@@ -29,7 +29,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.dbt_harness import build_fixture_warehouse, query, run_dbt
+from tests.dbt_harness import build_marts, query
 
 USERS = """
 user_id,signed_up_at
@@ -56,15 +56,12 @@ SPAN_SQL = "select min(date), max(date), count(*) from marts.product_usage_daily
 
 @pytest.fixture(scope="module")
 def wh(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("usage_tz") / "warehouse.duckdb"
-    build_fixture_warehouse(path, {"users": USERS, "product_events": EVENTS})
-    run_dbt(
-        path,
+    return build_marts(
+        tmp_path_factory, "usage_tz", {"users": USERS, "product_events": EVENTS},
         ["build", "--select",
          "+product_usage_daily +user_cohorts_monthly +activation_monthly +funnel_monthly"],
         {"reporting_timezone": "America/New_York", "funnel_window_days": 3},
     )
-    return path
 
 
 def test_days_are_local_days(wh: Path) -> None:

@@ -4,6 +4,7 @@ import datetime as dt
 import shutil
 from pathlib import Path
 
+import duckdb
 import pytest
 
 from dagster_project.settings import Settings, load_settings
@@ -35,6 +36,15 @@ def built(tmp_path_factory: pytest.TempPathFactory, demo_landing: Path):
     report = run_build(settings)
     assert report.published, report.describe()
     return settings, report
+
+
+@pytest.fixture()
+def serving(built) -> duckdb.DuckDBPyConnection:
+    """The serving database the session build published, opened read-only."""
+    settings, _ = built
+    con = duckdb.connect(str(settings.serving_path), read_only=True)
+    yield con
+    con.close()
 
 
 @pytest.fixture()

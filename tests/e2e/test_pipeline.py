@@ -41,84 +41,60 @@ PUBLISHED = {
 }
 
 
-def _serving(path: Path) -> duckdb.DuckDBPyConnection:
-    return duckdb.connect(str(path), read_only=True)
+def test_every_contract_table_is_published_with_its_columns(serving) -> None:
+    for table, columns in PUBLISHED.items():
+        have = [r[0] for r in serving.execute(f"describe marts.{table}").fetchall()]
+        want = [c.strip() for c in columns.split(",")]
+        missing = [c for c in want if c not in have]
+        assert not missing, f"marts.{table} lacks {missing}"
+        assert serving.execute(f"select count(*) from marts.{table}").fetchone()[0] > 0, table
 
 
-def test_every_contract_table_is_published_with_its_columns(built) -> None:
-    settings, _ = built
-    con = _serving(settings.serving_path)
-    try:
-        for table, columns in PUBLISHED.items():
-            have = [r[0] for r in con.execute(f"describe marts.{table}").fetchall()]
-            want = [c.strip() for c in columns.split(",")]
-            missing = [c for c in want if c not in have]
-            assert not missing, f"marts.{table} lacks {missing}"
-            assert con.execute(f"select count(*) from marts.{table}").fetchone()[0] > 0, table
-    finally:
-        con.close()
+def test_no_personal_data_is_published(serving) -> None:
+    cols = serving.execute(
+        "select table_schema, table_name, column_name, data_type "
+        "from information_schema.columns"
+    ).fetchall()
+    assert not [c for c in cols if c[2] in {"email", "comment", "raw_record"}]
+    for schema, table, column, dtype in cols:
+        if dtype != "VARCHAR":
+            continue
+        n = serving.execute(
+            f'select count(*) from "{schema}"."{table}" where "{column}" like \'%@%\''
+        ).fetchone()[0]
+        assert n == 0, f"{schema}.{table}.{column} holds e-mail-like values"
 
 
-def test_no_personal_data_is_published(built) -> None:
-    settings, _ = built
-    con = _serving(settings.serving_path)
-    try:
-        cols = con.execute(
-            "select table_schema, table_name, column_name, data_type "
-            "from information_schema.columns"
-        ).fetchall()
-        assert not [c for c in cols if c[2] in {"email", "comment", "raw_record"}]
-        for schema, table, column, dtype in cols:
-            if dtype != "VARCHAR":
-                continue
-            n = con.execute(
-                f'select count(*) from "{schema}"."{table}" where "{column}" like \'%@%\''
-            ).fetchone()[0]
-            assert n == 0, f"{schema}.{table}.{column} holds e-mail-like values"
-    finally:
-        con.close()
+def test_every_file_balances_and_the_demo_has_no_quarantine(serving) -> None:
+    unbalanced = serving.execute(
+        "select * from ops.ingestion_log "
+        "where landed_rows <> accepted_rows + quarantined_rows"
+    ).fetchall()
+    assert unbalanced == []
+    assert serving.execute("select count(*) from ops.ingestion_log").fetchone()[0] >= 10
+    assert serving.execute("select count(*) from ops.quarantine").fetchone()[0] == 0
 
 
-def test_every_file_balances_and_the_demo_has_no_quarantine(built) -> None:
-    settings, _ = built
-    con = _serving(settings.serving_path)
-    try:
-        unbalanced = con.execute(
-            "select * from ops.ingestion_log "
-            "where landed_rows <> accepted_rows + quarantined_rows"
-        ).fetchall()
-        assert unbalanced == []
-        assert con.execute("select count(*) from ops.ingestion_log").fetchone()[0] >= 10
-        assert con.execute("select count(*) from ops.quarantine").fetchone()[0] == 0
-    finally:
-        con.close()
-
-
-def test_the_mrr_bridge_reconciles_in_the_published_marts(built) -> None:
-    settings, _ = built
-    con = _serving(settings.serving_path)
-    try:
-        off = con.execute(
-            """select month from marts.saas_metrics_monthly
-               where abs(mrr_start + new_mrr + expansion_mrr + reactivation_mrr
-                         - contraction_mrr - churned_mrr - mrr_end) >= 0.005"""
-        ).fetchall()
-        assert off == []
-        diff = con.execute(
-            """with seg as (
-                   select month, sum(mrr_end) as mrr_end, sum(customers_end) as customers_end,
-                          sum(new_mrr) as new_mrr, sum(churned_mrr) as churned_mrr
-                   from marts.mrr_movements_monthly group by month)
-               select s.month from marts.saas_metrics_monthly s
-               left join seg using (month)
-               where abs(coalesce(seg.mrr_end, 0) - s.mrr_end) >= 0.005
-                  or coalesce(seg.customers_end, 0) <> s.customers_end
-                  or abs(coalesce(seg.new_mrr, 0) - s.new_mrr) >= 0.005
-                  or abs(coalesce(seg.churned_mrr, 0) - s.churned_mrr) >= 0.005"""
-        ).fetchall()
-        assert diff == []
-    finally:
-        con.close()
+def test_the_mrr_bridge_reconciles_in_the_published_marts(serving) -> None:
+    off = serving.execute(
+        """select month from marts.saas_metrics_monthly
+           where abs(mrr_start + new_mrr + expansion_mrr + reactivation_mrr
+                     - contraction_mrr - churned_mrr - mrr_end) >= 0.005"""
+    ).fetchall()
+    assert off == []
+    diff = serving.execute(
+        """with seg as (
+               select month, sum(mrr_end) as mrr_end, sum(customers_end) as customers_end,
+                      sum(new_mrr) as new_mrr, sum(churned_mrr) as churned_mrr
+               from marts.mrr_movements_monthly group by month)
+           select s.month from marts.saas_metrics_monthly s
+           left join seg using (month)
+           where abs(coalesce(seg.mrr_end, 0) - s.mrr_end) >= 0.005
+              or coalesce(seg.customers_end, 0) <> s.customers_end
+              or abs(coalesce(seg.new_mrr, 0) - s.new_mrr) >= 0.005
+              or abs(coalesce(seg.churned_mrr, 0) - s.churned_mrr) >= 0.005"""
+    ).fetchall()
+    assert diff == []
 
 
 def test_the_build_report_says_where_the_marts_are(built) -> None:

@@ -61,28 +61,30 @@ def test_every_registered_kpi_is_a_metric_equal_to_the_scorecards_actuals(layer,
     assert compared > 400
 
 
+# Marts whose columns publish a metric: mart -> (its period column, {metric: column}).
+METRIC_COLUMNS = {
+    "saas_metrics_monthly": ("month", {"mrr": "mrr_end", "churned_mrr": "churned_mrr",
+                                       "net_revenue_retention": "net_revenue_retention",
+                                       "cac_new_business": "cac_new_business"}),
+    "product_usage_daily": ("date", {"wau": "wau"}),
+    "activation_monthly": ("signup_month", {"signups": "users"}),
+    "nps_monthly": ("month", {"nps": "nps"}),
+    "csat_monthly": ("month", {"csat": "csat"}),
+    "leads_monthly": ("month", {"leads": "leads",
+                                "lead_velocity_rate_pct": "lead_velocity_rate_pct"}),
+    "acv_monthly": ("month", {"acv": "acv"}),
+    "bookings_vs_revenue_monthly": ("month", {"new_business_bookings": "new_business_bookings_value"}),
+}
+
+
 @pytest.mark.parametrize(("metric", "mart", "column", "period"), [
-    ("mrr", "saas_metrics_monthly", "mrr_end", "month"),
-    ("churned_mrr", "saas_metrics_monthly", "churned_mrr", "month"),
-    ("net_revenue_retention", "saas_metrics_monthly", "net_revenue_retention", "month"),
-    ("cac_new_business", "saas_metrics_monthly", "cac_new_business", "month"),
-    ("wau", "product_usage_daily", "wau", "date"),
-    ("signups", "activation_monthly", "users", "signup_month"),
-    ("nps", "nps_monthly", "nps", "month"),
-    ("csat", "csat_monthly", "csat", "month"),
-    ("leads", "leads_monthly", "leads", "month"),
-    ("lead_velocity_rate_pct", "leads_monthly", "lead_velocity_rate_pct", "month"),
-    ("acv", "acv_monthly", "acv", "month"),
-    ("new_business_bookings", "bookings_vs_revenue_monthly", "new_business_bookings_value", "month"),
+    pytest.param(metric, mart, column, period, id=metric)
+    for mart, (period, columns) in METRIC_COLUMNS.items()
+    for metric, column in columns.items()
 ])
 def test_a_metric_by_its_marts_grain_equals_the_published_column(
-        layer, built, metric, mart, column, period) -> None:
-    settings, _ = built
-    con = duckdb.connect(str(settings.serving_path), read_only=True)
-    try:
-        expected = dict(con.execute(f"select {period}, {column} from marts.{mart}").fetchall())
-    finally:
-        con.close()
+        layer, serving, metric, mart, column, period) -> None:
+    expected = dict(serving.execute(f"select {period}, {column} from marts.{mart}").fetchall())
     grain = "day" if period == "date" else "month"
     got = {row[0]: row[1] for row in layer.query([metric], grain=grain).rows}
     differ = {p: (a, got.get(p)) for p, a in expected.items()
@@ -90,14 +92,9 @@ def test_a_metric_by_its_marts_grain_equals_the_published_column(
     assert expected and not differ, dict(list(differ.items())[:3])
 
 
-def test_funnel_conversion_is_the_last_steps_overall_rate(layer, built) -> None:
-    settings, _ = built
-    con = duckdb.connect(str(settings.serving_path), read_only=True)
-    try:
-        expected = dict(con.execute("select month, overall_conversion_rate from marts.funnel_monthly "
+def test_funnel_conversion_is_the_last_steps_overall_rate(layer, serving) -> None:
+    expected = dict(serving.execute("select month, overall_conversion_rate from marts.funnel_monthly "
                                     "where is_last_step").fetchall())
-    finally:
-        con.close()
     got = {row[0]: row[1] for row in layer.query(["funnel_conversion_rate"]).rows}
     assert expected and all(_same(a, got.get(m)) for m, a in expected.items()), (expected, got)
 

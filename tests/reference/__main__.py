@@ -71,16 +71,39 @@ def build(landing: Path, work: Path, dbt_vars: dict) -> Path:
     return wh
 
 
+def _settings(args: argparse.Namespace) -> tuple[dict, Config]:
+    """The dbt vars and the reference's Config for the time zone, currency, as-of date and
+    other vars given on the command line."""
+    extra = json.loads(args.vars)
+    dbt_vars = {"reporting_timezone": args.tz, "reporting_currency": args.currency, **extra}
+    if args.as_of:
+        dbt_vars["as_of_date"] = args.as_of
+    config = Config(
+        reporting_timezone=args.tz,
+        reporting_currency=args.currency,
+        as_of_date=date.fromisoformat(args.as_of) if args.as_of else None,
+        vars=extra,
+    )
+    return dbt_vars, config
+
+
+def _report(diffs: list) -> int:
+    """Print the marts that differ from the reference, with their problems; the exit code."""
+    for d in diffs:
+        print(d.table)
+        for problem in d.problems:
+            print("   ", problem)
+    print("no differences" if not diffs else f"{len(diffs)} marts differ")
+    return 1 if diffs else 0
+
+
 def _random_run(args: argparse.Namespace) -> int:
     from tests.dbt_harness import build_fixture_warehouse, run_dbt
     from tests.reference import from_csv_texts
     from tests.reference.random_data import generate
 
     texts = generate(args.random)
-    extra = json.loads(args.vars)
-    dbt_vars = {"reporting_timezone": args.tz, "reporting_currency": args.currency, **extra}
-    if args.as_of:
-        dbt_vars["as_of_date"] = args.as_of
+    dbt_vars, config = _settings(args)
     wh = args.work / "warehouse.duckdb"
     if not args.db:
         if wh.exists():
@@ -88,21 +111,9 @@ def _random_run(args: argparse.Namespace) -> int:
         build_fixture_warehouse(wh, texts, reporting_currency=args.currency)
         run_dbt(wh, ["seed"], dbt_vars)
         run_dbt(wh, ["run"], dbt_vars)
-    config = Config(
-        reporting_timezone=args.tz,
-        reporting_currency=args.currency,
-        as_of_date=date.fromisoformat(args.as_of) if args.as_of else None,
-        vars=extra,
-    )
     marts = compute(from_csv_texts(texts, config), config)
     marts.pop("buying_trend_monthly", None)  # a Python asset, not built by dbt
-    diffs = compare_all(args.db or wh, marts)
-    for d in diffs:
-        print(d.table)
-        for problem in d.problems:
-            print("   ", problem)
-    print("no differences" if not diffs else f"{len(diffs)} marts differ")
-    return 1 if diffs else 0
+    return _report(compare_all(args.db or wh, marts))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -160,32 +171,17 @@ def main(argv: list[str] | None = None) -> int:
                 shutil.rmtree(folder)
     if args.currency == "EUR":
         _eur_rates(landing)
-    extra = json.loads(args.vars)
-    dbt_vars = {"reporting_timezone": args.tz, "reporting_currency": args.currency, **extra}
-    if args.as_of:
-        dbt_vars["as_of_date"] = args.as_of
+    dbt_vars, config = _settings(args)
     t = time.monotonic()
     db = args.db or build(landing, args.work, dbt_vars)
     print(f"built {db} in {time.monotonic() - t:.0f} s")
-    config = Config(
-        reporting_timezone=args.tz,
-        reporting_currency=args.currency,
-        as_of_date=date.fromisoformat(args.as_of) if args.as_of else None,
-        vars=extra,
-    )
     t = time.monotonic()
     marts = compute(read_landing(landing, config), config)
     print(
         f"reference in {time.monotonic() - t:.0f} s: {sum(map(len, marts.values()))} rows, "
         f"{len(marts)} marts"
     )
-    diffs = compare_all(db, marts)
-    for d in diffs:
-        print(d.table)
-        for problem in d.problems:
-            print("   ", problem)
-    print("no differences" if not diffs else f"{len(diffs)} marts differ")
-    return 1 if diffs else 0
+    return _report(compare_all(db, marts))
 
 
 if __name__ == "__main__":

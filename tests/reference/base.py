@@ -3,6 +3,7 @@ as-of date and the customers' current attributes."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import date
 
 from tests.reference.common import Clock, Config, Fx
@@ -23,6 +24,14 @@ class Context:
 
     def day(self, t):  # local day of a UTC instant
         return self.clock.day(t)
+
+    def reported(self, source: str, column: str) -> Iterator[tuple[date, dict]]:
+        """(day, row) for each row of ``source`` (in landing order) whose timestamp ``column``
+        falls, as a reporting day, on or before the as-of date."""
+        for r in self.rows[source]:
+            d = self.day(r[column])
+            if d <= self.as_of:
+                yield d, r
 
     def attr(self, customer_id: str | None, name: str) -> str:
         row = self.customers.get(customer_id) if customer_id is not None else None

@@ -8,6 +8,8 @@ from datetime import date
 from fractions import Fraction
 from pathlib import Path
 
+from tests.reference.revenue import MOVEMENT_COLUMNS
+
 # Grain of each mart the reference computes.
 KEYS: dict[str, tuple[str, ...]] = {
     "saas_metrics_monthly": ("month",),
@@ -49,11 +51,7 @@ MAY_OMIT_ZERO_ROWS = {"mrr_movements_monthly"}
 
 MONEY = {
     "mrr_start",
-    "new_mrr",
-    "expansion_mrr",
-    "reactivation_mrr",
-    "contraction_mrr",
-    "churned_mrr",
+    *MOVEMENT_COLUMNS,
     "mrr_end",
     "net_new_mrr",
     "arr_end",

@@ -44,7 +44,6 @@ def _day(rng: random.Random, lo: int = 0, hi: int = DAYS) -> date:
 
 def generate(seed: int = 20240611, customers: int = 70) -> dict[str, str]:
     rng = random.Random(seed)
-    out: dict[str, list[str]] = {}
 
     # --- subscription events -------------------------------------------------------------
     ev = [
@@ -96,7 +95,6 @@ def generate(seed: int = 20240611, customers: int = 70) -> dict[str, str]:
                 else:
                     add(sub, cust, etype, eff, occ, cur=cur, **state())
     ev.append(ev[1])  # an exact duplicate counts once
-    out["subscription_events"] = ev
 
     # --- fx: landed rows override the seed on its dates and add others ------------------
     fx = ["rate_date,currency,rate_to_reporting"]
@@ -105,7 +103,6 @@ def generate(seed: int = 20240611, customers: int = 70) -> dict[str, str]:
         fx.append(f"{day},EUR,{1.05 + 0.01 * (i % 7)}")
         fx.append(f"{day},GBP,{1.21 + 0.013 * (i % 5)}")
     fx.append("2024-01-01,EUR,1.2345")  # a seed date: the landed rate wins
-    out["fx_rates"] = fx
 
     # --- customers: some missing, some re-landed with new attributes ---------------------
     cu = ["customer_id,created_at,name,segment,region,country,acquisition_channel,sales_rep_id"]
@@ -122,7 +119,6 @@ def generate(seed: int = 20240611, customers: int = 70) -> dict[str, str]:
             if rng.random() < 0.15:
                 relanded.append(row.replace(",smb,", ",mid,").replace(",ads,", ",seo,"))
     cu += relanded
-    out["customers"] = cu
 
     # --- marketing spend: exact duplicate rows both count --------------------------------
     sp = ["spend_date,channel,amount,currency,cost_type,motion"]
@@ -134,7 +130,6 @@ def generate(seed: int = 20240611, customers: int = 70) -> dict[str, str]:
             f"{rng.choice(['new_business', 'brand', 'expansion', ''])}"
         )
     sp.append(sp[-1])
-    out["marketing_spend"] = sp
 
     # --- users and product events -------------------------------------------------------
     us = ["user_id,customer_id,signed_up_at,acquisition_channel,email"]
@@ -208,8 +203,6 @@ def generate(seed: int = 20240611, customers: int = 70) -> dict[str, str]:
     for t in EDGE_TIMES:
         event("feature_used", t, "u001")
     pe.append(pe[5])  # an exact duplicate counts once
-    out["users"] = us
-    out["product_events"] = pe
 
     # --- invoices, bookings ---------------------------------------------------------------
     inv = ["invoice_id,customer_id,issued_at,amount,currency,revenue_type,status,product"]
@@ -224,7 +217,6 @@ def generate(seed: int = 20240611, customers: int = 70) -> dict[str, str]:
         )
     for i in range(6):  # ties: equal revenue at the Pareto boundaries
         inv.append(f"tie{i},cu{60 + i:03d},2024-05-02T12:00:00Z,777,USD,services,paid,core")
-    out["invoices"] = inv
     bk = [
         (
             "booking_id,customer_id,booked_at,contract_months,total_contract_value,currency,"
@@ -239,7 +231,6 @@ def generate(seed: int = 20240611, customers: int = 70) -> dict[str, str]:
             f"{rng.choice(['core', 'analytics', ''])},"
             f"{rng.choice(['subscription', 'services', ''])},{rng.choice(['true', 'false', ''])}"
         )
-    out["bookings"] = bk
 
     # --- leads, surveys, releases ----------------------------------------------------------
     ld = ["lead_id,created_at,channel,is_qualified,customer_id,converted_at"]
@@ -252,7 +243,6 @@ def generate(seed: int = 20240611, customers: int = 70) -> dict[str, str]:
             f"ld{i:04d},{_ts(rng, day)},{rng.choice(['ads', 'seo', ''])},"
             f"{rng.choice(['true', 'false', ''])},{'cu001' if conv else ''},{conv}"
         )
-    out["leads"] = ld
     sv = ["response_id,survey,responded_at,score,customer_id,user_id,comment"]
     for i in range(140):
         survey = rng.choice(["nps", "nps", "csat"])
@@ -264,7 +254,6 @@ def generate(seed: int = 20240611, customers: int = 70) -> dict[str, str]:
             f"{rng.choice(['cu001', 'cu002', 'cu003', '', 'cu998'])},"
             f"{rng.choice(['u001', 'u002', 'u050', '', 'zz'])},hello"
         )
-    out["survey_responses"] = sv
     rl = ["release_id,name,planned_at,released_at,product,kind"]
     for i in range(40):
         planned = _day(rng, -400, DAYS)
@@ -277,5 +266,18 @@ def generate(seed: int = 20240611, customers: int = 70) -> dict[str, str]:
             f"{rng.choice(['core', 'analytics', 'mobile', 'labs', ''])},"
             f"{rng.choice(['feature', 'product', ''])}"
         )
-    out["releases"] = rl
-    return {k: "\n".join(v) for k, v in out.items()}
+    # Each source's CSV lines, header first.
+    sources = {
+        "subscription_events": ev,
+        "fx_rates": fx,
+        "customers": cu,
+        "marketing_spend": sp,
+        "users": us,
+        "product_events": pe,
+        "invoices": inv,
+        "bookings": bk,
+        "leads": ld,
+        "survey_responses": sv,
+        "releases": rl,
+    }
+    return {name: "\n".join(lines) for name, lines in sources.items()}

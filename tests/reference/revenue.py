@@ -128,20 +128,7 @@ class Revenue:
         return tuple(self.ctx.attr(cust, k) for k in ("segment", "region", "acquisition_channel"))
 
 
-BRIDGE = (
-    "mrr_start",
-    "new_mrr",
-    "expansion_mrr",
-    "reactivation_mrr",
-    "contraction_mrr",
-    "churned_mrr",
-    "mrr_end",
-    "customers_start",
-    "new_customers",
-    "reactivated_customers",
-    "churned_customers",
-    "customers_end",
-)
+# The MRR bridge column of each movement kind.
 KIND_COLUMN = {
     "new": "new_mrr",
     "expansion": "expansion_mrr",
@@ -149,6 +136,17 @@ KIND_COLUMN = {
     "contraction": "contraction_mrr",
     "churn": "churned_mrr",
 }
+MOVEMENT_COLUMNS = tuple(KIND_COLUMN.values())
+BRIDGE = (
+    "mrr_start",
+    *MOVEMENT_COLUMNS,
+    "mrr_end",
+    "customers_start",
+    "new_customers",
+    "reactivated_customers",
+    "churned_customers",
+    "customers_end",
+)
 KIND_COUNT = {
     "new": "new_customers",
     "reactivation": "reactivated_customers",
@@ -308,9 +306,8 @@ def paid_invoices(ctx: Context) -> list[dict]:
     """Recognised revenue: paid invoices issued through as_of_date, reporting currency at
     the issue day's rate, with the issue day (reporting time zone)."""
     out = []
-    for r in ctx.rows["invoices"]:
-        d = ctx.day(r["issued_at"])
-        if r["status"] == "paid" and d <= ctx.as_of:
+    for d, r in ctx.reported("invoices", "issued_at"):
+        if r["status"] == "paid":
             out.append(
                 dict(
                     r,
@@ -386,11 +383,9 @@ def cac_by_channel_monthly(ctx: Context, rev: Revenue) -> list[dict]:
 
 def acv_monthly(ctx: Context, rev: Revenue) -> list[dict]:
     per_month: dict[date, list[tuple[float, float]]] = defaultdict(list)
-    for b in ctx.rows["bookings"]:
-        d = ctx.day(b["booked_at"])
-        if d <= ctx.as_of:
-            tcv = ctx.to_reporting(b["total_contract_value"], b["currency"], d)
-            per_month[month_of(d)].append((tcv, tcv * 12 / max(b["contract_months"], 12)))
+    for d, b in ctx.reported("bookings", "booked_at"):
+        tcv = ctx.to_reporting(b["total_contract_value"], b["currency"], d)
+        per_month[month_of(d)].append((tcv, tcv * 12 / max(b["contract_months"], 12)))
     if not per_month:
         return []
     out = []

@@ -41,25 +41,23 @@ def _revenue(ctx: Context) -> list[dict]:
 
 def _bookings(ctx: Context) -> list[dict]:
     out = []
-    for b in ctx.rows["bookings"]:
-        d = ctx.day(b["booked_at"])
-        if d <= ctx.as_of:
-            tcv = Fraction(ctx.to_reporting(b["total_contract_value"], b["currency"], d))
-            cm = b["contract_months"]
-            out.append(
-                dict(
-                    b,
-                    day=d,
-                    month=month_of(d),
-                    quarter=quarter_of(d),
-                    value=tcv,
-                    acv=float(tcv) * 12 / max(cm, 12),
-                    band="monthly" if cm < 12 else ("annual" if cm == 12 else "multi_year"),
-                    rep=b["sales_rep_id"] or UNKNOWN,
-                    product=b["product"] or UNKNOWN,
-                    revenue_type=b["revenue_type"] or UNKNOWN,
-                )
+    for d, b in ctx.reported("bookings", "booked_at"):
+        tcv = Fraction(ctx.to_reporting(b["total_contract_value"], b["currency"], d))
+        cm = b["contract_months"]
+        out.append(
+            dict(
+                b,
+                day=d,
+                month=month_of(d),
+                quarter=quarter_of(d),
+                value=tcv,
+                acv=float(tcv) * 12 / max(cm, 12),
+                band="monthly" if cm < 12 else ("annual" if cm == 12 else "multi_year"),
+                rep=b["sales_rep_id"] or UNKNOWN,
+                product=b["product"] or UNKNOWN,
+                revenue_type=b["revenue_type"] or UNKNOWN,
             )
+        )
     return out
 
 

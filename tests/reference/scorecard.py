@@ -9,16 +9,12 @@ from datetime import date, timedelta
 
 from tests.reference.base import Context
 from tests.reference.common import add_months, month_end, month_of, quarter_of, ratio
-from tests.reference.revenue import Revenue
+from tests.reference.revenue import MOVEMENT_COLUMNS, Revenue
 
 MONEY_KPIS = {
     "mrr",
     "arr",
-    "new_mrr",
-    "expansion_mrr",
-    "reactivation_mrr",
-    "contraction_mrr",
-    "churned_mrr",
+    *MOVEMENT_COLUMNS,
     "net_new_mrr",
     "arpa",
     "ltv",
@@ -28,11 +24,7 @@ MONEY_KPIS = {
     "bookings",
 }
 FLOWS = (
-    "new_mrr",
-    "expansion_mrr",
-    "reactivation_mrr",
-    "contraction_mrr",
-    "churned_mrr",
+    *MOVEMENT_COLUMNS,
     "new_customers",
     "churned_customers",
     "sales_marketing_spend",
@@ -62,11 +54,7 @@ def actuals(ctx: Context, rev: Revenue, marts: dict[str, list[dict]]) -> dict[tu
             put(kpi, "month", m, r[col])
         put("mrr_growth_rate", "month", m, ratio(r["net_new_mrr"], r["mrr_start"]))
         for col in (
-            "new_mrr",
-            "expansion_mrr",
-            "reactivation_mrr",
-            "contraction_mrr",
-            "churned_mrr",
+            *MOVEMENT_COLUMNS,
             "net_new_mrr",
             "new_customers",
             "churned_customers",

@@ -277,13 +277,23 @@ def referral_monthly(u: Usage) -> list[dict]:
     return out
 
 
+def _by_month(ctx: Context, rows: list[dict], month) -> list[tuple[date, list[dict]]]:
+    """(month, the rows of the month) for every month from the earliest row's month through
+    the as-of month; none without rows. ``month(row)`` is a row's month."""
+    if not rows:
+        return []
+    return [
+        (m, [r for r in rows if month(r) == m])
+        for m in months_between(min(month(r) for r in rows), ctx.as_of)
+    ]
+
+
 def _responses(ctx: Context, survey: str) -> list[dict]:
-    out = []
-    for r in ctx.rows["survey_responses"]:
-        d = ctx.day(r["responded_at"])
-        if r["survey"] == survey and d <= ctx.as_of:
-            out.append(dict(r, month=month_of(d)))
-    return out
+    return [
+        dict(r, month=month_of(d))
+        for d, r in ctx.reported("survey_responses", "responded_at")
+        if r["survey"] == survey
+    ]
 
 
 def _nps_cell(scores: list[int]) -> dict:
@@ -299,14 +309,22 @@ def _nps_cell(scores: list[int]) -> dict:
     }
 
 
-def nps_monthly(ctx: Context) -> list[dict]:
-    rs = _responses(ctx, "nps")
-    if not rs:
-        return []
+def _csat_cell(scores: list[int]) -> dict:
+    sat = sum(1 for s in scores if s >= 4)
+    return {"responses": len(scores), "satisfied_responses": sat, "csat": ratio(sat, len(scores))}
+
+
+def _survey_monthly(ctx: Context, survey: str, cell) -> list[dict]:
+    """A row a month, from the month of the survey's first response through the as-of month:
+    the month and ``cell`` of the month's scores."""
     return [
-        dict(month=m, **_nps_cell([r["score"] for r in rs if r["month"] == m]))
-        for m in months_between(min(r["month"] for r in rs), ctx.as_of)
+        dict(month=m, **cell([r["score"] for r in rows]))
+        for m, rows in _by_month(ctx, _responses(ctx, survey), lambda r: r["month"])
     ]
+
+
+def nps_monthly(ctx: Context) -> list[dict]:
+    return _survey_monthly(ctx, "nps", _nps_cell)
 
 
 def nps_by_segment_monthly(ctx: Context) -> list[dict]:
@@ -330,48 +348,27 @@ def nps_by_segment_monthly(ctx: Context) -> list[dict]:
 
 
 def csat_monthly(ctx: Context) -> list[dict]:
-    rs = _responses(ctx, "csat")
-    if not rs:
-        return []
+    return _survey_monthly(ctx, "csat", _csat_cell)
+
+
+def _leads(ctx: Context) -> list[dict]:
     out = []
-    for m in months_between(min(r["month"] for r in rs), ctx.as_of):
-        scores = [r["score"] for r in rs if r["month"] == m]
-        sat = sum(1 for s in scores if s >= 4)
+    for d, r in ctx.reported("leads", "created_at"):
+        converted = r["converted_at"] is not None and ctx.day(r["converted_at"]) <= ctx.as_of
         out.append(
             {
-                "month": m,
-                "responses": len(scores),
-                "satisfied_responses": sat,
-                "csat": ratio(sat, len(scores)),
+                "month": month_of(d),
+                "channel": r["channel"] or UNKNOWN,
+                "qualified": r["is_qualified"] is not False,
+                "converted": converted,
             }
         )
     return out
 
 
-def _leads(ctx: Context) -> list[dict]:
-    out = []
-    for r in ctx.rows["leads"]:
-        d = ctx.day(r["created_at"])
-        if d <= ctx.as_of:
-            converted = r["converted_at"] is not None and ctx.day(r["converted_at"]) <= ctx.as_of
-            out.append(
-                {
-                    "month": month_of(d),
-                    "channel": r["channel"] or UNKNOWN,
-                    "qualified": r["is_qualified"] is not False,
-                    "converted": converted,
-                }
-            )
-    return out
-
-
 def leads_monthly(ctx: Context) -> list[dict]:
-    leads = _leads(ctx)
-    if not leads:
-        return []
     out, prev = [], None
-    for i, m in enumerate(months_between(min(r["month"] for r in leads), ctx.as_of)):
-        rows = [r for r in leads if r["month"] == m]
+    for i, (m, rows) in enumerate(_by_month(ctx, _leads(ctx), lambda r: r["month"])):
         q = sum(r["qualified"] for r in rows)
         c = sum(r["converted"] for r in rows)
         velocity = None if i == 0 else ratio(100 * (q - prev), prev)
@@ -418,12 +415,8 @@ def _shipped(ctx: Context) -> list[dict]:
 
 
 def releases_monthly(ctx: Context) -> list[dict]:
-    shipped = _shipped(ctx)
-    if not shipped:
-        return []
     out = []
-    for m in months_between(min(month_of(r["day"]) for r in shipped), ctx.as_of):
-        rows = [r for r in shipped if month_of(r["day"]) == m]
+    for m, rows in _by_month(ctx, _shipped(ctx), lambda r: month_of(r["day"])):
         planned = [r for r in rows if r["planned_at"] is not None]
         on_time = [r for r in planned if r["released_at"] <= r["planned_at"]]
         late = [
@@ -452,12 +445,8 @@ def new_product_revenue_monthly(ctx: Context) -> list[dict]:
         if r["product"] is not None:
             m = month_of(r["day"])
             first_release[r["product"]] = min(first_release.get(r["product"], m), m)
-    invoices = paid_invoices(ctx)
-    if not invoices:
-        return []
     out = []
-    for m in months_between(min(month_of(i["issued_date"]) for i in invoices), ctx.as_of):
-        rows = [i for i in invoices if month_of(i["issued_date"]) == m]
+    for m, rows in _by_month(ctx, paid_invoices(ctx), lambda i: month_of(i["issued_date"])):
         total = sum((i["revenue"] for i in rows), Fraction(0))
         new = sum(
             (

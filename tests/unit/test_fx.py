@@ -22,11 +22,9 @@ SEED = """rate_date,base_currency,currency,rate
 
 
 @pytest.fixture()
-def con(tmp_path: Path) -> duckdb.DuckDBPyConnection:
-    c = duckdb.connect(str(tmp_path / "w.duckdb"))
-    prepare_warehouse(c)
-    yield c
-    c.close()
+def con(file_warehouse: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
+    prepare_warehouse(file_warehouse)
+    return file_warehouse
 
 
 def _seed(tmp_path: Path, text: str = SEED) -> Path:

@@ -21,6 +21,11 @@ YEAR = {"customers": 300, "days": 365, "start": date(2024, 1, 1), "seed": 11}
 LAST_DAY = TINY["start"] + timedelta(days=TINY["days"] - 1)
 
 
+def scalar(con: duckdb.DuckDBPyConnection, sql: str, params: list | None = None):
+    """The one value (first column of the first row) that ``sql`` returns."""
+    return con.execute(sql, params).fetchall()[0][0]
+
+
 def _tree(folder: Path) -> dict[str, str]:
     return {
         p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
@@ -156,7 +161,7 @@ def test_summary_counts_the_rows_duckdb_reads(tiny: tuple[Path, GenerateSummary]
                                               db: duckdb.DuckDBPyConnection) -> None:
     _, summary = tiny
     for source in GENERATED_SOURCES:
-        assert db.execute(f"select count(*) from {source}").fetchall()[0][0] == summary.rows[source]
+        assert scalar(db, f"select count(*) from {source}") == summary.rows[source]
     text = summary.describe()
     assert "product_events" in text and f"{summary.rows['product_events']:,}" in text
 
@@ -172,7 +177,7 @@ def test_every_row_keeps_the_landing_contract(db: duckdb.DuckDBPyConnection) -> 
 def test_required_columns_are_filled(db: duckdb.DuckDBPyConnection) -> None:
     for source in GENERATED_SOURCES:
         for col in SOURCES[source].required:
-            n = db.execute(f'select count(*) from {source} where "{col}" is null').fetchall()[0][0]
+            n = scalar(db, f'select count(*) from {source} where "{col}" is null')
             assert n == 0, f"{source}.{col}"
 
 
@@ -205,7 +210,7 @@ def test_currencies_are_usd_eur_or_gbp(db: duckdb.DuckDBPyConnection) -> None:
     for source in ("subscription_events", "invoices", "bookings", "marketing_spend"):
         seen = {r[0] for r in db.execute(f"select distinct currency from {source}").fetchall()}
         assert seen <= {"USD", "EUR", "GBP"}, source
-    assert db.execute("select count(*) from marketing_spend where currency = 'EUR'").fetchall()[0][0]
+    assert scalar(db, "select count(*) from marketing_spend where currency = 'EUR'")
 
 
 def test_each_customer_pays_in_one_currency(db: duckdb.DuckDBPyConnection) -> None:
@@ -225,19 +230,15 @@ def test_every_subscription_belongs_to_one_customer(db: duckdb.DuckDBPyConnectio
         "having count(distinct customer_id) > 1"
     ).fetchall()
     assert shared == []
-    unknown = db.execute(
-        "select count(*) from subscription_events where customer_id not in "
-        "(select customer_id from customers)"
-    ).fetchall()[0][0]
+    unknown = scalar(db, "select count(*) from subscription_events where customer_id not in "
+                         "(select customer_id from customers)")
     assert unknown == 0
 
 
 def test_some_cancellation_is_future_dated(db: duckdb.DuckDBPyConnection) -> None:
-    n = db.execute(
-        "select count(*) from subscription_events where event_type = 'canceled' "
-        "and cast(occurred_at as date) <= ? and cast(effective_at as date) > ?",
-        [LAST_DAY, LAST_DAY],
-    ).fetchall()[0][0]
+    n = scalar(db, "select count(*) from subscription_events where event_type = 'canceled' "
+                   "and cast(occurred_at as date) <= ? and cast(effective_at as date) > ?",
+               [LAST_DAY, LAST_DAY])
     assert n >= 1
 
 
@@ -252,8 +253,7 @@ def test_subscription_timestamps_mix_offsets_and_occur_by_the_last_day(
     assert any(t.endswith("Z") for t in texts)
     assert any(t.endswith("+02:00") for t in texts)
     assert any(t[-1].isdigit() and "+" not in t for t in texts)
-    latest = db.execute("select max(coalesce(occurred_at, effective_at)) from subscription_events"
-                        ).fetchall()[0][0]
+    latest = scalar(db, "select max(coalesce(occurred_at, effective_at)) from subscription_events")
     assert latest.date() <= LAST_DAY
 
 
@@ -267,66 +267,55 @@ def test_invoices_bill_the_subscription_state_in_force(db: duckdb.DuckDBPyConnec
                  and abs(s.unit_amount * s.quantity - s.discount_amount - i.amount) < 0.005)"""
     ).fetchall()
     assert unmatched == []
-    assert db.execute("select count(*) from invoices where amount <= 0").fetchall()[0][0] == 0
+    assert scalar(db, "select count(*) from invoices where amount <= 0") == 0
 
 
 def test_bookings_use_the_contract_lengths(db: duckdb.DuckDBPyConnection) -> None:
     months = {r[0] for r in db.execute("select distinct contract_months from bookings").fetchall()}
     assert months <= {1, 3, 12, 24}
-    new = db.execute("select count(*) from bookings where is_new_business").fetchall()[0][0]
+    new = scalar(db, "select count(*) from bookings where is_new_business")
     assert new >= 1
 
 
 def test_users_belong_to_customers_or_to_nobody(db: duckdb.DuckDBPyConnection) -> None:
-    orphans = db.execute(
-        "select count(*) from users where customer_id is not null "
-        "and customer_id not in (select customer_id from customers)"
-    ).fetchall()[0][0]
+    orphans = scalar(db, "select count(*) from users where customer_id is not null "
+                         "and customer_id not in (select customer_id from customers)")
     assert orphans == 0
-    assert db.execute("select count(*) from users where customer_id is null").fetchall()[0][0] > 0
-    bad_mail = db.execute(
-        "select count(*) from users where not regexp_full_match(email, 'user\\d+@example\\.(com|org|net)')"
-    ).fetchall()[0][0]
+    assert scalar(db, "select count(*) from users where customer_id is null") > 0
+    bad_mail = scalar(db, "select count(*) from users "
+                          "where not regexp_full_match(email, 'user\\d+@example\\.(com|org|net)')")
     assert bad_mail == 0
 
 
 def test_first_users_sign_up_around_their_customers_creation(
         db: duckdb.DuckDBPyConnection) -> None:
-    far = db.execute(
-        """select count(*) from (
-               select u.customer_id, min(u.signed_up_at) as first_signup, c.created_at
-               from users u join customers c using (customer_id)
-               group by u.customer_id, c.created_at)
-           where first_signup < created_at or first_signup > created_at + interval 1 day"""
-    ).fetchall()[0][0]
+    far = scalar(db, """
+        select count(*) from (
+            select u.customer_id, min(u.signed_up_at) as first_signup, c.created_at
+            from users u join customers c using (customer_id)
+            group by u.customer_id, c.created_at)
+        where first_signup < created_at or first_signup > created_at + interval 1 day""")
     assert far == 0
 
 
 def test_every_id_reference_points_at_a_landed_row(db: duckdb.DuckDBPyConnection) -> None:
     for source in ("users", "subscription_events", "invoices", "bookings", "leads",
                    "survey_responses"):
-        n = db.execute(
-            f"select count(*) from {source} where customer_id is not null "
-            "and customer_id not in (select customer_id from customers)"
-        ).fetchall()[0][0]
+        n = scalar(db, f"select count(*) from {source} where customer_id is not null "
+                       "and customer_id not in (select customer_id from customers)")
         assert n == 0, source
     for source in ("product_events", "survey_responses"):
-        n = db.execute(
-            f"select count(*) from {source} where user_id is not null "
-            "and user_id not in (select user_id from users)"
-        ).fetchall()[0][0]
+        n = scalar(db, f"select count(*) from {source} where user_id is not null "
+                       "and user_id not in (select user_id from users)")
         assert n == 0, source
 
 
 def test_anonymous_visitors_and_identified_signups(db: duckdb.DuckDBPyConnection) -> None:
-    anonymous = db.execute(
-        "select count(*) from product_events where user_id is null and anonymous_id is not null"
-    ).fetchall()[0][0]
+    anonymous = scalar(db, "select count(*) from product_events "
+                           "where user_id is null and anonymous_id is not null")
     assert anonymous > 0
-    unlinked = db.execute(
-        "select count(*) from product_events where event_name = 'signed_up' "
-        "and (user_id is null or anonymous_id is null)"
-    ).fetchall()[0][0]
+    unlinked = scalar(db, "select count(*) from product_events where event_name = 'signed_up' "
+                          "and (user_id is null or anonymous_id is null)")
     assert unlinked == 0
 
 
@@ -343,12 +332,11 @@ def test_properties_are_json_objects(db: duckdb.DuckDBPyConnection) -> None:
 
 
 def test_some_events_land_in_a_later_partition(db: duckdb.DuckDBPyConnection) -> None:
-    late = db.execute(
-        "select count(*) from product_events "
-        "where cast(occurred_at as date) < cast(regexp_extract(_file, 'dt=([0-9-]+)', 1) as date)"
-        " and date_trunc('month', occurred_at) < "
-        "cast(regexp_extract(_file, 'dt=([0-9-]+)', 1) as date)"
-    ).fetchall()[0][0]
+    late = scalar(db, """
+        select count(*) from product_events
+        where cast(occurred_at as date) < cast(regexp_extract(_file, 'dt=([0-9-]+)', 1) as date)
+          and date_trunc('month', occurred_at)
+              < cast(regexp_extract(_file, 'dt=([0-9-]+)', 1) as date)""")
     assert late > 0
 
 
@@ -366,12 +354,11 @@ def test_events_per_user_day_sets_the_volume(tmp_path: Path,
 
 def test_converted_leads_name_their_customer_at_its_creation(
         db: duckdb.DuckDBPyConnection) -> None:
-    off = db.execute(
-        """select count(*) from leads l left join customers c using (customer_id)
-           where l.customer_id is not null
-             and (c.customer_id is null or l.converted_at <> c.created_at
-                  or l.created_at > l.converted_at)"""
-    ).fetchall()[0][0]
+    off = scalar(db, """
+        select count(*) from leads l left join customers c using (customer_id)
+        where l.customer_id is not null
+          and (c.customer_id is null or l.converted_at <> c.created_at
+               or l.created_at > l.converted_at)""")
     assert off == 0
     won, customers = db.execute(
         "select count(customer_id), (select count(distinct customer_id) from customers) from leads"
@@ -382,19 +369,18 @@ def test_converted_leads_name_their_customer_at_its_creation(
 def test_survey_answers_carry_scores_and_some_comments(db: duckdb.DuckDBPyConnection) -> None:
     surveys = {r[0] for r in db.execute("select distinct survey from survey_responses").fetchall()}
     assert surveys == {"nps", "csat"}
-    assert db.execute("select count(comment) from survey_responses").fetchall()[0][0] > 0
+    assert scalar(db, "select count(comment) from survey_responses") > 0
 
 
 def test_year_relands_customers_later_with_changed_attributes(year: Path) -> None:
     con = duckdb.connect()
     load_source(con, year, "customers")
-    changed = con.execute(
-        """with r as (select *, row_number() over () as pos from text_customers)
-           select count(*) from r a join r b using (customer_id)
-           where a._file < b._file
-             and (a.segment, a.sales_rep_id, a.name) is distinct from
-                 (b.segment, b.sales_rep_id, b.name)"""
-    ).fetchall()[0][0]
+    changed = scalar(con, """
+        with r as (select *, row_number() over () as pos from text_customers)
+        select count(*) from r a join r b using (customer_id)
+        where a._file < b._file
+          and (a.segment, a.sales_rep_id, a.name) is distinct from
+              (b.segment, b.sales_rep_id, b.name)""")
     assert changed > 0
 
 
@@ -403,13 +389,12 @@ def test_year_has_winbacks_add_ons_and_seat_changes(year: Path) -> None:
     con.execute("set TimeZone = 'UTC'")
     con.execute(f"create table s as {typed_select_sql('subscription_events', load_source(con, year, 'subscription_events'))}")
     # A second `created` for a customer after a cancellation: a reactivation.
-    winbacks = con.execute(
-        """select count(*) from s c join s x using (customer_id)
-           where c.event_type = 'created' and x.event_type = 'canceled'
-             and c.effective_at > x.effective_at"""
-    ).fetchall()[0][0]
+    winbacks = scalar(con, """
+        select count(*) from s c join s x using (customer_id)
+        where c.event_type = 'created' and x.event_type = 'canceled'
+          and c.effective_at > x.effective_at""")
     assert winbacks > 0
-    assert con.execute("select count(*) from s where plan_id like 'analytics%'").fetchall()[0][0]
+    assert scalar(con, "select count(*) from s where plan_id like 'analytics%'")
     ups, downs = con.execute(
         """with q as (select quantity, lag(quantity) over (partition by subscription_id
                        order by effective_at) as before from s where event_type <> 'canceled')
@@ -419,7 +404,7 @@ def test_year_has_winbacks_add_ons_and_seat_changes(year: Path) -> None:
     assert ups > 0 and downs > 0
     currencies = {r[0] for r in con.execute("select distinct currency from s").fetchall()}
     assert currencies == {"USD", "EUR", "GBP"}
-    discounted = con.execute("select count(*) from s where discount_amount > 0").fetchall()[0][0]
+    discounted = scalar(con, "select count(*) from s where discount_amount > 0")
     assert discounted > 0
 
 

@@ -24,15 +24,17 @@ def _storage_number(path: Path) -> int:
 
 
 @pytest.fixture()
-def warehouse(tmp_path: Path) -> duckdb.DuckDBPyConnection:
-    con = duckdb.connect(str(tmp_path / "w.duckdb"))
-    con.execute("create schema marts; create schema ops")
-    con.execute("create table marts.saas_metrics_monthly as "
-                "select date '2024-01-01' as month, 370.0 as mrr_end, 'x' as not_documented")
-    con.execute("create table ops.quarantine as select 'invoices' as source, 'f.csv' as file, "
-                "2 as line, 'rule' as reason, '{}' as raw_record")
-    yield con
-    con.close()
+def warehouse(file_warehouse: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
+    file_warehouse.execute("""
+        create schema marts;
+        create schema ops;
+        create table marts.saas_metrics_monthly as
+            select date '2024-01-01' as month, 370.0 as mrr_end, 'x' as not_documented;
+        create table ops.quarantine as
+            select 'invoices' as source, 'f.csv' as file, 2 as line, 'rule' as reason,
+                   '{}' as raw_record;
+    """)
+    return file_warehouse
 
 
 def test_the_serving_file_is_in_the_v1_4_format_with_comments(warehouse, tmp_path: Path) -> None:

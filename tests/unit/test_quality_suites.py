@@ -104,8 +104,8 @@ def _subscription_events(con: duckdb.DuckDBPyConnection, rows: list[tuple]) -> N
 
 
 @pytest.fixture()
-def batches(tmp_path: Path) -> duckdb.DuckDBPyConnection:
-    con = duckdb.connect(str(tmp_path / "w.duckdb"))
+def batches(file_warehouse: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
+    con = file_warehouse
     con.execute("create schema ops")
     con.execute("create table ops.ingestion_batches (source varchar, batch_id bigint, "
                 "mode varchar, files bigint, rows bigint, ingested_at timestamp)")
@@ -123,8 +123,7 @@ def batches(tmp_path: Path) -> duckdb.DuckDBPyConnection:
     con.execute("insert into ops.ingestion_batches values "
                 "('subscription_events', 1, 'full', 1, 600, ?), "
                 "('subscription_events', 7, 'incremental', 1, 40, ?)", [FIRST, SECOND])
-    yield con
-    con.close()
+    return con
 
 
 @pytest.fixture(params=["here", "worker"])

@@ -22,8 +22,8 @@ from dagster_project.transform.spark import (
 
 
 @pytest.fixture
-def con(tmp_path: Path) -> duckdb.DuckDBPyConnection:
-    con = duckdb.connect(str(tmp_path / "w.duckdb"))
+def con(file_warehouse: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
+    con = file_warehouse
     con.execute("set TimeZone='UTC'")
     con.execute("create schema raw")
     for name in SOURCES:
