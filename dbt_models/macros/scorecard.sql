@@ -4,7 +4,7 @@
 {#- The KPI registry: every KPI a target in seeds/kpi_targets.csv may name, its unit (for
     display) and its quarterly rule in words. Each is a metric of the semantic layer
     (models/semantic/_metrics.yml), which defines it. Both grains (month, quarter) exist for
-    every KPI; int_kpi_actuals unpivots exactly these names, and the singular test
+    every KPI; kpi_actuals unpivots exactly these names, and the singular test
     tests/scorecard/assert_kpi_targets_name_registered_kpis fails the build on any other. -#}
 {% macro scorecard_kpi_registry() -%}
     {{ return([

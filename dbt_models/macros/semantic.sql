@@ -1,6 +1,6 @@
 {#- The semantic layer's metric definitions (models/semantic/) compiled to portable SQL, so a
     model reads a KPI from its one definition instead of restating the formula (the
-    scorecard's int_kpi_actuals). A subset of MetricFlow: simple metrics over sum, average,
+    scorecard's kpi_actuals). A subset of MetricFlow: simple metrics over sum, average,
     min or max measures (semi-additive ones at the period's last or first row), ratio and
     derived metrics (an offset of one period of the grain), no filters; anything else stops
     the compile with a message. Each semantic model is aggregated once per grain (one CTE,

@@ -191,7 +191,7 @@ def test_quarterly_actuals_of_the_registry(wh: Path) -> None:
     rows = {
         (kpi, period): actual
         for kpi, period, actual in query(wh, """
-            select kpi, period_start, actual from intermediate.int_kpi_actuals
+            select kpi, period_start, actual from marts.kpi_actuals
             where grain = 'quarter' and kpi in ('gross_revenue_retention', 'customer_retention_rate',
                   'net_revenue_retention', 'churned_mrr', 'mrr_growth_rate', 'customers')""")
     }

@@ -25,11 +25,11 @@ e2,s1,c1,changed,2024-03-10,,month,50,1,,USD
 @pytest.fixture(scope="module")
 def wh(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return build_marts(tmp_path_factory, "empty_months", {"subscription_events": SUBSCRIPTION_EVENTS},
-                       ["build", "--indirect-selection", "cautious", "--select", "+int_kpi_actuals"])
+                       ["build", "--indirect-selection", "cautious", "--select", "+kpi_actuals"])
 
 
 def _actuals(wh: Path, kpi: str, grain: str) -> dict:
-    return dict(query(wh, "select period_start, actual from intermediate.int_kpi_actuals "
+    return dict(query(wh, "select period_start, actual from marts.kpi_actuals "
                           f"where kpi = '{kpi}' and grain = '{grain}' order by 1"))
 
 

@@ -373,7 +373,7 @@ TILE_KPIS = {"mrr": "mrr", "arr": "arr", "customers": "customers",
 
 def test_each_headline_is_its_kpi_for_the_reports_month(built) -> None:
     """One definition per KPI: every headline tile shows, unrounded, the actual that the
-    scorecard takes for its KPI and the report's month (int_kpi_actuals, compiled from the
+    scorecard takes for its KPI and the report's month (kpi_actuals, compiled from the
     semantic layer's metric definitions)."""
     from dagster_project.reports.kpi_report import render_report
 
@@ -387,7 +387,7 @@ def test_each_headline_is_its_kpi_for_the_reports_month(built) -> None:
     wh = duckdb.connect(str(settings.warehouse_path), read_only=True)
     try:
         actuals = dict(wh.execute(
-            "select kpi, actual from intermediate.int_kpi_actuals "
+            "select kpi, actual from marts.kpi_actuals "
             "where grain = 'month' and period_start = ?", [month]).fetchall())
     finally:
         wh.close()

@@ -50,7 +50,7 @@ def test_every_registered_kpi_is_a_metric_equal_to_the_scorecards_actuals(layer,
             if grain != "month" and kpi in MONTHLY_ONLY:
                 continue
             expected = dict(warehouse.execute(
-                "select period_start, actual from intermediate.int_kpi_actuals "
+                "select period_start, actual from marts.kpi_actuals "
                 "where kpi = ? and grain = ?", [kpi, grain]).fetchall())
             got = {row[0]: row[1] for row in layer.query([kpi], grain=grain).rows}
             assert expected, (kpi, grain)

@@ -38,5 +38,7 @@ def compute(landed: Landed, config: Config | None = None) -> dict[str, list[dict
     marts.update(revenue.compute(ctx, rev))
     marts.update(usage.compute(ctx))
     marts.update(sales.compute(ctx, rev, marts["dim_customers"]))
-    marts["kpi_scorecard"] = scorecard.kpi_scorecard(ctx, rev, marts)
+    acts = scorecard.actuals(ctx, rev, marts)
+    marts["kpi_actuals"] = scorecard.kpi_actuals(acts)
+    marts["kpi_scorecard"] = scorecard.kpi_scorecard(ctx, acts)
     return marts

@@ -44,6 +44,7 @@ KEYS: dict[str, tuple[str, ...]] = {
     "sales_rep_mix": ("sales_rep_id", "product", "contract_band", "revenue_type"),
     "customer_lifetime_value_by_segment": ("segment",),
     "buying_trend_monthly": ("segment", "month"),
+    "kpi_actuals": ("kpi", "grain", "period_start"),
     "kpi_scorecard": ("kpi", "grain", "period_start"),
 }
 # Marts that may leave out all-zero rows (docs/METRICS.md, Dimensions).

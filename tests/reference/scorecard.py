@@ -241,8 +241,21 @@ def status(actual, target, direction, tolerance, att):
     return "off_track"
 
 
-def kpi_scorecard(ctx: Context, rev: Revenue, marts: dict[str, list[dict]]) -> list[dict]:
-    acts = actuals(ctx, rev, marts)
+def kpi_actuals(acts: dict[tuple, float | None]) -> list[dict]:
+    """kpi_actuals: one row per KPI, grain and period of ``actuals``."""
+    return [
+        {
+            "kpi": kpi,
+            "grain": grain,
+            "period_start": period,
+            "actual": value,
+            "_unit": "money" if kpi in MONEY_KPIS else "other",
+        }
+        for (kpi, grain, period), value in sorted(acts.items())
+    ]
+
+
+def kpi_scorecard(ctx: Context, acts: dict[tuple, float | None]) -> list[dict]:
     with open(ctx.config.seeds_dir / "kpi_targets.csv") as f:
         targets = list(csv.DictReader(f))
     out = []

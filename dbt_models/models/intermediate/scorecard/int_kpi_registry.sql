@@ -1,7 +1,7 @@
 -- The KPI registry (macro scorecard_kpi_registry): one row per KPI a target may name, with
 -- the marts its metric reads (its semantic models, models/semantic/), its display unit and
 -- how its quarterly actual is made. Every KPI exists at both grains, month and quarter
--- (int_kpi_actuals).
+-- (kpi_actuals).
 
 with
 

@@ -1,5 +1,5 @@
 -- The KPI scorecard (docs/METRICS.md, KPI scorecard; docs/MARTS.md (contract tables)): one row per
--- target of seeds/kpi_targets.csv, with the actual of its period (int_kpi_actuals), the
+-- target of seeds/kpi_targets.csv, with the actual of its period (kpi_actuals), the
 -- previous period's actual (a month or a quarter earlier) and the change (actual -
 -- previous_actual). attainment = actual / target (target / actual for lower_is_better)
 -- with the sign and zero rules of macro scorecard_attainment; status on_track when
@@ -14,7 +14,7 @@ targets as (
 ),
 
 actuals as (
-    select * from {{ ref('int_kpi_actuals') }}
+    select * from {{ ref('kpi_actuals') }}
 ),
 
 registry as (

@@ -38,7 +38,7 @@
         {%- if (semantic_metric(kpi).config.meta or {}).get('finest_grain_only') -%}{%- do monthly_only.append(kpi) -%}{%- endif -%}
     {%- endfor -%}
     {%- if (monthly_only | sort) != (own_rule | sort) -%}
-        {{ exceptions.raise_compiler_error("int_kpi_actuals: the KPIs defined per month only are "
+        {{ exceptions.raise_compiler_error("kpi_actuals: the KPIs defined per month only are "
             ~ (monthly_only | sort) ~ " but the quarterly rules here cover " ~ (own_rule | sort)) }}
     {%- endif -%}
 {%- endif %}
