@@ -8,6 +8,8 @@
 -- group-bys; max_by, in DuckDB and Spark, takes the MRR of the highest sequence without a
 -- join back to the states), so it stays cheaper than the models it checks at any scale.
 
+{{ config(meta={'dagster': {'ref': {'name': 'int_mrr_movements'}}}) }}
+
 with
 
 states as (

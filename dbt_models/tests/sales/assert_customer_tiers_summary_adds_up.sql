@@ -1,5 +1,7 @@
 -- customer_tiers_summary is customer_tiers summed by tier: customers, revenue, churn.
 
+{{ config(meta={'dagster': {'ref': {'name': 'customer_tiers_summary'}}}) }}
+
 with
 
 detail as (

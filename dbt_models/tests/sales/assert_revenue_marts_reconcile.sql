@@ -2,6 +2,8 @@
 -- mix by region and by product, and of revenue_by_segment_monthly equals the revenue of
 -- bookings_vs_revenue_monthly (to the cent).
 
+{{ config(meta={'dagster': {'ref': {'name': 'revenue_mix_monthly'}}}) }}
+
 with
 
 reference as (

@@ -3,7 +3,8 @@
 -- error at build time, not a silent no_data row (docs/METRICS.md, KPI scorecard). Each failing
 -- row names the KPI and the seed row; the failures are stored (dbt_test__audit).
 
-{{ config(severity='error', store_failures=true) }}
+{{ config(severity='error', store_failures=true,
+          meta={'dagster': {'ref': {'name': 'stg_reference__kpi_targets'}}}) }}
 
 with
 
