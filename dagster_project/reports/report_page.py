@@ -56,6 +56,16 @@ DEFINITIONS: dict[str, tuple[str, str, str]] = {
         ("12 × MRR at the end of the month."),
         "Revenue: MRR and its movements",
     ),
+    "def-mrr-by-plan": (
+        "MRR by plan",
+        (
+            "Each subscription counts under the plan of its state at the end of the month (of "
+            "the as-of date for the current month), with that state's MRR; the plans' tier and "
+            "product come from seeds/plans.csv ('unknown' for a plan it does not list, or a "
+            "state without a plan). Summed over the plans it is the month-end MRR, to the cent."
+        ),
+        "Revenue: MRR and its movements",
+    ),
     "def-customers": (
         "Active, new and churned customers",
         (
@@ -633,7 +643,8 @@ def render_page(
             f"</span>{overview.html()}</span>" if ranged and overview is not None else "")
         out.append(
             '<div class="filters" id="filters" hidden data-label-segment="Segment" '
-            'data-label-region="Region" data-label-channel="Acquisition channel">'
+            'data-label-region="Region" data-label-channel="Acquisition channel" '
+            'data-label-plan="Plan">'
             f"{what}{months}</div>"
         )
     for key, name in SECTIONS:

@@ -106,3 +106,17 @@
         coalesce({{ customers }}.{{ column }}, 'unknown') as {{ column }}
     {%- endfor %}
 {%- endmacro %}
+
+
+{#- The months (their int_revenue_months.month_number) at whose closing instant a value holds
+    when it holds from the end of `from_date` until `until_date` (NULL: through the last
+    month): first_number .. last_number, none when last_number < first_number. The month of
+    `until_date` is not held: its closing instant is on or after that day. `grid`: a relation
+    with the months' first_month and month_count. -#}
+{% macro revenue_month_span(from_date, until_date, grid='grid') -%}
+    {{ dbt.datediff(grid ~ '.first_month', month_start(from_date), 'month') }} + 1 as first_number,
+        least(
+            {{ dbt.datediff(grid ~ '.first_month', month_start(until_date), 'month') }},
+            {{ grid }}.month_count
+        ) as last_number
+{%- endmacro %}

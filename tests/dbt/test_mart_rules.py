@@ -1,6 +1,7 @@
 """Cross-row rules of the published marts, stated as dbt tests (the one owner of such rules):
 a series ends by (or at) the as-of period, NPS follows its counts, the scorecard has one row
-per target, the user-cohort triangle runs through the as-of month.
+per target, the user-cohort triangle runs through the as-of month, the plans' MRR adds up
+to the company's.
 
 The real test nodes of the project run (`dbt test --select ...`) against hand-made tables
 standing in for the models they read; each broken table breaks one rule in a way counted
@@ -20,7 +21,8 @@ NPS_ENDS = "nps_monthly_ends_by_the_as_of_month"
 NPS_COUNTS = "nps_monthly_nps_follows_its_counts"
 ONE_PER_TARGET = "assert_kpi_scorecard_one_row_per_target"
 TRIANGLE = "user_cohorts_monthly_is_a_full_triangle"
-TESTS = [REACHES, NPS_ENDS, NPS_COUNTS, ONE_PER_TARGET, TRIANGLE]
+PLANS_SUM = "mrr_by_plan_monthly_sums_to_saas_metrics"
+TESTS = [REACHES, NPS_ENDS, NPS_COUNTS, ONE_PER_TARGET, TRIANGLE, PLANS_SUM]
 
 AS_OF = "2024-03-10"
 
@@ -70,6 +72,18 @@ def _tables(path: Path, broken: bool) -> None:
         values = ", ".join(f"(date '{m}', {k})" for m, k in cells)
         con.execute(f"""create or replace table marts.user_cohorts_monthly as
             select * from (values {values}) t(cohort_month, months_since_start)""")
+        # MRR by plan against the company's: broken, February's plans add up to a cent less
+        # than its MRR, and March has no plan row though the company's MRR is 50.
+        con.execute("""create or replace table marts.saas_metrics_monthly as
+            select * from (values (date '2024-01-01', 100.00), (date '2024-02-01', 150.00),
+                                  (date '2024-03-01', 50.00)) t(month, mrr_end)""")
+        plans = [("2024-01-01", "a", "60.00"), ("2024-01-01", "b", "40.00"),
+                 ("2024-02-01", "a", "99.99" if broken else "100.00"), ("2024-02-01", "b", "50.00")]
+        if not broken:
+            plans.append(("2024-03-01", "a", "50.00"))
+        values = ", ".join(f"(date '{m}', '{p}', {v})" for m, p, v in plans)
+        con.execute(f"""create or replace table marts.mrr_by_plan_monthly as
+            select * from (values {values}) t(month, plan_id, mrr_end)""")
     finally:
         con.close()
 
@@ -124,6 +138,14 @@ def test_the_user_cohort_triangle_runs_through_the_as_of_month(broken: tuple[Pat
     path, _ = broken
     failing = _failing(path, TRIANGLE)
     assert [(str(r[0]), r[1], r[2], r[3]) for r in failing] == [("2024-01-01", 2, 0, 1)]
+
+
+def test_the_plans_mrr_adds_up_to_the_companys(broken: tuple[Path, str]) -> None:
+    path, _ = broken
+    # (month, company's mrr_end, the plans' sum): a cent short in February, none in March
+    rows = [(str(r[0]), float(r[1]), None if r[2] is None else float(r[2]))
+            for r in _failing(path, PLANS_SUM)]
+    assert rows == [("2024-02-01", 150.0, 149.99), ("2024-03-01", 50.0, None)]
 
 
 def test_the_rules_pass_on_mended_marts(tmp_path: Path) -> None:

@@ -132,6 +132,24 @@ def test_slices_recombine_to_the_unsliced_value(layer) -> None:
         assert _same(rate, spend / acquired if acquired else None), month
 
 
+def test_mrr_by_plan_is_the_marts_rows_and_its_tiers_add_up_to_mrr(layer, serving) -> None:
+    expected = {(m, plan): (mrr, subs) for m, plan, mrr, subs in serving.execute(
+        "select month, plan_id, mrr_end, active_subscriptions from marts.mrr_by_plan_monthly"
+    ).fetchall()}
+    got = {(m, plan): (mrr, subs) for m, plan, mrr, subs in layer.query(
+        ["mrr_by_plan", "active_subscriptions"], by=["plan_id"]).rows}
+    assert expected and set(got) <= set(expected)
+    assert all(_same(got[k][0], v[0]) and got[k][1] == v[1] for k, v in expected.items()
+               if k in got)
+    assert {k for k, v in expected.items() if v[0]} <= set(got)
+    mrr = {m: value for m, value in layer.query(["mrr"]).rows}
+    by_tier: dict = {}
+    for month, _, value in layer.query(["mrr_by_plan"], by=["tier"]).rows:
+        by_tier[month] = by_tier.get(month, 0.0) + (value or 0)
+    assert set(by_tier) >= {m for m, value in mrr.items() if value}
+    assert all(_same(total, mrr[m]) for m, total in by_tier.items())
+
+
 def test_query_command_prints_a_table_and_csv(built, capsys) -> None:
     from dagster_project.cli import main
 

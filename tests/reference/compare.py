@@ -14,6 +14,7 @@ from tests.reference.revenue import MOVEMENT_COLUMNS
 KEYS: dict[str, tuple[str, ...]] = {
     "saas_metrics_monthly": ("month",),
     "mrr_movements_monthly": ("month", "segment", "region", "acquisition_channel"),
+    "mrr_by_plan_monthly": ("month", "plan_id"),
     "customer_cohorts_monthly": ("cohort_month", "months_since_start"),
     "fct_mrr_movements": ("customer_id", "movement_date"),
     "dim_customers": ("customer_id",),

@@ -3,6 +3,7 @@ cohorts), walking each customer's MRR day by day in exact fractions."""
 
 from __future__ import annotations
 
+import csv
 from bisect import bisect_right
 from collections import defaultdict
 from dataclasses import dataclass
@@ -46,12 +47,19 @@ class Revenue:
         # end-of-day MRR of each subscription on the days its state changes
         sub_points: dict[str, dict[date, Fraction]] = {}
         sub_customer: dict[str, str] = {}
+        # each subscription's end-of-day states: the days and their (MRR, plan)
+        self.sub_days: dict[str, list[date]] = {}
+        self.sub_states: dict[str, list[tuple[Fraction, str]]] = {}
         for sub, evs in by_sub.items():
             sub_customer[sub] = evs[0]["customer_id"]
             points: dict[date, Fraction] = {}
+            states: dict[date, tuple[Fraction, str]] = {}
             for e in evs:  # later events of a day overwrite earlier ones: the day's last state
                 points[ctx.day(e["effective_at"])] = self._state_mrr(e)
+                states[ctx.day(e["effective_at"])] = (self._state_mrr(e), e["plan_id"] or "unknown")
             sub_points[sub] = points
+            self.sub_days[sub] = sorted(states)
+            self.sub_states[sub] = [states[d] for d in self.sub_days[sub]]
         self.first_day = min((ctx.day(e["effective_at"]) for e in events), default=None)
         # customer MRR change points
         subs_of: dict[str, list[str]] = defaultdict(list)
@@ -402,8 +410,41 @@ def acv_monthly(ctx: Context, rev: Revenue) -> list[dict]:
     return out
 
 
+def mrr_by_plan_monthly(ctx: Context, rev: Revenue) -> list[dict]:
+    """MRR by plan: per month, each subscription's MRR at the end of the month (of as_of_date
+    for the as-of month) under the plan of its state then; every plan with MRR at the end of
+    some month, in every month (0 when none); plan name, tier and product from the plans
+    seed ('unknown' for a plan it does not list)."""
+    by_month: dict[tuple[date, str], list[Fraction]] = defaultdict(list)
+    for sub, days in rev.sub_days.items():
+        for m in rev.months:
+            i = bisect_right(days, rev.closing(m))
+            if i:
+                mrr, plan = rev.sub_states[sub][i - 1]
+                if mrr > 0:
+                    by_month[(m, plan)].append(mrr)
+    with open(ctx.config.seeds_dir / "plans.csv") as f:
+        seed = {r["plan_id"]: r for r in csv.DictReader(f)}
+    out = []
+    for plan in sorted({plan for _, plan in by_month}):
+        info = seed.get(plan, {})
+        for m in rev.months:
+            mrrs = by_month.get((m, plan), [])
+            out.append({
+                "month": m,
+                "plan_id": plan,
+                "plan_name": info.get("plan_name") or "unknown",
+                "tier": info.get("tier") or "unknown",
+                "product": info.get("product") or "unknown",
+                "mrr_end": sum(mrrs, ZERO),
+                "active_subscriptions": len(mrrs),
+            })
+    return out
+
+
 def compute(ctx: Context, rev: Revenue) -> dict[str, list[dict]]:
     return {
+        "mrr_by_plan_monthly": mrr_by_plan_monthly(ctx, rev),
         "saas_metrics_monthly": saas_metrics_monthly(ctx, rev),
         "mrr_movements_monthly": mrr_movements_monthly(ctx, rev),
         "customer_cohorts_monthly": customer_cohorts_monthly(ctx, rev),

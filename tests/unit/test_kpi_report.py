@@ -556,3 +556,43 @@ def test_without_scripts_every_chart_is_its_static_svg(tmp_path: Path) -> None:
     assert "figure.vl .vl-live { display:none; }" in report.html
     assert "figure.vl.live .vl-static { display:none; }" in report.html
     assert 'id="filters" hidden' in report.html or 'id="filters"' not in report.html
+
+
+def test_mrr_by_plan_tier_stacks_the_tiers_and_the_plan_filter_keeps_one_plan(
+        tmp_path: Path) -> None:
+    """Two months, three plans of two tiers (and a zero row): the stacked bars are the tiers'
+    sums; choosing a plan keeps only its own bars."""
+    from tests.vega_support import scene_items
+
+    rows = ("(date '2024-01-01', 'Growth monthly', 'growth', 100.0), "
+            "(date '2024-01-01', 'Growth annual', 'growth', 50.0), "
+            "(date '2024-01-01', 'Business monthly', 'business', 0.0), "
+            "(date '2024-02-01', 'Growth monthly', 'growth', 120.0), "
+            "(date '2024-02-01', 'Business monthly', 'business', 300.0)")
+    path = _serving(tmp_path / "serving.duckdb", extra=(
+        "create table marts.mrr_by_plan_monthly as select * from (values " + rows
+        + ") t(month, plan_name, tier, mrr_end)"))
+    panel = next(p for p in _report(path).panels if p.key == "mrr-by-plan")
+    (chart,) = panel.svgs
+    assert chart.filters == ("plan",) and schema_errors(chart.spec) == []
+
+    def bars(**chosen: str) -> dict[tuple[str, str], float]:
+        """(month, tier) -> the bar's value, as vl-convert lays the chart out."""
+        spec = {**chart.spec, "params": [{**p, "value": chosen.get(p["name"], p["value"])}
+                                         for p in chart.spec["params"]]}
+        out: dict[tuple[str, str], float] = {}
+        for item in scene_items(spec, "rect"):
+            month, tier, value = item["description"].split(" | ")
+            out[(month, tier)] = float(value)
+        return out
+
+    assert bars() == {("Jan 24", "Growth"): 150.0, ("Feb 24", "Growth"): 120.0,
+                      ("Feb 24", "Business"): 300.0}
+    assert bars(plan="Growth annual") == {("Jan 24", "Growth"): 50.0}
+    assert bars(plan="Business monthly") == {("Feb 24", "Business"): 300.0}
+    # the spec holds the mart's rows, each with its plan, unrounded
+    assert sorted((r["x"], r["series"], r["plan"], r["value"]) for r in spec_rows(chart.spec)) == [
+        ("Feb 24", "Business", "Business monthly", 300.0),
+        ("Feb 24", "Growth", "Growth monthly", 120.0),
+        ("Jan 24", "Growth", "Growth annual", 50.0),
+        ("Jan 24", "Growth", "Growth monthly", 100.0)]

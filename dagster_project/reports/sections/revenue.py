@@ -1,6 +1,8 @@
 """The revenue section: MRR and its monthly waterfall, the MRR bridge of the report's
-month, ARR. The MRR, waterfall and ARR charts carry ``marts.mrr_movements_monthly``'s rows,
-so the page's filters slice them by segment, region and acquisition channel."""
+month, ARR, MRR by plan tier. The MRR, waterfall and ARR charts carry
+``marts.mrr_movements_monthly``'s rows, so the page's filters slice them by segment, region
+and acquisition channel; MRR by plan tier carries ``marts.mrr_by_plan_monthly``'s, so the
+plan filter slices it."""
 
 from __future__ import annotations
 
@@ -68,5 +70,40 @@ def panel_arr(ctx: Context, p: Panel) -> Panel:
         months, [s.SlicedSeries("ARR", s.PRIMARY, arr)], dims=s.FILTERS, kind="money",
         unit=f"ARR ({ctx.currency})", x_title="Month", currency=ctx.currency,
         faded=ctx.faded(months), label="ARR"))
+    p.note = ctx.mtd_note(months)
+    return p
+
+
+# The plans' tiers in the demo's seeds/plans.csv, cheapest first; any other tier follows in
+# name order, 'unknown' last.
+TIER_ORDER = ("starter", "growth", "business", "addon")
+
+
+def _tier_rank(tier: str) -> tuple[int, str]:
+    if tier in TIER_ORDER:
+        return TIER_ORDER.index(tier), tier
+    return (len(TIER_ORDER) + (tier == "unknown"), tier)
+
+
+@SECTION.panel("mrr-by-plan", "MRR by plan tier", "def-mrr-by-plan", "mrr_by_plan_monthly",
+               "full")
+def panel_mrr_by_plan(ctx: Context, p: Panel) -> Panel:
+    rows = ctx.read("mrr_by_plan_monthly", "month, plan_name, tier, mrr_end",
+                    order="month, tier, plan_name", source="subscription_events")
+    months = sorted({r["month"] for r in rows})
+    index = {m: i for i, m in enumerate(months)}
+    tiers = sorted({r["tier"] for r in rows}, key=_tier_rank)
+    p.units = f"{ctx.currency} of MRR at month end, stacked by the plans' tier"
+    p.definition = ("Each subscription under the plan of its state at the month's end; the "
+                    "tiers add up to MRR.")
+    p.svgs.append(s.sliced_chart(
+        months,
+        [s.SlicedSeries(tier.replace("_", " ").capitalize(), s.CATEGORICAL[k % len(s.CATEGORICAL)],
+                        [(index[r["month"]], {"plan": r["plan_name"]}, r["mrr_end"])
+                         for r in rows if r["tier"] == tier])
+         for k, tier in enumerate(tiers)],
+        dims=("plan",), kind="money", unit=f"MRR ({ctx.currency})", x_title="Month",
+        currency=ctx.currency, faded=ctx.faded(months), width=1240, height=260,
+        label="MRR by plan tier"))
     p.note = ctx.mtd_note(months)
     return p

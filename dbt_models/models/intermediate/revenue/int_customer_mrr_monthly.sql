@@ -29,24 +29,11 @@ grid as (
     from months
 ),
 
-numbered_months as (
-    select
-        months.month,
-        {{ dbt.datediff('grid.first_month', 'months.month', 'month') }} + 1 as month_number
-    from months
-    cross join grid
-),
-
 spans as (
     select
         change_points.customer_id,
         change_points.mrr_after as mrr,
-        {{ dbt.datediff('grid.first_month', month_start('change_points.mrr_date'), 'month') }} + 1
-            as first_number,
-        least(
-            {{ dbt.datediff('grid.first_month', month_start('change_points.next_mrr_date'), 'month') }},
-            grid.month_count
-        ) as last_number
+        {{ revenue_month_span('change_points.mrr_date', 'change_points.next_mrr_date') }}
     from change_points
     cross join grid
 ),
@@ -79,13 +66,13 @@ first_closes as (
 later_closes as (
     select
         readings.customer_id,
-        numbered_months.month_number,
+        months.month_number,
         readings.mrr as mrr_start,
         readings.mrr as mrr_end
     from readings
-    inner join numbered_months
-        on numbered_months.month_number > readings.first_number
-        and numbered_months.month_number <= readings.last_number
+    inner join months
+        on months.month_number > readings.first_number
+        and months.month_number <= readings.last_number
     where readings.mrr > 0
 ),
 
@@ -98,12 +85,12 @@ customer_months as (
 final as (
     select
         customer_months.customer_id,
-        numbered_months.month,
+        months.month,
         {{ to_money('customer_months.mrr_start') }} as mrr_start,
         {{ to_money('customer_months.mrr_end') }} as mrr_end
     from customer_months
-    inner join numbered_months
-        on numbered_months.month_number = customer_months.month_number
+    inner join months
+        on months.month_number = customer_months.month_number
 )
 
 select * from final

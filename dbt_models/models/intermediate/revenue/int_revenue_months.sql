@@ -35,7 +35,8 @@ final as (
         months.month,
         {{ add_days('months.month', -1) }} as opening_date,
         {{ period_closing_date('months.month', 1, 'bounds.as_of_date') }} as closing_date,
-        months.month = bounds.end_month as is_as_of_month
+        months.month = bounds.end_month as is_as_of_month,
+        {{ dbt.datediff('bounds.start_month', 'months.month', 'month') }} + 1 as month_number
     from months
     cross join bounds
 )

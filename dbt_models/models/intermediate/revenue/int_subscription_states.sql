@@ -54,6 +54,7 @@ final as (
         ordered.event_id,
         ordered.customer_id,
         ordered.event_type,
+        ordered.plan_id,
         ordered.effective_at,
         ordered.effective_date,
         ordered.occurred_at,
