@@ -240,11 +240,13 @@ FILTER_PROBE = """<script>(function () {
                segments: Array.prototype.map.call(
                  document.querySelectorAll('#filter-segment option'),
                  function (o) { return o.value; }),
-               all: labels('mrr'), all_churn: labels('churn'), all_qr: labels('quick-ratio')};
+               all: labels('mrr'), all_churn: labels('churn'), all_qr: labels('quick-ratio'),
+               all_bridge: labels('mrr-bridge')};
     return window.reportFilter('segment', 'enterprise').then(function () {
       out.enterprise = labels('mrr');
       out.enterprise_churn = labels('churn');
       out.enterprise_qr = labels('quick-ratio');
+      out.enterprise_bridge = labels('mrr-bridge');
       var pre = document.createElement('pre');
       pre.id = 'probe';
       pre.textContent = JSON.stringify(out);
@@ -256,8 +258,8 @@ FILTER_PROBE = """<script>(function () {
 
 @pytest.fixture(scope="module")
 def filtered(report_path: Path, tmp_path_factory: pytest.TempPathFactory) -> dict:
-    """The MRR, churn and quick ratio charts' marks with every segment, then with
-    "enterprise" chosen."""
+    """The MRR, churn, quick ratio and MRR bridge charts' marks with every segment, then
+    with "enterprise" chosen."""
     return _in_browser(report_path, tmp_path_factory.mktemp("report_filter"), "filter",
                        FILTER_PROBE)
 
@@ -297,6 +299,36 @@ def test_the_segment_filter_shows_that_segments_numbers(built, filtered: dict) -
     for month, value in enterprise.items():
         assert chosen[fmt.month_tick(month)] == pytest.approx(value, rel=1e-9)
     assert chosen != every
+
+
+def test_the_mrr_bridge_shows_the_chosen_segments_bridge(built, filtered: dict) -> None:
+    """The bridge of the report's month, with every segment and with "enterprise": each bar
+    is that month's sum of marts.mrr_movements_monthly's rows (losses below zero)."""
+    settings, _ = built
+    con = duckdb.connect(str(settings.serving_path), read_only=True)
+    try:
+        month = con.execute("select max(month) from marts.saas_metrics_monthly "
+                            "where month < date_trunc('month', (select cast(value as date) "
+                            "from ops.build_info where key = 'as_of_date'))").fetchone()[0]
+        sums = "sum(mrr_start), sum(new_mrr), sum(expansion_mrr), sum(reactivation_mrr), " \
+               "-sum(contraction_mrr), -sum(churned_mrr), sum(mrr_end)"
+        every = con.execute(f"select {sums} from marts.mrr_movements_monthly where month = ?",
+                            [month]).fetchone()
+        enterprise = con.execute(f"select {sums} from marts.mrr_movements_monthly "
+                                 "where month = ? and segment = 'enterprise'", [month]).fetchone()
+    finally:
+        con.close()
+    steps = ("Start", "New", "Expansion", "Reactivation", "Contraction", "Churn", "End")
+
+    def bars(labels: list[str]) -> dict[str, float]:
+        return {step: float(value) for step, value, *_ in
+                (label.split(" | ") for label in labels)}
+
+    for seen, want in ((filtered["all_bridge"], every), (filtered["enterprise_bridge"], enterprise)):
+        expected = {step: float(v) for step, v in zip(steps, want, strict=True)
+                    if v or step in ("Start", "End")}
+        assert bars(seen) == pytest.approx(expected, rel=1e-9)
+    assert bars(filtered["enterprise_bridge"]) != bars(filtered["all_bridge"])
 
 
 def test_no_two_labels_overlap_in_any_chart(probe: dict) -> None:

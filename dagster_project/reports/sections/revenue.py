@@ -9,7 +9,7 @@ from __future__ import annotations
 from dagster_project.reports import charts as s
 from dagster_project.reports import charts_flow as flow
 from dagster_project.reports import fmt
-from dagster_project.reports.report_data import Context, Section
+from dagster_project.reports.report_data import Context, NoData, Section
 from dagster_project.reports.report_page import Panel
 
 SECTION = Section("revenue")
@@ -44,19 +44,29 @@ def panel_mrr(ctx: Context, p: Panel) -> Panel:
     return p
 
 
-@SECTION.panel("mrr-bridge", "MRR bridge", "def-mrr-movements", "saas_metrics_monthly")
+@SECTION.panel("mrr-bridge", "MRR bridge", "def-mrr-movements",
+               "saas_metrics_monthly mrr_movements_monthly")
 def panel_bridge(ctx: Context, p: Panel) -> Panel:
     r = (ctx.complete(ctx.saas()) or ctx.saas())[-1]
     p.title = f"MRR bridge, {fmt.month_label(r['month'])}"
     p.units = f"{ctx.currency} of MRR, from the start of the month to its end"
     p.definition = "Start MRR plus the month's gains, minus its losses, is end MRR, to the cent."
-    moves = [flow.Step("Churn" if k == "churned" else name,
-                       -r[f"{k}_mrr"] if k in ("contraction", "churned") else r[f"{k}_mrr"],
-                       colour=s.MOVEMENT_COLOURS[k]) for k, name in s.MOVEMENTS]
-    steps = [flow.Step("Start", r["mrr_start"], "total", s.PRIMARY_LIGHT), *moves,
-             flow.Step("End", r["mrr_end"], "total", s.PRIMARY)]
-    p.svgs.append(flow.waterfall_chart(steps, unit=f"MRR ({ctx.currency})", currency=ctx.currency,
-                                       width=700, height=300, label="MRR bridge"))
+    columns = ["mrr_start", *WATERFALL_COLUMNS, "mrr_end"]
+    steps = [flow.Step("Start", "total", s.PRIMARY_LIGHT),
+             *(flow.Step("Churn" if k == "churned" else name, colour=s.MOVEMENT_COLOURS[k])
+               for k, name in s.MOVEMENTS),
+             flow.Step("End", "total", s.PRIMARY)]
+    try:  # the month's rows by segment, region and channel
+        month_rows = [(dims, row) for _, dims, row in ctx.slices([r["month"]])]
+    except NoData:  # an older serving database
+        month_rows = []
+    dims = s.FILTERS if month_rows else ()
+    month_rows = month_rows or [({}, r)]  # else the month's totals
+    values = [[(d, -row[c[1:]] if c.startswith("-") else row[c]) for d, row in month_rows]
+              for c in columns]
+    p.svgs.append(flow.waterfall_chart(
+        steps, values, dims=dims, unit=f"MRR ({ctx.currency})",
+        currency=ctx.currency, width=700, height=300, label="MRR bridge"))
     return p
 
 
