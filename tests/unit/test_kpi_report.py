@@ -588,6 +588,11 @@ def test_mrr_by_plan_tier_stacks_the_tiers_and_the_plan_filter_keeps_one_plan(
 
     assert bars() == {("Jan 24", "Growth"): 150.0, ("Feb 24", "Growth"): 120.0,
                       ("Feb 24", "Business"): 300.0}
+    # the tier with the most MRR in the last month (Business) at the foot of each stack
+    feb = {item["description"].split(" | ")[1]: item for item in scene_items(chart.spec, "rect")
+           if item["description"].startswith("Feb 24")}
+    assert feb["Business"]["y2"] > feb["Growth"]["y2"]
+    assert feb["Growth"]["y2"] == pytest.approx(feb["Business"]["y"])
     assert bars(plan="Growth annual") == {("Jan 24", "Growth"): 50.0}
     assert bars(plan="Business monthly") == {("Feb 24", "Business"): 300.0}
     # the spec holds the mart's rows, each with its plan, unrounded

@@ -84,17 +84,6 @@ def panel_arr(ctx: Context, p: Panel) -> Panel:
     return p
 
 
-# The plans' tiers in the demo's seeds/plans.csv, cheapest first; any other tier follows in
-# name order, 'unknown' last.
-TIER_ORDER = ("starter", "growth", "business", "addon")
-
-
-def _tier_rank(tier: str) -> tuple[int, str]:
-    if tier in TIER_ORDER:
-        return TIER_ORDER.index(tier), tier
-    return (len(TIER_ORDER) + (tier == "unknown"), tier)
-
-
 @SECTION.panel("mrr-by-plan", "MRR by plan tier", "def-mrr-by-plan", "mrr_by_plan_monthly",
                "full")
 def panel_mrr_by_plan(ctx: Context, p: Panel) -> Panel:
@@ -102,7 +91,12 @@ def panel_mrr_by_plan(ctx: Context, p: Panel) -> Panel:
                     order="month, tier, plan_name", source="subscription_events")
     months = sorted({r["month"] for r in rows})
     index = {m: i for i, m in enumerate(months)}
-    tiers = sorted({r["tier"] for r in rows}, key=_tier_rank)
+    # the largest tier at the foot of each stack (by MRR in the last month), 'unknown' on top
+    last = {r["tier"]: 0.0 for r in rows}
+    for r in rows:
+        if r["month"] == months[-1]:
+            last[r["tier"]] += float(r["mrr_end"])
+    tiers = sorted(last, key=lambda t: (t == "unknown", -last[t], t))
     p.units = f"{ctx.currency} of MRR at month end, stacked by the plans' tier"
     p.definition = ("Each subscription under the plan of its state at the month's end; the "
                     "tiers add up to MRR.")

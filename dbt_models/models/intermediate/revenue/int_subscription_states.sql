@@ -67,7 +67,8 @@ final as (
         ordered.unit_amount_reporting,
         ordered.discount_amount_reporting,
         {{ to_money('ordered.mrr_double') }} as mrr,
-        coalesce(ordered.next_effective_date <> ordered.effective_date, true) as is_last_of_day
+        coalesce(ordered.next_effective_date <> ordered.effective_date, true) as is_last_of_day,
+        ordered.next_effective_date
     from ordered
 )
 

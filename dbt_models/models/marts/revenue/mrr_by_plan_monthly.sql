@@ -23,26 +23,15 @@ grid as (
     from months
 ),
 
-day_ends as (
-    select
-        subscription_id,
-        coalesce(plan_id, 'unknown') as plan_id,
-        effective_date,
-        lead(effective_date) over (partition by subscription_id order by state_sequence)
-            as next_effective_date,
-        mrr
-    from states
-    where is_last_of_day
-),
-
+-- a day's last state holds until the next day with a state (its next_effective_date)
 spans as (
     select
-        day_ends.plan_id,
-        day_ends.mrr,
-        {{ revenue_month_span('day_ends.effective_date', 'day_ends.next_effective_date') }}
-    from day_ends
+        coalesce(states.plan_id, 'unknown') as plan_id,
+        states.mrr,
+        {{ revenue_month_span('states.effective_date', 'states.next_effective_date') }}
+    from states
     cross join grid
-    where day_ends.mrr > 0
+    where states.is_last_of_day and states.mrr > 0
 ),
 
 held as (
