@@ -1,13 +1,12 @@
 {#- Generic tests of the revenue marts (no hub packages here). -#}
 
-{#- A monthly MRR bridge reconciles on every row, to the cent: mrr_end = mrr_start + new +
-    expansion + reactivation - contraction - churned, net_new_mrr = mrr_end - mrr_start,
-    arr_end = 12 * mrr_end; and its customer counts: customers_end = customers_start + new +
-    reactivated - churned (docs/METRICS.md, Monthly movements). A NULL fails. -#}
-{% test mrr_bridge_reconciles(model) %}
-    select *
-    from {{ model }}
-    where not coalesce(
+{#- A row of a monthly MRR bridge that does not reconcile, to the cent (a `model_rules` rule,
+    `mrr_bridge_reconciles`): mrr_end = mrr_start + new + expansion + reactivation -
+    contraction - churned, net_new_mrr = mrr_end - mrr_start, arr_end = 12 * mrr_end; and its
+    customer counts: customers_end = customers_start + new + reactivated - churned
+    (docs/METRICS.md, Monthly movements). A NULL fails. -#}
+{% macro mrr_bridge_broken() -%}
+    not coalesce(
             abs(mrr_end - (mrr_start + new_mrr + expansion_mrr + reactivation_mrr
                            - contraction_mrr - churned_mrr)) < 0.005,
             false)
@@ -16,7 +15,7 @@
         or not coalesce(
             customers_end = customers_start + new_customers + reactivated_customers - churned_customers,
             false)
-{% endtest %}
+{%- endmacro %}
 
 {#- A cohort table is a full triangle: every cohort has one row for each month from its cohort
     month (months_since_start 0) through the as-of month (int_as_of_date's), no gap, none

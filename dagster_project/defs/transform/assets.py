@@ -88,8 +88,8 @@ def _run_results(invocation: Any) -> list[dict[str, Any]] | None:
 
 
 def _failure_summary(invocation: Any, failing: Mapping[str, str] | None = None) -> str:
-    """Which dbt nodes failed, with dbt's message (it names the failing rows' count) and,
-    for the grouped column tests, which columns broke (``failing``, by test name)."""
+    """Which dbt nodes failed, with dbt's message (it counts the failures) and, for the
+    grouped rule tests, which rules broke (``failing``, by test name)."""
     results = _run_results(invocation)
     if results is None:
         return "dbt build failed before writing run_results.json; see the run log"
@@ -100,23 +100,23 @@ def _failure_summary(invocation: Any, failing: Mapping[str, str] | None = None) 
             node = res["unique_id"].split(".", 2)[-1]
             detail = failing.get(res["unique_id"].split(".")[2])
             lines.append(f"{node}: {res.get('message') or res.get('status')}"
-                         + (f" [failing columns: {detail}]" if detail else ""))
+                         + (f" [failing rules: {detail}]" if detail else ""))
     return "; ".join(lines) or "dbt build failed; see the run log"
 
 
-# Model-level tests of many columns (macros/tests/generic_tests.sql): a failure returns one
-# row per broken column (failing_column, failing_rows); dbt's message only counts them.
-GROUPED_COLUMN_TESTS = ("columns_not_null", "columns_between")
+# A model's rules in one test (macros/tests/model_rules.sql): a failure returns one row per
+# broken rule (failing_rule, failures); dbt's message only sums them.
+GROUPED_RULE_TESTS = ("model_rules",)
 
 
-def _failing_columns(invocation: Any, warehouse: WarehouseResource) -> dict[str, str]:
-    """Test name -> "fx_rate (1 row), ..." for each grouped column test that failed or
+def _failing_rules(invocation: Any, warehouse: WarehouseResource) -> dict[str, str]:
+    """Test name -> "unique(customer_id) (2), ..." for each grouped rule test that failed or
     warned, read by running its compiled query again once dbt has released the file. DuckDB
     only: on Spark the tested tables are not in the warehouse file."""
     failed = [
         res for res in _run_results(invocation) or []
         if res.get("status") in {"fail", "warn"} and res.get("compiled_code")
-        and res["unique_id"].split(".")[2].startswith(GROUPED_COLUMN_TESTS)
+        and _is_rule_test(res["unique_id"], getattr(invocation, "manifest", None))
     ]
     found: dict[str, str] = {}
     if not failed:
@@ -125,15 +125,23 @@ def _failing_columns(invocation: Any, warehouse: WarehouseResource) -> dict[str,
         for res in failed:
             try:
                 rows = con.execute(
-                    "select failing_column, failing_rows from "
-                    f"({res['compiled_code']}) as failures order by failing_column"
+                    "select failing_rule, failures from "
+                    f"({res['compiled_code']}) as failing order by failing_rule"
                 ).fetchall()
             except duckdb.Error:
                 continue  # the summary keeps dbt's own message
             found[res["unique_id"].split(".")[2]] = ", ".join(
-                f"{column} ({n} row{'' if n == 1 else 's'})" for column, n in rows
+                f"{rule} ({n})" for rule, n in rows
             )
     return found
+
+
+def _is_rule_test(unique_id: str, manifest: Mapping[str, Any] | None) -> bool:
+    """A ``model_rules`` test: by the manifest when given, else by its name (rules_<model>)."""
+    node = (manifest or {}).get("nodes", {}).get(unique_id)
+    if node is not None:
+        return (node.get("test_metadata") or {}).get("name") in GROUPED_RULE_TESTS
+    return unique_id.split(".")[2].startswith("rules_")
 
 
 def table_facts(warehouse: WarehouseResource, keys: list[dg.AssetKey]
@@ -259,7 +267,7 @@ def _stream(context: dg.AssetExecutionContext, dbt: DbtCliResource,
     nodes.
     ``after(invocation)`` runs once dbt has finished (Spark: mirror the marts);
     ``countable`` limits the row counts to the tables DuckDB has current copies of;
-    ``explain_failures`` names the broken columns of failed grouped column tests (DuckDB);
+    ``explain_failures`` names the broken rules of failed grouped rule tests (DuckDB);
     ``engine_died(messages)`` says in one line whether the engine itself stopped (Spark).
 
     A dbt test that could not run (status ``error``: the engine died, or its SQL failed;
@@ -290,12 +298,12 @@ def _stream(context: dg.AssetExecutionContext, dbt: DbtCliResource,
         counted = [k for k in counted if tuple(k.path) in countable]
     counts, columns = table_facts(warehouse, counted)
     more = extra(invocation) if extra else {}
-    failing = _failing_columns(invocation, warehouse) if explain_failures else {}
+    failing = _failing_rules(invocation, warehouse) if explain_failures else {}
     for ev in events:
         if isinstance(ev, dg.AssetCheckResult) and _check_status(ev) in NOT_RUN:
             continue  # counted in the step's failure (_not_run_note), never a failed check
         if isinstance(ev, dg.AssetCheckResult) and ev.check_name in failing:
-            ev = ev._replace(description=f"failing columns: {failing[ev.check_name]}")
+            ev = ev._replace(description=f"failing rules: {failing[ev.check_name]}")
         if isinstance(ev, dg.Output):
             key = output_keys[ev.output_name]
             n = counts.get(key)

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-MAX_CHARS = 600
+MAX_CHARS = 2000
 
 
 def _listed(values: Any) -> str:
@@ -34,10 +34,10 @@ def _bounds(ranges: list[Mapping[str, Any]]) -> str:
     return "; ".join(parts)
 
 
-def _continuous_periods(column: Any, kwargs: Mapping[str, Any]) -> str:
-    step = kwargs.get("datepart", "month")
-    per = f" (per {_listed(kwargs['partition_by'])})" if kwargs.get("partition_by") else ""
-    return f"No gap in the {step} series {column}{per}: each {step} follows the last."
+def _continuous(spec: Mapping[str, Any]) -> str:
+    step = spec.get("datepart", "month")
+    per = f" (per {_listed(spec['partition_by'])})" if spec.get("partition_by") else ""
+    return f"No gap in the {step} series {spec.get('column')}{per}: each {step} follows the last."
 
 
 def _ends_by_the_as_of_period(column: Any, kwargs: Mapping[str, Any]) -> str:
@@ -47,40 +47,73 @@ def _ends_by_the_as_of_period(column: Any, kwargs: Mapping[str, Any]) -> str:
     return f"The {step} series {column} never passes the as-of {step}."
 
 
-def _sums_to_one(column: Any, kwargs: Mapping[str, Any]) -> str:
-    by = f" per ({_listed(kwargs['group_by'])})" if kwargs.get("group_by") else ""
-    return f"{column} sums to 1{by}."
-
-
 def _ref_name(ref: Any) -> str:
     return str(ref).removeprefix("ref('").removesuffix("')")
 
 
+def _unique(columns: Any) -> str:
+    columns = list(columns) if isinstance(columns, list | tuple) else [columns]
+    if len(columns) == 1:
+        return f"{columns[0]} is unique: no two rows share a value."
+    return f"One row per ({_listed(columns)})."
+
+
+def _shares(spec: Mapping[str, Any]) -> str:
+    by = f" per ({_listed(spec['group_by'])})" if spec.get("group_by") else ""
+    return f"{spec.get('column')} sums to 1{by}."
+
+
+def _expression(rule: Mapping[str, Any]) -> str:
+    text = " ".join(str(rule.get("expression")).split())
+    strict = " (NULL fails)" if rule.get("null_fails") else ""
+    return f"On every row{strict}: {text}."
+
+
+MRR_BRIDGE = (
+    "On every row, to the cent: mrr_end = mrr_start + new + expansion + reactivation"
+    " - contraction - churned, net_new_mrr = mrr_end - mrr_start, arr_end = 12 x mrr_end;"
+    " customers_end = customers_start + new + reactivated - churned."
+)
+
+# Rule kind of a model_rules test (macros/tests/model_rules.sql) -> its sentence.
+_RULES: dict[str, Callable[[Mapping[str, Any]], str]] = {
+    "not_null": lambda r: f"No NULL in any of: {_listed(r['not_null'])}.",
+    "unique": lambda r: _unique(r["unique"]),
+    "between": lambda r: f"Inclusive bounds, NULL passes: {_bounds(r['between'] or [])}.",
+    "accepted_values": lambda r: (
+        f"{r['accepted_values'].get('column')} is one of: "
+        f"{_listed(r['accepted_values'].get('values'))}."
+    ),
+    "positive": lambda r: f"{r['positive']} > 0 on every row.",
+    "expression": _expression,
+    "continuous": lambda r: _continuous(r["continuous"]),
+    "shares_sum_to_one": lambda r: _shares(r["shares_sum_to_one"]),
+    "mrr_bridge_reconciles": lambda r: MRR_BRIDGE,
+}
+
+
+def _rule(rule: Mapping[str, Any]) -> str:
+    kind = next((k for k in rule if k not in ("name", "null_fails")), "")
+    sentence = _RULES.get(kind)
+    text = sentence(rule) if sentence else f"{kind}: {rule.get(kind)}."
+    return f"{rule['name']}: {text}" if rule.get("name") else text
+
+
+def _model_rules(kwargs: Mapping[str, Any]) -> str:
+    rules = kwargs.get("rules") or []
+    return (f"{len(rules)} rule{'s' if len(rules) != 1 else ''} of this table, one query: "
+            + " ".join(f"({i}) {_rule(r)}" for i, r in enumerate(rules, 1)))
+
+
 # Generic test name -> its sentence, from the tested column and the test's arguments.
 _SENTENCES: dict[str, Callable[[Any, Mapping[str, Any]], str]] = {
-    "unique": lambda column, kw: f"{column} is unique: no two rows share a value.",
+    "unique": lambda column, kw: _unique(column),
     "not_null": lambda column, kw: f"{column} is never NULL.",
     "accepted_values": lambda column, kw: f"{column} is one of: {_listed(kw.get('values'))}.",
     "relationships": lambda column, kw: (
         f"Every {column} is a {kw.get('field')} of {_ref_name(kw.get('to', ''))}."
     ),
-    "columns_not_null": lambda column, kw: f"No NULL in any of: {_listed(kw.get('columns'))}.",
-    "columns_between": lambda column, kw: (
-        f"Inclusive bounds, NULL passes: {_bounds(kw.get('ranges') or [])}."
-    ),
-    "value_between": lambda column, kw: (
-        f"Inclusive bounds, NULL passes: {_bounds([{**kw, 'column': column}])}."
-    ),
-    "unique_combination": lambda column, kw: f"One row per ({_listed(kw.get('columns'))}).",
-    "positive_value": lambda column, kw: f"{column} > 0 on every row.",
-    "expression_is_true": lambda column, kw: (
-        f"On every row: {' '.join(str(kw.get('expression')).split())}."
-    ),
-    "mrr_bridge_reconciles": lambda column, kw: (
-        "On every row, to the cent: mrr_end = mrr_start + new + expansion + reactivation"
-        " - contraction - churned, net_new_mrr = mrr_end - mrr_start, arr_end = 12 x mrr_end;"
-        " customers_end = customers_start + new + reactivated - churned."
-    ),
+    "model_rules": lambda column, kw: _model_rules(kw),
     "cohort_triangle_is_full": lambda column, kw: (
         "A full triangle: every cohort has one row for each month from its cohort month"
         " (months_since_start 0) through the as-of month, no gap, none after it."
@@ -90,9 +123,7 @@ _SENTENCES: dict[str, Callable[[Any, Mapping[str, Any]], str]] = {
         f" {_listed(kw.get('money') or [])} to the cent,"
         f" {_listed(kw.get('counts') or [])} exactly."
     ),
-    "continuous_periods": _continuous_periods,
     "ends_by_the_as_of_period": _ends_by_the_as_of_period,
-    "sales_shares_sum_to_one": _sums_to_one,
 }
 
 

@@ -1,2 +1,0 @@
-{#- Generic tests of the usage, growth and satisfaction marts. -#}
-

@@ -1,0 +1,153 @@
+"""A model's rules in one dbt test (`model_rules`, macros/tests/model_rules.sql): the test
+returns one row per broken rule with its count, dbt's failure count is their sum, a warn
+test warns without failing, and good data passes.
+
+The real test nodes of the project run (`dbt test --select <test>`) against hand-made
+tables standing in for the models they test (a test reads only the columns it names);
+every count below is worked out by hand next to the rows that make it."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from tests.dbt_harness import query, run_dbt
+
+MOVEMENTS = "rules_int_mrr_movements"  # accepted_values, positive, unique pair, expression, not_null
+MIX = "rules_revenue_mix_monthly"  # shares per month, unique pair, continuous per type, between
+CUSTOMERS = "rules_stg_crm__customers"  # unique (one column), not_null
+WARN = "rules_saas_metrics_monthly_warn"  # logo_churn_rate <= 1, severity warn
+TESTS = [MOVEMENTS, MIX, CUSTOMERS]
+
+# customer_id, movement_date, movement_month, movement_type, amount, mrr_change, mrr_before,
+# mrr_after
+MOVEMENTS_GOOD = """
+    ('c1', date '2024-01-05', date '2024-01-01', 'new', 100, 100, 0, 100),
+    ('c1', date '2024-02-05', date '2024-02-01', 'expansion', 50, 50, 100, 150)
+"""
+MOVEMENTS_BAD = """
+    ('c1', date '2024-02-05', date '2024-02-01', 'churn', 150, -150, 150, 0),  -- key c1 twice
+    ('c2', date '2024-01-10', date '2024-01-01', 'upgrade', 10, 10, 0, 10),   -- no such type;
+                                                                              -- amount follows none
+    ('c3', date '2024-01-10', date '2024-01-01', 'new', 0, 0, 0, 0),          -- amount not > 0
+    ('c4', date '2024-01-12', date '2024-01-01', 'new', 20, 20, null, 20),    -- mrr_before NULL:
+                                                                              -- and the rule NULL fails
+    ('c5', date '2024-01-15', null, 'new', 5, 5, 0, 5)                        -- movement_month NULL
+"""
+# month, revenue_type, revenue, invoices, month_revenue, is_complete_month, share
+MIX_GOOD = """
+    (date '2024-01-01', 'subscription', 80, 2, 100, true, 0.8),
+    (date '2024-01-01', 'services', 20, 1, 100, true, 0.2),
+    (date '2024-02-01', 'subscription', 0, 0, 0, true, null),  -- no revenue: no share to add up
+    (date '2024-02-01', 'services', 0, 0, 0, true, null)
+"""
+MIX_BAD = """
+    (date '2024-01-01', 'subscription', 0, 0, 100, true, null),  -- (Jan, subscription) twice,
+                                                                 -- so Jan follows Jan: a gap row
+    (date '2024-03-01', 'subscription', 70, 1, 70, true, 0.7),   -- March's shares add up to 0.7
+    (date '2024-04-01', 'services', -5, 1, -5, true, 1.0)        -- services skip March: a gap row;
+                                                                 -- revenue < 0
+"""
+# customer_id, segment, region, acquisition_channel
+CUSTOMERS_GOOD = "('a', 'smb', 'emea', 'ads'), ('b', 'smb', 'emea', 'ads')"
+CUSTOMERS_BAD = """
+    ('a', 'smb', 'emea', 'ads'),      -- a twice
+    (null, 'smb', 'emea', 'ads'),     -- two NULL ids: not a repeated key, two NULLs
+    (null, 'smb', 'emea', null)       -- and a NULL channel
+"""
+
+
+def _tables(path: Path, broken: bool) -> None:
+    con = duckdb.connect(str(path))
+    try:
+        for schema in ("staging", "intermediate", "marts"):
+            con.execute(f"create schema if not exists {schema}")
+        movements = MOVEMENTS_GOOD + ("," + MOVEMENTS_BAD if broken else "")
+        con.execute(f"""create or replace table intermediate.int_mrr_movements as
+            select * from (values {movements}) t(customer_id, movement_date, movement_month,
+                movement_type, amount, mrr_change, mrr_before, mrr_after)""")
+        mix = MIX_GOOD + ("," + MIX_BAD if broken else "")
+        con.execute(f"""create or replace table marts.revenue_mix_monthly as
+            select * from (values {mix}) t(month, revenue_type, revenue, invoices, month_revenue,
+                is_complete_month, share)""")
+        customers = CUSTOMERS_GOOD + ("," + CUSTOMERS_BAD if broken else "")
+        con.execute(f"""create or replace table staging.stg_crm__customers as
+            select * from (values {customers}) t(customer_id, segment, region,
+                acquisition_channel)""")
+    finally:
+        con.close()
+
+
+def _failures(path: Path, test: str) -> list[tuple[str, int]]:
+    return query(path, f"select failing_rule, failures from dbt_test__audit.{test} "
+                       "order by failing_rule")
+
+
+@pytest.fixture(scope="module")
+def broken(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    path = tmp_path_factory.mktemp("model_rules_broken") / "warehouse.duckdb"
+    _tables(path, broken=True)
+    with pytest.raises(RuntimeError) as failure:
+        run_dbt(path, ["test", "--store-failures", "--select", *TESTS])
+    return path, str(failure.value)
+
+
+def test_row_rules_and_key_rules_are_counted_per_rule(broken: tuple[Path, str]) -> None:
+    path, _ = broken
+    assert _failures(path, MOVEMENTS) == [
+        ("accepted_values(movement_type)", 1),   # upgrade
+        ("amount_follows_movement_type", 2),     # upgrade; c4's NULL mrr_before (null_fails)
+        ("not_null(movement_month)", 1),         # c5
+        ("not_null(mrr_before)", 1),             # c4
+        ("positive(amount)", 1),                 # c3
+        ("unique(customer_id, movement_date)", 1),  # (c1, 2024-02-05): one key, two rows
+    ]
+
+
+def test_series_group_and_range_rules_are_counted_per_rule(broken: tuple[Path, str]) -> None:
+    path, _ = broken
+    assert _failures(path, MIX) == [
+        ("between(revenue)", 1),               # April's -5
+        ("continuous(month)", 2),              # the second January; April after February
+        ("shares_sum_to_one(share)", 1),       # March: 0.7 (February's NULLs pass)
+        ("unique(month, revenue_type)", 1),    # (January, subscription)
+    ]
+
+
+def test_a_one_column_key_ignores_nulls_as_dbt_unique_does(broken: tuple[Path, str]) -> None:
+    path, _ = broken
+    assert _failures(path, CUSTOMERS) == [
+        ("not_null(acquisition_channel)", 1),
+        ("not_null(customer_id)", 2),
+        ("unique(customer_id)", 1),            # 'a'; the two NULL ids are no key
+    ]
+
+
+def test_dbt_counts_the_sum_of_the_failures(broken: tuple[Path, str]) -> None:
+    _, message = broken
+    got = dict(re.findall(r"test\.product_metrics\.(\w+?)\.\w+: Got (\d+) results?", message))
+    assert got == {MOVEMENTS: "7", MIX: "5", CUSTOMERS: "4"}, message
+
+
+def test_the_rules_pass_on_good_data(tmp_path: Path) -> None:
+    path = tmp_path / "warehouse.duckdb"
+    _tables(path, broken=False)
+    run_dbt(path, ["test", "--store-failures", "--select", *TESTS])
+    for test in TESTS:
+        assert _failures(path, test) == [], test
+
+
+def test_a_warn_test_warns_without_failing(tmp_path: Path) -> None:
+    path = tmp_path / "warehouse.duckdb"
+    con = duckdb.connect(str(path))
+    try:
+        con.execute("create schema marts")
+        con.execute("create table marts.saas_metrics_monthly as select * from "
+                    "(values (0.5), (1.0), (1.25), (null)) as t(logo_churn_rate)")
+    finally:
+        con.close()
+    run_dbt(path, ["test", "--store-failures", "--select", WARN])  # raises on a failure
+    assert _failures(path, WARN) == [("between(logo_churn_rate)", 1)]
