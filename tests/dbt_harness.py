@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -163,6 +164,19 @@ def run_dbt(path: Path, args: list[str], vars: dict | None = None) -> None:
                 failed.append(f"{res.node.unique_id}: {res.message}")
         detail = "; ".join(failed) or str(result.exception)
         raise RuntimeError(f"dbt {' '.join(args)} failed: {detail}"[:4000])
+
+
+def broken_rules(tmp_path_factory: pytest.TempPathFactory, name: str,
+                 make_tables: Callable[[Path], None], tests: list[str]) -> tuple[Path, str]:
+    """A warehouse whose hand-made tables ``make_tables`` writes, and dbt's failure message
+    from running ``tests`` on it with their failing rows stored (they must fail)."""
+    import pytest
+
+    path = tmp_path_factory.mktemp(name) / "warehouse.duckdb"
+    make_tables(path)
+    with pytest.raises(RuntimeError) as failure:
+        run_dbt(path, ["test", "--store-failures", "--select", *tests])
+    return path, str(failure.value)
 
 
 def query(path: Path, sql: str) -> list[tuple]:

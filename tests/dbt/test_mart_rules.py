@@ -14,7 +14,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from tests.dbt_harness import query, run_dbt
+from tests.dbt_harness import broken_rules, query, run_dbt
 
 REACHES = "product_usage_daily_reaches_the_as_of_date"
 NPS_ENDS = "nps_monthly_ends_by_the_as_of_month"
@@ -90,11 +90,8 @@ def _tables(path: Path, broken: bool) -> None:
 
 @pytest.fixture(scope="module")
 def broken(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
-    path = tmp_path_factory.mktemp("mart_rules_broken") / "warehouse.duckdb"
-    _tables(path, broken=True)
-    with pytest.raises(RuntimeError) as failure:
-        run_dbt(path, ["test", "--store-failures", "--select", *TESTS])
-    return path, str(failure.value)
+    return broken_rules(tmp_path_factory, "mart_rules_broken", lambda path: _tables(path, broken=True),
+                        TESTS)
 
 
 def _failing(path: Path, test: str) -> list[tuple]:

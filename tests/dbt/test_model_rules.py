@@ -14,7 +14,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from tests.dbt_harness import query, run_dbt
+from tests.dbt_harness import broken_rules, query, run_dbt
 
 MOVEMENTS = "rules_int_mrr_movements"  # accepted_values, positive, unique pair, expression, not_null
 MIX = "rules_revenue_mix_monthly"  # shares per month, unique pair, continuous per type, between
@@ -88,11 +88,8 @@ def _failures(path: Path, test: str) -> list[tuple[str, int]]:
 
 @pytest.fixture(scope="module")
 def broken(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
-    path = tmp_path_factory.mktemp("model_rules_broken") / "warehouse.duckdb"
-    _tables(path, broken=True)
-    with pytest.raises(RuntimeError) as failure:
-        run_dbt(path, ["test", "--store-failures", "--select", *TESTS])
-    return path, str(failure.value)
+    return broken_rules(tmp_path_factory, "model_rules_broken", lambda path: _tables(path, broken=True),
+                        TESTS)
 
 
 def test_row_rules_and_key_rules_are_counted_per_rule(broken: tuple[Path, str]) -> None:

@@ -4,9 +4,11 @@
 -- maximum over its effective dates, not the model's last-of-day flag), and a customer's is
 -- the sum over its subscriptions. For every day on which any of a customer's subscriptions
 -- has a state, and for every movement day: a movement exists iff MRR(d) <> MRR(d - 1), and
--- then mrr_before = MRR(d - 1), mrr_after = MRR(d). Linear in the states (windows and
--- group-bys; max_by, in DuckDB and Spark, takes the MRR of the highest sequence without a
--- join back to the states), so it stays cheaper than the models it checks at any scale.
+-- then mrr_before = MRR(d - 1), mrr_after = MRR(d). Linear in the states: one sort of the
+-- subscription-days (the MRR at the end of the day and at the end of the day before are two
+-- frames of one window), one of the customer-days (MRR(d - 1) is MRR(d) less the day's
+-- change: MRR only changes on the days listed), and a join with the movements. max_by (in
+-- DuckDB and Spark) takes the MRR of the highest sequence without a join back to the states.
 
 {{ config(meta={'dagster': {'ref': {'name': 'int_mrr_movements'}}}) }}
 
@@ -32,27 +34,20 @@ subscription_days as (
     group by subscription_id, customer_id, effective_date
 ),
 
--- at the end of each such day: the MRR of the highest state_sequence so far
-subscription_mrr as (
-    select
-        subscription_id,
-        customer_id,
-        effective_date,
-        max_by(last_mrr, last_sequence) over (
-            partition by subscription_id order by effective_date
-            rows between unbounded preceding and current row
-        ) as mrr
-    from subscription_days
-),
-
+-- at the end of each such day and of the subscription's day before it: the MRR of the
+-- highest state_sequence so far (one partition and order: one sort)
 subscription_deltas as (
     select
         customer_id,
         effective_date as check_date,
-        mrr - coalesce(
-            lag(mrr) over (partition by subscription_id order by effective_date), 0
-        ) as delta
-    from subscription_mrr
+        max_by(last_mrr, last_sequence) over (
+            partition by subscription_id order by effective_date
+            rows between unbounded preceding and current row
+        ) - coalesce(max_by(last_mrr, last_sequence) over (
+            partition by subscription_id order by effective_date
+            rows between unbounded preceding and 1 preceding
+        ), 0) as delta
+    from subscription_days
 ),
 
 customer_days as (
@@ -65,25 +60,23 @@ customer_days as (
     group by customer_id, check_date
 ),
 
-recomputed_after as (
-    select
-        customer_id,
-        check_date,
-        sum(delta) over (
-            partition by customer_id order by check_date
-            rows between unbounded preceding and current row
-        ) as mrr_after
-    from customer_days
-),
-
 recomputed as (
     select
         customer_id,
         check_date,
-        coalesce(lag(mrr_after) over (partition by customer_id order by check_date), 0)
-            as mrr_before,
+        mrr_after - delta as mrr_before,
         mrr_after
-    from recomputed_after
+    from (
+        select
+            customer_id,
+            check_date,
+            delta,
+            sum(delta) over (
+                partition by customer_id order by check_date
+                rows between unbounded preceding and current row
+            ) as mrr_after
+        from customer_days
+    ) running
 ),
 
 failures as (
