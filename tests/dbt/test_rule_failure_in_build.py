@@ -9,7 +9,9 @@ rules_stg_billing__subscription_events, once."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
+from unittest import mock
 
 import dagster as dg
 
@@ -39,7 +41,9 @@ def test_a_broken_rule_is_named_with_its_count(tmp_path: Path) -> None:
     defs = build_definitions(settings)
     staging = dg.AssetKey(["staging", "stg_billing__subscription_events"])
     rates = dg.AssetKey(["staging", "stg_reference__fx_rates"])  # which staging reads
-    with dg.DagsterInstance.ephemeral() as instance:
+    # The dbt asset sets dbt's variables (DBT_AS_OF_DATE, the warehouse path) in this
+    # process's environment: restore it, so that later dbt tests here do not inherit them.
+    with mock.patch.dict(os.environ), dg.DagsterInstance.ephemeral() as instance:
         # The resolved asset carries the definitions' resources (dbt, the warehouse).
         result = dg.materialize([defs.resolve_assets_def(staging)], instance=instance,
                                 selection=[rates, staging], raise_on_error=False)
