@@ -1,8 +1,9 @@
 -- The MRR bridge per month and current customer attributes (segment, region,
 -- acquisition_channel; 'unknown' when missing or when the customer has no CRM row), exact:
--- opening and closing MRR and active customers from the month-boundary snapshots, the
--- movements summed from the daily movements. One row per month and attribute combination
--- with anything non-zero; all-zero rows are left out.
+-- opening and closing MRR and active customers from the customers' MRR runs over the month
+-- boundaries (int_customer_mrr_spans: a run's first month, then running sums over its later
+-- months), the movements summed from the daily movements. One row per month and attribute
+-- combination with anything non-zero; all-zero rows are left out.
 
 with
 
@@ -10,38 +11,132 @@ customers as (
     select * from {{ ref('stg_crm__customers') }}
 ),
 
-customer_months as (
-    select * from {{ ref('int_customer_mrr_monthly') }}
+months as (
+    select * from {{ ref('int_revenue_months') }}
+),
+
+spans as (
+    select * from {{ ref('int_customer_mrr_spans') }}
 ),
 
 movements as (
     select * from {{ ref('int_mrr_movements') }}
 ),
 
+customer_spans as (
+    select
+        spans.mrr,
+        spans.previous_mrr,
+        spans.first_number,
+        spans.last_number,
+        {{ customer_dimensions() }}
+    from spans
+    left join customers
+        on customers.customer_id = spans.customer_id
+),
+
+-- A run's first month: the customer goes from previous_mrr (at the month's opening) to mrr
+-- (at its closing). The customers active at the opening: how many are still active at the
+-- closing, their MRR at the closing (NRR's numerator), and the same capped at each one's
+-- opening MRR (GRR's).
+first_months as (
+    select
+        first_number as month_number,
+        segment,
+        region,
+        acquisition_channel,
+        sum(previous_mrr) as mrr_start,
+        sum(mrr) as mrr_end,
+        sum(case when previous_mrr > 0 then 1 else 0 end) as customers_start,
+        sum(case when mrr > 0 then 1 else 0 end) as customers_end,
+        sum(case when previous_mrr > 0 and mrr > 0 then 1 else 0 end) as retained_customers,
+        sum(case when previous_mrr > 0 then mrr else 0 end) as start_cohort_mrr_end,
+        sum(case
+            when previous_mrr <= 0 then 0
+            when mrr < previous_mrr then mrr
+            else previous_mrr
+        end) as start_cohort_mrr_end_capped
+    from customer_spans
+    where mrr > 0 or previous_mrr > 0
+    group by first_number, segment, region, acquisition_channel
+),
+
+-- Each later month of a run (first_number + 1 .. last_number) the customer opens and closes
+-- at mrr: active at both ends, retained, its MRR in every sum. Stated as the change in the
+-- month it starts holding and its opposite after its last; a running sum over the months
+-- gives each month's total.
+held_changes as (
+    select
+        month_number,
+        segment,
+        region,
+        acquisition_channel,
+        sum(mrr_change) as mrr_change,
+        sum(customers_change) as customers_change
+    from (
+        select first_number + 1 as month_number, segment, region, acquisition_channel,
+            mrr as mrr_change, 1 as customers_change
+        from customer_spans
+        where mrr > 0 and last_number > first_number
+        union all
+        select last_number + 1 as month_number, segment, region, acquisition_channel,
+            -mrr as mrr_change, -1 as customers_change
+        from customer_spans
+        where mrr > 0 and last_number > first_number
+    ) as changes
+    group by month_number, segment, region, acquisition_channel
+),
+
+held as (
+    select
+        months.month_number,
+        dimensions.segment,
+        dimensions.region,
+        dimensions.acquisition_channel,
+        sum(coalesce(held_changes.mrr_change, 0)) over (
+            partition by dimensions.segment, dimensions.region, dimensions.acquisition_channel
+            order by months.month_number
+            rows between unbounded preceding and current row
+        ) as mrr,
+        sum(coalesce(held_changes.customers_change, 0)) over (
+            partition by dimensions.segment, dimensions.region, dimensions.acquisition_channel
+            order by months.month_number
+            rows between unbounded preceding and current row
+        ) as customers
+    from (select distinct segment, region, acquisition_channel from held_changes) as dimensions
+    cross join months
+    left join held_changes
+        on held_changes.month_number = months.month_number
+        and held_changes.segment = dimensions.segment
+        and held_changes.region = dimensions.region
+        and held_changes.acquisition_channel = dimensions.acquisition_channel
+),
+
+-- Per month and attributes: the customers active at its opening or closing, summed.
 snapshots as (
     select
-        customer_months.month,
-        {{ customer_dimensions() }},
-        sum(customer_months.mrr_start) as mrr_start,
-        sum(customer_months.mrr_end) as mrr_end,
-        sum(case when customer_months.mrr_start > 0 then 1 else 0 end) as customers_start,
-        sum(case when customer_months.mrr_end > 0 then 1 else 0 end) as customers_end,
-        -- The customers active at the month's start: how many are still active at its end,
-        -- their MRR at the end (NRR's numerator), and the same capped at each one's start
-        -- MRR (GRR's).
-        sum(case when customer_months.mrr_start > 0 and customer_months.mrr_end > 0 then 1 else 0 end)
-            as retained_customers,
-        sum(case when customer_months.mrr_start > 0 then customer_months.mrr_end else 0 end)
-            as start_cohort_mrr_end,
-        sum(case
-            when customer_months.mrr_start <= 0 then 0
-            when customer_months.mrr_end < customer_months.mrr_start then customer_months.mrr_end
-            else customer_months.mrr_start
-        end) as start_cohort_mrr_end_capped
-    from customer_months
-    left join customers
-        on customers.customer_id = customer_months.customer_id
-    group by 1, 2, 3, 4
+        months.month,
+        parts.segment,
+        parts.region,
+        parts.acquisition_channel,
+        sum(parts.mrr_start) as mrr_start,
+        sum(parts.mrr_end) as mrr_end,
+        sum(parts.customers_start) as customers_start,
+        sum(parts.customers_end) as customers_end,
+        sum(parts.retained_customers) as retained_customers,
+        sum(parts.start_cohort_mrr_end) as start_cohort_mrr_end,
+        sum(parts.start_cohort_mrr_end_capped) as start_cohort_mrr_end_capped
+    from (
+        select * from first_months
+        union all
+        select month_number, segment, region, acquisition_channel,
+            mrr, mrr, customers, customers, customers, mrr, mrr
+        from held
+    ) as parts
+    inner join months
+        on months.month_number = parts.month_number
+    group by months.month, parts.segment, parts.region, parts.acquisition_channel
+    having sum(parts.customers_start) > 0 or sum(parts.customers_end) > 0
 ),
 
 movement_sums as (

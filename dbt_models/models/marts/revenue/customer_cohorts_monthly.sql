@@ -13,8 +13,8 @@ movements as (
     select * from {{ ref('int_mrr_movements') }}
 ),
 
-customer_months as (
-    select * from {{ ref('int_customer_mrr_monthly') }}
+spans as (
+    select * from {{ ref('int_customer_mrr_spans') }}
 ),
 
 cohort_members as (
@@ -44,18 +44,50 @@ triangle as (
         on months.month >= cohorts.cohort_month
 ),
 
+-- A cohort customer's run with MRR above 0 counts it (and its MRR) active at the end of each
+-- month first_number .. last_number: +1 in its first month, -1 after its last, summed by
+-- cohort and month, and a running sum over the months gives each month's actives.
+activity_changes as (
+    select
+        cohort_month,
+        month_number,
+        sum(customers_change) as customers_change,
+        sum(mrr_change) as mrr_change
+    from (
+        select cohort_members.cohort_month, spans.first_number as month_number,
+            1 as customers_change, spans.mrr as mrr_change
+        from cohort_members
+        inner join spans
+            on spans.customer_id = cohort_members.customer_id
+        where spans.mrr > 0
+        union all
+        select cohort_members.cohort_month, spans.last_number + 1 as month_number,
+            -1 as customers_change, -spans.mrr as mrr_change
+        from cohort_members
+        inner join spans
+            on spans.customer_id = cohort_members.customer_id
+        where spans.mrr > 0
+    ) as changes
+    group by cohort_month, month_number
+),
+
 cohort_activity as (
     select
-        cohort_members.cohort_month,
-        customer_months.month,
-        count(*) as active_customers,
-        sum(customer_months.mrr_end) as mrr
-    from cohort_members
-    inner join customer_months
-        on customer_months.customer_id = cohort_members.customer_id
-        and customer_months.month >= cohort_members.cohort_month
-        and customer_months.mrr_end > 0
-    group by cohort_members.cohort_month, customer_months.month
+        cohorts.cohort_month,
+        months.month,
+        sum(coalesce(activity_changes.customers_change, 0)) over (
+            partition by cohorts.cohort_month order by months.month_number
+            rows between unbounded preceding and current row
+        ) as active_customers,
+        sum(coalesce(activity_changes.mrr_change, 0)) over (
+            partition by cohorts.cohort_month order by months.month_number
+            rows between unbounded preceding and current row
+        ) as mrr
+    from cohorts
+    cross join months
+    left join activity_changes
+        on activity_changes.cohort_month = cohorts.cohort_month
+        and activity_changes.month_number = months.month_number
 ),
 
 cells as (

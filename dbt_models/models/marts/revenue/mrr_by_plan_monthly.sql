@@ -8,7 +8,7 @@
 --
 -- Each end-of-day state holds from its day until the next state's day, so it is the
 -- subscription's state at the closing instants of the months first_number .. last_number
--- (as in int_customer_mrr_monthly). It adds its MRR to its plan from first_number on and
+-- (as in int_customer_mrr_spans). It adds its MRR to its plan from first_number on and
 -- takes it back after last_number: a running sum over the months gives each plan's MRR,
 -- linear in the states rather than in subscription-months.
 
