@@ -21,7 +21,8 @@ day to day, so only ratios are compared with targets). Each is a separate proces
                            repository
 
 Builds run with DuckDB memory_limit 1500MB unless --memory-limit says otherwise (the
-process around DuckDB needs ~0.3-0.5 GiB more, so this keeps a build within 2 GiB); what
+process around DuckDB needs ~0.3-0.5 GiB more, so this keeps a build within 2 GiB); our
+build in the revenue race with 1100MB (--race-memory-limit), for its 1.5 GiB target; what
 does not fit spills.
 
     .venv/bin/python bench/run.py                 # small, S, M and R; writes bench/RESULTS.md
@@ -67,6 +68,9 @@ DEFAULT_SCALES = "small,S,M,R"
 RACE_CUSTOMERS = 1_000_000
 # DuckDB's memory_limit for every build (a whole build process stays within ~2 GiB).
 MEMORY_LIMIT = "1500MB"
+# ... but for our side of the revenue race, whose target is 1.5 GiB for the whole build:
+# DuckDB's limit bounds its buffers, not the process around them (~0.3 GiB more).
+RACE_MEMORY_LIMIT = "1100MB"
 # The nightly run is measured at these scales (at L it would add many minutes).
 INCREMENTAL_SCALES = ("tiny", "small", "S", "M")
 # A source's ingestion ratio is judged only when its plain read takes at least this long:
@@ -332,6 +336,7 @@ class RaceResult:
     periods: int = 0
     events: int = 0
     playbook_from: str = ""
+    memory_limit: str = ""  # DuckDB's memory_limit of our build
     not_run: str = ""  # why the race was not run (no checkout, the playbook changed)
     generate: Measure | None = None
     playbook: Measure | None = None
@@ -347,7 +352,7 @@ def run_race(work: Path, memory_limit: str, checkout: str | None,
              customers: int = RACE_CUSTOMERS) -> RaceResult:
     """Scale R: the playbook's three models and our build on the same periods, each a
     process of its own, then the check that both give the same MRR in every month."""
-    res = RaceResult(customers)
+    res = RaceResult(customers, memory_limit=memory_limit)
     base = work / "R"
     shutil.rmtree(base, ignore_errors=True)
     base.mkdir(parents=True)
@@ -487,7 +492,9 @@ def render_race(race: RaceResult) -> list[str]:
          f"The playbook from {race.playbook_from}, its three models and the periods table "
          "built as tables by `dbt run` on dbt-duckdb (bench/revenue_race.py lists every "
          "change made to its SQL); ours: `product-metrics build` (ingestion, every model and "
-         "dbt test, every check, the publish)."),
+         "dbt test, every check, the publish)"
+         + (f", with DuckDB memory_limit {race.memory_limit} for the target's 1.5 GiB."
+            if race.memory_limit else ".")),
         "",
         "| side | wall time, peak RSS | x the playbook |",
         "|---|---|---|",
@@ -640,6 +647,9 @@ def main(argv: list[str] | None = None) -> int:
                         "(default: git clone it into the work folder)")
     parser.add_argument("--race-customers", type=int, default=RACE_CUSTOMERS,
                         help=f"customers of scale R (default {RACE_CUSTOMERS:,})")
+    parser.add_argument("--race-memory-limit", default=RACE_MEMORY_LIMIT,
+                        help=f"DuckDB memory_limit for our build in scale R (default "
+                        f"{RACE_MEMORY_LIMIT}: the race's target is 1.5 GiB for the whole build)")
     parser.add_argument("--memory-limit", default=MEMORY_LIMIT,
                         help=f"DuckDB memory_limit for the builds (default {MEMORY_LIMIT}: "
                         "DuckDB's limit bounds its buffers, not the Python process around "
@@ -651,7 +661,7 @@ def main(argv: list[str] | None = None) -> int:
         if name == "R":
             print(f"[bench] scale R (revenue race, {args.race_customers:,} customers) ...",
                   flush=True)
-            race = run_race(Path(args.workdir), args.memory_limit, args.mrr_playbook,
+            race = run_race(Path(args.workdir), args.race_memory_limit, args.mrr_playbook,
                             args.race_customers)
             print(f"[bench] R: playbook {_fmt(race.playbook)}; product-metrics "
                   f"{_fmt(race.ours)}; {race.not_run or f'{race.months} months compared'}",
