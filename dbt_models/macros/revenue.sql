@@ -120,3 +120,35 @@
             {{ grid }}.month_count
         ) as last_number
 {%- endmacro %}
+
+
+{#- Levels from changes, month by month: `changes` is a relation with the `groups` columns, a
+    month_number (int_revenue_months') and change columns, each change taking effect in its
+    month (a run of months is +x in its first month and -x after its last). One row per
+    group and month of `months` (int_revenue_months): month, month_number, the groups, and
+    for each `levels` entry (level name: change column) the sum of the group's changes up
+    to and including the month. A change after the last month is never reached. Runs of
+    month boundaries become monthly figures this way, linear in the runs
+    (int_mrr_bridge_monthly, customer_cohorts_monthly, mrr_by_plan_monthly). -#}
+{% macro running_month_levels(changes, groups, levels, months='months') -%}
+    select
+        month_grid.month,
+        month_grid.month_number,
+        {%- for group in groups %}
+        group_values.{{ group }},
+        {%- endfor %}
+        {%- for level, change in levels.items() %}
+        sum(coalesce({{ changes }}.{{ change }}, 0)) over (
+            partition by {% for group in groups %}group_values.{{ group }}{{ ', ' if not loop.last }}{% endfor %}
+            order by month_grid.month_number
+            rows between unbounded preceding and current row
+        ) as {{ level }}{{ ',' if not loop.last }}
+        {%- endfor %}
+    from (select distinct {{ groups | join(', ') }} from {{ changes }}) as group_values
+    cross join {{ months }} as month_grid
+    left join {{ changes }}
+        on {{ changes }}.month_number = month_grid.month_number
+        {%- for group in groups %}
+        and {{ changes }}.{{ group }} = group_values.{{ group }}
+        {%- endfor %}
+{%- endmacro %}

@@ -88,28 +88,9 @@ held_changes as (
 ),
 
 held as (
-    select
-        months.month_number,
-        dimensions.segment,
-        dimensions.region,
-        dimensions.acquisition_channel,
-        sum(coalesce(held_changes.mrr_change, 0)) over (
-            partition by dimensions.segment, dimensions.region, dimensions.acquisition_channel
-            order by months.month_number
-            rows between unbounded preceding and current row
-        ) as mrr,
-        sum(coalesce(held_changes.customers_change, 0)) over (
-            partition by dimensions.segment, dimensions.region, dimensions.acquisition_channel
-            order by months.month_number
-            rows between unbounded preceding and current row
-        ) as customers
-    from (select distinct segment, region, acquisition_channel from held_changes) as dimensions
-    cross join months
-    left join held_changes
-        on held_changes.month_number = months.month_number
-        and held_changes.segment = dimensions.segment
-        and held_changes.region = dimensions.region
-        and held_changes.acquisition_channel = dimensions.acquisition_channel
+    {{ running_month_levels(
+        'held_changes', ['segment', 'region', 'acquisition_channel'],
+        {'mrr': 'mrr_change', 'customers': 'customers_change'}) }}
 ),
 
 -- Per month and attributes: the customers active at its opening or closing, summed.

@@ -72,22 +72,9 @@ activity_changes as (
 ),
 
 cohort_activity as (
-    select
-        cohorts.cohort_month,
-        months.month,
-        sum(coalesce(activity_changes.customers_change, 0)) over (
-            partition by cohorts.cohort_month order by months.month_number
-            rows between unbounded preceding and current row
-        ) as active_customers,
-        sum(coalesce(activity_changes.mrr_change, 0)) over (
-            partition by cohorts.cohort_month order by months.month_number
-            rows between unbounded preceding and current row
-        ) as mrr
-    from cohorts
-    cross join months
-    left join activity_changes
-        on activity_changes.cohort_month = cohorts.cohort_month
-        and activity_changes.month_number = months.month_number
+    {{ running_month_levels(
+        'activity_changes', ['cohort_month'],
+        {'active_customers': 'customers_change', 'mrr': 'mrr_change'}) }}
 ),
 
 cells as (

@@ -48,30 +48,10 @@ changes as (
     group by plan_id, month_number
 ),
 
-plan_months as (
-    select
-        months.month,
-        months.month_number,
-        held_plans.plan_id
-    from months
-    cross join (select distinct plan_id from held) as held_plans
-),
-
 running as (
-    select
-        plan_months.month,
-        plan_months.plan_id,
-        sum(coalesce(changes.mrr_change, 0)) over plan_so_far as mrr_end,
-        sum(coalesce(changes.subscriptions_change, 0)) over plan_so_far as active_subscriptions
-    from plan_months
-    left join changes
-        on changes.plan_id = plan_months.plan_id
-        and changes.month_number = plan_months.month_number
-    window plan_so_far as (
-        partition by plan_months.plan_id
-        order by plan_months.month_number
-        rows between unbounded preceding and current row
-    )
+    {{ running_month_levels(
+        'changes', ['plan_id'],
+        {'mrr_end': 'mrr_change', 'active_subscriptions': 'subscriptions_change'}) }}
 ),
 
 final as (
