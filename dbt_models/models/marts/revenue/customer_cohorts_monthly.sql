@@ -47,6 +47,14 @@ triangle as (
 -- A cohort customer's run with MRR above 0 counts it (and its MRR) active at the end of each
 -- month first_number .. last_number: +1 in its first month, -1 after its last, summed by
 -- cohort and month, and a running sum over the months gives each month's actives.
+cohort_spans as (
+    select cohort_members.cohort_month, spans.mrr, spans.first_number, spans.last_number
+    from cohort_members
+    inner join spans
+        on spans.customer_id = cohort_members.customer_id
+    where spans.mrr > 0
+),
+
 activity_changes as (
     select
         cohort_month,
@@ -54,19 +62,13 @@ activity_changes as (
         sum(customers_change) as customers_change,
         sum(mrr_change) as mrr_change
     from (
-        select cohort_members.cohort_month, spans.first_number as month_number,
-            1 as customers_change, spans.mrr as mrr_change
-        from cohort_members
-        inner join spans
-            on spans.customer_id = cohort_members.customer_id
-        where spans.mrr > 0
+        select cohort_month, first_number as month_number,
+            1 as customers_change, mrr as mrr_change
+        from cohort_spans
         union all
-        select cohort_members.cohort_month, spans.last_number + 1 as month_number,
-            -1 as customers_change, -spans.mrr as mrr_change
-        from cohort_members
-        inner join spans
-            on spans.customer_id = cohort_members.customer_id
-        where spans.mrr > 0
+        select cohort_month, last_number + 1 as month_number,
+            -1 as customers_change, -mrr as mrr_change
+        from cohort_spans
     ) as changes
     group by cohort_month, month_number
 ),
