@@ -199,17 +199,28 @@ from c2"""
         owned_name, owner_name = OWNERSHIP[source]
         stmts.append(
             f"""create or replace temp table {_OWNER} as
-with o as (
+with kept as materialized (
+    -- The kept rows' columns this rule reads, once.
+    select p._rid, p._file, p._line, p.{owned}, p.{owner}
+    from ({passing}) p anti join {_DUP} d using (_rid)
+),
+-- Only an id whose rows name more than one owner can break the rule (usually none), and
+-- finding those is one plain hash aggregate: at a million subscriptions the rule takes
+-- ~1.4 s instead of ~2.8 s for the first row of every id.
+contested as (
+    select {owned} from kept group by {owned} having min({owner}) <> max({owner})
+),
+o as (
     -- The first row in file order: (file, line) is unique among the rows that were read,
     -- so the smallest (file, line, owner) is that row's. (Faster than arg_min over
-    -- structs; the kept rows are read twice rather than copied once.)
+    -- structs.)
     select {owned}, min(struct_pack(f := _file, l := _line, c := {owner})) as first
-    from ({passing}) p anti join {_DUP} d using (_rid) group by {owned}
+    from kept semi join contested using ({owned}) group by {owned}
 )
 select s._rid,
        'the {owned_name} of this row belongs to another {owner_name} (first seen in '
        || {_loc("o.first")} || ')' as reason
-from ({passing}) s anti join {_DUP} d using (_rid) join o using ({owned})
+from kept s join o using ({owned})
 where s.{owner} <> o.first.c"""
         )
     else:
