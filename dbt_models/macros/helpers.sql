@@ -20,6 +20,33 @@
     ({{ d }} + cast({{ n }} as integer))
 {%- endmacro %}
 
+{#- Aggregates: `value` of the row with the smallest (largest) `ordering` in the group; the
+    orderings must be unique within a group. DuckDB's arg_min / arg_max, Spark's min_by /
+    max_by (the default). -#}
+{% macro value_at_min(value, ordering) -%}
+    {{ return(adapter.dispatch('value_at_min', 'product_metrics')(value, ordering)) }}
+{%- endmacro %}
+
+{% macro default__value_at_min(value, ordering) -%}
+    min_by({{ value }}, {{ ordering }})
+{%- endmacro %}
+
+{% macro duckdb__value_at_min(value, ordering) -%}
+    arg_min({{ value }}, {{ ordering }})
+{%- endmacro %}
+
+{% macro value_at_max(value, ordering) -%}
+    {{ return(adapter.dispatch('value_at_max', 'product_metrics')(value, ordering)) }}
+{%- endmacro %}
+
+{% macro default__value_at_max(value, ordering) -%}
+    max_by({{ value }}, {{ ordering }})
+{%- endmacro %}
+
+{% macro duckdb__value_at_max(value, ordering) -%}
+    arg_max({{ value }}, {{ ordering }})
+{%- endmacro %}
+
 {#- DATE d plus n months (n may be negative), as a DATE. -#}
 {% macro add_months(d, n) -%}
     cast({{ dbt.dateadd('month', n, d) }} as date)

@@ -79,23 +79,6 @@
         end
 {%- endmacro %}
 
-{#- Each period's customers with MRR at the end of the day `instants.<date_column>`: their
-    MRR there, as `mrr_column`. `intervals` has one row per customer movement with its
-    `movement_date`, `next_movement_date` and `mrr_after` (MRR from that day on). -#}
-{% macro customers_with_mrr_at(instants, period_column, date_column, intervals, mrr_column) -%}
-    select
-        {{ instants }}.{{ period_column }},
-        {{ intervals }}.customer_id,
-        {{ intervals }}.mrr_after as {{ mrr_column }}
-    from {{ instants }}
-    inner join {{ intervals }}
-        on {{ intervals }}.movement_date <= {{ instants }}.{{ date_column }}
-        and ({{ intervals }}.next_movement_date is null
-            or {{ intervals }}.next_movement_date > {{ instants }}.{{ date_column }})
-    where {{ intervals }}.mrr_after > 0
-{%- endmacro %}
-
-
 {#- A customer's dimensions as published, from its stg_crm__customers row `customers`: each
     of `columns` as landed, 'unknown' when missing (also for a customer missing from
     customers; docs/METRICS.md, Dimensions). -#}

@@ -60,16 +60,16 @@
 
 with
 
-as_of as (
-    select * from {{ ref('int_as_of_date') }}
-),
-
 saas as (
     select * from {{ ref('saas_metrics_monthly') }}
 ),
 
-movements as (
-    select * from {{ ref('fct_mrr_movements') }}
+spans as (
+    select * from {{ ref('int_customer_mrr_spans') }}
+),
+
+revenue_months as (
+    select * from {{ ref('int_revenue_months') }}
 ),
 
 leads as (
@@ -81,69 +81,73 @@ saas_quarters as (
     from saas
 ),
 
--- Quarterly retention: each customer's MRR at the end of the day before the quarter and at
--- the end of its last day (or of as_of_date), from the movements: MRR on a day is mrr_after
--- of the customer's latest movement on or before it.
-movement_intervals as (
-    select
-        movements.customer_id,
-        movements.movement_date,
-        lead(movements.movement_date) over (
-            partition by movements.customer_id order by movements.movement_date
-        ) as next_movement_date,
-        movements.mrr_after
-    from movements
-    cross join as_of
-    where movements.movement_date <= as_of.as_of_date
-),
-
-quarter_instants as (
+-- Quarterly retention: the customers with MRR at the end of the day before the quarter (its
+-- opening: month k's opening is instant k - 1 of int_customer_mrr_spans), and their MRR at
+-- the end of its last day or of as_of_date (its closing: the instant of its last month, at
+-- most the as-of month). The opening count and MRR are the quarter's first month's opening
+-- in saas_metrics_monthly (none before the first revenue month). A customer's MRR at the
+-- closing differs from the opening only when a run of its MRR starts inside the quarter:
+-- then the opening MRR is the previous_mrr of the first such run and the closing MRR the mrr
+-- of the last. So only those customers are read (one row per customer and quarter with a
+-- change), not every customer in every quarter.
+quarter_openings as (
     select
         saas_quarters.quarter_start,
-        {{ add_days('saas_quarters.quarter_start', -1) }} as opening_date,
-        {{ period_closing_date('saas_quarters.quarter_start', 3, 'as_of.as_of_date') }} as closing_date
+        coalesce(saas.customers_start, 0) as customers_start,
+        coalesce(saas.mrr_start, 0) as mrr_start
     from saas_quarters
-    cross join as_of
+    left join saas
+        on saas.month = saas_quarters.quarter_start
 ),
 
-customers_at_opening as (
-    {{ customers_with_mrr_at('quarter_instants', 'quarter_start', 'opening_date', 'movement_intervals', 'mrr_start') }}
+changed_in_quarter as (
+    select
+        {{ quarter_start('revenue_months.month') }} as quarter_start,
+        spans.customer_id,
+        {{ value_at_min('spans.previous_mrr', 'spans.first_number') }} as mrr_start,
+        {{ value_at_max('spans.mrr', 'spans.first_number') }} as mrr_end
+    from spans
+    inner join revenue_months
+        on revenue_months.month_number = spans.first_number
+    group by {{ quarter_start('revenue_months.month') }}, spans.customer_id
 ),
 
-customers_at_closing as (
-    {{ customers_with_mrr_at('quarter_instants', 'quarter_start', 'closing_date', 'movement_intervals', 'mrr_end') }}
+quarter_changes as (
+    select
+        quarter_start,
+        sum(case when mrr_end > 0 then 0 else 1 end) as lost_customers,
+        sum(mrr_end - mrr_start) as mrr_change,
+        sum(case when mrr_end < mrr_start then mrr_end - mrr_start else 0 end)
+            as mrr_change_capped
+    from changed_in_quarter
+    where mrr_start > 0
+    group by quarter_start
 ),
 
 start_cohorts as (
     select
-        customers_at_opening.quarter_start,
-        count(*) as customers_start,
-        sum(case when customers_at_closing.mrr_end > 0 then 1 else 0 end) as retained_customers,
-        sum(customers_at_opening.mrr_start) as mrr_start,
-        sum(coalesce(customers_at_closing.mrr_end, 0)) as mrr_end,
-        sum(case
-            when coalesce(customers_at_closing.mrr_end, 0) < customers_at_opening.mrr_start
-                then coalesce(customers_at_closing.mrr_end, 0)
-            else customers_at_opening.mrr_start
-        end) as mrr_end_capped
-    from customers_at_opening
-    left join customers_at_closing
-        on customers_at_closing.quarter_start = customers_at_opening.quarter_start
-        and customers_at_closing.customer_id = customers_at_opening.customer_id
-    group by customers_at_opening.quarter_start
+        quarter_openings.quarter_start,
+        quarter_openings.customers_start,
+        quarter_openings.customers_start - coalesce(quarter_changes.lost_customers, 0)
+            as retained_customers,
+        quarter_openings.mrr_start,
+        quarter_openings.mrr_start + coalesce(quarter_changes.mrr_change, 0) as mrr_end,
+        quarter_openings.mrr_start + coalesce(quarter_changes.mrr_change_capped, 0)
+            as mrr_end_capped
+    from quarter_openings
+    left join quarter_changes
+        on quarter_changes.quarter_start = quarter_openings.quarter_start
 ),
 
 retention_quarterly as (
     select
-        quarter_instants.quarter_start as period_start,
+        start_cohorts.quarter_start as period_start,
         {{ safe_ratio('start_cohorts.retained_customers', 'start_cohorts.customers_start') }}
             as customer_retention_rate,
         {{ safe_ratio('start_cohorts.mrr_end', 'start_cohorts.mrr_start') }} as net_revenue_retention,
         {{ safe_ratio('start_cohorts.mrr_end_capped', 'start_cohorts.mrr_start') }}
             as gross_revenue_retention
-    from quarter_instants
-    left join start_cohorts
-        on start_cohorts.quarter_start = quarter_instants.quarter_start
+    from start_cohorts
 ),
 
 {%- for model, grain in needed %}
