@@ -24,15 +24,46 @@ dbt-duckdb version they target; a different version stops here, before dbt runs.
 
 from __future__ import annotations
 
-from dagster_project.compat import check, prepare_dbt
+import os
+import sys
+
+
+def warm_up() -> None:
+    """Check and patch dbt-duckdb and import what every dbt command needs (the dbt server
+    does this once, before any command: dagster_project/dbt_server.py)."""
+    from dagster_project.compat import check, prepare_dbt
+
+    check(["dbt-duckdb"])
+    prepare_dbt()
+    import dbt.adapters.duckdb
+    import dbt.cli.main
+    import dbt.parser.manifest
+    import dbt.task.build  # noqa: F401
+
+
+def run_dbt() -> int:
+    """dbt's own command line on ``sys.argv``, in this process; its exit code."""
+    warm_up()
+    from dbt.cli.main import cli
+
+    try:
+        # The program's name as typed (in the dbt server, __main__ is the server's module).
+        cli(prog_name=os.path.basename(sys.argv[0]))
+    except SystemExit as exc:
+        return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    return 0
 
 
 def main() -> None:
-    check(["dbt-duckdb"])
-    prepare_dbt()
-    from dbt.cli.main import cli
+    server = os.environ.get("METRICS_DBT_SERVER", "")
+    if server and server != "off":
+        from dagster_project import dbt_server
 
-    cli()
+        try:
+            sys.exit(dbt_server.run_via_server(server, list(sys.argv)))
+        except dbt_server.NotTaken:  # nothing ran there: run dbt here instead
+            pass
+    sys.exit(run_dbt())
 
 
 if __name__ == "__main__":

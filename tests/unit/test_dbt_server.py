@@ -1,0 +1,86 @@
+"""The warm dbt of a build (dagster_project/dbt_server.py): a command sent to the server runs
+there, with the client's arguments, working directory, environment and standard streams,
+and its exit code comes back; without a server the client runs dbt itself."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from dagster_project import dbt_server
+
+pytestmark = pytest.mark.skipif(not dbt_server.available(), reason="the dbt server is Linux-only")
+
+CLIENT = [str(Path(sys.executable).with_name("product-metrics-dbt"))]  # the entry point
+SERVED = [sys.executable, "-c", (
+    "import os, sys; from dagster_project import dbt_server; "
+    "sys.exit(dbt_server.run_via_server(os.environ['METRICS_DBT_SERVER'], "
+    "['product-metrics-dbt', *sys.argv[1:]]))"
+)]
+
+
+@pytest.fixture(scope="module")
+def server():
+    with dbt_server.running() as running:
+        assert running is not None
+        yield running
+
+
+def _run(cmd: list[str], path: str, *args: str, cwd: Path | None = None,
+         env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([*cmd, *args], check=False, capture_output=True, text=True, timeout=120,
+                          cwd=cwd, env={**os.environ, **(env or {}),
+                                        dbt_server.ENV_VAR: path})
+
+
+def test_a_served_command_writes_to_the_clients_streams_and_returns_its_exit_code(server):
+    # run_via_server raises NotTaken unless the server ran it: an exit code means it did.
+    bad = _run(SERVED, server.path, "--no-such-option")
+    assert bad.returncode == 2
+    assert "No such option '--no-such-option'" in bad.stderr
+    assert "Usage: product-metrics-dbt" in bad.stderr  # the client's program name
+
+    listed = _run(SERVED, server.path, "--help")
+    assert listed.returncode == 0
+    assert "Commands:" in listed.stdout and "build" in listed.stdout
+
+
+def test_the_command_runs_in_the_clients_directory_with_its_environment(server, tmp_path):
+    # dbt debug --config-dir prints the profiles folder, here given through the client's
+    # environment; dbt writes its log under the working directory.
+    profiles = tmp_path / "profiles from env"
+    profiles.mkdir()
+    debugged = _run(SERVED, server.path, "debug", "--config-dir", cwd=tmp_path,
+                    env={"DBT_PROFILES_DIR": str(profiles)})
+    assert debugged.returncode == 0
+    assert str(profiles) in debugged.stdout
+    assert (tmp_path / "logs" / "dbt.log").exists()
+
+
+def test_without_a_server_the_client_runs_dbt_itself(tmp_path):
+    missing = str(tmp_path / "no-server.sock")
+    with pytest.raises(dbt_server.NotTaken):
+        dbt_server.run_via_server(missing, ["product-metrics-dbt", "--help"])
+    done = _run(CLIENT, missing, "--no-such-option")
+    assert done.returncode == 2
+    assert "No such option '--no-such-option'" in done.stderr
+    assert "Usage: product-metrics-dbt" in done.stderr
+
+
+def test_the_server_stops_with_the_build():
+    with dbt_server.running() as running:
+        assert running is not None
+        path = running.path
+        assert os.environ[dbt_server.ENV_VAR] == path
+    assert dbt_server.ENV_VAR not in os.environ or os.environ[dbt_server.ENV_VAR] != path
+    assert not Path(path).exists()
+
+
+def test_it_can_be_turned_off(monkeypatch):
+    monkeypatch.setenv(dbt_server.ENV_VAR, "off")
+    with dbt_server.running() as running:
+        assert running is None
