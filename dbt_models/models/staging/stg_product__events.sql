@@ -20,8 +20,11 @@ events as (
     {%- endif %}
 ),
 
+-- A bounded slice is small: dedupe it. Otherwise (every event) ask the raw table first
+-- whether any event id repeats (macro dedupe).
 deduped as (
-    {{ dedupe('events', ['event_id']) }}
+    {{ dedupe('events', ['event_id'], unique_unless=(
+        none if is_incremental() and slice_is_bounded() else source('raw', 'product_events'))) }}
 ),
 
 final as (
