@@ -192,12 +192,10 @@ def _serve_one(conn: socket.socket, listener: socket.socket) -> None:
         conn.sendall(f"EXIT {_exit_code(status)}\n".encode())
 
 
-def serve(path: str) -> None:
-    """Listen at ``path`` (bound before dbt is imported: an early client waits), import
-    dbt, then run each command in a child, one at a time, until stdin closes."""
-    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    listener.bind(path)
-    listener.listen(8)
+def serve(listener_fd: int) -> None:
+    """Import dbt, then run each command that arrives on the listening socket
+    ``listener_fd`` in a child, one at a time, until stdin closes."""
+    listener = socket.socket(fileno=listener_fd)
     from dagster_project.dbt_cli import warm_up
 
     warm_up()
@@ -220,13 +218,22 @@ class Server:
 
         self._dir = tempfile.mkdtemp(prefix="pm-dbt-")
         self.path = str(Path(self._dir) / "dbt.sock")
-        self._proc = subprocess.Popen(
-            [sys.executable, "-m", "dagster_project.dbt_server", self.path],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            env={**os.environ, "PYTHONWARNINGS": "ignore"},
-        )
+        # Bound and listening before the server starts: a client that comes early waits in
+        # the backlog until the server has imported dbt, and never finds no socket.
+        listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            listener.bind(self.path)
+            listener.listen(8)
+            self._proc = subprocess.Popen(
+                [sys.executable, "-m", "dagster_project.dbt_server", str(listener.fileno())],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                env={**os.environ, "PYTHONWARNINGS": "ignore"},
+                pass_fds=(listener.fileno(),),
+            )
+        finally:
+            listener.close()
 
     def stop(self) -> None:
         import shutil
@@ -235,10 +242,11 @@ class Server:
         with contextlib.suppress(OSError):
             assert self._proc.stdin is not None
             self._proc.stdin.close()
-        try:
-            self._proc.wait(timeout=5)
+        try:  # one still importing dbt (a build that ended early) reads stdin only after
+            self._proc.wait(timeout=1)
         except subprocess.TimeoutExpired:
             self._proc.kill()
+            self._proc.wait()
         shutil.rmtree(self._dir, ignore_errors=True)
 
 
@@ -264,4 +272,4 @@ def running() -> Iterator[Server | None]:
 
 
 if __name__ == "__main__":
-    serve(sys.argv[1])
+    serve(int(sys.argv[1]))
