@@ -88,6 +88,7 @@ def run_via_server(path: str, argv: list[str]) -> int:
         last = replies.readline()
         if last.startswith(b"EXIT "):
             return int(last.split()[1])
+        forward(signal.SIGINT, None)  # no one would wait for it: stop it as interrupted
         print(f"product-metrics-dbt: the dbt server stopped while dbt (pid {pid}) ran",
               file=sys.stderr)
         return 1
@@ -173,21 +174,27 @@ def _serve_one(conn: socket.socket, listener: socket.socket) -> None:
         os.close(fd)
     with contextlib.suppress(OSError):
         conn.sendall(f"PID {pid}\n".encode())
-    interrupted = False
+    # Woken when the child exits (a pidfd) or the client's end changes; polled without one.
+    exited: list[int] = []
+    with contextlib.suppress(AttributeError, OSError):
+        exited.append(os.pidfd_open(pid))
+    watched = [conn]
     while True:
         done, status = os.waitpid(pid, os.WNOHANG)
         if done:
             break
-        readable, _, _ = select.select([conn], [], [], _POLL_SECONDS)
-        if readable and not interrupted:
+        readable, _, _ = select.select([*watched, *exited], [], [], _POLL_SECONDS)
+        if conn in readable:
             try:
                 gone = conn.recv(1) == b""
             except OSError:
                 gone = True
             if gone:  # the client died: stop its dbt as an interrupted one
-                interrupted = True
+                watched = []
                 with contextlib.suppress(OSError):
                     os.kill(pid, signal.SIGINT)
+    for fd in exited:
+        os.close(fd)
     with contextlib.suppress(OSError):
         conn.sendall(f"EXIT {_exit_code(status)}\n".encode())
 

@@ -84,3 +84,30 @@ def test_it_can_be_turned_off(monkeypatch):
     monkeypatch.setenv(dbt_server.ENV_VAR, "off")
     with dbt_server.running() as running:
         assert running is None
+
+
+def test_an_interrupt_of_the_client_interrupts_its_dbt(server, tmp_path):
+    # dagster-dbt stops dbt with SIGINT to the process it launched, the client: the client
+    # passes it on and waits, so dbt cancels its query and the client exits with dbt's own
+    # exit status, long before the query (minutes of counting) would have finished.
+    import signal
+
+    dbt_models = Path(__file__).resolve().parents[2] / "dbt_models"
+    proc = subprocess.Popen(
+        [*CLIENT, "show", "--inline", "select sum(i) from range(50000000000) t(i)",
+         "--target-path", str(tmp_path / "target"), "--log-path", str(tmp_path / "logs")],
+        cwd=dbt_models, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        env={**os.environ, dbt_server.ENV_VAR: server.path,
+             "DBT_DUCKDB_PATH": str(tmp_path / "w.duckdb"),
+             "DBT_DUCKDB_TEMP_DIR": str(tmp_path / "tmp")})
+    assert proc.stdout is not None
+    seen = []
+    for line in proc.stdout:  # the query is running once dbt says it is
+        seen.append(line)
+        if "Concurrency:" in line:
+            break
+    proc.send_signal(signal.SIGINT)
+    out, _ = proc.communicate(timeout=120)
+    text = "".join(seen) + out
+    assert proc.returncode == 2, text
+    assert "KeyboardInterrupt" in text or "CANCEL" in text, text
