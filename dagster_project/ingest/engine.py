@@ -198,6 +198,9 @@ def ingest_source(
     if source not in SOURCES:
         raise MetricsError(f"unknown source {source!r}; known sources: {', '.join(SOURCES)}")
     started = time.monotonic()
+    # The readers number a file's lines in the order its rows arrive (derive turns this off
+    # for its own statements, which name rows by rowid, file and line).
+    con.execute("set preserve_insertion_order = true")
     ingested_at = _utc_naive(now)
     result = SourceIngestResult(source=source)
     ensure_base(con)

@@ -391,3 +391,22 @@ def test_amounts_and_counts_beyond_the_contracts_bounds_are_quarantined(tmp_path
     ]
     assert raw_rows(con, "subscription_events", "event_id, unit_amount") == [("se2", 1e12)]
     assert_balanced(con)
+
+
+def test_line_numbers_do_not_depend_on_the_connections_row_order_setting(fixture_warehouse) -> None:
+    # Readers number lines in arrival order (which needs preserve_insertion_order on); the
+    # full derive turns it off for its own statements and back on. A connection that had it
+    # off lands the same rows, lines and quarantine as the default one, and keeps it on.
+    con = duckdb.connect()
+    try:
+        con.execute("set preserve_insertion_order = false")
+        ingest_all(con, FIXTURE_LANDING, now=NOW)
+        assert con.execute("select current_setting('preserve_insertion_order')").fetchone()[0]
+        query = ("select source, file, line, reason from ops.quarantine "
+                 "order by source, file, line, reason")
+        assert con.execute(query).fetchall() == fixture_warehouse.execute(query).fetchall()
+        for source in SOURCES:
+            lines = f"select _file, _line from raw.{source} order by _file, _line"
+            assert con.execute(lines).fetchall() == fixture_warehouse.execute(lines).fetchall()
+    finally:
+        con.close()
