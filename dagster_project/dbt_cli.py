@@ -15,6 +15,10 @@ even to the same folder ("Cannot switch temporary directory after the current on
 used"), so any model that ran out of memory and spilled failed the models after it. Here a
 setting whose current value already is the profile's is not set again.
 
+In a build the command runs in a fork of a warm dbt server when one is reachable
+(``METRICS_DBT_SERVER``, dagster_project/dbt_server.py: dbt's ~3 s import paid while the
+build ingests), else here.
+
 The pipeline runs dbt through this entry point, and the tests' in-process dbt runs call
 :func:`dagster_project.compat.prepare_dbt`; everything else (arguments, exit codes, output) is dbt's.
 

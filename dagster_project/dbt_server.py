@@ -249,8 +249,10 @@ class Server:
         with contextlib.suppress(OSError):
             assert self._proc.stdin is not None
             self._proc.stdin.close()
+        from dagster_project.workers import STOP_TIMEOUT
+
         try:  # one still importing dbt (a build that ended early) reads stdin only after
-            self._proc.wait(timeout=1)
+            self._proc.wait(timeout=STOP_TIMEOUT)
         except subprocess.TimeoutExpired:
             self._proc.kill()
             self._proc.wait()
