@@ -42,6 +42,8 @@ import threading
 from collections.abc import Iterator
 from pathlib import Path
 
+from dagster_project.workers import STOP_TIMEOUT, exit_now
+
 ENV_VAR = "METRICS_DBT_SERVER"
 _HEADER = 8
 _POLL_SECONDS = 0.2
@@ -124,6 +126,8 @@ def _receive(conn: socket.socket) -> tuple[dict[str, object], list[int]]:
 
 def _child(request: dict[str, object], fds: list[int], closing: list[socket.socket]) -> None:
     """In the forked child: become the client's dbt command (never returns)."""
+    from dagster_project.dbt_cli import close_dbt_duckdb, run_dbt
+
     code = 1
     try:
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)
@@ -138,8 +142,6 @@ def _child(request: dict[str, object], fds: list[int], closing: list[socket.sock
         os.environ.clear()
         os.environ.update({str(k): str(v) for k, v in dict(request["env"]).items()})  # type: ignore[call-overload]
         sys.argv = [str(a) for a in request["argv"]]  # type: ignore[union-attr]
-        from dagster_project.dbt_cli import run_dbt
-
         code = run_dbt()
     except SystemExit as exc:
         code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
@@ -147,11 +149,12 @@ def _child(request: dict[str, object], fds: list[int], closing: list[socket.sock
         print(f"product-metrics-dbt: {type(exc).__name__}: {exc}", file=sys.stderr)
         code = 1
     finally:
-        with contextlib.suppress(Exception):
-            sys.stdout.flush()
-            sys.stderr.flush()
-    # A normal exit: DuckDB and dbt's log files close as in a dbt process of its own.
-    sys.exit(code)
+        # dbt closed its connections; the database closes (and checkpoints) with dbt-duckdb's
+        # environment, as at the end of a dbt process of its own. The rest of Python's
+        # shutdown (~0.35 s with dbt loaded) would only delay the build, which waits for
+        # this exit: exit_now flushes dbt's log and the streams and ends here.
+        close_dbt_duckdb()
+    exit_now(code)
 
 
 def _serve_one(conn: socket.socket, listener: socket.socket) -> None:
@@ -249,8 +252,6 @@ class Server:
         with contextlib.suppress(OSError):
             assert self._proc.stdin is not None
             self._proc.stdin.close()
-        from dagster_project.workers import STOP_TIMEOUT
-
         try:  # one still importing dbt (a build that ended early) reads stdin only after
             self._proc.wait(timeout=STOP_TIMEOUT)
         except subprocess.TimeoutExpired:
@@ -282,3 +283,4 @@ def running() -> Iterator[Server | None]:
 
 if __name__ == "__main__":
     serve(int(sys.argv[1]))
+    exit_now()  # the build ended: nothing to save, no one to wait for Python's shutdown

@@ -25,11 +25,29 @@ import subprocess
 import sys
 import threading
 from collections.abc import Callable, Iterator
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, NoReturn
 
 # Seconds to wait for a stopping worker before it is killed. Workers hold nothing unsaved,
 # and one still warming up (a build that ended early) reads its end of input only after.
 STOP_TIMEOUT = 1.0
+
+
+def exit_now(code: int = 0) -> NoReturn:
+    """End this process at once, with ``code``, once its output and logs are flushed.
+
+    For a process whose work is done and saved (a worker whose input ended, a build whose
+    report is printed): Python's own shutdown, which tears down every module Dagster, dbt or
+    Great Expectations imported, takes ~0.3-1 s, and someone waits for it (the build for its
+    workers, the user for the command). Open files and DuckDB databases must already be
+    closed: nothing is left to tear down but memory."""
+    import logging
+
+    with contextlib.suppress(Exception):
+        logging.shutdown()
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(Exception):
+            stream.flush()
+    os._exit(code)
 
 
 class WorkerGone(RuntimeError):

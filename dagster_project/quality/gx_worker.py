@@ -22,7 +22,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from dagster_project.workers import WorkerGone, WorkerSlot, serve
+from dagster_project.workers import WorkerGone, WorkerSlot, exit_now, serve
 
 __all__ = ["WorkerGone", "current", "forget", "running"]
 
@@ -61,3 +61,4 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
+    exit_now()  # its input ended: nothing to save, no one to wait for Python's shutdown

@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from dagster_project.workers import WorkerGone, WorkerSlot, serve
+from dagster_project.workers import WorkerGone, WorkerSlot, exit_now, serve
 
 _SLOT = WorkerSlot("dagster_project.reports.svg_worker", "chart drawing")
 current = _SLOT.current
@@ -66,3 +66,4 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
+    exit_now()  # its input ended: nothing to save, no one to wait for Python's shutdown

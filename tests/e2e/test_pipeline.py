@@ -109,6 +109,16 @@ def test_the_build_report_says_where_the_marts_are(built) -> None:
     assert not [w for w in report.warnings if w.startswith("raw/fx_rates")], report.warnings
 
 
+def test_the_build_closed_its_databases_before_it_returned(built) -> None:
+    # `product-metrics` ends its process without Python's shutdown (cli.entry): whatever a
+    # build wrote must be in the database files by then, not in a write-ahead log that only
+    # the next writer would fold in (DuckDB checkpoints a database when it is closed).
+    settings, _ = built
+    for path in (settings.warehouse_path, settings.serving_path):
+        assert path.exists()
+        assert not path.with_name(path.name + ".wal").exists(), path
+
+
 def test_a_rebuild_with_nothing_new_does_nothing_and_says_so(built) -> None:
     """The nightly run on a night when nothing landed: no step runs, the served file is the
     same file, byte for byte, and the summary says why."""

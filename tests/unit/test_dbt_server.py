@@ -111,3 +111,27 @@ def test_an_interrupt_of_the_client_interrupts_its_dbt(server, tmp_path):
     text = "".join(seen) + out
     assert proc.returncode == 2, text
     assert "KeyboardInterrupt" in text or "CANCEL" in text, text
+
+
+@pytest.mark.parametrize("served", [True, False], ids=["served", "client alone"])
+def test_dbt_closes_the_database_before_its_process_ends(server, tmp_path, served):
+    # The command's process ends without Python's shutdown (workers.exit_now): the database
+    # dbt-duckdb keeps open must be closed first, which checkpoints it. Without that, the
+    # table would live only in the write-ahead log beside the file.
+    import duckdb
+
+    (tmp_path / "models").mkdir()
+    (tmp_path / "dbt_project.yml").write_text(
+        "name: closing\nversion: '1.0'\nprofile: closing\nmodel-paths: [models]\n")
+    (tmp_path / "profiles.yml").write_text(
+        "closing:\n  target: dev\n  outputs:\n    dev:\n      type: duckdb\n"
+        f"      path: {tmp_path / 'w.duckdb'}\n      threads: 1\n")
+    (tmp_path / "models" / "answer.sql").write_text(
+        "{{ config(materialized='table') }}\nselect 42 as x\n")
+    path = server.path if served else str(tmp_path / "no-server.sock")
+    done = _run(CLIENT, path, "run", "--profiles-dir", str(tmp_path), cwd=tmp_path)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert (tmp_path / "w.duckdb").exists()
+    assert not (tmp_path / "w.duckdb.wal").exists()
+    with duckdb.connect(str(tmp_path / "w.duckdb"), read_only=True) as con:
+        assert con.execute("select x from main.answer").fetchall() == [(42,)]
