@@ -14,6 +14,13 @@ The patches:
   known) and an in-process dbt adapter (``_initialize_dbt_core_adapter``), which only
   serves dagster-dbt's row counts and column metadata (we count rows ourselves, after dbt
   released the file). About 4 s of CPU per dbt step.
+- dagster-dbt 0.29, ``import_dagster_dbt()``: dagster-dbt imported in its mode without
+  dbt-core (which it supports for dbt Fusion). With dbt-core importable it imports dbt at
+  its own import (~1.5 s of every process that loads the definitions: mashumaro builds
+  dbt's serialisers) and asks dbt's graph to select the nodes of the default selection;
+  without, it reads every node off the manifest (the same assets, checks and
+  dependencies: tested) and dbt's results off its JSON log, as before. Our dbt runs in
+  processes of its own (``product-metrics-dbt``), which import dbt themselves.
 - dbt-duckdb 1.11, ``prepare_dbt()`` (applied in every dbt process we start, see
   ``dagster_project/dbt_cli.py``):
   - ``DuckDBCredentials._connection_keys`` without the file's path and DuckDB settings,
@@ -37,14 +44,17 @@ from __future__ import annotations
 import copy
 import importlib.metadata
 from collections.abc import Iterable
+from types import ModuleType
 from typing import Any
 
 from dagster_project.errors import MetricsError
 
 # package -> the release line the patches were written and checked for
 TARGETS = {"dagster-dbt": "0.29", "dbt-duckdb": "1.11", "great-expectations": "1.24"}
-# Checked when the definitions load; great-expectations when GX is first used.
+# Versions checked when the definitions load, with the internals of INTERNALS_AT_START_UP;
+# dbt-duckdb's internals in the dbt processes; great-expectations when GX is first used.
 AT_START_UP = ("dagster-dbt", "dbt-duckdb")
+INTERNALS_AT_START_UP = ("dagster-dbt",)
 PATCHES = {
     "dagster-dbt": "LeanDbtCliResource (DbtCliResource._cli_version, "
                    "DbtCliResource._initialize_dbt_core_adapter)",
@@ -58,9 +68,39 @@ class CompatibilityError(MetricsError):
     """An installed library is not the version a patch of its internals targets."""
 
 
+def import_dagster_dbt() -> ModuleType:
+    """dagster-dbt, imported (once per process) as where dbt-core is not installed: while it
+    imports, ``dbt`` cannot be imported, and dbt modules already imported are out of sight.
+    Every import of dagster-dbt in the project goes through here first (the definitions,
+    ``defs/transform``), so every process runs it in the same mode."""
+    import sys
+
+    if "dagster_dbt" in sys.modules:
+        return sys.modules["dagster_dbt"]
+
+    def is_dbt(name: str) -> bool:
+        return name == "dbt" or name.startswith("dbt.")
+
+    class _NoDbt:
+        @staticmethod
+        def find_spec(name: str, path: Any = None, target: Any = None) -> None:
+            if is_dbt(name):
+                raise ImportError(f"{name}: not imported by dagster-dbt (dagster_project/compat.py)")
+
+    hidden = {name: sys.modules.pop(name) for name in list(sys.modules) if is_dbt(name)}
+    finder = _NoDbt()
+    sys.meta_path.insert(0, finder)
+    try:
+        import dagster_dbt
+    finally:
+        sys.meta_path.remove(finder)
+        sys.modules.update(hidden)
+    return dagster_dbt
+
+
 def _internals(package: str) -> list[tuple[Any, str]]:
     if package == "dagster-dbt":
-        from dagster_dbt import DbtCliResource
+        DbtCliResource = import_dagster_dbt().DbtCliResource
 
         return [(DbtCliResource, "_cli_version"),
                 (DbtCliResource, "_initialize_dbt_core_adapter")]
@@ -75,11 +115,16 @@ def _internals(package: str) -> list[tuple[Any, str]]:
 
 
 def check(packages: Iterable[str] = AT_START_UP,
-          installed: dict[str, str] | None = None) -> None:
+          installed: dict[str, str] | None = None,
+          internals: Iterable[str] | None = None) -> None:
     """Raise CompatibilityError unless each of ``packages`` is on its target line and every
-    internal patched in it exists (``installed``: versions to judge instead of the
-    installed ones, for tests). dbt's own processes check dbt-duckdb only: importing
-    dagster-dbt there would cost every dbt run a second of start-up."""
+    internal patched in ``internals`` (default: ``packages``) exists (``installed``:
+    versions to judge instead of the installed ones, for tests). dbt's own processes check
+    dbt-duckdb only: importing dagster-dbt there would cost every dbt run a second of
+    start-up. Where the definitions load, dbt-duckdb's internals are not looked at
+    (``INTERNALS_AT_START_UP``): that would import dbt into a process that otherwise never
+    does; the dbt processes, which patch them, check them before dbt runs."""
+    packages = tuple(packages)
     for package in packages:
         line = TARGETS[package]
         found = (installed or {}).get(package) or importlib.metadata.version(package)
@@ -90,7 +135,7 @@ def check(packages: Iterable[str] = AT_START_UP,
                 f"against {package} {found}, then update TARGETS there (or install "
                 f"{package}=={line}.*, the version pyproject.toml pins)."
             )
-    for package in packages:
+    for package in packages if internals is None else internals:
         for owner, name in _internals(package):
             if not hasattr(owner, name):
                 raise CompatibilityError(
@@ -103,8 +148,9 @@ def check(packages: Iterable[str] = AT_START_UP,
 def _lean_dbt_cli_resource() -> type:
     from functools import cached_property
 
-    from dagster_dbt import DbtCliResource
     from packaging import version
+
+    DbtCliResource = import_dagster_dbt().DbtCliResource
 
     class LeanDbtCliResource(DbtCliResource):
         """DbtCliResource without its ``dbt --version`` subprocess and in-process adapter

@@ -10,7 +10,7 @@ import warnings
 
 import dagster as dg
 
-from dagster_project.compat import LeanDbtCliResource, check
+from dagster_project.compat import INTERNALS_AT_START_UP, LeanDbtCliResource, check
 from dagster_project.defs.ingest.assets import build_ingestion_assets
 from dagster_project.defs.ingest.sensors import build_landing_sensor
 from dagster_project.defs.publish.assets import build_publish_asset
@@ -42,7 +42,8 @@ def _dbt_executable() -> str:
 
 
 def build_definitions(settings: Settings) -> dg.Definitions:
-    check()  # the library versions our patches of their internals target
+    # the library versions our patches of their internals target
+    check(internals=INTERNALS_AT_START_UP)
     # backfill_policy and code references are marked beta/preview; their warnings would
     # be printed by every command that loads the definitions.
     with warnings.catch_warnings():

@@ -36,15 +36,59 @@ def test_the_lean_resource_skips_the_version_subprocess() -> None:
     import importlib.metadata
     import sys
 
-    from dagster_dbt import DbtCliResource
-
     from dagster_project.settings import DBT_PROJECT_DIR
+
+    DbtCliResource = compat.import_dagster_dbt().DbtCliResource
 
     assert issubclass(compat.LeanDbtCliResource, DbtCliResource)
     resource = compat.LeanDbtCliResource(project_dir=str(DBT_PROJECT_DIR),
                                          dbt_executable=sys.executable)
     assert str(resource._cli_version) == importlib.metadata.version("dbt-core")
     assert resource._initialize_dbt_core_adapter([]) is None
+
+
+# The asset graph of the definitions, as JSON: every asset's dependencies, checks, kinds,
+# metadata keys and description.
+_GRAPH = """
+import json, sys
+import dagster_project.definitions as d
+from dagster_project.settings import Settings
+graph = d.build_definitions(Settings()).resolve_asset_graph()
+import dagster_dbt.compat
+nodes = {}
+for key in graph.get_all_asset_keys():
+    n = graph.get(key)
+    nodes[key.to_user_string()] = [sorted(p.to_user_string() for p in n.parent_keys),
+                                   sorted(str(c) for c in n.check_keys), sorted(n.kinds or []),
+                                   sorted(n.metadata or {}), n.description or ""]
+print(json.dumps([str(dagster_dbt.compat.DBT_PYTHON_VERSION), "dbt" in sys.modules, nodes]))
+"""
+
+
+def _graph(first: str) -> tuple[str, bool, dict]:
+    import json
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-c", first + "\n" + _GRAPH], capture_output=True,
+                         text=True, check=True).stdout
+    version, dbt_imported, nodes = json.loads(out.splitlines()[-1])
+    return version, dbt_imported, nodes
+
+
+def test_the_definitions_load_dagster_dbt_without_dbt_and_the_same_graph() -> None:
+    # As the build and the UI load them: dbt is never imported (~1.5 s of every start).
+    version, dbt_imported, lean = _graph("")
+    assert (version, dbt_imported) == ("None", False)
+    # dbt imported first (a test process, a dbt run in-process): the same mode, dbt kept.
+    version, dbt_imported, same = _graph("import dbt.version")
+    assert (version, dbt_imported) == ("None", True)
+    # dagster-dbt's dbt-core mode (imported before the project could hide dbt): the asset
+    # graph it makes with dbt's node selection is the one made from the manifest alone.
+    version, dbt_imported, full = _graph("import dagster_dbt")
+    assert version != "None" and dbt_imported
+    assert lean == same == full
+    assert len(lean) > 80 and sum(len(node[1]) for node in lean.values()) > 150
 
 
 def test_dbt_processes_do_not_import_dagster() -> None:
