@@ -378,6 +378,7 @@ def _execute(settings: Settings, full_refresh: bool, backfill: tuple[str, str] |
     from dagster_project.definitions import BUILD_JOB, build_definitions
     from dagster_project.defs.partitions import range_tags
     from dagster_project.progress import BuildProgress
+    from dagster_project.resources import holding_open
 
     if settings.engine == "spark":
         from dagster_project.transform.spark import check_spark_ready
@@ -408,13 +409,16 @@ def _execute(settings: Settings, full_refresh: bool, backfill: tuple[str, str] |
             shown = BuildProgress(progress, total)
             instance.add_event_listener(run_id, shown)
         try:
-            result = job.execute_in_process(
-                instance=instance, raise_on_error=False, run_config=run_config(full_refresh),
-                run_id=run_id,
-                tags={**range_tags(window), "product-metrics/trigger": "cli",
-                      "product-metrics/pid": str(os.getpid()),
-                      "product-metrics/host": socket.gethostname()},
-            )
+            # The warehouse stays open between the steps (each open costs ~30 ms; a build
+            # opens it ~70 times), closed for dbt's process and at the end.
+            with holding_open(settings.warehouse_path):
+                result = job.execute_in_process(
+                    instance=instance, raise_on_error=False,
+                    run_config=run_config(full_refresh), run_id=run_id,
+                    tags={**range_tags(window), "product-metrics/trigger": "cli",
+                          "product-metrics/pid": str(os.getpid()),
+                          "product-metrics/host": socket.gethostname()},
+                )
         finally:
             if shown is not None:
                 shown.finish()

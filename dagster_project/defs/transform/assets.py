@@ -37,7 +37,7 @@ from dagster_project.defs.transform.project import (
     mart_names,
 )
 from dagster_project.errors import MetricsError
-from dagster_project.resources import WarehouseResource
+from dagster_project.resources import WarehouseResource, release
 from dagster_project.settings import DBT_PROJECT_DIR, Settings
 from dagster_project.transform import incremental as incremental_plan
 from dagster_project.transform import spark
@@ -433,6 +433,7 @@ def build_dbt_assets(settings: Settings) -> list[dg.AssetsDefinition]:
             if on_spark and invocation.is_successful():
                 _after_spark(context, settings, warehouse, watch, manifest)
 
+        release(warehouse.database)  # dbt opens the file in a process of its own
         with _environment(planned.env() if planned else {}):
             yield from _stream(context, dbt, warehouse, args, extra, after=after,
                                countable=mirrored if on_spark else None,
