@@ -410,7 +410,7 @@ def _execute(settings: Settings, full_refresh: bool, backfill: tuple[str, str] |
             instance.add_event_listener(run_id, shown)
         try:
             # The warehouse stays open between the steps (each open costs ~30 ms; a build
-            # opens it ~70 times), closed for dbt's process and at the end.
+            # opened it ~40 times), closed for dbt's process and at the end.
             with holding_open(settings.warehouse_path):
                 result = job.execute_in_process(
                     instance=instance, raise_on_error=False,

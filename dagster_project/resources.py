@@ -14,7 +14,7 @@ from dagster_project.settings import Settings
 
 # Databases a build holds open between its steps (holding_open), and the connection that
 # holds each. Opening a DuckDB database costs ~25-35 ms (the instance starts: its
-# extensions, its catalog) and a build opens the warehouse ~70 times, once per step and
+# extensions, its catalog) and a build opened the warehouse ~40 times, once per step and
 # check; while a connection to it is open, another one costs ~0.1 ms.
 _HOLDING: set[str] = set()
 _HELD: dict[str, duckdb.DuckDBPyConnection] = {}
