@@ -18,20 +18,35 @@
 
 with
 
-as_of as (
-    select * from {{ ref('int_as_of_date') }}
+-- The events are read three times, each reduced at once to what it needs (identity pairs,
+-- one row per id pair, the step events), instead of resolving every event's actor first:
+-- that kept ~10 M resolved events in memory at M scale, and the actor of a group of events
+-- with the same ids is the actor of each of them.
+identity_pairs as (
+    select
+        anonymous_id,
+        user_id,
+        min(occurred_at) as first_seen_at
+    from {{ ref('stg_product__events') }}
+    where occurred_date <= (select as_of_date from {{ ref('int_as_of_date') }})
+        and anonymous_id is not null
+        and user_id is not null
+    group by anonymous_id, user_id
 ),
 
-events as (
-    select * from {{ ref('stg_product__events') }}
+id_pairs as (
+    -- one row per (user_id, anonymous_id) seen, either or both NULL
+    select
+        user_id,
+        anonymous_id,
+        min(occurred_date) as first_event_date
+    from {{ ref('stg_product__events') }}
+    where occurred_date <= (select as_of_date from {{ ref('int_as_of_date') }})
+    group by user_id, anonymous_id
 ),
 
 users as (
     select * from {{ ref('stg_product__users') }}
-),
-
-funnel_steps as (
-    select * from {{ ref('stg_reference__funnel_steps') }}
 ),
 
 steps as (
@@ -40,31 +55,7 @@ steps as (
         step_name,
         event_name,
         dense_rank() over (order by step_order) as step_rank
-    from funnel_steps
-),
-
-cut_events as (
-    select
-        events.event_id,
-        events.event_name,
-        events.occurred_at,
-        events.occurred_date,
-        events.user_id,
-        events.anonymous_id
-    from events
-    cross join as_of
-    where events.occurred_date <= as_of.as_of_date
-),
-
-identity_pairs as (
-    select
-        anonymous_id,
-        user_id,
-        min(occurred_at) as first_seen_at
-    from cut_events
-    where anonymous_id is not null
-        and user_id is not null
-    group by anonymous_id, user_id
+    from {{ ref('stg_reference__funnel_steps') }}
 ),
 
 identity_links as (
@@ -81,28 +72,18 @@ anonymous_owners as (
     where link_rank = 1
 ),
 
-actor_events as (
-    select
-        case
-            when coalesce(cut_events.user_id, anonymous_owners.user_id) is null then 'anonymous'
-            else 'user'
-        end as actor_type,
-        coalesce(cut_events.user_id, anonymous_owners.user_id, cut_events.anonymous_id) as actor_id,
-        cut_events.event_name,
-        cut_events.occurred_at,
-        cut_events.occurred_date
-    from cut_events
-    left join anonymous_owners
-        on anonymous_owners.anonymous_id = cut_events.anonymous_id
-),
-
 actor_first_events as (
     select
-        actor_type,
-        actor_id,
-        min(occurred_date) as first_event_date
-    from actor_events
-    group by actor_type, actor_id
+        case
+            when coalesce(id_pairs.user_id, anonymous_owners.user_id) is null then 'anonymous'
+            else 'user'
+        end as actor_type,
+        coalesce(id_pairs.user_id, anonymous_owners.user_id, id_pairs.anonymous_id) as actor_id,
+        min(id_pairs.first_event_date) as first_event_date
+    from id_pairs
+    left join anonymous_owners
+        on anonymous_owners.anonymous_id = id_pairs.anonymous_id
+    group by 1, 2
 ),
 
 actors as (
@@ -121,14 +102,20 @@ actors as (
 
 step_events as (
     select
-        actor_events.actor_type,
-        actor_events.actor_id,
+        case
+            when coalesce(events.user_id, anonymous_owners.user_id) is null then 'anonymous'
+            else 'user'
+        end as actor_type,
+        coalesce(events.user_id, anonymous_owners.user_id, events.anonymous_id) as actor_id,
         steps.step_rank,
-        actor_events.occurred_at,
-        actor_events.occurred_date
-    from actor_events
+        events.occurred_at,
+        events.occurred_date
+    from {{ ref('stg_product__events') }} as events
     inner join steps
-        on steps.event_name = actor_events.event_name
+        on steps.event_name = events.event_name
+    left join anonymous_owners
+        on anonymous_owners.anonymous_id = events.anonymous_id
+    where events.occurred_date <= (select as_of_date from {{ ref('int_as_of_date') }})
 ),
 
 progress_1 as (
