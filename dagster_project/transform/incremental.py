@@ -11,6 +11,12 @@ with (the models' and macros' code, the metric settings). The models are rebuilt
 full instead when asked to, on a first build, when that fingerprint changed, or when
 product_events was re-derived in full since (a replaced file, new derivation rules):
 then no batch log can say what changed.
+
+The rules tests of the two tables that name a ``slice_by`` column (``model_rules``,
+``sliced_tests``) look at the slice only on an incremental run whose previous build ran
+them and saw them pass (``dbt_state.checked``): the rows outside the slice are those rows,
+unchanged. The tests' definitions are part of the fingerprint, so a changed rule first
+runs on whole tables.
 """
 
 from __future__ import annotations
@@ -31,6 +37,8 @@ MODELS = ("stg_product__events", "int_user_activity_daily")
 TABLES = (("staging", "stg_product__events"), ("intermediate", "int_user_activity_daily"))
 SOURCE = "product_events"
 
+# Columns added to dbt_state after its first release (older warehouses get them).
+STATE_ADDED = (("checked", "BOOLEAN"),)
 STATE_DDL = create_table_sql(f"{STATE_SCHEMA}.dbt_state", (
     ("name", "VARCHAR"),
     ("changes_through", "BIGINT"),
@@ -39,6 +47,7 @@ STATE_DDL = create_table_sql(f"{STATE_SCHEMA}.dbt_state", (
     ("min_date", "DATE"),
     ("max_date", "DATE"),
     ("updated_at", "TIMESTAMP"),
+    *STATE_ADDED,
 ))
 
 
@@ -57,6 +66,8 @@ class SlicePlan:
     window_events: int | None = None  # accepted events that occurred in the window
     changed_events: int | None = None  # distinct event ids the new batches touched
     changed_outside_window: int | None = None  # ... of which occurred on other days
+    # the sliced rules tests look at the slice only (their last run passed on whole tables)
+    checks_slice: bool = False
 
     @property
     def full_refresh(self) -> bool:
@@ -70,6 +81,7 @@ class SlicePlan:
             "DBT_MIN_DATE": self.min_date,
             "DBT_MAX_DATE": self.max_date,
             "DBT_EXTRA_DAYS": ",".join(self.extra_days),
+            **({"DBT_CHECK_SLICE": "1"} if self.checks_slice else {}),
         }
 
     def metadata(self) -> dict[str, Any]:
@@ -81,15 +93,37 @@ class SlicePlan:
         return out
 
 
+def sliced_tests(manifest: dict[str, Any]) -> list[str]:
+    """The unique ids of the tests that may look at a run's slice only: ``model_rules``
+    tests of the incremental models that name a ``slice_by`` column."""
+    return sorted(
+        uid for uid, node in manifest["nodes"].items()
+        if node["resource_type"] == "test"
+        and (node.get("test_metadata") or {}).get("name") == "model_rules"
+        and "slice_by" in ((node.get("test_metadata") or {}).get("kwargs") or {})
+        and any(dep.split(".")[-1] in MODELS for dep in node["depends_on"]["nodes"])
+    )
+
+
+def sliced_tests_passed(manifest: dict[str, Any], results: list[dict[str, Any]]) -> bool:
+    """Did this run run every sliced test, and did each pass? (dbt's run results)"""
+    status = {r.get("unique_id"): r.get("status") for r in results}
+    return all(status.get(uid) == "pass" for uid in sliced_tests(manifest))
+
+
 def fingerprint(manifest: dict[str, Any], dbt_vars: dict[str, Any]) -> str:
-    """Changes when the incremental models' SQL, any project macro, or a metric setting
-    changes: any of those can change every row, so the next build is a full one."""
+    """Changes when the incremental models' SQL, any project macro, a metric setting, or
+    the rules of a sliced test change: any of those can change every row (or what every
+    row is checked against), so the next build is a full one."""
     # as_of_date only cuts the marts (which rebuild in full anyway), never these tables.
     relevant = {k: v for k, v in dbt_vars.items() if k != "as_of_date"}
     parts: list[str] = [json.dumps(relevant, sort_keys=True, default=str)]
     for node in manifest["nodes"].values():
         if node["resource_type"] == "model" and node["name"] in MODELS:
             parts.append(f"{node['name']}:{node['checksum']['checksum']}")
+    for uid in sliced_tests(manifest):
+        kwargs = manifest["nodes"][uid]["test_metadata"]["kwargs"]
+        parts.append(f"{uid}:{json.dumps(kwargs, sort_keys=True, default=str)}")
     for macro in sorted(manifest["macros"].values(), key=lambda m: m["unique_id"]):
         if macro["package_name"] == manifest["metadata"].get("project_name", "product_metrics"):
             parts.append(hashlib.sha256(macro["macro_sql"].encode()).hexdigest()[:16])
@@ -100,6 +134,13 @@ def _exists(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
     return bool(con.execute(
         "select count(*) from duckdb_tables() where database_name = current_database() "
         "and schema_name = ? and table_name = ?", [schema, table]).fetchall()[0][0])
+
+
+def _has_column(con: duckdb.DuckDBPyConnection, schema: str, table: str, column: str) -> bool:
+    return bool(con.execute(
+        "select count(*) from duckdb_columns() where database_name = current_database() "
+        "and schema_name = ? and table_name = ? and column_name = ?",
+        [schema, table, column]).fetchall()[0][0])
 
 
 def _day(value: dt.date | str) -> str:
@@ -115,8 +156,11 @@ def plan(con: duckdb.DuckDBPyConnection, window: tuple[dt.date, dt.date], fp: st
                   .fetchall()[0][0]) if has_batches else 0
     state = None
     if _exists(con, STATE_SCHEMA, "dbt_state"):
-        rows = con.execute(f"select changes_through, fingerprint from {STATE_SCHEMA}.dbt_state "
-                           "where name = ?", [STATE_NAME]).fetchall()
+        checked = ("checked" if _has_column(con, STATE_SCHEMA, "dbt_state", "checked")
+                   else "false")
+        rows = con.execute(f"select changes_through, fingerprint, coalesce({checked}, false) "
+                           f"from {STATE_SCHEMA}.dbt_state where name = ?",
+                           [STATE_NAME]).fetchall()
         state = rows[0] if rows else None
 
     def full(reason: str) -> SlicePlan:
@@ -137,7 +181,7 @@ def plan(con: duckdb.DuckDBPyConnection, window: tuple[dt.date, dt.date], fp: st
     if rederived is not None:
         return full(f"product_events was re-derived in full (batch {rederived})")
     result = SlicePlan("incremental", "new batches and the window", lo, hi, after,
-                       max(through, after), fp)
+                       max(through, after), fp, checks_slice=bool(state[2]))
     tz = reporting_timezone.replace("'", "''")
     day = f"cast(timezone('{tz}', timezone('UTC', occurred_at)) as date)"
     # UTC bounds a day wider than the window (constants) let DuckDB skip row groups.
@@ -177,18 +221,24 @@ def slice_rows(con: duckdb.DuckDBPyConnection, planned: SlicePlan) -> dict[str, 
     return counts
 
 
-def record(con: duckdb.DuckDBPyConnection, planned: SlicePlan) -> None:
-    """After a successful build: remember the last batch seen and prune the batch log up
-    to it (nothing will read those rows again)."""
+def record(con: duckdb.DuckDBPyConnection, planned: SlicePlan, checked: bool) -> None:
+    """After a successful build: remember the last batch seen, whether the sliced tests
+    ran and passed (``checked``), and prune the batch log up to it (nothing will read
+    those rows again)."""
     con.execute(f"create schema if not exists {STATE_SCHEMA}")
     con.execute(STATE_DDL)
+    for name, sql_type in STATE_ADDED:  # a warehouse from before the column
+        con.execute(f"alter table {STATE_SCHEMA}.dbt_state add column if not exists "
+                    f"{name} {sql_type}")
     con.execute("begin transaction")
     try:
         con.execute(f"delete from {STATE_SCHEMA}.dbt_state where name = ?", [STATE_NAME])
         con.execute(
-            f"insert into {STATE_SCHEMA}.dbt_state values (?, ?, ?, ?, ?, ?, now()::timestamp)",
+            f"insert into {STATE_SCHEMA}.dbt_state (name, changes_through, fingerprint, mode, "
+            "min_date, max_date, updated_at, checked) "
+            "values (?, ?, ?, ?, ?, ?, now()::timestamp, ?)",
             [STATE_NAME, planned.changes_through, planned.fingerprint, planned.mode,
-             planned.min_date, planned.max_date],
+             planned.min_date, planned.max_date, checked],
         )
         if _exists(con, STATE_SCHEMA, f"changed_{SOURCE}"):
             con.execute(f"delete from {changes_table(SOURCE)} where batch_id <= ?",

@@ -74,6 +74,14 @@
     {{ return(run_param('min_date') is not none or run_param('extra_days') is not none) }}
 {%- endmacro %}
 
+{#- May a test of an incremental model look at the run's slice only (model_rules'
+    `slice_by`)? Only on a run that rebuilt a slice, and when the pipeline says so
+    (DBT_CHECK_SLICE: the same tests passed on the whole tables at the run that last built
+    them, dagster_project/transform/incremental.py). -#}
+{% macro checks_on_slice() -%}
+    {{ return(run_param('check_slice') == '1' and slice_is_bounded()) }}
+{%- endmacro %}
+
 {#- `date_expr` (a DATE) is one of the slice's days. -#}
 {% macro slice_days_predicate(date_expr) -%}
     {%- set ranges = slice_ranges() -%}

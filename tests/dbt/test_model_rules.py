@@ -148,3 +148,87 @@ def test_a_warn_test_warns_without_failing(tmp_path: Path) -> None:
         con.close()
     run_dbt(path, ["test", "--store-failures", "--select", WARN])  # raises on a failure
     assert _failures(path, WARN) == [("between(logo_churn_rate)", 1)]
+
+
+# --- on the slice of an incremental run ---------------------------------------------------
+# The rules tests of the incremental models name their day column (`slice_by`). On a run
+# that rebuilt a slice and whose previous build passed them (DBT_CHECK_SLICE), they count
+# what the slice could have broken; rows outside it are known to pass. Here the rows
+# outside the slice (Mar 1-2) break rules on purpose, to show which rows each run reads.
+EVENTS_RULES = "rules_stg_product__events"  # unique(event_id), not_null(event_id, event_name, occurred_at)
+DAYS_RULES = "rules_int_user_activity_daily"  # positive(event_count), unique(user_id, activity_date), not_null
+SLICE = {"min_date": "2024-03-05", "max_date": "2024-03-06"}
+EVENTS = """
+    ('o1', 'view', timestamp '2024-03-01 10:00', date '2024-03-01'),  -- o1 twice, outside
+    ('o1', 'view', timestamp '2024-03-01 10:00', date '2024-03-01'),
+    ('o2', null, timestamp '2024-03-02 10:00', date '2024-03-02'),     -- no name, outside
+    ('x1', 'view', timestamp '2024-03-02 11:00', date '2024-03-02'),   -- x1 again on Mar 5
+    ('x1', 'view', timestamp '2024-03-05 11:00', date '2024-03-05'),
+    ('n1', 'view', null, date '2024-03-05'),                            -- no time, in the slice
+    ('s1', 'view', timestamp '2024-03-06 09:00', date '2024-03-06'),   -- s1 twice, in the slice
+    ('s1', 'view', timestamp '2024-03-06 09:00', date '2024-03-06'),
+    (null, 'view', timestamp '2024-03-06 12:00', date '2024-03-06')    -- no id: no key
+"""
+DAYS = """
+    ('u1', date '2024-03-01', 0),   -- not positive, outside
+    ('u1', date '2024-03-01', 2),   -- (u1, Mar 1) twice, outside
+    ('u2', date '2024-03-05', 1),   -- (u2, Mar 5) twice, in the slice
+    ('u2', date '2024-03-05', 3),
+    ('u3', date '2024-03-06', -1),  -- not positive, in the slice
+    (null, date '2024-03-06', 1)    -- no user
+"""
+
+
+@pytest.fixture(scope="module")
+def incremental_tables(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("sliced_rules") / "warehouse.duckdb"
+    con = duckdb.connect(str(path))
+    try:
+        con.execute("create schema staging")
+        con.execute("create schema intermediate")
+        con.execute(f"""create table staging.stg_product__events as select * from
+            (values {EVENTS}) t(event_id, event_name, occurred_at, occurred_date)""")
+        con.execute(f"""create table intermediate.int_user_activity_daily as select * from
+            (values {DAYS}) t(user_id, activity_date, event_count)""")
+    finally:
+        con.close()
+    return path
+
+
+def _rules_on(path: Path, vars: dict[str, str]) -> dict[str, list[tuple[str, int]]]:
+    with pytest.raises(RuntimeError):  # both fail either way
+        run_dbt(path, ["test", "--store-failures", "--select", EVENTS_RULES, DAYS_RULES], vars=vars)
+    return {t: _failures(path, t) for t in (EVENTS_RULES, DAYS_RULES)}
+
+
+def test_on_a_checked_slice_the_rules_count_what_the_slice_can_break(incremental_tables: Path) -> None:
+    assert _rules_on(incremental_tables, {**SLICE, "check_slice": "1"}) == {
+        EVENTS_RULES: [
+            ("not_null(event_id)", 1),       # Mar 6
+            ("not_null(occurred_at)", 1),    # n1
+            ("unique(event_id)", 2),         # s1 (twice in the slice), x1 (Mar 2 and Mar 5)
+        ],
+        DAYS_RULES: [
+            ("not_null(user_id)", 1),
+            ("positive(event_count)", 1),             # u3
+            ("unique(user_id, activity_date)", 1),    # (u2, Mar 5)
+        ],
+    }
+
+
+def test_without_the_check_slice_or_a_slice_the_rules_read_whole_tables(incremental_tables: Path) -> None:
+    whole = {
+        EVENTS_RULES: [
+            ("not_null(event_id)", 1),
+            ("not_null(event_name)", 1),     # o2
+            ("not_null(occurred_at)", 1),
+            ("unique(event_id)", 3),         # o1, s1, x1
+        ],
+        DAYS_RULES: [
+            ("not_null(user_id)", 1),
+            ("positive(event_count)", 2),             # u1, u3
+            ("unique(user_id, activity_date)", 2),    # (u1, Mar 1), (u2, Mar 5)
+        ],
+    }
+    assert _rules_on(incremental_tables, SLICE) == whole  # a slice, but no word that it may
+    assert _rules_on(incremental_tables, {"check_slice": "1"}) == whole  # no slice: whole tables

@@ -181,6 +181,9 @@ def test_the_next_run_processes_only_the_new_day_and_the_look_back(nightly) -> N
     inc = report.incremental
     assert inc["mode"] == "incremental", inc
     assert (inc["min_date"], inc["max_date"]) == report.partitions
+    # The first build ran the incremental models' rules tests on whole tables and they
+    # passed: this run's look at its slice only.
+    assert inc["checks_slice"] is True, inc
     # The slice starts after the last batch the previous build's daily step saw; batches of
     # other sources may follow it in that build (they ingest beside the step), but no
     # product_events batch does.

@@ -18,7 +18,7 @@ import msgpack
 
 from dagster_project.settings import DBT_PROJECT_DIR
 
-PIPELINE_ENV = ("DBT_MIN_DATE", "DBT_MAX_DATE", "DBT_EXTRA_DAYS", "DBT_AS_OF_DATE")
+PIPELINE_ENV = ("DBT_MIN_DATE", "DBT_MAX_DATE", "DBT_EXTRA_DAYS", "DBT_AS_OF_DATE", "DBT_CHECK_SLICE")
 
 
 def test_a_parse_records_none_of_the_run_time_settings(tmp_path: Path) -> None:
@@ -26,7 +26,8 @@ def test_a_parse_records_none_of_the_run_time_settings(tmp_path: Path) -> None:
     env = {**os.environ, "DBT_DUCKDB_PATH": str(tmp_path / "w.duckdb"),
            "DBT_DUCKDB_TEMP_DIR": str(tmp_path / "spill"), "DBT_SEND_ANONYMOUS_USAGE_STATS": "False",
            "DBT_MIN_DATE": "2025-01-01", "DBT_MAX_DATE": "2025-01-02",
-           "DBT_EXTRA_DAYS": "2024-12-30", "DBT_AS_OF_DATE": "2025-01-02"}
+           "DBT_EXTRA_DAYS": "2024-12-30", "DBT_AS_OF_DATE": "2025-01-02",
+           "DBT_CHECK_SLICE": "1"}
     done = subprocess.run(
         [sys.executable, "-m", "dagster_project.dbt_cli", "parse", "--project-dir",
          str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR), "--target-path",

@@ -145,7 +145,7 @@ def test_the_first_build_and_a_full_refresh_are_full() -> None:
     assert incremental.plan(_warehouse(False), WINDOW, "fp").reason.startswith("first build")
     con = _warehouse()
     assert incremental.plan(con, WINDOW, "fp").reason.startswith("no record")
-    incremental.record(con, incremental.plan(con, WINDOW, "fp"))
+    incremental.record(con, incremental.plan(con, WINDOW, "fp"), checked=True)
     assert incremental.plan(con, WINDOW, "fp").mode == "incremental"
     assert incremental.plan(con, WINDOW, "fp", full_refresh=True).mode == "full"
     assert "changed" in incremental.plan(con, WINDOW, "other fingerprint").reason
@@ -154,7 +154,7 @@ def test_the_first_build_and_a_full_refresh_are_full() -> None:
 def test_a_run_takes_the_batches_it_has_not_seen_and_counts_its_slice() -> None:
     con = _warehouse()
     record_batch(con, "product_events", "full", 1, 3, NOW)  # batch 1, seen by the first build
-    incremental.record(con, incremental.plan(con, WINDOW, "fp"))
+    incremental.record(con, incremental.plan(con, WINDOW, "fp"), checked=False)
     con.execute("create temp table cls as select * from (values ('e9', 'u1', timestamp "
                 "'2024-02-01 10:00'), ('e2', 'u2', timestamp '2024-03-06 23:59')) "
                 "t(event_id, user_id, occurred_at)")
@@ -167,16 +167,62 @@ def test_a_run_takes_the_batches_it_has_not_seen_and_counts_its_slice() -> None:
     assert planned.extra_days == ["2024-02-01"]  # the late event's day
     assert planned.env() == {"DBT_MIN_DATE": "2024-03-05", "DBT_MAX_DATE": "2024-03-06",
                              "DBT_EXTRA_DAYS": "2024-02-01"}
-    incremental.record(con, planned)  # the change log is pruned once seen
+    incremental.record(con, planned, checked=True)  # the change log is pruned once seen
     assert con.execute("select count(*) from incremental.changed_product_events").fetchall() == [(0,)]
 
 
 def test_a_full_re_derive_of_product_events_forces_a_full_build() -> None:
     con = _warehouse()
-    incremental.record(con, incremental.plan(con, WINDOW, "fp"))
+    incremental.record(con, incremental.plan(con, WINDOW, "fp"), checked=True)
     record_batch(con, "product_events", "full", 9, 9, NOW)
     planned = incremental.plan(con, WINDOW, "fp")
     assert planned.mode == "full" and "re-derived in full" in planned.reason
+
+
+def test_the_rules_tests_look_at_the_slice_only_after_a_build_they_passed() -> None:
+    con = _warehouse()
+    incremental.record(con, incremental.plan(con, WINDOW, "fp"), checked=False)
+    planned = incremental.plan(con, WINDOW, "fp")  # the last build did not run them (or failed)
+    assert planned.mode == "incremental" and not planned.checks_slice
+    assert "DBT_CHECK_SLICE" not in planned.env()
+    incremental.record(con, planned, checked=True)
+    planned = incremental.plan(con, WINDOW, "fp")
+    assert planned.checks_slice and planned.env()["DBT_CHECK_SLICE"] == "1"
+    # a full build checks whole tables, whatever the last build did
+    full = incremental.plan(con, WINDOW, "fp", full_refresh=True)
+    assert not full.checks_slice and full.env() == {}
+
+
+def test_a_state_from_before_the_checked_column_plans_whole_table_tests() -> None:
+    con = _warehouse()
+    con.execute("create schema if not exists incremental")
+    con.execute("create table incremental.dbt_state (name varchar, changes_through bigint, "
+                "fingerprint varchar, mode varchar, min_date date, max_date date, "
+                "updated_at timestamp)")
+    con.execute("insert into incremental.dbt_state values ('product_events_facts', 0, 'fp', "
+                "'full', null, null, null)")
+    planned = incremental.plan(con, WINDOW, "fp")
+    assert planned.mode == "incremental" and not planned.checks_slice
+    incremental.record(con, planned, checked=True)  # adds the column
+    assert incremental.plan(con, WINDOW, "fp").checks_slice
+
+
+def test_the_sliced_tests_and_their_rules_are_in_the_fingerprint() -> None:
+    def manifest(rules: list) -> dict:
+        test = {"resource_type": "test", "test_metadata": {
+            "name": "model_rules", "kwargs": {"slice_by": "occurred_date", "rules": rules}},
+            "depends_on": {"nodes": ["model.product_metrics.stg_product__events"]}}
+        other = {"resource_type": "test", "test_metadata": {
+            "name": "model_rules", "kwargs": {"rules": rules}},
+            "depends_on": {"nodes": ["model.product_metrics.stg_product__events"]}}
+        return {"nodes": {"test.a": test, "test.b": other}, "macros": {}, "metadata": {}}
+
+    one, two = manifest([{"unique": ["event_id"]}]), manifest([{"not_null": ["event_id"]}])
+    assert incremental.sliced_tests(one) == ["test.a"]  # names a slice_by column
+    assert incremental.fingerprint(one, {}) != incremental.fingerprint(two, {})
+    assert incremental.sliced_tests_passed(one, [{"unique_id": "test.a", "status": "pass"}])
+    assert not incremental.sliced_tests_passed(one, [{"unique_id": "test.a", "status": "warn"}])
+    assert not incremental.sliced_tests_passed(one, [])  # not run: not checked
 
 
 def test_a_build_stops_when_another_process_holds_the_warehouse(tmp_path: Path) -> None:

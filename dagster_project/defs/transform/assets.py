@@ -188,7 +188,7 @@ def _defined_schema(context: Any, key: dg.AssetKey) -> Any:
 
 ASSET = "dbt_models"
 TARGET_DIR = DBT_PROJECT_DIR / "target"
-SLICE_ENV = ("DBT_MIN_DATE", "DBT_MAX_DATE", "DBT_EXTRA_DAYS")
+SLICE_ENV = ("DBT_MIN_DATE", "DBT_MAX_DATE", "DBT_EXTRA_DAYS", "DBT_CHECK_SLICE")
 
 
 class DbtConfig(dg.Config):
@@ -410,6 +410,8 @@ def build_dbt_assets(settings: Settings) -> list[dg.AssetsDefinition]:
                 + (f" and {', '.join(planned.extra_days)}" if planned.extra_days else "")
                 + f"; ingestion batches {planned.changes_after} < id <= "
                 f"{planned.changes_through}"
+                + ("; their rules tests look at the slice (they passed on the whole tables "
+                   "at the last build)" if planned.checks_slice else "")
             )
         # --full-refresh only changes the incremental models (and reloads the seeds).
         args = [*base_args, "--full-refresh"] if planned and planned.full_refresh else base_args
@@ -428,8 +430,13 @@ def build_dbt_assets(settings: Settings) -> list[dg.AssetsDefinition]:
                 meta.update({f"incremental/rows_written/{k}": v for k, v in written.items()})
             return {key: meta for key in incremental_keys}
 
+        ran: dict[str, bool] = {}
+
         def after(invocation: Any) -> None:
             watch.lap("dbt_build")
+            if planned is not None:
+                ran["sliced_tests_passed"] = incremental_plan.sliced_tests_passed(
+                    manifest, _run_results(invocation) or [])
             if on_spark and invocation.is_successful():
                 _after_spark(context, settings, warehouse, watch, manifest)
 
@@ -442,7 +449,7 @@ def build_dbt_assets(settings: Settings) -> list[dg.AssetsDefinition]:
             return
         if built >= set(incremental_plan.MODELS):
             with warehouse.connect() as con:
-                incremental_plan.record(con, planned)
+                incremental_plan.record(con, planned, ran.get("sliced_tests_passed", False))
         else:
             # A subset: the batches stay unseen, so the next run applies them to both.
             context.log.warning(

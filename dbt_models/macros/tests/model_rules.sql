@@ -29,9 +29,20 @@
       {mrr_bridge_reconciles: true}          rows of a monthly MRR bridge that do not reconcile to
                                              the cent (macro mrr_bridge_broken)
     Rules that read another model (series ending at the as-of date, sums to another mart,
-    relationships) stay tests of their own, as do singular tests. -#}
-{% test model_rules(model, rules) %}
+    relationships) stay tests of their own, as do singular tests.
+
+    `slice_by` (a DATE column of a model built incrementally by day, macros/incremental.sql):
+    on a run that rebuilt a slice of days, and when the pipeline says the rules passed on
+    the whole table at the run that last built it (`checks_on_slice`), the rules look at
+    what the run could have changed only: row rules count the slice's rows; a key rule
+    counts the keys held more than once among the slice's rows (a key that contains
+    `slice_by`: a key cannot span days) or held more than once in the table by a slice row
+    (one column); other rules read the whole table. The rows outside the slice are the
+    ones that passed, unchanged, so the failures counted are the table's. -#}
+{% test model_rules(model, rules, slice_by=none) %}
     {{ config(fail_calc='coalesce(sum(failures), 0)') }}
+    {%- set sliced = slice_by is not none and checks_on_slice() -%}
+    {%- set slice_rows = '(select * from ' ~ model ~ ' where ' ~ slice_days_predicate(slice_by) ~ ') as slice_rows' if sliced else none -%}
     {%- set row_checks = [] -%}
     {%- set aggregates = [] -%}
     {%- for rule in rules -%}
@@ -80,8 +91,18 @@
         {%- elif kind == 'unique' -%}
             {%- set columns = spec | join(', ') -%}
             {%- set keys_sql -%}
+                {%- if sliced and slice_by in spec %}
+                select {{ columns }} from {{ slice_rows }}
+                {% if spec | length == 1 %}where {{ spec[0] }} is not null{% endif %}
+                {%- elif sliced and spec | length == 1 %}
+                select {{ columns }} from {{ model }}
+                where {{ spec[0] }} in (
+                    select {{ spec[0] }} from {{ slice_rows }} where {{ spec[0] }} is not null
+                )
+                {%- else %}
                 select {{ columns }} from {{ model }}
                 {% if spec | length == 1 %}where {{ spec[0] }} is not null{% endif %}
+                {%- endif %}
                 group by {{ columns }}
                 having count(*) > 1
             {%- endset -%}
@@ -110,7 +131,7 @@
             {%- for label, condition in row_checks %}
             count(case when {{ condition }} then 1 end) as failures_{{ loop.index }}{{ ',' if not loop.last }}
             {%- endfor %}
-        from {{ model }}
+        from {{ slice_rows if sliced else model }}
     ),
     {% endif %}
     {%- for label, sql in aggregates %}
