@@ -18,27 +18,16 @@
 
 with
 
--- The events are read three times, each reduced at once to what it needs (identity pairs,
--- one row per id pair, the step events), instead of resolving every event's actor first:
--- that kept ~10 M resolved events in memory at M scale, and the actor of a group of events
--- with the same ids is the actor of each of them.
-identity_pairs as (
-    select
-        anonymous_id,
-        user_id,
-        min(occurred_at) as first_seen_at
-    from {{ ref('stg_product__events') }}
-    where occurred_date <= (select as_of_date from {{ ref('int_as_of_date') }})
-        and anonymous_id is not null
-        and user_id is not null
-    group by anonymous_id, user_id
-),
-
+-- The events are read twice, each time reduced at once to what it needs (one row per id
+-- pair, the step events), instead of resolving every event's actor first: that kept ~10 M
+-- resolved events in memory at M scale, and the actor of a group of events with the same
+-- ids is the actor of each of them.
 id_pairs as (
     -- one row per (user_id, anonymous_id) seen, either or both NULL
     select
         user_id,
         anonymous_id,
+        min(occurred_at) as first_seen_at,
         min(occurred_date) as first_event_date
     from {{ ref('stg_product__events') }}
     where occurred_date <= (select as_of_date from {{ ref('int_as_of_date') }})
@@ -63,7 +52,9 @@ identity_links as (
         anonymous_id,
         user_id,
         row_number() over (partition by anonymous_id order by first_seen_at, user_id) as link_rank
-    from identity_pairs
+    from id_pairs
+    where anonymous_id is not null
+        and user_id is not null
 ),
 
 anonymous_owners as (
