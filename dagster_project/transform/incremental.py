@@ -13,10 +13,11 @@ product_events was re-derived in full since (a replaced file, new derivation rul
 then no batch log can say what changed.
 
 The rules tests of the two tables that name a ``slice_by`` column (``model_rules``,
-``sliced_tests``) look at the slice only on an incremental run whose previous build ran
-them and saw them pass (``dbt_state.checked``): the rows outside the slice are those rows,
-unchanged. The tests' definitions are part of the fingerprint, so a changed rule first
-runs on whole tables.
+``sliced_tests``) look at the slice only on an incremental run whose last recorded
+(successful) build ran them and saw them pass (``dbt_state.checked``): the rows outside
+the slice are those rows, unchanged (a failed build records nothing, so the next slice
+covers every day changed since). The tests' definitions are part of the fingerprint, so a
+changed rule first runs on whole tables.
 """
 
 from __future__ import annotations

@@ -76,8 +76,8 @@
 
 {#- May a test of an incremental model look at the run's slice only (model_rules'
     `slice_by`)? Only on a run that rebuilt a slice, and when the pipeline says so
-    (DBT_CHECK_SLICE: the same tests passed on the whole tables at the run that last built
-    them, dagster_project/transform/incremental.py). -#}
+    (DBT_CHECK_SLICE: the same tests ran and passed at the last successful build, so the
+    rows outside the slice pass them; dagster_project/transform/incremental.py). -#}
 {% macro checks_on_slice() -%}
     {{ return(run_param('check_slice') == '1' and slice_is_bounded()) }}
 {%- endmacro %}

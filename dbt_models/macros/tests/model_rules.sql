@@ -32,8 +32,8 @@
     relationships) stay tests of their own, as do singular tests.
 
     `slice_by` (a DATE column of a model built incrementally by day, macros/incremental.sql):
-    on a run that rebuilt a slice of days, and when the pipeline says the rules passed on
-    the whole table at the run that last built it (`checks_on_slice`), the rules look at
+    on a run that rebuilt a slice of days, and when the pipeline says the rules ran and
+    passed at the last successful build (`checks_on_slice`), the rules look at
     what the run could have changed only: row rules count the slice's rows; a key rule
     counts the keys held more than once among the slice's rows (a key that contains
     `slice_by`: a key cannot span days) or held more than once in the table by a slice row
