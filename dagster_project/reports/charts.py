@@ -520,17 +520,18 @@ def xy_chart(spec: XYSpec) -> Figure:
              + [(b.name, b.colour) for b in spec.bands if b.name]
              + [(s.name, s.colour) for s in spec.lines if s.name] + list(spec.extra))
     legend_scale = alt.Scale(domain=[nm for nm, _ in named], range=[c for _, c in named])
-    opacity = alt.condition("datum.faded == true", alt.value(FADED_OPACITY), alt.value(1.0))
+    opacity = alt.OpacityValue(**alt.condition("datum.faded == true", alt.value(FADED_OPACITY),
+                                                  alt.value(1.0)))
     tooltip = alt.Tooltip("tip:N", title=None)
     layers = []
     for k, b in enumerate(spec.bands):
         layers.append(data(band_rows[k]).mark_area(opacity=0.22, color=b.colour).encode(
-            x=x, y=alt.Y("low:Q", scale=y_scale, axis=y_axis, title=spec.unit), y2="high:Q",
+            x=x, y=alt.Y("low:Q", scale=y_scale, axis=y_axis, title=spec.unit), y2=alt.Y2("high:Q"),
             tooltip=tooltip))
     if spec.bars:
         enc: dict[str, Any] = {
             "x": x, "y": alt.Y("top:Q", scale=y_scale, axis=y_axis, title=spec.unit),
-            "y2": "base:Q", "opacity": opacity, "tooltip": tooltip,
+            "y2": alt.Y2("base:Q"), "opacity": opacity, "tooltip": tooltip,
         }
         if bar_rows and "colour" in bar_rows[0]:
             enc["color"] = alt.Color("colour:N", scale=None)
@@ -543,7 +544,7 @@ def xy_chart(spec: XYSpec) -> Figure:
             layers.append(data([r for r in bar_rows if r.get("cut")]).mark_text(
                 angle=270, align="right", baseline="middle", dx=-6, fontSize=9.5,
                 fontWeight=600, color="#ffffff").encode(x=x, y=alt.Y("top:Q", scale=y_scale),
-                                                       text="cut:N"))
+                                                       text=alt.Text("cut:N")))
     for k, s in enumerate(spec.lines):
         line: dict[str, Any] = {"color": s.colour, "strokeWidth": s.width}
         if s.dash:
@@ -569,7 +570,7 @@ def xy_chart(spec: XYSpec) -> Figure:
             y=alt.Y("y:Q", scale=y_scale), tooltip=alt.Tooltip("label:N", title=None)))
         layers.append(ref.mark_text(align="right", baseline="bottom", dy=-3, fontSize=10.5,
                                     color=r.colour).encode(
-            y=alt.Y("y:Q", scale=y_scale), x=alt.value(spec.width), text="label:N"))
+            y=alt.Y("y:Q", scale=y_scale), x=alt.XValue(spec.width), text=alt.Text("label:N")))
     chart = alt.layer(*layers)
     if ranged:
         chart = chart.add_params(*range_params())
@@ -670,7 +671,8 @@ def sliced_chart(categories: Sequence[dt.date | str], series: Sequence[SlicedSer
     colours = [s.colour for s in series] + ([INK] if net else [])
     colour = alt.Color("series:N", scale=alt.Scale(domain=names, range=colours),
                        legend=alt.Legend(orient="top", title=None) if len(names) > 1 else None)
-    opacity = alt.condition("datum.faded == true", alt.value(FADED_OPACITY), alt.value(1.0))
+    opacity = alt.OpacityValue(**alt.condition("datum.faded == true", alt.value(FADED_OPACITY),
+                                                  alt.value(1.0)))
     tip = f"datum.x + ' · ' + datum.series + ': ' + {value_expr(kind, currency)}"
     # each mark's accessible name: its category, series and unrounded value (tests read it)
     desc = "datum.x + ' | ' + datum.series + ' | ' + datum.value"
@@ -685,7 +687,7 @@ def sliced_chart(categories: Sequence[dt.date | str], series: Sequence[SlicedSer
                                      point=alt.OverlayMarkDef(color=s.colour, size=20))
                           .encode(x=x, y=alt.Y("value:Q", title=unit, axis=y_axis),
                                   color=colour, tooltip=alt.Tooltip("tip:N", title=None),
-                                  description="desc:N"))
+                                  description=alt.Description("desc:N")))
     else:
         groups = ["x", "sign"] if mode == "stack" else ["x"]
         bars = (base.transform_calculate(sign="datum.value < 0 ? -1 : 1")
@@ -693,9 +695,9 @@ def sliced_chart(categories: Sequence[dt.date | str], series: Sequence[SlicedSer
                                   frame=[None, 0])
                 .transform_calculate(bottom="datum.top - datum.value", tip=tip, desc=desc))
         encoding: dict[str, Any] = {
-            "x": x, "y": alt.Y("top:Q", title=unit, axis=y_axis, stack=None), "y2": "bottom:Q",
+            "x": x, "y": alt.Y("top:Q", title=unit, axis=y_axis, stack=None), "y2": alt.Y2("bottom:Q"),
             "color": colour, "opacity": opacity, "tooltip": alt.Tooltip("tip:N", title=None),
-            "description": "desc:N"}
+            "description": alt.Description("desc:N")}
         if mode == "waterfall":  # side by side within the month: each step visible
             encoding["xOffset"] = alt.XOffset("o:O", scale=alt.Scale(
                 domain=list(range(len(series))), paddingInner=0.05))
@@ -707,7 +709,7 @@ def sliced_chart(categories: Sequence[dt.date | str], series: Sequence[SlicedSer
             size = max(4.0, width / max(len(keys), 1) * 0.8)
             layers.append(ticks.mark_tick(thickness=2.5, size=size, orient="horizontal").encode(
                 x=x, y=alt.Y("value:Q"), color=colour, tooltip=alt.Tooltip("tip:N", title=None),
-                description="desc:N"))
+                description=alt.Description("desc:N")))
     chart = alt.layer(*layers).add_params(*params) if params else alt.layer(*layers)
     return finish(chart, label, width=width, height=height, filters=tuple(dims), ranged=ranged)
 
@@ -777,7 +779,7 @@ def sliced_rate_chart(categories: Sequence[dt.date | str], rates: Sequence[Slice
         layers = [v.mark_line(color=r.colour, strokeWidth=2.2,
                               point=alt.OverlayMarkDef(color=r.colour, size=30))
                   .encode(x=x, y=y, color=colour, tooltip=alt.Tooltip("tip:N", title=None),
-                          description="desc:N")
+                          description=alt.Description("desc:N"))
                   for v, r in zip(valued, rates, strict=True)]
     for ref in refs:
         rule = alt.Chart(inline([{"y": ref.value, "label": ref.label}]))
@@ -785,7 +787,7 @@ def sliced_rate_chart(categories: Sequence[dt.date | str], rates: Sequence[Slice
             y=alt.Y("y:Q"), tooltip=alt.Tooltip("label:N", title=None)))
         layers.append(rule.mark_text(align="right", baseline="bottom", dy=-3, fontSize=10.5,
                                      color=ref.colour).encode(
-            y=alt.Y("y:Q"), x=alt.value(width), text="label:N"))
+            y=alt.Y("y:Q"), x=alt.XValue(width), text=alt.Text("label:N")))
     chart = alt.layer(*layers).add_params(*params) if params else alt.layer(*layers)
     return finish(chart, label, width=width, height=height, filters=tuple(dims), ranged=ranged)
 
@@ -802,13 +804,13 @@ def _banded_bars(valued: Any, bands: Sequence[tuple[float | None, str, str]],
     bars = valued.transform_calculate(colour=colour, shown=shown)
     layers = [bars.mark_bar().encode(
         x=x, y=y, color=alt.Color("colour:N", scale=None),
-        tooltip=alt.Tooltip("tip:N", title=None), description="desc:N")]
+        tooltip=alt.Tooltip("tip:N", title=None), description=alt.Description("desc:N"))]
     if cap is not None:
         layers.append(bars.transform_filter(f"datum.value > {cap}")
                       .transform_calculate(cut=f"'\u2191 ' + {value_expr(kind, currency)}")
                       .mark_text(angle=270, align="right", baseline="middle", dx=-6,
                                  fontSize=9.5, fontWeight=600, color="#ffffff")
-                      .encode(x=x, y=alt.Y("shown:Q"), text="cut:N"))
+                      .encode(x=x, y=alt.Y("shown:Q"), text=alt.Text("cut:N")))
     legend = alt.Scale(domain=[name for _, _, name in bands], range=[c for _, c, _ in bands])
     layers.append(alt.Chart(inline([{"series": name} for _, _, name in bands])).mark_point(
         opacity=0).encode(color=alt.Color("series:N", scale=legend,

@@ -133,10 +133,10 @@ def waterfall_chart(
     layers = [
         # a movement from where the bar before it ended; a total from the foot of the plot
         base.transform_filter("datum.kind == 'delta'").mark_bar().encode(
-            x=x, y=y, y2="bottom:Q", tooltip=tooltip, color=colour, description="desc:N"),
+            x=x, y=y, y2=alt.Y2("bottom:Q"), tooltip=tooltip, color=colour, description=alt.Description("desc:N")),
         base.transform_filter("datum.kind != 'delta'").mark_bar().encode(
-            x=x, y=y, y2=alt.value(height), tooltip=tooltip, color=colour,
-            description="desc:N"),
+            x=x, y=y, y2=alt.Y2Value(height), tooltip=tooltip, color=colour,
+            description=alt.Description("desc:N")),
         # connector: from the right edge of a bar to the left edge of the next, at the level
         # the bar leaves the running total
         base.transform_filter("isValid(datum.next)").mark_rule(
@@ -145,7 +145,7 @@ def waterfall_chart(
             x2=alt.X2("next:N", bandPosition=0),
             y=alt.Y("top:Q", scale=y_scale)),
         base.mark_text(baseline="bottom", dy=-5, fontSize=11, fontWeight=600).encode(
-            x=x, y=alt.Y("label_y:Q", scale=y_scale), text="text:N",
+            x=x, y=alt.Y("label_y:Q", scale=y_scale), text=alt.Text("text:N"),
             color=alt.Color("text_colour:N", scale=None), tooltip=tooltip),
         # the value axis: from the cut (0 when not cut) to room over the highest label
         base.mark_point(opacity=0).encode(x=x, y=alt.Y("cut:Q", scale=y_scale)),

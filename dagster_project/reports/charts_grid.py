@@ -167,7 +167,7 @@ def heatmap_chart(
         # (no axis of its own: with the sizes' axis resolved independently, a second
         # left axis would write every cohort twice)
         layers.append(base.mark_text(fontSize=9.5, baseline="middle").encode(
-            x=x, y=alt.Y("r:O", scale=y_scale, axis=None), text="text:N", fill=alt.Fill("ink:N", scale=None), tooltip=tooltip))
+            x=x, y=alt.Y("r:O", scale=y_scale, axis=None), text=alt.Text("text:N"), fill=alt.Fill("ink:N", scale=None), tooltip=tooltip))
     chart = alt.layer(*layers)
     if sizes:
         # A second axis, on the right (Vega does not stack two axes on one side): each
@@ -228,21 +228,21 @@ def funnel_chart(
                             labelFontSize=12, labelColor=INK, labelPadding=10))
     tooltip = alt.Tooltip("tip:N", title=None)
     bars = base.mark_bar(cornerRadius=3).encode(
-        x=alt.X("left:Q", scale=x_scale, axis=None), x2="right:Q", y=y,
+        x=alt.X("left:Q", scale=x_scale, axis=None), x2=alt.X2("right:Q"), y=y,
         color=alt.Color("colour:N", scale=None), tooltip=tooltip)
     inside = base.transform_filter("datum.inside").mark_text(
         fontSize=12, fontWeight=600, baseline="middle").encode(
-        x=alt.value(width / 2), y=y, text="count:N",
+        x=alt.value(width / 2), y=y, text=alt.Text("count:N"),
         color=alt.Color("ink:N", scale=None), tooltip=tooltip)
     beyond = base.transform_filter("!datum.inside").mark_text(
         fontSize=12, fontWeight=600, baseline="middle", align="left", dx=6, color=INK).encode(
-        x=alt.X("right:Q", scale=x_scale), y=y, text="count:N", tooltip=tooltip)
+        x=alt.X("right:Q", scale=x_scale), y=y, text=alt.Text("count:N"), tooltip=tooltip)
     rates = base.transform_filter("isValid(datum.previous)")
     beside = [
         rates.mark_text(fontSize=11, align="left", baseline="middle", dy=-6, dx=10,
-                        color=INK).encode(x=alt.value(width), y=y, text="from_previous:N"),
+                        color=INK).encode(x=alt.value(width), y=y, text=alt.Text("from_previous:N")),
         rates.mark_text(fontSize=10, align="left", baseline="middle", dy=8, dx=10,
-                        color=MUTED).encode(x=alt.value(width), y=y, text="from_first:N"),
+                        color=MUTED).encode(x=alt.value(width), y=y, text=alt.Text("from_first:N")),
     ]
     chart = alt.layer(bars, inside, beyond, *beside)
     if heading:
@@ -299,17 +299,17 @@ def hbar_chart(
     tooltip = alt.Tooltip("tip:N", title=None)
     layers = [
         base.transform_filter("isValid(datum.value)").mark_bar(cornerRadius=2).encode(
-            x=alt.X("value:Q", scale=x_scale, axis=x_axis, title=unit), x2=alt.datum(0), y=y,
+            x=alt.X("value:Q", scale=x_scale, axis=x_axis, title=unit), x2=alt.X2Datum(0), y=y,
             color=alt.Color("colour:N", scale=None), tooltip=tooltip),
         base.transform_filter("isValid(datum.value) && datum.value >= 0").mark_text(
             align="left", baseline="middle", dx=5, fontSize=11, fontWeight=600, color=INK
-        ).encode(x=alt.X("value:Q", scale=x_scale), y=y, text="text:N", tooltip=tooltip),
+        ).encode(x=alt.X("value:Q", scale=x_scale), y=y, text=alt.Text("text:N"), tooltip=tooltip),
         base.transform_filter("isValid(datum.value) && datum.value < 0").mark_text(
             align="left", baseline="middle", dx=5, fontSize=11, fontWeight=600, color=INK
-        ).encode(x=alt.datum(0, scale=x_scale), y=y, text="text:N", tooltip=tooltip),
+        ).encode(x=alt.datum(0, scale=x_scale), y=y, text=alt.Text("text:N"), tooltip=tooltip),
         base.transform_filter("!isValid(datum.value)").mark_text(
             align="left", baseline="middle", dx=4, fontSize=10.5, color=MUTED
-        ).encode(x=alt.datum(0, scale=x_scale), y=y, text="text:N", tooltip=tooltip),
+        ).encode(x=alt.datum(0, scale=x_scale), y=y, text=alt.Text("text:N"), tooltip=tooltip),
     ]
     if lo < 0:
         layers.append(alt.Chart(inline([{"zero": 0}])).mark_rule(color=AXIS).encode(
@@ -320,7 +320,7 @@ def hbar_chart(
             x=alt.X("value:Q", scale=x_scale), tooltip=alt.Tooltip("label:N", title=None)))
         layers.append(ref.mark_text(align="left", baseline="bottom", dx=4, dy=-4,
                                     fontSize=10.5, color=r.colour).encode(
-            x=alt.X("value:Q", scale=x_scale), y=alt.value(0), text="label:N"))
+            x=alt.X("value:Q", scale=x_scale), y=alt.YValue(0), text=alt.Text("label:N")))
     chart = alt.layer(*layers)
     if heading:
         chart = chart.properties(title=heading)
@@ -364,11 +364,11 @@ def share_bars_chart(
     bars = base.mark_bar(stroke="#ffffff", strokeWidth=1).encode(
         x=alt.X("start:Q", scale=x_scale, title=None, axis=alt.Axis(
             values=[0, 0.25, 0.5, 0.75, 1], format=".0%", grid=False, domain=False)),
-        x2="end:Q", y=y, color=alt.Color("colour:N", scale=None), tooltip=tooltip)
+        x2=alt.X2("end:Q"), y=y, color=alt.Color("colour:N", scale=None), tooltip=tooltip)
     text = base.transform_filter("isValid(datum.text)").transform_calculate(
         middle="(datum.start + datum.end) / 2").mark_text(
         fontSize=11.5, fontWeight=600, baseline="middle").encode(
-        x=alt.X("middle:Q", scale=x_scale), y=y, text="text:N",
+        x=alt.X("middle:Q", scale=x_scale), y=y, text=alt.Text("text:N"),
         color=alt.Color("ink:N", scale=None), tooltip=tooltip)
     legend = alt.Chart(inline([{"part": p} for p in named])).mark_point(
         filled=True, opacity=0).encode(color=alt.Color(

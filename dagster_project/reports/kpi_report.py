@@ -122,6 +122,25 @@ def render_report(
     (:func:`load_metric_docs` of the published semantic manifest) name the KPIs and make
     the appendix's metric definitions; ``rates`` (:func:`load_rate_formulas` of the same
     manifest) let the page's filters slice the rates by the semantic layer's definitions."""
+    import altair as alt
+
+    # Altair checks every chart object against the Vega-Lite schema as it is made (its
+    # "debug mode": ~0.2 s a report); the tests check every finished spec instead
+    # (charts.schema_errors).
+    with alt.utils.schemapi.debug_mode(False):
+        return _render_report(con, currency=currency, params=params, source_label=source_label,
+                              metrics=metrics, rates=rates)
+
+
+def _render_report(
+    con: duckdb.DuckDBPyConnection,
+    *,
+    currency: str | None,
+    params: Mapping[str, object] | None,
+    source_label: str,
+    metrics: Sequence[MetricDoc],
+    rates: Mapping[str, RateFormula] | None,
+) -> Report:
     marts = Marts.open(con)
     info = _build_info(marts)
     # The currency the data was published in wins over today's settings.
