@@ -7,6 +7,7 @@ and a failed build leaves the served file exactly as it was.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
 import shutil
@@ -59,13 +60,19 @@ def _tables(con: duckdb.DuckDBPyConnection, schema: str) -> list[str]:
     return [r[0] for r in rows]
 
 
-def _columns(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> list[str]:
-    rows = con.execute(
-        "select column_name from information_schema.columns "
-        "where table_schema = ? and table_name = ? order by ordinal_position",
-        [schema, table],
-    ).fetchall()
-    return [r[0] for r in rows]
+def _columns(con: duckdb.DuckDBPyConnection, database: str,
+             schemas: tuple[str, ...]) -> dict[tuple[str, str], list[str]]:
+    """Every table's columns in order, by (schema, table), in one catalog query (one per
+    table cost ~4 ms each, ~0.3 s a build)."""
+    out: dict[tuple[str, str], list[str]] = {}
+    for schema, table, column in con.execute(
+        "select schema_name, table_name, column_name from duckdb_columns() "
+        "where database_name = ? and list_contains(?, schema_name) "
+        "order by schema_name, table_name, column_index",
+        [database, list(schemas)],
+    ).fetchall():
+        out.setdefault((str(schema), str(table)), []).append(str(column))
+    return out
 
 
 def publish(
@@ -94,10 +101,15 @@ def publish(
     storage = "" if storage_version == "latest" else f", storage_version '{storage_version}'"
     con.execute(f"attach '{tmp}' as serving_new (read_only false{storage})")
     try:
+        # One transaction for the tables, the build info and the ~300 comments: each
+        # statement on its own commits to the new file (~0.15 s a build at any scale).
+        con.execute("begin")
         for schema in (PUBLISHED_SCHEMA, "ops"):
             con.execute(f"create schema serving_new.{schema}")
+        here = str(con.execute("select current_database()").fetchone()[0])
+        columns = _columns(con, here, (PUBLISHED_SCHEMA, "ops"))
         for table in marts:
-            cols = _columns(con, PUBLISHED_SCHEMA, table)
+            cols = columns[(PUBLISHED_SCHEMA, table)]
             leaked = PERSONAL_COLUMNS.intersection(cols)
             if leaked:
                 raise MetricsError(
@@ -109,7 +121,7 @@ def publish(
                 f'select * from {PUBLISHED_SCHEMA}."{table}"'
             )
         for table in _tables(con, "ops"):
-            keep = [c for c in _columns(con, "ops", table) if c not in PERSONAL_COLUMNS]
+            keep = [c for c in columns[("ops", table)] if c not in PERSONAL_COLUMNS]
             select = ", ".join(f'"{c}"' for c in keep)
             con.execute(f'create table serving_new.ops."{table}" as select {select} from ops."{table}"')
         info = {"published_at": summary.published_at, **(build_info or {})}
@@ -121,12 +133,15 @@ def publish(
         created += [("ops", t) for t in _tables(con, "ops")] + [("ops", "build_info")]
         _comment(con, created, {**{f"ops.{t}": (c, {}) for t, c in OPS_COMMENTS.items()},
                                 **(comments or {})})
+        con.execute("commit")
         for schema, table in created:
             n = con.execute(f'select count(*) from serving_new.{schema}."{table}"').fetchone()[0]
             summary.tables[f"{schema}.{table}"] = n
         _export_parquet(con, marts, parquet_dir, comments or {})
         con.execute("checkpoint serving_new")
     except BaseException:
+        with contextlib.suppress(duckdb.Error):
+            con.execute("rollback")  # (no transaction open: nothing to roll back)
         con.execute("detach serving_new")
         tmp.unlink(missing_ok=True)
         raise
@@ -143,6 +158,7 @@ def _literal(text: str) -> str:
 def _comment(con: duckdb.DuckDBPyConnection, tables: list[tuple[str, str]],
              comments: Comments) -> None:
     """COMMENT ON the published tables and columns that ``comments`` describes."""
+    present = _columns(con, "serving_new", tuple({schema for schema, _ in tables}))
     for schema, table in tables:
         described = comments.get(f"{schema}.{table}")
         if not described:
@@ -151,11 +167,8 @@ def _comment(con: duckdb.DuckDBPyConnection, tables: list[tuple[str, str]],
         name = f'serving_new.{schema}."{table}"'
         if text:
             con.execute(f"comment on table {name} is {_literal(text)}")
-        present = {str(r[0]) for r in con.execute(
-            "select column_name from duckdb_columns() where database_name = 'serving_new' "
-            "and schema_name = ? and table_name = ?", [schema, table]).fetchall()}
         for column, note in columns.items():
-            if note and column in present:
+            if note and column in present.get((schema, table), ()):
                 con.execute(f'comment on column {name}."{column}" is {_literal(note)}')
 
 

@@ -244,14 +244,17 @@ def quote_table(table: str) -> str:
 
 
 def table_columns(con: duckdb.DuckDBPyConnection, table: str) -> list[str] | None:
-    """The table's columns, or None when it does not exist."""
-    schema, name = table.split(".") if "." in table else ("main", table)
-    rows = con.execute(
-        "select column_name from information_schema.columns "
-        "where table_schema = ? and table_name = ? order by ordinal_position",
-        [schema, name],
-    ).fetchall()
-    return [r[0] for r in rows] or None
+    """The table's columns, or None when it does not exist. From the description of an
+    empty result (~0.5 ms), not the catalog views (~4-6 ms each, ~40 calls a build)."""
+    import duckdb
+
+    try:
+        result = con.execute(f"select * from {quote_table(table)} limit 0")
+    except duckdb.CatalogException:
+        return None
+    columns = [str(c[0]) for c in result.description or []]
+    result.fetchall()  # (duckdb 2.0: a result left unfinished blocks the connection)
+    return columns or None
 
 
 def _missing_column_outcomes(part: Suite, missing: set[str]) -> dict[int, ExpectationOutcome]:

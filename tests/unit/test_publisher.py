@@ -80,3 +80,26 @@ def test_the_storage_setting_is_checked(value: str, ok: bool) -> None:
     else:
         with pytest.raises(MetricsError, match="METRICS_SERVING_STORAGE_VERSION='1.4' is invalid"):
             load_settings(env=env)
+
+
+def test_a_mart_with_personal_data_is_refused_and_nothing_is_left_behind(
+        warehouse, tmp_path: Path) -> None:
+    """The refusal comes inside publish's one transaction: it is rolled back, the new file
+    removed, the served file untouched, and the warehouse connection usable (a later
+    publish works)."""
+    serving = tmp_path / "serving.duckdb"
+    publish(warehouse, serving, tmp_path / "parquet")
+    before = serving.read_bytes()
+    warehouse.execute("create table marts.leads_by_person as select 'a@b.c' as email, 1 as n")
+    with pytest.raises(MetricsError, match=r"marts\.leads_by_person.*'email'.*personal data"):
+        publish(warehouse, serving, tmp_path / "parquet")
+    assert serving.read_bytes() == before
+    assert not [p.name for p in tmp_path.iterdir() if "publishing" in p.name]
+    assert warehouse.execute("select count(*) from duckdb_databases() "
+                             "where database_name = 'serving_new'").fetchone() == (0,)
+    warehouse.execute("drop table marts.leads_by_person")
+    summary = publish(warehouse, serving, tmp_path / "parquet")
+    assert summary.tables["marts.saas_metrics_monthly"] == 1
+    assert "not_documented" in [r[0] for r in duckdb.connect(str(serving), read_only=True).execute(
+        "select column_name from duckdb_columns() where table_name = 'saas_metrics_monthly'"
+    ).fetchall()]
