@@ -152,6 +152,6 @@ def waterfall_chart(
         base.mark_point(opacity=0).encode(x=x, y=alt.Y("head:Q", scale=y_scale)),
         base.transform_filter("datum.kind == 'total' && datum.cut > 0").mark_point(
             shape=_ZIGZAG, size=bandwidth ** 2, filled=False, stroke="#ffffff",
-            strokeWidth=2.5, opacity=1).encode(x=x, y=alt.value(height - 7)),
+            strokeWidth=2.5, opacity=1).encode(x=x, y=alt.YValue(height - 7)),
     ]
     return finish(alt.layer(*layers), label, width=width, height=height, filters=tuple(dims))

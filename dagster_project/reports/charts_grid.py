@@ -232,7 +232,7 @@ def funnel_chart(
         color=alt.Color("colour:N", scale=None), tooltip=tooltip)
     inside = base.transform_filter("datum.inside").mark_text(
         fontSize=12, fontWeight=600, baseline="middle").encode(
-        x=alt.value(width / 2), y=y, text=alt.Text("count:N"),
+        x=alt.XValue(width / 2), y=y, text=alt.Text("count:N"),
         color=alt.Color("ink:N", scale=None), tooltip=tooltip)
     beyond = base.transform_filter("!datum.inside").mark_text(
         fontSize=12, fontWeight=600, baseline="middle", align="left", dx=6, color=INK).encode(
@@ -240,9 +240,9 @@ def funnel_chart(
     rates = base.transform_filter("isValid(datum.previous)")
     beside = [
         rates.mark_text(fontSize=11, align="left", baseline="middle", dy=-6, dx=10,
-                        color=INK).encode(x=alt.value(width), y=y, text=alt.Text("from_previous:N")),
+                        color=INK).encode(x=alt.XValue(width), y=y, text=alt.Text("from_previous:N")),
         rates.mark_text(fontSize=10, align="left", baseline="middle", dy=8, dx=10,
-                        color=MUTED).encode(x=alt.value(width), y=y, text=alt.Text("from_first:N")),
+                        color=MUTED).encode(x=alt.XValue(width), y=y, text=alt.Text("from_first:N")),
     ]
     chart = alt.layer(bars, inside, beyond, *beside)
     if heading:
