@@ -224,6 +224,16 @@ _INLINE: dict[str, list[dict[str, Any]]] = {}  # rows of inline() datasets until
 _INLINE_IDS = itertools.count()
 
 
+def faded_opacity() -> Any:
+    """The opacity of a mark whose row says ``faded`` (the month to date, drawn lighter). An
+    encoding object, not the dict ``alt.condition`` returns: Altair turns a dict into one
+    through ``from_dict``, which hashes every schema class's schema on each call."""
+    import altair as alt
+
+    return alt.OpacityValue(**alt.condition("datum.faded == true", alt.value(FADED_OPACITY),
+                                            alt.value(1.0)))
+
+
 def inline(values: list[dict[str, Any]]) -> Any:
     """A chart's data rows. Altair deep-copies inline values on every ``to_dict``, which
     cost more than drawing the charts; the rows are put into the spec by :func:`finish`."""
@@ -520,8 +530,7 @@ def xy_chart(spec: XYSpec) -> Figure:
              + [(b.name, b.colour) for b in spec.bands if b.name]
              + [(s.name, s.colour) for s in spec.lines if s.name] + list(spec.extra))
     legend_scale = alt.Scale(domain=[nm for nm, _ in named], range=[c for _, c in named])
-    opacity = alt.OpacityValue(**alt.condition("datum.faded == true", alt.value(FADED_OPACITY),
-                                                  alt.value(1.0)))
+    opacity = faded_opacity()
     tooltip = alt.Tooltip("tip:N", title=None)
     layers = []
     for k, b in enumerate(spec.bands):
@@ -671,8 +680,7 @@ def sliced_chart(categories: Sequence[dt.date | str], series: Sequence[SlicedSer
     colours = [s.colour for s in series] + ([INK] if net else [])
     colour = alt.Color("series:N", scale=alt.Scale(domain=names, range=colours),
                        legend=alt.Legend(orient="top", title=None) if len(names) > 1 else None)
-    opacity = alt.OpacityValue(**alt.condition("datum.faded == true", alt.value(FADED_OPACITY),
-                                                  alt.value(1.0)))
+    opacity = faded_opacity()
     tip = f"datum.x + ' · ' + datum.series + ': ' + {value_expr(kind, currency)}"
     # each mark's accessible name: its category, series and unrounded value (tests read it)
     desc = "datum.x + ' | ' + datum.series + ' | ' + datum.value"
