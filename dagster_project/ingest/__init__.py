@@ -8,7 +8,8 @@ Pure Python + DuckDB SQL, independent of Dagster::
     results = ingest_all(con, landing_dir)          # every source of the contract
 
 Modules: ``files`` (finding and hashing files), ``readers`` (one file -> landed rows, with
-DuckDB's CSV/JSON/Parquet readers), ``derive`` (landed -> raw, quarantine, log counts; the
+DuckDB's CSV/JSON/Parquet readers), ``kept`` (Parquet files kept as they are, read as
+landed rows through the ``landed.<source>`` view), ``derive`` (landed -> raw, quarantine, log counts; the
 cross-row rules and the invariant check), ``schema`` (the tables), ``engine`` (the
 per-source flow). Nothing here opens a database: the caller passes the connection.
 """

@@ -139,7 +139,7 @@ def derivation_statements(source: str, relation: str | None = None,
     src = SOURCES[source]
     landed = landed_table(source)
     if relation is None:
-        relation = f"(select *, rowid as _rid from {landed}) as l"
+        relation = f"(select * from {landed}) as l"
         cls = raw_table(source)
         create = f"create or replace table {cls} as"
     else:
@@ -258,7 +258,7 @@ def publish_statements(source: str) -> list[str]:
         f"delete from ops.quarantine where source = {lit}",
         f"""insert into ops.quarantine
 select {lit}, l._file, l._line, r.reason, {raw_record_sql(source)}
-from {_REASON} r join {landed_table(source)} l on l.rowid = r._rid
+from {_REASON} r join {landed_table(source)} l using (_rid)
 order by l._file, l._line""",
         f"update ops.ingestion_log set accepted_rows = 0, quarantined_rows = 0 where source = {lit}",
         f"""update ops.ingestion_log g
@@ -359,7 +359,7 @@ def scope_statements(source: str) -> list[str]:
     new_rows = f"_file in (select file from {_NEW})"
     if not _key_compared(source):
         return [(f"create or replace temp table {_SCOPE} as "
-                 f"select *, rowid as _rid from {landed} where {new_rows}")]
+                 f"select * from {landed} where {new_rows}")]
     keys = [src.column(k) for k in src.key]
     # Keys are named _k0, _k1... so that the contract column names (unqualified in
     # typed_expression) always mean the landed row's columns.
@@ -377,11 +377,11 @@ select r._file, r._line from {raw_table(source)} r semi join _ingest_keys k on {
 union
 select file, line from ops.quarantine where source = {lit} and line is not null""",
         f"""create or replace temp table _ingest_candidates as
-select l.*, l.rowid as _rid from {landed} l
+select l.* from {landed} l
 semi join _ingest_old o on l._file = o._file and l._line = o._line
 where not l.{new_rows}""",
         f"""create or replace temp table {_SCOPE} as
-select *, rowid as _rid from {landed} where {new_rows}
+select * from {landed} where {new_rows}
 union all
 select * exclude ({k_names}) from (select *, {typed} from _ingest_candidates) c
 semi join _ingest_keys k on {on_typed}""",

@@ -16,6 +16,7 @@ import duckdb
 from dagster_project.contract import SOURCES
 from dagster_project.errors import MetricsError
 from dagster_project.ingest import fx as fxmod
+from dagster_project.ingest import kept
 from dagster_project.ingest.changes import ensure_change_tables, record_batch
 from dagster_project.ingest.derive import (
     FxRule,
@@ -44,6 +45,7 @@ from dagster_project.ingest.schema import (
     ensure_base,
     ensure_source_tables,
     first_row,
+    landed_rows_table,
     landed_table,
     prepare_warehouse,
     scalar,
@@ -66,6 +68,7 @@ _FILE_ERRORS: tuple[type[BaseException], ...] = (
     UnicodeError,
     EmptyHeaderError,
     UnnumberableFileError,
+    kept.CorruptParquetError,
 )
 
 
@@ -164,11 +167,13 @@ def ingest_source(
       exist, empty).
     * A file whose sha256 is already in ops.ingestion_log for the source is skipped,
       under any path. A logged path whose content changed has its rows replaced.
-    * Each new file is loaded into landed.<source> and logged in its own transaction, so
-      a crash never leaves a file half-loaded or loaded without its log row. A run of new
-      Parquet files of one schema is loaded by one statement in one transaction (DuckDB
-      then reads them in parallel); if any of them cannot be read that way, the run is
-      rolled back and its files are loaded one by one.
+    * Each new file is loaded into landed.<source> (as text rows, or a Parquet file kept
+      as it is: ``kept``) and logged in its own transaction, so a crash never leaves a
+      file half-loaded or loaded without its log row. A run of new Parquet files of one
+      schema is kept together in one transaction (one statement decodes them, DuckDB
+      reading them in parallel); if any of them cannot be read that way, the run is
+      rolled back and its files are loaded one by one. Copies of kept files that a
+      rollback or a replaced file left unregistered are deleted first (``kept.sweep``).
     * A file DuckDB cannot read at all (corrupt gzip/Parquet, ...) does not stop the
       others: it is logged and lands as ONE row with ``_read_error`` (line NULL), which is
       quarantined: its log row says landed_rows = quarantined_rows = 1, accepted_rows = 0,
@@ -206,6 +211,7 @@ def ingest_source(
     ensure_base(con)
     ensure_change_tables(con)
     ensure_source_tables(con, source)
+    kept.sweep(con, source)
     fx = fx or fxmod.FxSettings()
     rule: FxRule | None = None
     if SOURCES[source].fx_date:
@@ -383,8 +389,9 @@ def _drop_files(con: duckdb.DuckDBPyConnection, source: str, names: list[str],
             "landed_rows, accepted_rows, quarantined_rows, ingested_at, ? from ops.ingestion_log "
             "where source = ? and file = ?", [at, source, name])
     for name in names:
-        con.execute(f"delete from {landed_table(source)} where _file = ?", [name])
+        con.execute(f"delete from {landed_rows_table(source)} where _file = ?", [name])
         con.execute("delete from ops.ingestion_log where source = ? and file = ?", [source, name])
+    kept.forget(con, source, names)
 
 
 def _log_file(con: duckdb.DuckDBPyConnection, source: str, f: LandingFile, fp: Fingerprint,

@@ -1,4 +1,6 @@
-"""Reading one landing file into ``landed.<source>`` with DuckDB's own readers.
+"""Reading one landing file into ``landed.<source>`` with DuckDB's own readers: as text
+rows into ``landed.<source>_rows``, or, for a Parquet file that can be, by keeping the
+file as it is (``kept``), read as the same text rows through the ``landed.<source>`` view.
 
 Every value lands as text. Columns are matched to the contract by name, case-insensitively
 after trimming; unknown columns go to ``_extra`` (a JSON object); a required column
@@ -19,8 +21,10 @@ Line numbers (``_line``) are physical lines of the file:
   A file mixing CRLF and LF line ends (which DuckDB's strict reader refuses) is read from
   an LF-only temporary copy.
 * JSONL: the physical line (``\\n`` or ``\\r\\n`` ends a line); blank lines are skipped.
-* Parquet: ``file_row_number + 1``. Consecutive new Parquet files of one schema land in one
-  statement (``load_parquet_batch``), with the same rows as file by file.
+* Parquet: ``file_row_number + 1``. A file with every required column and no column named
+  ``file_row_number`` or ``filename`` is kept as it is (``kept``); consecutive new ones of
+  one schema are kept together (``load_parquet_batch``: one statement decodes them all),
+  with the same rows as file by file. Any other Parquet file lands as text rows.
 
 Malformed lines (CSV lines with too many or too few columns, unterminated quotes, invalid
 UTF-8, over-long lines; JSON lines that are not a JSON object) land as one row each with
@@ -41,9 +45,10 @@ from pathlib import Path
 import duckdb
 
 from dagster_project.contract import SOURCES, quote_literal
+from dagster_project.ingest import kept
 from dagster_project.ingest.files import Fingerprint, LandingFile, write_with_lf_line_ends
 from dagster_project.ingest.redact import redact_sql
-from dagster_project.ingest.schema import landed_columns, landed_table, scalar
+from dagster_project.ingest.schema import landed_columns, landed_rows_table, scalar
 
 # Temp tables the readers use (connection-local; dropped after each file).
 _ROWS = "_ingest_rows"
@@ -62,7 +67,7 @@ _MAX_EXTRA_KEYS = 200
 
 @dataclass
 class FileLoad:
-    rows: int = 0  # rows appended to landed.<source>
+    rows: int = 0  # rows the file adds to landed.<source> (text rows or a kept file's)
     messages: list[str] = field(default_factory=list)
 
 
@@ -144,7 +149,7 @@ def _insert(
     cols = landed_columns(source)
     select = ", ".join(f"{values.get(c, 'NULL')} as {ident(c)}" for c in cols)
     sql = (
-        f"insert into {landed_table(source)} ({', '.join(ident(c) for c in cols)})\n"
+        f"insert into {landed_rows_table(source)} ({', '.join(ident(c) for c in cols)})\n"
         f"select {select}\n{from_clause}"
     )
     return int(scalar(con, sql) or 0)
@@ -496,11 +501,17 @@ def _parquet_found(schema: list[tuple[str, str]]) -> list[FoundColumn]:
 
 def load_parquet(con: duckdb.DuckDBPyConnection, source: str, file: LandingFile,
                  fp: Fingerprint, ingested_at: datetime) -> FileLoad:
+    """Keep the file (``kept``) when it can be; otherwise land its rows as text."""
     out = FileLoad()
     path = quote_literal(str(file.path))
     scan = f"read_parquet({path}, hive_partitioning=false"
     schema = _parquet_schema(con, file)
     names = {name.lower() for name, _ in schema}
+    cmap = map_columns(source, _parquet_found(schema))
+    if keepable(schema, cmap):
+        (out.rows,) = kept.keep(con, source, [file], schema, ingested_at)
+        out.messages += _column_messages(file, cmap, out.rows)
+        return out
     # Row numbers: the reader's file_row_number, unless the file has a column of that name.
     if "file_row_number" not in names:
         from_clause, line = f"from {scan}, file_row_number=true) p", "p.file_row_number + 1"
@@ -510,7 +521,6 @@ def load_parquet(con: duckdb.DuckDBPyConnection, source: str, file: LandingFile,
         raise UnnumberableFileError(
             "the file has columns named file_row_number and ordinality; cannot number its rows"
         )
-    cmap = map_columns(source, _parquet_found(schema))
     error = missing_columns_error(cmap.missing_required)
     values = {
         **cmap.exprs,
@@ -522,6 +532,32 @@ def load_parquet(con: duckdb.DuckDBPyConnection, source: str, file: LandingFile,
     out.messages += _column_messages(file, cmap, out.rows)
     return out
 
+
+def keepable(schema: list[tuple[str, str]], cmap: ColumnMap) -> bool:
+    """Can a Parquet file of this schema be kept as it is (``kept``)? Its rows must be
+    numbered by the reader's file_row_number and named by its filename (no column of
+    either name) and every row must be readable (no required column missing)."""
+    names = {name.lower() for name, _ in schema}
+    return not ({"file_row_number", "filename"} & names) and not cmap.missing_required
+
+
+def kept_select(source: str, schema: list[tuple[str, str]]) -> dict[str, str]:
+    """SQL of each landed column for a kept file of this schema, over its read ``p``
+    (with file_row_number) and its ``landed.parquet_files`` row ``r``: the same values
+    :func:`load_parquet` would land as text."""
+    cmap = map_columns(source, _parquet_found(schema))
+    null = "cast(NULL as varchar)"
+    values = {c: cmap.exprs.get(c, null) for c in SOURCES[source].column_names}
+    extra = _extra_object(cmap.extra)
+    values.update({
+        "_file": "r.file",
+        "_line": "p.file_row_number + 1",
+        "_ingested_at": "r.ingested_at",
+        "_extra": null if extra == "NULL" else extra,
+        "_read_error": null,
+        "_raw_line": null,
+    })
+    return values
 
 
 def _file_name_sql(files: list[LandingFile], column: str) -> str:
@@ -559,39 +595,17 @@ def parquet_batches(con: duckdb.DuckDBPyConnection, files: list[LandingFile]
 
 def load_parquet_batch(con: duckdb.DuckDBPyConnection, source: str, files: list[LandingFile],
                        ingested_at: datetime) -> list[FileLoad]:
-    """Append the rows of several Parquet files of one schema (:func:`parquet_batches`) to
-    ``landed.<source>`` with ONE statement (inside the caller's transaction): DuckDB reads
-    the files in parallel, where one file of one row group is read by one thread. The rows
-    are exactly those :func:`load_parquet` lands file by file. Raises on any file that
-    cannot be read; the caller then lands the files one by one."""
+    """Keep several Parquet files of one schema (:func:`parquet_batches`) together
+    (``kept``: one statement decodes them all, in parallel; inside the caller's
+    transaction). The rows are exactly those :func:`load_parquet` lands file by file.
+    Raises on any file that cannot be read or kept; the caller then lands the files one
+    by one, which names the file at fault."""
     schema = _parquet_schema(con, files[0])
-    names = {n.lower() for n, _ in schema}
-    if "file_row_number" in names or "filename" in names:
-        raise UnnumberableFileError("a column named file_row_number or filename")
     cmap = map_columns(source, _parquet_found(schema))
-    if cmap.missing_required:
-        raise UnnumberableFileError("missing required columns: landed file by file")
-    paths = [str(f.path) for f in files]
-    listed = "[" + ", ".join(quote_literal(p) for p in paths) + "]"
-    counts = dict(con.execute(
-        f"select file_name, num_rows from parquet_file_metadata({listed})").fetchall())
-    name_sql = _file_name_sql(files, "p.filename")
-    values = {
-        **cmap.exprs,
-        **_lineage(files[0], ingested_at, "p.file_row_number + 1"),
-        "_file": name_sql,
-        "_extra": _extra_object(cmap.extra),
-        "_read_error": "NULL",
-    }
-    rows = _insert(con, source, values,
-                   f"from read_parquet({listed}, hive_partitioning=false, file_row_number=true, "
-                   "filename=true) p")
-    loads = [FileLoad(int(counts.get(str(f.path), -1))) for f in files]
-    if any(load.rows < 0 for load in loads) or sum(load.rows for load in loads) != rows:
-        raise UnnumberableFileError("row counts of the batch do not match its files' metadata")
-    for f, load in zip(files, loads, strict=True):
-        load.messages += _column_messages(f, cmap, load.rows)
-    return loads
+    if not keepable(schema, cmap):
+        raise UnnumberableFileError("cannot be kept as a batch: landed file by file")
+    rows = kept.keep(con, source, files, schema, ingested_at)
+    return [FileLoad(n, _column_messages(f, cmap, n)) for f, n in zip(files, rows, strict=True)]
 
 
 def jsonl_batches(files: list[LandingFile]) -> list[list[LandingFile]]:

@@ -1,6 +1,8 @@
 """Tables the ingestion writes, and the DDL that creates them when missing.
 
-``landed.<source>`` (all text, append-only per file):
+``landed.<source>`` (a view, all text, one row per landed row): the rows of
+``landed.<source>_rows`` (every file landed as text rows) and the rows of the Parquet files
+the ingestion keeps as they are (``kept``), with these columns and ``_rid`` (the row's id):
     the contract columns (VARCHAR, in contract order), then
     ``_file`` VARCHAR       path relative to the landing dir, forward slashes
     ``_line`` BIGINT        CSV: line of the row, the header being line 1; JSONL: physical
@@ -13,6 +15,8 @@
                             line, invalid JSON, invalid UTF-8, a required column missing from
                             the whole file, an unreadable file); NULL when it read fine
     ``_raw_line`` VARCHAR   the raw text of a line that could not be split into columns
+    ``_rid`` BIGINT         (the view only) the row's id while it is derived: the rows
+                            table's rowid, negative for a kept Parquet file's row
 
 ``raw.<source>``: exactly ``contract.create_typed_table_sql`` (contract columns typed,
 then ``_file, _line, _ingested_at``); rebuilt from ``landed.<source>``.
@@ -80,6 +84,19 @@ FILE_HISTORY_DDL = create_table_sql("ops.file_history", (
     ("recorded_at", "TIMESTAMP"),
 ))
 
+# The Parquet files kept as they are (``kept``): one row per landed file, ``copy`` its name
+# in the warehouse's folder of kept files, ``columns`` its schema (JSON [[name, type]...]),
+# ``first_rid`` where its rows' ids start (the view's _rid).
+KEPT_FILES_DDL = create_table_sql("landed.parquet_files", (
+    ("source", "VARCHAR"),
+    ("file", "VARCHAR"),
+    ("copy", "VARCHAR"),
+    ("ingested_at", "TIMESTAMP"),
+    ("first_rid", "BIGINT"),
+    ("rows", "BIGINT"),
+    ("columns", "VARCHAR"),
+))
+
 QUARANTINE_DDL = create_table_sql("ops.quarantine", (
     ("source", "VARCHAR"),
     ("file", "VARCHAR"),
@@ -106,7 +123,13 @@ def landed_columns(source: str) -> list[str]:
 
 
 def landed_table(source: str) -> str:
+    """The view of every landed row of the source (text rows and kept Parquet files)."""
     return f"landed.{source}"
+
+
+def landed_rows_table(source: str) -> str:
+    """The table of the rows landed as text (every file but the kept Parquet files)."""
+    return f"landed.{source}_rows"
 
 
 def raw_table(source: str) -> str:
@@ -127,6 +150,7 @@ def ensure_base(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(f"alter table ops.ingestion_log add column if not exists {name} {sql_type}")
     con.execute(QUARANTINE_DDL)
     con.execute(FILE_HISTORY_DDL)
+    con.execute(KEPT_FILES_DDL)
 
 
 def _catalog(con: duckdb.DuckDBPyConnection) -> dict[tuple[str, str], set[str]]:
@@ -141,22 +165,37 @@ def _catalog(con: duckdb.DuckDBPyConnection) -> dict[tuple[str, str], set[str]]:
 
 
 def ensure_source_tables(con: duckdb.DuckDBPyConnection, source: str,
-                         catalog: dict[tuple[str, str], set[str]] | None = None) -> None:
-    """Create ``landed.<source>`` (adding contract columns it lacks, so the contract may
-    gain optional columns) and an empty ``raw.<source>`` when missing. ``catalog``
-    (:func:`_catalog`, read once for many sources) saves reading it again."""
+                         catalog: dict[tuple[str, str], set[str]] | None = None,
+                         strict: bool = True) -> None:
+    """Create ``landed.<source>_rows`` (adding contract columns it lacks, so the contract may
+    gain optional columns; a warehouse whose ``landed.<source>`` is still that table has it
+    renamed), the ``landed.<source>`` view and an empty ``raw.<source>`` when missing.
+    ``catalog`` (:func:`_catalog`, read once for many sources) saves reading it again.
+    Unless ``strict``, a source whose kept Parquet files are missing keeps its view as it
+    is (its own ingestion then names the missing files)."""
+    from dagster_project.ingest.kept import KeptFilesMissingError, refresh_view  # builds on us
+
     src = SOURCES[source]
     catalog = _catalog(con) if catalog is None else catalog
-    present = catalog.get(("landed", source))
+    rows = landed_rows_table(source)
+    present = catalog.get(("landed", f"{source}_rows"))
+    if present is None and ("landed", source) in catalog and table_exists(con, "landed", source):
+        # Before the view, landed.<source> was the rows table itself (a rename: no copy).
+        con.execute(f'alter table {landed_table(source)} rename to "{source}_rows"')
+        present = catalog[("landed", source)]
     if present is None:
         cols = [f'"{c}" VARCHAR' for c in src.column_names]
         cols += [f'"{name}" {sql_type}' for name, sql_type in TECH_COLUMNS]
-        con.execute(f"create table if not exists {landed_table(source)} (\n  "
-                    + ",\n  ".join(cols) + "\n)")
+        con.execute(f"create table if not exists {rows} (\n  " + ",\n  ".join(cols) + "\n)")
         present = {c for c in src.column_names} | {name for name, _ in TECH_COLUMNS}
     for name in src.column_names:
         if name not in present:
-            con.execute(f'alter table {landed_table(source)} add column "{name}" VARCHAR')
+            con.execute(f'alter table {rows} add column "{name}" VARCHAR')
+    try:
+        refresh_view(con, source)
+    except KeptFilesMissingError:
+        if strict:
+            raise
     if ("raw", source) not in catalog:
         con.execute(create_typed_table_sql(source, raw_table(source)))
 
@@ -179,4 +218,4 @@ def prepare_warehouse(con: duckdb.DuckDBPyConnection) -> None:
     ensure_base(con)
     catalog = _catalog(con)
     for source in SOURCES:
-        ensure_source_tables(con, source, catalog)
+        ensure_source_tables(con, source, catalog, strict=False)

@@ -7,6 +7,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from dagster_project.ingest.kept import copy_warehouse
 from dagster_project.settings import Settings, load_settings
 
 # Small, but long enough for churn, reactivation, annual renewals and every mart.
@@ -54,7 +55,7 @@ def published_copy(tmp_path: Path, built) -> Path:
     root = tmp_path / "copy"
     shutil.copytree(settings.landing_dir, root / "landing")
     (root / "data").mkdir(parents=True)
-    shutil.copy(settings.warehouse_path, root / "data" / "warehouse.duckdb")
+    copy_warehouse(settings.warehouse_path, root / "data" / "warehouse.duckdb")
     shutil.copy(settings.serving_path, root / "data" / "serving.duckdb")
     shutil.copytree(settings.parquet_dir, root / "data" / "serving" / "parquet")
     return root

@@ -23,6 +23,7 @@ from dagster_project.build import run_build
 from dagster_project.contract import SOURCES
 from dagster_project.generate import land_next_day
 from dagster_project.ingest import ingest_source
+from dagster_project.ingest.kept import copy_warehouse
 from dagster_project.warehouse_lock import lock_path
 from tests.dbt_harness import run_dbt
 from tests.e2e.conftest import DEMO, settings_for
@@ -36,7 +37,7 @@ def _copy_build(built, root: Path):
     settings, _ = built
     shutil.copytree(settings.landing_dir, root / "landing")
     (root / "data").mkdir(parents=True)
-    shutil.copy(settings.warehouse_path, root / "data" / "warehouse.duckdb")
+    copy_warehouse(settings.warehouse_path, root / "data" / "warehouse.duckdb")
     shutil.copy(settings.serving_path, root / "data" / "serving.duckdb")
     # (the KPI report is test_report's: these builds publish the marts only)
     return settings_for(root, landing_dir=root / "landing",
@@ -260,7 +261,7 @@ def test_the_published_marts_equal_a_full_rebuild(nightly, tmp_path: Path) -> No
     # named as the harness's parsed manifest expects (dbt-duckdb: catalog = file stem)
     rebuilt = tmp_path / "rebuilt" / "warehouse.duckdb"
     rebuilt.parent.mkdir()
-    shutil.copy(settings.warehouse_path, rebuilt)
+    copy_warehouse(settings.warehouse_path, rebuilt)
     con = duckdb.connect(str(rebuilt))
     try:
         for source in SOURCES:

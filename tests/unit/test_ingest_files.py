@@ -298,7 +298,9 @@ def test_line_numbers_stay_in_file_order_on_a_large_parallel_read(tmp_path: Path
 def _snapshot(con: duckdb.DuckDBPyConnection) -> dict[str, list[tuple]]:
     tables = [r[0] + "." + r[1] for r in con.execute(
         "select schema_name, table_name from duckdb_tables() "
-        "where schema_name in ('landed', 'raw', 'ops') order by 1, 2"
+        "where schema_name in ('landed', 'raw', 'ops') union all "
+        "select schema_name, view_name from duckdb_views() where schema_name = 'landed' "
+        "order by 1, 2"
     ).fetchall()]
     return {t: sorted(con.execute(f"select * from {t}").fetchall(), key=repr) for t in tables}
 
@@ -614,14 +616,32 @@ def test_unknown_source_is_a_user_error(tmp_path: Path) -> None:
 
 
 def test_landed_table_gains_new_contract_columns(tmp_path: Path) -> None:
-    """A landed table made before the contract gained a column gets it added."""
+    """A landed table made before the contract gained a column gets it added; one made
+    before landed.<source> was a view (the table itself had that name) is renamed to
+    landed.<source>_rows with its rows."""
     write(tmp_path, "customers/a.csv", CUSTOMER_HEADER + "c1,2024-01-01,A\n")
+    write(tmp_path, "customers/b.csv", CUSTOMER_HEADER + "c2,2024-01-02,B\n")
     con = duckdb.connect()
     prepare_warehouse(con)
-    con.execute("alter table landed.customers drop column sales_rep_id")
+    con.execute("alter table landed.customers_rows drop column sales_rep_id")
     ingest_source(con, tmp_path, "customers")
-    assert con.execute("select customer_id, sales_rep_id from landed.customers").fetchall() == [
-        ("c1", None)]
+    assert con.execute("select customer_id, sales_rep_id from landed.customers "
+                       "order by 1").fetchall() == [("c1", None), ("c2", None)]
+    # The layout of an older warehouse: landed.customers is the table, b.csv not landed yet.
+    con.execute("drop view landed.customers")
+    con.execute("alter table landed.customers_rows rename to customers")
+    con.execute("alter table landed.customers drop column sales_rep_id")
+    con.execute("delete from landed.customers where _file = 'customers/b.csv'")
+    con.execute("delete from ops.ingestion_log where file = 'customers/b.csv'")
+    assert con.execute("select count(*) from landed.customers").fetchall() == [(1,)]
+    ingest_source(con, tmp_path, "customers")
+    assert con.execute("select table_type from information_schema.tables where "
+                       "table_schema = 'landed' and table_name = 'customers'").fetchall() == [("VIEW",)]
+    assert con.execute("select customer_id, sales_rep_id, _file from landed.customers_rows "
+                       "order by 1").fetchall() == [("c1", None, "customers/a.csv"),
+                                     ("c2", None, "customers/b.csv")]
+    assert con.execute("select customer_id from raw.customers order by 1").fetchall() == [
+        ("c1",), ("c2",)]
 
 
 def test_parquet_files_of_one_schema_land_together_as_they_would_one_by_one(

@@ -45,7 +45,8 @@ def raw_rows(con: duckdb.DuckDBPyConnection, source: str, columns: str) -> list[
 def assert_balanced(con: duckdb.DuckDBPyConnection) -> None:
     """landed = accepted + quarantined for every logged file, from the tables themselves."""
     landed = {r[0] for r in con.execute(
-        "select table_name from duckdb_tables() where schema_name = 'landed'").fetchall()}
+        "select view_name from duckdb_views() where schema_name = 'landed'").fetchall()}
+    assert landed
     for source in landed:
         check_invariants(con, source)
     unbalanced = con.execute(

@@ -1,0 +1,230 @@
+"""Parquet landing files kept as they are, read as text through the ``landed`` view.
+
+A Parquet file's values are typed, and the text a landed row holds for one is DuckDB's cast
+of that value (``readers``): the file itself holds everything its landed rows would. Writing
+those rows again as text into the warehouse cost about as much as reading the file (10
+million events: ~5 s of ~13 s of their ingestion), and the typed rows of ``raw`` are then
+written once more. So a Parquet file that can be read, whose rows can be numbered (it has no
+column named ``file_row_number`` or ``filename``) and that has every required column is
+copied byte for byte into the warehouse's folder of kept files, ``<warehouse>.landed/
+<source>/`` (a copy, not a link: a landing file changed in place must not change what
+landed), and registered in ``landed.parquet_files``. ``landed.<source>`` is a view: the
+text rows of every other file (``landed.<source>_rows``) and the kept files read as text,
+with exactly the columns, line numbers (``file_row_number + 1``), ``_extra`` and lineage a
+text copy of their rows would have had, and ``_rid``, each row's id (the rows table's
+rowid; negative for a kept file's rows).
+
+Before a file is kept every column of the copy is decoded once (~0.25 s for 10 million
+events), so a file whose pages are corrupt is still found when it lands (and logged as
+unreadable), not when it is derived. A copy whose registration was rolled back, or whose
+file was replaced, is deleted by the next ingestion of the source (:func:`sweep`). The folder
+belongs to the warehouse: move, copy or back up both together. An in-memory warehouse (the
+tests) keeps its files in a temporary folder of its own, named in
+``landed.kept_location``.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import hashlib
+import json
+import shutil
+import tempfile
+import uuid
+from datetime import datetime
+from pathlib import Path
+
+import duckdb
+
+from dagster_project.contract import quote_literal
+from dagster_project.errors import MetricsError
+from dagster_project.ingest.files import LandingFile
+from dagster_project.ingest.schema import (
+    landed_columns,
+    landed_rows_table,
+    landed_table,
+    scalar,
+)
+
+REGISTRY = "landed.parquet_files"
+SUFFIX = ".landed"  # the folder of kept files: <warehouse file name> + SUFFIX
+
+
+class CorruptParquetError(ValueError):
+    """A Parquet file whose footer reads but whose pages do not decode."""
+
+
+class KeptFilesMissingError(MetricsError):
+    """Kept Parquet files of the warehouse are gone from its folder of kept files."""
+
+
+def kept_dir(con: duckdb.DuckDBPyConnection) -> Path:
+    """The warehouse's folder of kept files: ``<database file>.landed``; for an in-memory
+    database a temporary folder made once and named in ``landed.kept_location``."""
+    path = scalar(con, "select path from duckdb_databases() where database_name = current_database()")
+    if path and str(path) != ":memory:":
+        return Path(str(path) + SUFFIX)
+    con.execute("create table if not exists landed.kept_location (path varchar)")
+    made = scalar(con, "select path from landed.kept_location")
+    if made is None:
+        made = tempfile.mkdtemp(prefix="product-metrics-landed-")
+        # The database ends with the process at the latest: so do its kept files.
+        atexit.register(shutil.rmtree, made, True)
+        con.execute("insert into landed.kept_location values (?)", [made])
+    return Path(str(made))
+
+
+def copy_warehouse(source: Path, target: Path) -> None:
+    """Copy a warehouse file (closed) with its folder of kept files, when it has one."""
+    shutil.copy(source, target)
+    folder = Path(str(source) + SUFFIX)
+    if folder.is_dir():
+        shutil.copytree(folder, Path(str(target) + SUFFIX), dirs_exist_ok=True)
+
+
+def schema_key(schema: list[tuple[str, str]]) -> str:
+    """A file's schema (name, DuckDB type) as the text ``landed.parquet_files`` keeps."""
+    return json.dumps([list(c) for c in schema])
+
+
+def _validate(con: duckdb.DuckDBPyConnection, paths: list[Path],
+              schema: list[tuple[str, str]]) -> None:
+    """Decode every column of the files once (raises where DuckDB cannot). Text is measured,
+    which decodes every value; other columns are counted, which decompresses their pages."""
+    from dagster_project.ingest.readers import ident
+
+    parts = [
+        f"max(length({ident(name)}))" if sql_type.upper() in ("VARCHAR", "BLOB")
+        else f"count({ident(name)})"
+        for name, sql_type in schema
+    ]
+    listed = "[" + ", ".join(quote_literal(str(p)) for p in paths) + "]"
+    try:
+        con.execute(f"select count(*), {', '.join(parts) or '0'} "
+                    f"from read_parquet({listed}, hive_partitioning=false)").fetchall()
+    except (duckdb.OutOfMemoryException, duckdb.InterruptException):
+        raise
+    except duckdb.Error as exc:
+        # A corrupt page gives a bare duckdb.Error ("Out of buffer"), naming no file.
+        raise CorruptParquetError(f"cannot decode the file's pages: {exc}") from exc
+
+
+def keep(con: duckdb.DuckDBPyConnection, source: str, files: list[LandingFile],
+         schema: list[tuple[str, str]], ingested_at: datetime) -> list[int]:
+    """Keep Parquet files of one schema (inside the caller's transaction): copy, decode and
+    register them, and refresh the view; returns each file's rows (from its metadata).
+    Raises DuckDB's error for a file that cannot be read (the copies are then swept)."""
+    folder = kept_dir(con) / source
+    folder.mkdir(parents=True, exist_ok=True)
+    copies = []
+    try:
+        for f in files:
+            copies.append(f"{uuid.uuid4().hex}.parquet")
+            shutil.copyfile(f.path, folder / copies[-1])
+    except OSError as exc:  # the machine's fault (a full disk), not the file's: fail the run
+        for copy in copies:
+            (folder / copy).unlink(missing_ok=True)
+        raise MetricsError(f"cannot copy {f.name} into the warehouse's folder of kept Parquet "
+                           f"files {folder}: {exc.strerror or exc}") from exc
+    paths = [folder / c for c in copies]
+    try:
+        _validate(con, paths, schema)
+    except BaseException:
+        for path in paths:
+            path.unlink(missing_ok=True)
+        raise
+    listed = "[" + ", ".join(quote_literal(str(p)) for p in paths) + "]"
+    counts = {str(name): int(n) for name, n in con.execute(
+        f"select file_name, num_rows from parquet_file_metadata({listed})").fetchall()}
+    rows = [counts[str(p)] for p in paths]
+    first = int(scalar(con, f"select coalesce(max(first_rid + rows), 0) from {REGISTRY} "
+                            "where source = ?", [source]) or 0)
+    key = schema_key(schema)
+    for f, copy, n in zip(files, copies, rows, strict=True):
+        con.execute(f"insert into {REGISTRY} values (?, ?, ?, ?, ?, ?, ?)",
+                    [source, f.name, copy, ingested_at, first, n, key])
+        first += n
+    refresh_view(con, source)
+    return rows
+
+
+def forget(con: duckdb.DuckDBPyConnection, source: str, names: list[str]) -> None:
+    """Unregister kept files (their content was replaced; inside the caller's
+    transaction); their copies are deleted by the next :func:`sweep`."""
+    if not names:
+        return
+    con.executemany(f"delete from {REGISTRY} where source = ? and file = ?",
+                    [[source, n] for n in names])
+    refresh_view(con, source)
+
+
+def sweep(con: duckdb.DuckDBPyConnection, source: str) -> int:
+    """Delete the source's copies that no registered file names (a rolled-back landing, a
+    replaced file); returns how many."""
+    folder = kept_dir(con) / source
+    if not folder.is_dir():
+        return 0
+    known = {str(r[0]) for r in con.execute(
+        f"select copy from {REGISTRY} where source = ?", [source]).fetchall()}
+    gone = 0
+    for path in folder.glob("*.parquet"):
+        if path.name not in known:
+            with contextlib.suppress(OSError):
+                path.unlink()
+                gone += 1
+    return gone
+
+
+def view_sql(con: duckdb.DuckDBPyConnection, source: str) -> str:
+    """The SELECT of ``landed.<source>``: the rows table, then one read of the kept files
+    of each schema (raises :class:`KeptFilesMissingError` when a copy is gone)."""
+    from dagster_project.ingest.readers import kept_select
+
+    cols = landed_columns(source)
+    quoted = ", ".join(f'"{c}"' for c in cols)
+    parts = [f"select {quoted}, rowid as _rid from {landed_rows_table(source)}"]
+    kept = con.execute(f"select copy, columns from {REGISTRY} where source = ? "
+                       "order by first_rid", [source]).fetchall()
+    if not kept:
+        return parts[0]
+    folder = kept_dir(con) / source
+    missing = [str(c) for c, _ in kept if not (folder / str(c)).is_file()]
+    if missing:
+        raise KeptFilesMissingError(
+            f"{len(missing)} kept Parquet file(s) of {source} are missing from {folder} (e.g. "
+            f"{missing[0]}): the warehouse's landed rows are incomplete. Restore that folder "
+            "with the warehouse file, or build into a new warehouse.")
+    groups: dict[str, list[str]] = {}
+    for copy, key in kept:
+        groups.setdefault(str(key), []).append(str(folder / str(copy)))
+    prefix = quote_literal(str(folder) + "/")
+    owners = (f"(select file, ingested_at, first_rid, {prefix} || copy as _path "
+              f"from {REGISTRY} where source = {quote_literal(source)}) r")
+    for key, paths in groups.items():
+        schema = [(str(n), str(t)) for n, t in json.loads(key)]
+        values = kept_select(source, schema)
+        select = ", ".join(f"{values[c]} as \"{c}\"" for c in cols)
+        listed = "[" + ", ".join(quote_literal(p) for p in paths) + "]"
+        parts.append(
+            f"select {select}, -(r.first_rid + p.file_row_number) - 1 as _rid\n"
+            f"from read_parquet({listed}, hive_partitioning=false, file_row_number=true, "
+            f"filename=true) p\njoin {owners} on r._path = p.filename")
+    return "\nunion all\n".join(parts)
+
+
+def refresh_view(con: duckdb.DuckDBPyConnection, source: str) -> None:
+    """(Re)create ``landed.<source>`` unless it is already this SQL (its comment holds the
+    SQL's hash: a build with nothing new writes nothing)."""
+    sql = view_sql(con, source)
+    digest = hashlib.sha256(sql.encode()).hexdigest()[:16]
+    now = scalar(con, "select comment from duckdb_views() where database_name = current_database() "
+                      "and schema_name = 'landed' and view_name = ?", [source])
+    if now == digest:
+        return
+    con.execute(f"create or replace view {landed_table(source)} as\n{sql}")
+    con.execute(f"comment on view {landed_table(source)} is {quote_literal(digest)}")
+
+
+__all__ = ["REGISTRY", "CorruptParquetError", "KeptFilesMissingError", "copy_warehouse", "forget", "keep", "kept_dir",
+           "refresh_view", "sweep", "view_sql"]

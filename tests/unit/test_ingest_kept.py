@@ -1,0 +1,169 @@
+"""Parquet landing files kept as they are (``ingest.kept``): the landed view gives the rows
+a text copy would have held, the copies belong to the warehouse (not to the landing folder),
+and a file that cannot be kept is still landed, or logged unreadable, by name."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from dagster_project.ingest import check_invariants, ingest_source, kept, prepare_warehouse, readers
+from dagster_project.ingest.kept import KeptFilesMissingError
+
+NOW = datetime(2024, 3, 1, 12, 0, 0)
+LANDED = ("select * exclude (_rid) from landed.product_events order by _file, _line nulls first")
+RAW = "select * from raw.product_events order by _file, _line"
+QUARANTINE = "select file, line, reason, raw_record from ops.quarantine order by file, line"
+LOG = ("select file, landed_rows, accepted_rows, quarantined_rows, status from ops.ingestion_log "
+       "order by file")
+
+
+def parquet(root: Path, name: str, select: str) -> Path:
+    path = root / "product_events" / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    duckdb.execute(f"copy ({select}) to '{path}' (format parquet)")
+    return path
+
+
+def events(day: int, n: int, columns: str = "") -> str:
+    """n events of day ``day`` with typed columns (the text of each is DuckDB's cast)."""
+    return (f"select 'e{day}_' || i as EVENT_ID, 'signed_up' as event_name, "
+            f"timestamp '2024-01-0{day} 10:00:00' + to_seconds(i * 1.5) as occurred_at, "
+            f"case when i % 2 = 0 then 'u' || i end as user_id, "
+            f"case when i % 2 = 1 then '  a' || i || ' ' end as anonymous_id, "
+            f"'{{\"plan\": \"pro\"}}' as properties{columns} from range({n}) t(i)")
+
+
+def copies(con: duckdb.DuckDBPyConnection) -> list[str]:
+    folder = kept.kept_dir(con) / "product_events"
+    return sorted(p.name for p in folder.glob("*.parquet")) if folder.is_dir() else []
+
+
+def registered(con: duckdb.DuckDBPyConnection) -> list[tuple]:
+    return con.execute("select file, rows, first_rid from landed.parquet_files "
+                       "where source = 'product_events' order by first_rid").fetchall()
+
+
+def test_kept_files_read_as_the_text_rows_they_would_have_landed(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every landed, raw, quarantine and log row is the same whether the files are kept or
+    landed as text rows (the only way before), with extra and nested columns, a conflicting
+    duplicate across files, fractional seconds, padded text and missing values."""
+    parquet(tmp_path, "dt=2024-01-01/a.parquet", events(1, 4))
+    parquet(tmp_path, "dt=2024-01-02/b.parquet", events(2, 3) + " union all select 'e1_0', "
+            "'logged_in', timestamp '2024-01-02 08:00:00', 'u9', NULL, NULL")
+    parquet(tmp_path, "dt=2024-01-03/c.parquet", events(
+        3, 2, ", {'k': i, 'l': [1, 2]} as nested, i * 2.5 as Score"))
+    parquet(tmp_path, "dt=2024-01-04/d.parquet", "select 'e4_0' as event_id, '' as event_name, "
+            "timestamp '2024-01-04 00:00:00' as occurred_at, NULL as user_id, "
+            "NULL as anonymous_id, 'not json' as properties")
+
+    keeping = duckdb.connect()
+    ingest_source(keeping, tmp_path, "product_events", now=NOW)
+    monkeypatch.setattr(readers, "keepable", lambda schema, cmap: False)
+    text = duckdb.connect()
+    ingest_source(text, tmp_path, "product_events", now=NOW)
+
+    for query in (LANDED, RAW, QUARANTINE, LOG):
+        assert keeping.execute(query).fetchall() == text.execute(query).fetchall(), query
+    # Kept: no text rows, four registered files and their copies; landed as text: none kept.
+    assert keeping.execute("select count(*) from landed.product_events_rows").fetchall() == [(0,)]
+    assert registered(keeping) == [("product_events/dt=2024-01-01/a.parquet", 4, 0),
+                                   ("product_events/dt=2024-01-02/b.parquet", 4, 4),
+                                   ("product_events/dt=2024-01-03/c.parquet", 2, 8),
+                                   ("product_events/dt=2024-01-04/d.parquet", 1, 10)]
+    assert len(copies(keeping)) == 4
+    assert text.execute("select count(*) from landed.product_events_rows").fetchall() == [(11,)]
+    assert registered(text) == []
+    # The numbers, by hand: 11 landed; e1_0 twice with different content (both out); d's
+    # one row has no event_name and a properties value that is not JSON.
+    assert keeping.execute(LOG).fetchall() == [
+        ("product_events/dt=2024-01-01/a.parquet", 4, 3, 1, "ingested"),
+        ("product_events/dt=2024-01-02/b.parquet", 4, 3, 1, "ingested"),
+        ("product_events/dt=2024-01-03/c.parquet", 2, 2, 0, "ingested"),
+        ("product_events/dt=2024-01-04/d.parquet", 1, 0, 1, "ingested"),
+    ]
+    assert keeping.execute(
+        "select _line, occurred_at, anonymous_id, _extra from landed.product_events "
+        "where _file like '%c.parquet' order by _line").fetchall() == [
+        (1, "2024-01-03 10:00:00", None, '{"nested":{"k":0,"l":[1,2]},"Score":0.0}'),
+        (2, "2024-01-03 10:00:01.5", "  a1 ", '{"nested":{"k":1,"l":[1,2]},"Score":2.5}')]
+    assert keeping.execute(
+        "select event_id, occurred_at, anonymous_id from raw.product_events "
+        "where _file like '%c.parquet' order by _line").fetchall() == [
+        ("e3_0", datetime(2024, 1, 3, 10, 0, 0), None),
+        ("e3_1", datetime(2024, 1, 3, 10, 0, 1, 500000), "a1")]
+    check_invariants(keeping, "product_events")
+
+
+def test_kept_copies_belong_to_the_warehouse(tmp_path: Path) -> None:
+    """The landing files may go: the rows re-derive from the copies. A file changed in place
+    has its rows replaced and its earlier copy deleted; the copies are then exactly the
+    registered files. A missing copy is named, not a traceback."""
+    landing = tmp_path / "landing"
+    a = parquet(landing, "a.parquet", events(1, 3))
+    parquet(landing, "b.parquet", events(2, 2))
+    db = tmp_path / "warehouse.duckdb"
+    con = duckdb.connect(str(db))
+    ingest_source(con, landing, "product_events", now=NOW)
+    before = con.execute(RAW).fetchall()
+    assert len(before) == 5
+    assert (tmp_path / "warehouse.duckdb.landed" / "product_events").is_dir()
+    assert len(copies(con)) == 2
+
+    a.unlink()
+    (landing / "product_events" / "b.parquet").unlink()
+    result = ingest_source(con, landing, "product_events", now=NOW, rederive=True)
+    assert result.derive_mode == "full"
+    assert con.execute(RAW).fetchall() == before
+
+    parquet(landing, "a.parquet", events(5, 2))  # a.parquet again, other content
+    result = ingest_source(con, landing, "product_events", now=NOW)
+    assert result.replaced == ["product_events/a.parquet"]
+    assert con.execute("select event_id from raw.product_events order by _file, _line"
+                       ).fetchall() == [("e5_0",), ("e5_1",), ("e2_0",), ("e2_1",)]
+    # The replaced file's earlier copy goes at the next ingestion of the source.
+    assert len(copies(con)) == 3
+    ingest_source(con, landing, "product_events", now=NOW)
+    assert sorted(copies(con)) == sorted(r[0] for r in con.execute(
+        "select copy from landed.parquet_files").fetchall())
+    assert len(copies(con)) == 2
+    check_invariants(con, "product_events")
+
+    con.close()
+    for path in (tmp_path / "warehouse.duckdb.landed" / "product_events").glob("*.parquet"):
+        path.unlink()
+    con = duckdb.connect(str(db))
+    prepare_warehouse(con)  # every source's tables: the other sources are not held up
+    with pytest.raises(KeptFilesMissingError, match=r"2 kept Parquet file\(s\) of product_events "
+                       r"are missing from .*warehouse\.duckdb\.landed/product_events"):
+        ingest_source(con, landing, "product_events", now=NOW)
+
+
+def test_a_file_whose_pages_do_not_decode_is_logged_unreadable(tmp_path: Path) -> None:
+    """Its footer reads (schema, row count) but a page is corrupt: the batch falls back to
+    file by file, the good file is kept, the bad one logged unreadable with DuckDB's reason,
+    and no copy of it stays behind."""
+    parquet(tmp_path, "a.parquet", events(1, 2))
+    bad = parquet(tmp_path, "b.parquet", "select 'e' || i as event_id, 'signed_up' as "
+                  "event_name, timestamp '2024-01-01' + to_seconds(i) as occurred_at, "
+                  "'u' || (i % 97) as user_id, NULL as anonymous_id, repeat('x', i % 50) as "
+                  "properties from range(20000) t(i)")
+    data = bytearray(bad.read_bytes())
+    for offset in range(200, 2200):
+        data[offset] ^= 0x5A
+    bad.write_bytes(bytes(data))
+
+    con = duckdb.connect()
+    result = ingest_source(con, tmp_path, "product_events", now=NOW)
+    assert con.execute(LOG).fetchall() == [
+        ("product_events/a.parquet", 2, 2, 0, "ingested"),
+        ("product_events/b.parquet", 0, 0, 0, "unreadable"),
+    ]
+    assert any("b.parquet: cannot read the file" in m and "cannot decode the file's pages" in m
+               for m in result.messages)
+    assert len(copies(con)) == 1
+    assert registered(con) == [("product_events/a.parquet", 2, 0)]
