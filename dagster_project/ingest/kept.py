@@ -145,7 +145,7 @@ def keep(con: duckdb.DuckDBPyConnection, source: str, files: list[LandingFile],
         con.execute(f"insert into {REGISTRY} values (?, ?, ?, ?, ?, ?, ?)",
                     [source, f.name, copy, ingested_at, first, n, key])
         first += n
-    refresh_view(con, source)
+    refresh_views(con, [source])
     return rows
 
 
@@ -156,7 +156,7 @@ def forget(con: duckdb.DuckDBPyConnection, source: str, names: list[str]) -> Non
         return
     con.executemany(f"delete from {REGISTRY} where source = ? and file = ?",
                     [[source, n] for n in names])
-    refresh_view(con, source)
+    refresh_views(con, [source])
 
 
 def sweep(con: duckdb.DuckDBPyConnection, source: str) -> int:
@@ -176,20 +176,20 @@ def sweep(con: duckdb.DuckDBPyConnection, source: str) -> int:
     return gone
 
 
-def view_sql(con: duckdb.DuckDBPyConnection, source: str) -> str:
+def view_sql(source: str, kept: list[tuple[str, str]], folder: Path | None) -> str:
     """The SELECT of ``landed.<source>``: the rows table, then one read of the kept files
-    of each schema (raises :class:`KeptFilesMissingError` when a copy is gone)."""
+    of each schema. ``kept``: the source's (copy, columns) in ``first_rid`` order;
+    ``folder``: the warehouse's folder of kept files (raises
+    :class:`KeptFilesMissingError` when a copy is not in it)."""
     from dagster_project.ingest.readers import kept_select
 
     cols = landed_columns(source)
     quoted = ", ".join(f'"{c}"' for c in cols)
     parts = [f"select {quoted}, rowid as _rid from {landed_rows_table(source)}"]
-    kept = con.execute(f"select copy, columns from {REGISTRY} where source = ? "
-                       "order by first_rid", [source]).fetchall()
-    if not kept:
+    if not kept or folder is None:
         return parts[0]
-    folder = kept_dir(con) / source
-    missing = [str(c) for c, _ in kept if not (folder / str(c)).is_file()]
+    folder = folder / source
+    missing = [c for c, _ in kept if not (folder / c).is_file()]
     if missing:
         raise KeptFilesMissingError(
             f"{len(missing)} kept Parquet file(s) of {source} are missing from {folder} (e.g. "
@@ -197,7 +197,7 @@ def view_sql(con: duckdb.DuckDBPyConnection, source: str) -> str:
             "with the warehouse file, or build into a new warehouse.")
     groups: dict[str, list[str]] = {}
     for copy, key in kept:
-        groups.setdefault(str(key), []).append(str(folder / str(copy)))
+        groups.setdefault(key, []).append(str(folder / copy))
     prefix = quote_literal(str(folder) + "/")
     owners = (f"(select file, ingested_at, first_rid, {prefix} || copy as _path "
               f"from {REGISTRY} where source = {quote_literal(source)}) r")
@@ -213,18 +213,33 @@ def view_sql(con: duckdb.DuckDBPyConnection, source: str) -> str:
     return "\nunion all\n".join(parts)
 
 
-def refresh_view(con: duckdb.DuckDBPyConnection, source: str) -> None:
-    """(Re)create ``landed.<source>`` unless it is already this SQL (its comment holds the
-    SQL's hash: a build with nothing new writes nothing)."""
-    sql = view_sql(con, source)
-    digest = hashlib.sha256(sql.encode()).hexdigest()[:16]
-    now = scalar(con, "select comment from duckdb_views() where database_name = current_database() "
-                      "and schema_name = 'landed' and view_name = ?", [source])
-    if now == digest:
-        return
-    con.execute(f"create or replace view {landed_table(source)} as\n{sql}")
-    con.execute(f"comment on view {landed_table(source)} is {quote_literal(digest)}")
+def refresh_views(con: duckdb.DuckDBPyConnection, sources: list[str],
+                  strict: bool = True) -> None:
+    """(Re)create ``landed.<source>`` of each source unless it is already this SQL (its
+    comment holds the SQL's hash: a build with nothing new writes nothing), reading the
+    catalog and the registry once. Unless ``strict``, a source whose kept files are missing
+    keeps its view as it is (its own ingestion then names the files)."""
+    kept: dict[str, list[tuple[str, str]]] = {}
+    for source, copy, columns in con.execute(
+            f"select source, copy, columns from {REGISTRY} order by source, first_rid").fetchall():
+        kept.setdefault(str(source), []).append((str(copy), str(columns)))
+    folder = kept_dir(con) if kept else None
+    comments = dict(con.execute(
+        "select view_name, comment from duckdb_views() where database_name = current_database() "
+        "and schema_name = 'landed'").fetchall())
+    for source in sources:
+        try:
+            sql = view_sql(source, kept.get(source, []), folder)
+        except KeptFilesMissingError:
+            if strict:
+                raise
+            continue
+        digest = hashlib.sha256(sql.encode()).hexdigest()[:16]
+        if comments.get(source) == digest:
+            continue
+        con.execute(f"create or replace view {landed_table(source)} as\n{sql}")
+        con.execute(f"comment on view {landed_table(source)} is {quote_literal(digest)}")
 
 
-__all__ = ["REGISTRY", "CorruptParquetError", "KeptFilesMissingError", "copy_warehouse", "forget", "keep", "kept_dir",
-           "refresh_view", "sweep", "view_sql"]
+__all__ = ["REGISTRY", "CorruptParquetError", "KeptFilesMissingError", "copy_warehouse", "forget",
+           "keep", "kept_dir", "refresh_views", "sweep", "view_sql"]

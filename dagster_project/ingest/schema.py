@@ -166,15 +166,12 @@ def _catalog(con: duckdb.DuckDBPyConnection) -> dict[tuple[str, str], set[str]]:
 
 def ensure_source_tables(con: duckdb.DuckDBPyConnection, source: str,
                          catalog: dict[tuple[str, str], set[str]] | None = None,
-                         strict: bool = True) -> None:
+                         views: bool = True) -> None:
     """Create ``landed.<source>_rows`` (adding contract columns it lacks, so the contract may
     gain optional columns; a warehouse whose ``landed.<source>`` is still that table has it
-    renamed), the ``landed.<source>`` view and an empty ``raw.<source>`` when missing.
-    ``catalog`` (:func:`_catalog`, read once for many sources) saves reading it again.
-    Unless ``strict``, a source whose kept Parquet files are missing keeps its view as it
-    is (its own ingestion then names the missing files)."""
-    from dagster_project.ingest.kept import KeptFilesMissingError, refresh_view  # builds on us
-
+    renamed), the ``landed.<source>`` view (unless not ``views``: the caller refreshes the
+    views of many sources at once) and an empty ``raw.<source>`` when missing.
+    ``catalog`` (:func:`_catalog`, read once for many sources) saves reading it again."""
     src = SOURCES[source]
     catalog = _catalog(con) if catalog is None else catalog
     rows = landed_rows_table(source)
@@ -191,11 +188,10 @@ def ensure_source_tables(con: duckdb.DuckDBPyConnection, source: str,
     for name in src.column_names:
         if name not in present:
             con.execute(f'alter table {rows} add column "{name}" VARCHAR')
-    try:
-        refresh_view(con, source)
-    except KeptFilesMissingError:
-        if strict:
-            raise
+    if views:
+        from dagster_project.ingest.kept import refresh_views  # kept builds on this module
+
+        refresh_views(con, [source])
     if ("raw", source) not in catalog:
         con.execute(create_typed_table_sql(source, raw_table(source)))
 
@@ -218,4 +214,8 @@ def prepare_warehouse(con: duckdb.DuckDBPyConnection) -> None:
     ensure_base(con)
     catalog = _catalog(con)
     for source in SOURCES:
-        ensure_source_tables(con, source, catalog, strict=False)
+        ensure_source_tables(con, source, catalog, views=False)
+    from dagster_project.ingest.kept import refresh_views  # kept builds on this module
+
+    # Another source's missing kept files do not hold this one up (its ingestion names them).
+    refresh_views(con, list(SOURCES), strict=False)
