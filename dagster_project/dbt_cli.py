@@ -36,9 +36,9 @@ import sys
 def warm_up() -> None:
     """Check and patch dbt-duckdb and import what every dbt command needs (the dbt server
     does this once, before any command: dagster_project/dbt_server.py)."""
-    from dagster_project.compat import check, prepare_dbt
+    from dagster_project.compat import IN_DBT, check, prepare_dbt
 
-    check(["dbt-duckdb"])
+    check(IN_DBT)
     prepare_dbt()
     import dbt.adapters.duckdb
     import dbt.cli.main

@@ -124,3 +124,31 @@ def test_data_docs_views_share_compiled_templates() -> None:
     second.env.compile = counting
     second.env.get_template("page.j2")
     assert "page.j2" not in compiled
+
+
+def test_a_build_writes_its_artifacts_once_and_parse_still_writes_the_manifest(tmp_path) -> None:
+    """With prepare_dbt applied, `dbt build` writes run_results.json and
+    semantic_manifest.json (published with the marts) but neither manifest.json (twice a
+    build otherwise) nor graph.gpickle; `dbt parse` (ensure_manifest) still writes
+    manifest.json."""
+    from dbt.cli.main import dbtRunner
+
+    compat.prepare_dbt()
+    project = tmp_path / "one"
+    (project / "models").mkdir(parents=True)
+    (project / "dbt_project.yml").write_text(
+        "name: one\nversion: '1.0'\nprofile: one\nmodel-paths: [models]\n")
+    (project / "profiles.yml").write_text(
+        "one:\n  target: dev\n  outputs:\n    dev:\n      type: duckdb\n"
+        f"      path: {tmp_path / 'one.duckdb'}\n      threads: 1\n")
+    (project / "models" / "one.sql").write_text("select 1 as x\n")
+    common = ["--project-dir", str(project), "--profiles-dir", str(project)]
+
+    built = tmp_path / "built"
+    assert dbtRunner().invoke(["build", *common, "--target-path", str(built)]).success
+    assert sorted(p.name for p in built.iterdir() if p.is_file()) == [
+        "graph_summary.json", "partial_parse.msgpack", "run_results.json",
+        "semantic_manifest.json"]
+    parsed = tmp_path / "parsed"
+    assert dbtRunner().invoke(["parse", *common, "--target-path", str(parsed)]).success
+    assert (parsed / "manifest.json").is_file() and (parsed / "semantic_manifest.json").is_file()
