@@ -344,11 +344,14 @@ def _key_compared(source: str) -> bool:
     return bool(src.key) and src.on_conflict == "quarantine"
 
 
-def scope_statements(source: str) -> list[str]:
+def scope_statements(source: str, new_files: list[str]) -> list[str]:
     """Statements that fill temp table ``_ingest_scope`` with the landed rows (text, with
-    ``_rid``) an incremental derive re-classifies: the rows of the files in temp table
-    ``_ingest_new_files`` and, when rule 2 applies, every earlier row that passed rules 0
-    and 1 with a key that a new row carries, so that each such key group is complete.
+    ``_rid``) an incremental derive re-classifies: the rows of ``new_files`` (also in temp
+    table ``_ingest_new_files``) and, when rule 2 applies, every earlier row that passed
+    rules 0 and 1 with a key that a new row carries, so that each such key group is
+    complete. The new files are named in the SQL as a list of literals: DuckDB then reads
+    only their kept Parquet files (through a subquery it read all of them: at 10 million
+    events ~1.2 s of a nightly run instead of ~0.05 s).
 
     Those earlier rows are found through their typed keys in raw.<source> (accepted) and
     through ops.quarantine (a quarantined row may have lost to rule 2), then fetched from
@@ -356,7 +359,8 @@ def scope_statements(source: str) -> list[str]:
     Extra rows are harmless (a row that failed rules 0-1 is classified on its own)."""
     src = SOURCES[source]
     landed = landed_table(source)
-    new_rows = f"_file in (select file from {_NEW})"
+    listed = ", ".join(quote_literal(f) for f in new_files) or "NULL"
+    new_rows = f"_file in ({listed})"
     if not _key_compared(source):
         return [(f"create or replace temp table {_SCOPE} as "
                  f"select * from {landed} where {new_rows}")]
@@ -379,7 +383,7 @@ select file, line from ops.quarantine where source = {lit} and line is not null"
         f"""create or replace temp table _ingest_candidates as
 select l.* from {landed} l
 semi join _ingest_old o on l._file = o._file and l._line = o._line
-where not l.{new_rows}""",
+where not coalesce(l.{new_rows}, false)""",
         f"""create or replace temp table {_SCOPE} as
 select * from {landed} where {new_rows}
 union all
@@ -435,7 +439,7 @@ def derive_incremental(con: duckdb.DuckDBPyConnection, source: str,
     con.execute(f"create or replace temp table {_NEW} (file varchar)")
     if new_files:
         con.executemany(f"insert into {_NEW} values (?)", [[f] for f in new_files])
-    for stmt in scope_statements(source):
+    for stmt in scope_statements(source, new_files):
         con.execute(stmt)
     for stmt in derivation_statements(source, relation=f"{_SCOPE} as l", fx=fx):
         con.execute(stmt)
