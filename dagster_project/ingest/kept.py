@@ -114,7 +114,9 @@ def keep(con: duckdb.DuckDBPyConnection, source: str, files: list[LandingFile],
          schema: list[tuple[str, str]], ingested_at: datetime) -> list[int]:
     """Keep Parquet files of one schema (inside the caller's transaction): copy, decode and
     register them, and refresh the view; returns each file's rows (from its metadata).
-    Raises DuckDB's error for a file that cannot be read (the copies are then swept)."""
+    Raises for a file that cannot be read (:class:`CorruptParquetError` for pages that do
+    not decode; its copies are removed at once) and :class:`MetricsError` when the folder
+    cannot take a copy (a full disk: the run fails, the landing file is not blamed)."""
     folder = kept_dir(con) / source
     folder.mkdir(parents=True, exist_ok=True)
     copies = []
