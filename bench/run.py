@@ -200,17 +200,24 @@ def plain_read(landing: Path, db: Path, reads: int = PLAIN_READS) -> dict[str, l
             for source in runs[0]}
 
 
+def one_model_project(project: Path, name: str = "bare", threads: int = 2) -> Path:
+    """Write a dbt-duckdb project of one model (``select 1``) with its profile into
+    ``project`` (its database beside them); returns ``project``."""
+    (project / "models").mkdir(parents=True)
+    (project / "dbt_project.yml").write_text(
+        f"name: {name}\nversion: '1.0'\nprofile: {name}\nmodel-paths: [models]\n")
+    (project / "profiles.yml").write_text(
+        f"{name}:\n  target: dev\n  outputs:\n    dev:\n      type: duckdb\n"
+        f"      path: {project / (name + '.duckdb')}\n      threads: {threads}\n")
+    (project / "models" / "one.sql").write_text("select 1 as x\n")
+    return project
+
+
 def bare_dbt_build(work: Path) -> Measure:
     """``dbt build`` of a one-model dbt-duckdb project: dbt's own fixed cost."""
     project = work / "bare_dbt"
     shutil.rmtree(project, ignore_errors=True)
-    (project / "models").mkdir(parents=True)
-    (project / "dbt_project.yml").write_text(
-        "name: bare\nversion: '1.0'\nprofile: bare\nmodel-paths: [models]\n")
-    (project / "profiles.yml").write_text(
-        "bare:\n  target: dev\n  outputs:\n    dev:\n      type: duckdb\n"
-        f"      path: {project / 'bare.duckdb'}\n      threads: 2\n")
-    (project / "models" / "one.sql").write_text("select 1 as x\n")
+    one_model_project(project)
     return timed([str(BIN / "dbt"), "build", "--project-dir", str(project), "--profiles-dir",
                   str(project)], {"DBT_SEND_ANONYMOUS_USAGE_STATS": "False"}, cwd=project)
 

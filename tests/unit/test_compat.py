@@ -131,17 +131,20 @@ def test_a_build_writes_its_artifacts_once_and_parse_still_writes_the_manifest(t
     semantic_manifest.json (published with the marts) but neither manifest.json (twice a
     build otherwise) nor graph.gpickle; `dbt parse` (ensure_manifest) still writes
     manifest.json."""
+    import importlib.util
+    import sys
+    from pathlib import Path
+
     from dbt.cli.main import dbtRunner
 
+    # bench/run.py's one-model project (the bare dbt build the bench measures)
+    spec = importlib.util.spec_from_file_location(
+        "bench_run_compat", Path(__file__).resolve().parents[2] / "bench" / "run.py")
+    bench = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = bench  # its dataclasses look their module up
+    spec.loader.exec_module(bench)
     compat.prepare_dbt()
-    project = tmp_path / "one"
-    (project / "models").mkdir(parents=True)
-    (project / "dbt_project.yml").write_text(
-        "name: one\nversion: '1.0'\nprofile: one\nmodel-paths: [models]\n")
-    (project / "profiles.yml").write_text(
-        "one:\n  target: dev\n  outputs:\n    dev:\n      type: duckdb\n"
-        f"      path: {tmp_path / 'one.duckdb'}\n      threads: 1\n")
-    (project / "models" / "one.sql").write_text("select 1 as x\n")
+    project = bench.one_model_project(tmp_path / "one", name="one", threads=1)
     common = ["--project-dir", str(project), "--profiles-dir", str(project)]
 
     built = tmp_path / "built"
