@@ -32,6 +32,7 @@ import json
 import shutil
 import tempfile
 import uuid
+from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 
@@ -100,13 +101,23 @@ def _validate(con: duckdb.DuckDBPyConnection, paths: list[Path],
         for name, sql_type in schema
     ]
     listed = "[" + ", ".join(quote_literal(str(p)) for p in paths) + "]"
-    try:
+    with pages_decoded():
         con.execute(f"select count(*), {', '.join(parts) or '0'} "
                     f"from read_parquet({listed}, hive_partitioning=false)").fetchall()
+
+
+@contextlib.contextmanager
+def pages_decoded() -> Iterator[None]:
+    """Around a statement that reads every page of Parquet files: a corrupt page gives a
+    bare ``duckdb.Error`` ("Out of buffer") naming no file, raised here as
+    :class:`CorruptParquetError` (a file error: the file is logged unreadable)."""
+    try:
+        yield
     except (duckdb.OutOfMemoryException, duckdb.InterruptException):
         raise
     except duckdb.Error as exc:
-        # A corrupt page gives a bare duckdb.Error ("Out of buffer"), naming no file.
+        if type(exc) is not duckdb.Error:  # a named kind: not a page that does not decode
+            raise
         raise CorruptParquetError(f"cannot decode the file's pages: {exc}") from exc
 
 

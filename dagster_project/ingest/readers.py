@@ -528,7 +528,8 @@ def load_parquet(con: duckdb.DuckDBPyConnection, source: str, file: LandingFile,
         "_extra": _extra_object(cmap.extra),
         "_read_error": quote_literal(error) if error else "NULL",
     }
-    out.rows = _insert(con, source, values, from_clause)
+    with kept.pages_decoded():
+        out.rows = _insert(con, source, values, from_clause)
     out.messages += _column_messages(file, cmap, out.rows)
     return out
 

@@ -146,24 +146,36 @@ def test_kept_copies_belong_to_the_warehouse(tmp_path: Path) -> None:
 def test_a_file_whose_pages_do_not_decode_is_logged_unreadable(tmp_path: Path) -> None:
     """Its footer reads (schema, row count) but a page is corrupt: the batch falls back to
     file by file, the good file is kept, the bad one logged unreadable with DuckDB's reason,
-    and no copy of it stays behind."""
+    and no copy of it stays behind; so is a corrupt file whose rows land as text (it cannot
+    be kept), where DuckDB's bare error used to stop the run."""
     parquet(tmp_path, "a.parquet", events(1, 2))
     bad = parquet(tmp_path, "b.parquet", "select 'e' || i as event_id, 'signed_up' as "
                   "event_name, timestamp '2024-01-01' + to_seconds(i) as occurred_at, "
                   "'u' || (i % 97) as user_id, NULL as anonymous_id, repeat('x', i % 50) as "
                   "properties from range(20000) t(i)")
-    data = bytearray(bad.read_bytes())
-    for offset in range(200, 2200):
-        data[offset] ^= 0x5A
-    bad.write_bytes(bytes(data))
+    # c cannot be kept (no event_name: its rows would land as text) and is corrupt too; its
+    # zstd pages fail with DuckDB's bare error ("Out of buffer"), b's snappy ones by name.
+    text_only = tmp_path / "product_events" / "c.parquet"
+    duckdb.execute("copy (select 'e' || i as event_id, timestamp '2024-01-01' + to_seconds(i) "
+                   "as occurred_at, 'u' || (i % 97) as user_id, repeat('x', i % 50) as "
+                   f"properties from range(20000) t(i)) to '{text_only}' "
+                   "(format parquet, compression zstd)")
+    for path in (bad, text_only):
+        data = bytearray(path.read_bytes())
+        for offset in range(200, 2200):
+            data[offset] ^= 0x5A
+        path.write_bytes(bytes(data))
 
     con = duckdb.connect()
     result = ingest_source(con, tmp_path, "product_events", now=NOW)
     assert con.execute(LOG).fetchall() == [
         ("product_events/a.parquet", 2, 2, 0, "ingested"),
         ("product_events/b.parquet", 0, 0, 0, "unreadable"),
+        ("product_events/c.parquet", 0, 0, 0, "unreadable"),
     ]
-    assert any("b.parquet: cannot read the file" in m and "cannot decode the file's pages" in m
-               for m in result.messages)
+    for name, reason in (("b.parquet", "Snappy decompression failure"),
+                         ("c.parquet", "cannot decode the file's pages: Out of buffer")):
+        assert any(f"{name}: cannot read the file" in m and reason in m
+                   for m in result.messages), name
     assert len(copies(con)) == 1
     assert registered(con) == [("product_events/a.parquet", 2, 0)]
