@@ -31,15 +31,17 @@ The patches:
     dbt-duckdb runs every setting as a ``SET`` on every cursor, and once DuckDB has spilled
     it refuses ``SET temp_directory`` even to the same folder, so every model after one
     that spilled failed.
-- dbt-core 1.11, ``prepare_dbt()`` too: a ``dbt build`` does not write its artifacts twice.
+- dbt-core 1.11, ``prepare_dbt()`` too: a ``dbt build`` writes only the artifacts we read.
   dbt writes ``manifest.json`` and ``semantic_manifest.json`` as soon as it has parsed and
-  again when the run ends (with the compiled code), and pickles its graph
-  (``graph.gpickle``, which nothing of ours reads): ~0.2 s and ~0.1 s of the small build's
-  dbt step, on its critical path. For ``build`` only, the parse-time write
-  (``dbt.cli.requires.parse_manifest``'s ``write_json``) and the graph
-  (``Compiler.write_graph_file``) are skipped; the end's manifest, semantic manifest and
-  ``run_results.json`` are written as before. ``dbt parse`` (``ensure_manifest``) and
-  every other command are untouched.
+  again when the run ends, and pickles its graph (``graph.gpickle``); nothing of ours reads
+  the build's manifest or graph (dagster-dbt and ``ensure_manifest`` use the parsed one).
+  For ``build`` only, the parse-time write (``dbt.cli.requires.parse_manifest``'s
+  ``write_json``), the end's manifest (``dbt.task.runnable.write_manifest``: the semantic
+  manifest, which publish serves, is still written) and the graph
+  (``Compiler.write_graph_file``) are skipped; ``run_results.json`` is written as before.
+  ~0.4-0.5 s of the small build's dbt step, on its critical path (skipping only the first
+  write saved nothing: the end's write then took as long). ``dbt parse`` and every other
+  command are untouched.
 - great-expectations 1.24, ``cache_gx_templates()`` (applied when the quality checks make
   their GX context, checked there, not at start-up: importing GX costs ~3.5 s):
   ``DefaultJinjaView.__init__`` gives each new view's Jinja environment one shared

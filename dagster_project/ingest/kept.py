@@ -136,17 +136,15 @@ def keep(con: duckdb.DuckDBPyConnection, source: str, files: list[LandingFile],
             copies.append(f"{uuid.uuid4().hex}.parquet")
             shutil.copyfile(f.path, folder / copies[-1])
     except OSError as exc:  # the machine's fault (a full disk), not the file's: fail the run
-        for copy in copies:
-            (folder / copy).unlink(missing_ok=True)
+        _remove(folder, copies)
         raise MetricsError(f"cannot copy {f.name} into the warehouse's folder of kept Parquet "
                            f"files {folder}: {exc.strerror or exc}") from exc
-    paths = [folder / c for c in copies]
     try:
-        _validate(con, paths, schema)
+        _validate(con, [folder / c for c in copies], schema)
     except BaseException:
-        for path in paths:
-            path.unlink(missing_ok=True)
+        _remove(folder, copies)
         raise
+    paths = [folder / c for c in copies]
     listed = "[" + ", ".join(quote_literal(str(p)) for p in paths) + "]"
     counts = {str(name): int(n) for name, n in con.execute(
         f"select file_name, num_rows from parquet_file_metadata({listed})").fetchall()}
@@ -160,6 +158,11 @@ def keep(con: duckdb.DuckDBPyConnection, source: str, files: list[LandingFile],
         first += n
     refresh_views(con, [source])
     return rows
+
+
+def _remove(folder: Path, copies: list[str]) -> None:
+    for copy in copies:
+        (folder / copy).unlink(missing_ok=True)
 
 
 def forget(con: duckdb.DuckDBPyConnection, source: str, names: list[str]) -> None:
