@@ -325,6 +325,17 @@ def quote_literal(text: str) -> str:
 PLAIN_TIMESTAMP_FORMATS = "['%Y-%m-%d %H:%M:%S', '%Y-%m-%dT%H:%M:%S']"
 
 
+def plain_timestamp_guard(v: str) -> str:
+    """SQL: text that strptime with PLAIN_TIMESTAMP_FORMATS might parse. It starts with a
+    digit (strptime reads 'epoch' and 'infinity' as 1900-01-01) and has no offset or
+    fraction: no '+', 'Z', '.' and at most two '-' (an offset '-05:00' is the third), none
+    of which those formats can match. A failed strptime costs ~0.8 us a format, four times
+    the timestamptz parse that then reads the text anyway: for the common ISO text with an
+    offset ('2024-01-05T15:59:40+01:00') the guard makes the typed value ~4x cheaper."""
+    return (f"ascii({v}) between 48 and 57 and not ({v} like '%+%' or {v} like '%-%-%-%' "
+            f"or {v} like '%.%' or {v} like '%Z%' or {v} like '%z%')")
+
+
 def _value(col: Column) -> str:
     """The trimmed text value of a column; empty text is missing."""
     return f"nullif(trim(cast(\"{col.name}\" as varchar)), '')"
@@ -348,8 +359,8 @@ def typed_expression(col: Column) -> str:
         # usual shapes without an offset or zone parse by strptime first: ~2.5x faster
         # than the timestamptz parse (which reads offsets and zone names), and the same
         # value wherever strptime parses (tests/unit/test_contract_parsing.py). Only text
-        # that starts with a digit: strptime reads 'epoch' and 'infinity' as 1900-01-01.
-        expr = (f"coalesce(case when ascii({v}) between 48 and 57 then "
+        # that strptime can parse (plain_timestamp_guard): a failed strptime is slow.
+        expr = (f"coalesce(case when {plain_timestamp_guard(v)} then "
                 f"try_strptime({v}, {PLAIN_TIMESTAMP_FORMATS}) end, "
                 f"timezone('UTC', try_cast({v} as timestamptz)))")
     elif col.type == "date":

@@ -9,7 +9,7 @@ from datetime import datetime
 
 import duckdb
 
-from dagster_project.contract import Column, typed_expression
+from dagster_project.contract import Column, plain_timestamp_guard, typed_expression
 
 SHAPES = [
     "2024-01-01 00:16:29", "2024-1-1 1:2:3", "2024-01-01T00:16:29", "2024-01-01T00:16:29Z",
@@ -62,6 +62,23 @@ def test_timestamps_parse_as_the_timestamptz_parse_does() -> None:
                   from landed)""").fetchone()
     assert differ == 0
     assert fast > 1000 and total > 30_000  # the fast path was taken, and not for everything
+    # The guard that keeps strptime off text with an offset or a fraction never turns away
+    # text starting with a digit that strptime parses (the fast path is taken as before),
+    # and turns away those shapes (and 'epoch', which strptime misreads).
+    guard = plain_timestamp_guard("nullif(trim(occurred_at), '')")
+    lost, guarded = con.execute(
+        f"""select count(*) filter (where not coalesce({guard}, false)
+                                    and ascii(nullif(trim(occurred_at), '')) between 48 and 57
+                                    and try_strptime(nullif(trim(occurred_at), ''),
+                                        ['%Y-%m-%d %H:%M:%S', '%Y-%m-%dT%H:%M:%S']) is not null),
+                   count(*) filter (where not coalesce({guard}, false))
+            from landed""").fetchone()
+    assert lost == 0 and guarded > 10_000
+    turned_away = {v for (v,) in con.execute(
+        f"select occurred_at from landed where not coalesce({guard}, false)").fetchall()}
+    assert {"2024-01-01T00:16:29Z", "2024-01-01 00:16:29+05:30", "2024-01-01T00:16:29-0530",
+            "2024-01-01 00:16:29.5", "epoch"} <= turned_away
+    assert "2024-01-01T00:16:29" not in turned_away
     at = dict(con.execute(f"select occurred_at, {typed} from landed").fetchall())
     assert at["2024-01-01T00:16:29-0530"] == datetime(2024, 1, 1, 5, 46, 29)
     assert at["2024-01-01 00:16:29 America/New_York"] == datetime(2024, 1, 1, 5, 16, 29)
