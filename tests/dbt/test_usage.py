@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.dbt_harness import build_fixture_warehouse, land_later_file, query, run_dbt
+from tests.dbt_harness import build_fixture_warehouse, build_marts, land_later_file, query, run_dbt
 
 USERS = """
 user_id,customer_id,signed_up_at
@@ -271,6 +271,34 @@ def test_funnel_attaches_anonymous_visitors_to_their_first_event_month(wh: Path)
     assert [r[:3] for r in funnel(wh, "2024-03-01")] == [
         (1, 1, 1), (2, 0, 0), (3, 0, 0), (4, 0, 0), (5, 0, 0)
     ]
+
+
+# A funnel of seven steps (orders 10..70, not 1..n) on a product of its own: the model follows
+# as many steps as the seed lists (funnel_step_count counts them when it builds), not the five
+# of the shipped seed. u1 does s1..s7 on consecutive days; u2 skips s4 (steps 1-3);
+# u3 does s7 first, then s1 (step 1 only: s7 before s2 does not count).
+SEVEN_STEPS = "step_order,step_name,event_name\n" + "".join(
+    f"{10 * k},Step {k},s{k}\n" for k in range(1, 8))
+SEVEN_USERS = """
+user_id,customer_id,signed_up_at
+u1,,2024-01-01 08:00:00
+u2,,2024-01-01 08:00:00
+u3,,2024-01-01 08:00:00
+"""
+SEVEN_EVENTS = "event_id,event_name,occurred_at,user_id,anonymous_id\n" + "".join(
+    f"a{k},s{k},2024-01-{k + 1:02d} 09:00:00,u1,\n" for k in range(1, 8)) + "".join(
+    f"b{k},s{k},2024-01-{k + 1:02d} 09:00:00,u2,\n" for k in (1, 2, 3, 5, 6, 7)) + (
+    "c7,s7,2024-01-02 09:00:00,u3,\nc1,s1,2024-01-03 09:00:00,u3,\n")
+
+
+def test_funnel_follows_every_step_the_seed_lists(tmp_path_factory: pytest.TempPathFactory) -> None:
+    wh = build_marts(tmp_path_factory, "seven_steps",
+                     {"users": SEVEN_USERS, "product_events": SEVEN_EVENTS},
+                     ["build", "--select", "+funnel_monthly", "--exclude", "funnel_steps"],
+                     {"as_of_date": "2024-01-31"}, seeds={"funnel_steps": SEVEN_STEPS})
+    assert query(wh, """select step_order, users from marts.funnel_monthly
+                        where month = date '2024-01-01' order by step_order""") == [
+        (10, 3), (20, 2), (30, 2), (40, 1), (50, 1), (60, 1), (70, 1)]
 
 
 # --- referral ------------------------------------------------------------------------

@@ -13,7 +13,9 @@
 -- day it entered (macro usage_within_days, the same reading as activation). Taking the earliest
 -- event at each step is the best possible choice, so an actor is counted at a step exactly
 -- when it did the steps in order within the window. A skipped step stops the actor there.
-{%- set max_steps = var('funnel_max_steps', 12) | int %}
+{#- Only the steps the seed lists are followed (funnel_step_count), at most funnel_max_steps. #}
+{%- set max_steps = funnel_step_count(ref('stg_reference__funnel_steps'),
+                                      var('funnel_max_steps', 12) | int) %}
 {%- set window_days = var('funnel_window_days') | int %}
 
 with
