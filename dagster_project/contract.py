@@ -359,7 +359,7 @@ def typed_expression(col: Column) -> str:
         # usual shapes without an offset or zone parse by strptime first: ~2.5x faster
         # than the timestamptz parse (which reads offsets and zone names), and the same
         # value wherever strptime parses (tests/unit/test_contract_parsing.py). Only text
-        # that strptime can parse (plain_timestamp_guard): a failed strptime is slow.
+        # strptime might parse (plain_timestamp_guard): a failed strptime is slow.
         expr = (f"coalesce(case when {plain_timestamp_guard(v)} then "
                 f"try_strptime({v}, {PLAIN_TIMESTAMP_FORMATS}) end, "
                 f"timezone('UTC', try_cast({v} as timestamptz)))")
