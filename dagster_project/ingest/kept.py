@@ -139,12 +139,12 @@ def keep(con: duckdb.DuckDBPyConnection, source: str, files: list[LandingFile],
         _remove(folder, copies)
         raise MetricsError(f"cannot copy {f.name} into the warehouse's folder of kept Parquet "
                            f"files {folder}: {exc.strerror or exc}") from exc
+    paths = [folder / c for c in copies]
     try:
-        _validate(con, [folder / c for c in copies], schema)
+        _validate(con, paths, schema)
     except BaseException:
         _remove(folder, copies)
         raise
-    paths = [folder / c for c in copies]
     listed = "[" + ", ".join(quote_literal(str(p)) for p in paths) + "]"
     counts = {str(name): int(n) for name, n in con.execute(
         f"select file_name, num_rows from parquet_file_metadata({listed})").fetchall()}
