@@ -8,6 +8,7 @@ every count below is worked out by hand next to the rows that make it."""
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -232,3 +233,32 @@ def test_without_the_check_slice_or_a_slice_the_rules_read_whole_tables(incremen
     }
     assert _rules_on(incremental_tables, SLICE) == whole  # a slice, but no word that it may
     assert _rules_on(incremental_tables, {"check_slice": "1"}) == whole  # no slice: whole tables
+
+
+# --- in the model's own pass --------------------------------------------------------------
+# The pipeline runs these tests in their models' post-hook (assert_model_rules), which
+# records each test's outcome with record_model_rules: the sum of the failures and the
+# broken rules by name, in one statement.
+def test_an_outcome_is_recorded_with_its_sum_and_its_rules_by_name(tmp_path: Path) -> None:
+    from dagster_project.transform import rules_in_model
+
+    path = tmp_path / "warehouse.duckdb"
+    con = duckdb.connect(str(path))
+    try:
+        rules_in_model.prepare(con)
+    finally:
+        con.close()
+    failing = ("select * from (values ('unique(id)', 2), ('between(rate)', 1), "
+               "('it''s odd', 4)) as t(failing_rule, failures)")
+    passing = "select * from (values ('x', 0)) as t(failing_rule, failures) where failures > 0"
+    for test, rules_sql, severity in (("t_error", failing, "error"), ("t_warn", failing, "warn"),
+                                      ("t_pass", passing, "error")):
+        run_dbt(path, ["run-operation", "record_model_rules", "--args", json.dumps({
+            "rules_sql": rules_sql, "test_id": f"test.p.{test}", "test_name": test,
+            "model_id": "model.p.m", "severity": severity})])
+    assert query(path, "select test_name, severity, status, failures, failing_rules from "
+                       f"{rules_in_model.TABLE} order by test_name") == [
+        ("t_error", "error", "fail", 7, "between(rate) (1), it's odd (4), unique(id) (2)"),
+        ("t_pass", "error", "pass", 0, ""),
+        ("t_warn", "warn", "warn", 7, "between(rate) (1), it's odd (4), unique(id) (2)"),
+    ]

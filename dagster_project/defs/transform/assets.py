@@ -12,6 +12,7 @@ own: one process less saves every build dbt's start-up (~4 s), whatever its size
 
 
 import contextlib
+import dataclasses
 import datetime as dt
 import json
 import os
@@ -26,6 +27,7 @@ from dagster_dbt import (
     DbtCliResource,
     dbt_assets,
 )
+from dagster_dbt.asset_utils import get_asset_check_key_for_test
 from pydantic import Field
 
 from dagster_project.defs.partitions import window_of_run
@@ -40,7 +42,7 @@ from dagster_project.errors import MetricsError
 from dagster_project.resources import WarehouseResource, release
 from dagster_project.settings import DBT_PROJECT_DIR, Settings
 from dagster_project.transform import incremental as incremental_plan
-from dagster_project.transform import spark
+from dagster_project.transform import rules_in_model, spark
 
 OWNER = "team:data-platform"
 LAYER_GROUPS = ("staging", "intermediate", "marts")
@@ -87,20 +89,28 @@ def _run_results(invocation: Any) -> list[dict[str, Any]] | None:
         return None
 
 
-def _failure_summary(invocation: Any, failing: Mapping[str, str] | None = None) -> str:
+def _failure_summary(invocation: Any, failing: Mapping[str, str] | None = None,
+                     outcomes: list[rules_in_model.Outcome] | None = None) -> str:
     """Which dbt nodes failed, with dbt's message (it counts the failures) and, for the
-    grouped rule tests, which rules broke (``failing``, by test name)."""
+    grouped rule tests, which rules broke (``failing``, by test name; ``outcomes``: the
+    rules tests run in their models' pass, whose failures fail the model's node)."""
     results = _run_results(invocation)
     if results is None:
         return "dbt build failed before writing run_results.json; see the run log"
     failing = failing or {}
+    outcomes = outcomes or []
+    by_rules = rules_in_model.failed_by_rules(outcomes)
     lines = []
     for res in results:
+        if (res["unique_id"] in by_rules
+                and rules_in_model.FAILED_MARK in str(res.get("message") or "")):
+            continue  # named below, by its test
         if res.get("status") in {"fail", "error"}:
             node = res["unique_id"].split(".", 2)[-1]
             detail = failing.get(res["unique_id"].split(".")[2])
             lines.append(f"{node}: {res.get('message') or res.get('status')}"
                          + (f" [failing rules: {detail}]" if detail else ""))
+    lines += [f"{o.test_name}: {o.message()}" for o in outcomes if o.status == "fail"]
     return "; ".join(lines) or "dbt build failed; see the run log"
 
 
@@ -188,7 +198,8 @@ def _defined_schema(context: Any, key: dg.AssetKey) -> Any:
 
 ASSET = "dbt_models"
 TARGET_DIR = DBT_PROJECT_DIR / "target"
-SLICE_ENV = ("DBT_MIN_DATE", "DBT_MAX_DATE", "DBT_EXTRA_DAYS", "DBT_CHECK_SLICE")
+RUN_ENV = ("DBT_MIN_DATE", "DBT_MAX_DATE", "DBT_EXTRA_DAYS", "DBT_CHECK_SLICE",
+           rules_in_model.ENV_VAR)
 
 
 class DbtConfig(dg.Config):
@@ -203,13 +214,14 @@ class DbtConfig(dg.Config):
 
 @contextlib.contextmanager
 def _environment(values: dict[str, str]) -> Iterator[None]:
-    """dbt runs as a child process: it reads the slice from these variables."""
-    saved = {k: os.environ.pop(k, None) for k in SLICE_ENV}
+    """dbt runs as a child process: it reads the slice (and whether the rules tests run in
+    their models' pass) from these variables."""
+    saved = {k: os.environ.pop(k, None) for k in RUN_ENV}
     os.environ.update(values)
     try:
         yield
     finally:
-        for k in SLICE_ENV:
+        for k in RUN_ENV:
             os.environ.pop(k, None)
             if saved[k] is not None:
                 os.environ[k] = saved[k]  # type: ignore[assignment]
@@ -255,17 +267,55 @@ def _after_spark(context: dg.AssetExecutionContext, settings: Settings,
     )
 
 
+@dataclasses.dataclass(frozen=True)
+class RulesInModel:
+    """The ``model_rules`` tests a dbt run runs in their models' pass
+    (transform/rules_in_model.py): their checks by test unique id, and the asset keys of
+    the models by unique id."""
+
+    checks: dict[str, dg.AssetCheckKey]
+    models: dict[str, dg.AssetKey]
+
+    def check_result(self, outcome: rules_in_model.Outcome) -> dg.AssetCheckResult:
+        key = self.checks[outcome.test_id]
+        return dg.AssetCheckResult(
+            asset_key=key.asset_key, check_name=key.name, passed=outcome.status == "pass",
+            severity=(dg.AssetCheckSeverity.WARN if outcome.severity == "warn"
+                      else dg.AssetCheckSeverity.ERROR),
+            metadata={"unique_id": outcome.test_id, "status": outcome.status,
+                      "dagster_dbt/failed_row_count": outcome.failures,
+                      "run": "in the model's own dbt pass (its post-hook)"},
+            description=(f"failing rules: {outcome.failing_rules}"
+                         if outcome.failing_rules else None),
+        )
+
+    def events(self, outcomes: list[rules_in_model.Outcome], yielded: set[str]) -> list[Any]:
+        """The outputs of the models whose node failed on their rules after their table was
+        built (dbt reports no materialization for them: the table is there, as after a
+        failed test), then each recorded test's check result."""
+        built = []
+        for uid in sorted(rules_in_model.failed_by_rules(outcomes)):
+            key = self.models.get(uid)
+            if key is not None and key.to_python_identifier() not in yielded:
+                built.append(dg.Output(None, output_name=key.to_python_identifier(), metadata={
+                    "unique_id": uid, "status": "built; a blocking model_rules test failed"}))
+        return built + [self.check_result(o) for o in outcomes if o.test_id in self.checks]
+
+
 def _stream(context: dg.AssetExecutionContext, dbt: DbtCliResource,
             warehouse: WarehouseResource, args: list[str],
             extra: Callable[[Any], dict[dg.AssetKey, dict[str, Any]]] | None = None,
-            after: Callable[[Any], None] | None = None,
+            after: Callable[[Any, list[dict[str, Any]]], None] | None = None,
             countable: set[tuple[str, ...]] | None = None,
             explain_failures: bool = True,
-            engine_died: Callable[[list[str]], str | None] | None = None) -> Iterator[Any]:
+            engine_died: Callable[[list[str]], str | None] | None = None,
+            in_model: RulesInModel | None = None) -> Iterator[Any]:
     """Run dbt, then yield its events with row counts on every model output (and, on the
     outputs it names, ``extra(invocation)``'s metadata); raise a Failure naming the failed
     nodes.
-    ``after(invocation)`` runs once dbt has finished (Spark: mirror the marts);
+    ``after(invocation, results)`` runs once dbt has finished (Spark: mirror the marts),
+    with dbt's run results and the outcomes of the rules tests run in their models' pass
+    (``in_model``, reported as those tests' checks);
     ``countable`` limits the row counts to the tables DuckDB has current copies of;
     ``explain_failures`` names the broken rules of failed grouped rule tests (DuckDB);
     ``engine_died(messages)`` says in one line whether the engine itself stopped (Spark).
@@ -284,8 +334,16 @@ def _stream(context: dg.AssetExecutionContext, dbt: DbtCliResource,
     # Collect first: metadata that needs the warehouse can only be read once dbt
     # (a separate process holding the DuckDB file) has finished.
     events = list(invocation.stream())
+    outcomes: list[rules_in_model.Outcome] = []
+    if in_model is not None:
+        with warehouse.connect(read_only=True) as con:
+            outcomes = rules_in_model.read(con)
+        events += in_model.events(
+            outcomes, {ev.output_name for ev in events if isinstance(ev, dg.Output)})
+    results = [*(_run_results(invocation) or []),
+               *(rules_in_model.as_run_results(outcomes, in_model.checks) if in_model else [])]
     if after is not None:
-        after(invocation)
+        after(invocation, results)
     keys = [ev.asset_key for ev in events
             if isinstance(ev, dg.Output | dg.AssetMaterialization) and getattr(ev, "asset_key", None)]
     output_keys = {
@@ -317,13 +375,12 @@ def _stream(context: dg.AssetExecutionContext, dbt: DbtCliResource,
             ev = ev.with_metadata(meta)
         yield ev
     if not invocation.is_successful():
-        results = _run_results(invocation) or []
         messages = [str(r.get("message") or "") for r in results if r.get("status") == "error"]
         died = engine_died(messages) if engine_died else None
         unrun = _not_run_note(results)
+        summary = _failure_summary(invocation, failing, outcomes)
         raise dg.Failure(
-            description=(f"{died}{unrun}" if died else
-                         f"dbt build failed: {_failure_summary(invocation, failing)}{unrun}"),
+            description=f"{died}{unrun}" if died else f"dbt build failed: {summary}{unrun}",
             allow_retries=False,
         )
 
@@ -372,6 +429,16 @@ def build_dbt_assets(settings: Settings) -> list[dg.AssetsDefinition]:
     # On Spark only the mirrored tables are current in DuckDB; the others live on Spark.
     mirrored = {tuple(r.split(".")) for r in [*_mart_relations(manifest), *spark.MIRRORED_TABLES]}
     incremental_keys = {dg.AssetKey(list(table)) for table in incremental_plan.TABLES}
+    # The model_rules tests: their checks, and their models' asset keys.
+    rule_checks: dict[str, dg.AssetCheckKey] = {}
+    rule_models: dict[dg.AssetCheckKey, dg.AssetKey] = {}
+    model_keys: dict[str, dg.AssetKey] = {}
+    for uid, model_id in rules_in_model.rules_tests(manifest).items():
+        check = get_asset_check_key_for_test(manifest, TRANSLATOR, uid, project=project)
+        if check is not None and model_id in manifest["nodes"]:
+            rule_checks[uid] = check
+            rule_models[check] = model_keys[model_id] = TRANSLATOR.get_asset_key(
+                manifest["nodes"][model_id])
 
     def engine_died(messages: list[str]) -> str | None:
         return spark.driver_stopped(settings, messages) if on_spark else None
@@ -415,6 +482,16 @@ def build_dbt_assets(settings: Settings) -> list[dg.AssetsDefinition]:
             )
         # --full-refresh only changes the incremental models (and reloads the seeds).
         args = [*base_args, "--full-refresh"] if planned and planned.full_refresh else base_args
+        # The rules tests in their models' pass (transform/rules_in_model.py), DuckDB only.
+        in_model = None
+        if not on_spark and rules_in_model.runs_in_model(
+                rule_models, context.selected_asset_check_keys, context.selected_asset_keys):
+            selected = set(context.selected_asset_check_keys)
+            in_model = RulesInModel(
+                {uid: key for uid, key in rule_checks.items() if key in selected}, model_keys)
+            args = [*args, *rules_in_model.EXCLUDE_ARGS]
+            with warehouse.connect() as con:
+                rules_in_model.prepare(con)
         watch = spark.Stopwatch()
         if on_spark:
             _before_spark(context, settings, warehouse, watch)
@@ -432,19 +509,22 @@ def build_dbt_assets(settings: Settings) -> list[dg.AssetsDefinition]:
 
         ran: dict[str, bool] = {}
 
-        def after(invocation: Any) -> None:
+        def after(invocation: Any, results: list[dict[str, Any]]) -> None:
             watch.lap("dbt_build")
             if planned is not None:
                 ran["sliced_tests_passed"] = incremental_plan.sliced_tests_passed(
-                    manifest, _run_results(invocation) or [])
+                    manifest, results)
             if on_spark and invocation.is_successful():
                 _after_spark(context, settings, warehouse, watch, manifest)
 
         release(warehouse.database)  # dbt opens the file in a process of its own
-        with _environment(planned.env() if planned else {}):
+        env = {**(planned.env() if planned else {}),
+               **({rules_in_model.ENV_VAR: "1"} if in_model else {})}
+        with _environment(env):
             yield from _stream(context, dbt, warehouse, args, extra, after=after,
                                countable=mirrored if on_spark else None,
-                               explain_failures=not on_spark, engine_died=engine_died)
+                               explain_failures=not on_spark, engine_died=engine_died,
+                               in_model=in_model)
         if planned is None or on_spark:
             return
         if built >= set(incremental_plan.MODELS):

@@ -41,6 +41,13 @@
     ones that passed, unchanged, so the failures counted are the table's. -#}
 {% test model_rules(model, rules, slice_by=none) %}
     {{ config(fail_calc='coalesce(sum(failures), 0)') }}
+    {{ model_rules_query(model, rules, slice_by) }}
+{% endtest %}
+
+{#- The query of a `model_rules` test: one row (failing_rule, failures) per broken rule. The
+    test above runs it as a dbt test node; `assert_model_rules` runs it in the model's own
+    pass. -#}
+{% macro model_rules_query(model, rules, slice_by=none) %}
     {%- set sliced = slice_by is not none and checks_on_slice() -%}
     {%- set slice_rows = '(select * from ' ~ model ~ ' where ' ~ slice_days_predicate(slice_by) ~ ') as slice_rows' if sliced else none -%}
     {%- set row_checks = [] -%}
@@ -150,7 +157,7 @@
         {%- endfor %}
     )
     select failing_rule, failures from per_rule where failures > 0
-{% endtest %}
+{% endmacro %}
 
 {#- Rows of the DATE series `column` (starts of `datepart` periods: day, week, month) whose
     previous period in the series (per `partition_by`) is not exactly one period before. -#}
@@ -175,4 +182,80 @@
         {%- else -%}
             cast({{ dbt.dateadd(datepart, 1, 'previous_period_start') }} as date)
         {%- endif %}
+{%- endmacro %}
+
+{#- Post-hook of every model (dbt_project.yml), run after the model's table is committed:
+    its `model_rules` tests, in the model's own pass.
+
+    A test node costs dbt ~30-50 ms of Python under one lock for both threads (its compiled
+    context, its transaction, its events) whatever the query costs DuckDB, and the project
+    has a `model_rules` test on nearly every model. When the pipeline asks for it
+    (DBT_RULES_IN_MODEL=1, read at run time only; dagster_project/defs/transform/assets.py,
+    which then excludes those test nodes from the build), each `model_rules` test attached to
+    the model runs its query here instead: the same query, the same severity. Each test's
+    outcome is one row of `checks.model_rule_results` (the pipeline creates it empty before
+    dbt starts and reports each row as the test's Dagster check); a failed test of severity
+    error then fails the model's node, so dbt skips everything downstream of it, as it does
+    after a failed test, and the table it checked stays as built, for a look. Without the
+    variable (a bare `dbt build`, Spark) this renders nothing and the tests run as tests. -#}
+{% macro assert_model_rules() %}
+    {%- if not execute or run_param('rules_in_model') != '1' -%}
+        {{ return('') }}
+    {%- endif -%}
+    {%- set blocking = [] -%}
+    {%- for node in graph.nodes.values()
+            if node.resource_type == 'test' and node.get('attached_node') == model.unique_id
+            and (node.get('test_metadata') or {}).get('name') == 'model_rules' -%}
+        {%- set kwargs = node.test_metadata.kwargs -%}
+        {%- set severity = (node.config.severity or 'error') | lower -%}
+        {%- set outcome = record_model_rules(
+                model_rules_query(this, kwargs.rules, kwargs.get('slice_by')),
+                node.unique_id, node.name, model.unique_id, severity) -%}
+        {%- if outcome[0] == 'fail' -%}
+            {%- do blocking.append(node.name ~ ': ' ~ (outcome[1] | int) ~ ' failing [failing rules: '
+                    ~ outcome[2] ~ ']') -%}
+        {%- endif -%}
+    {%- endfor -%}
+    {%- if blocking -%}
+        {{ exceptions.raise_compiler_error('model rules failed: ' ~ blocking | join('; ')) }}
+    {%- endif -%}
+    {{ return('') }}
+{% endmacro %}
+
+{#- Run one rules test's query (`rules_sql`), record its outcome in
+    checks.model_rule_results and return it (status, failures, failing_rules). -#}
+{% macro record_model_rules(rules_sql, test_id, test_name, model_id, severity) -%}
+    {{ return(adapter.dispatch('record_model_rules', 'product_metrics')(
+        rules_sql, test_id, test_name, model_id, severity)) }}
+{%- endmacro %}
+
+{#- DuckDB: one statement (insert ... returning). -#}
+{% macro duckdb__record_model_rules(rules_sql, test_id, test_name, model_id, severity) -%}
+    {%- set recorded = run_query(model_rules_outcome_insert(
+            rules_sql, test_id, test_name, model_id, severity) ~ ' returning status, failures, failing_rules') -%}
+    {{ return(recorded.rows[0]) }}
+{%- endmacro %}
+
+{% macro default__record_model_rules(rules_sql, test_id, test_name, model_id, severity) -%}
+    {%- do run_query(model_rules_outcome_insert(rules_sql, test_id, test_name, model_id, severity)) -%}
+    {%- set recorded = run_query("select status, failures, failing_rules from checks.model_rule_results where test_id = '"
+            ~ (test_id | replace("'", "''")) ~ "'") -%}
+    {{ return(recorded.rows[-1]) }}
+{%- endmacro %}
+
+{% macro model_rules_outcome_insert(rules_sql, test_id, test_name, model_id, severity) -%}
+    {%- set failing_status = 'warn' if severity == 'warn' else 'fail' -%}
+    {%- set quoted = [] -%}
+    {%- for value in (test_id, test_name, model_id, severity) -%}
+        {%- do quoted.append("'" ~ (value | string | replace("'", "''")) ~ "'") -%}
+    {%- endfor -%}
+    insert into checks.model_rule_results
+        (test_id, test_name, model_id, severity, status, failures, failing_rules)
+    select
+        {{ quoted | join(', ') }},
+        case when coalesce(sum(failures), 0) > 0 then '{{ failing_status }}' else 'pass' end,
+        coalesce(sum(failures), 0),
+        coalesce({{ dbt.listagg("failing_rule || ' (' || cast(failures as " ~ dbt.type_string() ~ ") || ')'",
+                                "', '", "order by failing_rule") }}, '')
+    from ({{ rules_sql }}) as failing
 {%- endmacro %}
