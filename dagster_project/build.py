@@ -14,7 +14,7 @@ import dagster as dg
 
 from dagster_project import build_state
 from dagster_project.errors import MetricsError
-from dagster_project.settings import Settings
+from dagster_project.settings import DBT_BUILD_TARGET, Settings
 
 MAX_LISTED = 12
 
@@ -364,7 +364,8 @@ def _run_build_locked(settings: Settings, full_refresh: bool,
     # engine that draws the KPI report's charts, which then draws them beside the building
     # of the next (~1.5 s off a build that writes the report); and dbt, whose command then
     # starts as a fork of that warm process (~3 s off every build).
-    with dbt_server.running(), gx_worker.running(), (
+    # The server also warms dbt's caches from the dbt step's partial parse.
+    with dbt_server.running(DBT_BUILD_TARGET / "partial_parse.msgpack"), gx_worker.running(), (
             svg_worker.running() if settings.kpi_report else contextlib.nullcontext()):
         return _execute(settings, full_refresh, backfill, echo, progress)
 

@@ -45,6 +45,9 @@ from pathlib import Path
 from dagster_project.workers import STOP_TIMEOUT, exit_now
 
 ENV_VAR = "METRICS_DBT_SERVER"
+# The partial parse the server warms dbt's caches from (dbt_cli.warm_caches): the one the
+# build's dbt step will read.
+WARM_FROM_VAR = "METRICS_DBT_WARM_FROM"
 _HEADER = 8
 _POLL_SECONDS = 0.2
 
@@ -126,7 +129,7 @@ def _receive(conn: socket.socket) -> tuple[dict[str, object], list[int]]:
 
 def _child(request: dict[str, object], fds: list[int], closing: list[socket.socket]) -> None:
     """In the forked child: become the client's dbt command (never returns)."""
-    from dagster_project.dbt_cli import close_dbt_duckdb, run_dbt
+    from dagster_project.dbt_cli import close_dbt_duckdb, record_used_macros, run_dbt
 
     code = 1
     try:
@@ -143,6 +146,8 @@ def _child(request: dict[str, object], fds: list[int], closing: list[socket.sock
         os.environ.update({str(k): str(v) for k, v in dict(request["env"]).items()})  # type: ignore[call-overload]
         sys.argv = [str(a) for a in request["argv"]]  # type: ignore[union-attr]
         code = run_dbt()
+        if os.environ.get("DBT_TARGET_PATH"):  # for the next server's warm-up
+            record_used_macros(Path(os.environ["DBT_TARGET_PATH"]))
     except SystemExit as exc:
         code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
     except BaseException as exc:  # noqa: BLE001 - reported on the client's stderr
@@ -206,10 +211,13 @@ def serve(listener_fd: int) -> None:
     """Import dbt, then run each command that arrives on the listening socket
     ``listener_fd`` in a child, one at a time, until stdin closes."""
     listener = socket.socket(fileno=listener_fd)
-    from dagster_project.dbt_cli import warm_up
+    from dagster_project.dbt_cli import warm_caches, warm_up
 
     warm_up()
     stdin = sys.stdin.fileno()
+    warm_from = os.environ.get(WARM_FROM_VAR)
+    warm_caches(Path(warm_from) if warm_from else None,
+                pending=lambda: bool(select.select([listener, stdin], [], [], 0)[0]))
     while True:
         readable, _, _ = select.select([listener, stdin], [], [])
         if stdin in readable and not os.read(stdin, 1024):
@@ -223,7 +231,7 @@ def serve(listener_fd: int) -> None:
 class Server:
     """The server process of one build (:func:`running`)."""
 
-    def __init__(self) -> None:
+    def __init__(self, warm_from: Path | None = None) -> None:
         import subprocess
 
         self._dir = tempfile.mkdtemp(prefix="pm-dbt-")
@@ -239,7 +247,8 @@ class Server:
                 stdin=subprocess.PIPE,
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,
-                env={**os.environ, "PYTHONWARNINGS": "ignore"},
+                env={**os.environ, "PYTHONWARNINGS": "ignore",
+                     **({WARM_FROM_VAR: str(warm_from)} if warm_from else {})},
                 pass_fds=(listener.fileno(),),
             )
         finally:
@@ -261,14 +270,16 @@ class Server:
 
 
 @contextlib.contextmanager
-def running() -> Iterator[Server | None]:
+def running(warm_from: Path | None = None) -> Iterator[Server | None]:
     """A dbt server for the commands this process launches while inside (their
     ``product-metrics-dbt`` finds it through ``METRICS_DBT_SERVER``); nothing where the
-    platform has none (:func:`available`) or it is turned off (``METRICS_DBT_SERVER=off``)."""
+    platform has none (:func:`available`) or it is turned off (``METRICS_DBT_SERVER=off``).
+    Once it has imported dbt, and until a command comes, it warms dbt's caches from the
+    partial parse ``warm_from`` (:func:`dagster_project.dbt_cli.warm_caches`)."""
     if not available() or os.environ.get(ENV_VAR) == "off":
         yield None
         return
-    server = Server()
+    server = Server(warm_from)
     before = os.environ.get(ENV_VAR)
     os.environ[ENV_VAR] = server.path
     try:

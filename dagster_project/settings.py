@@ -17,6 +17,8 @@ from dagster_project.errors import MetricsError
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_models"
+# The target folder of the build's dbt step: it keeps dbt's partial parse from build to build.
+DBT_BUILD_TARGET = DBT_PROJECT_DIR / "target" / "dbt_models"
 SEEDS_DIR = PROJECT_ROOT / "seeds"
 EXPECTATIONS_DIR = PROJECT_ROOT / "expectations"
 

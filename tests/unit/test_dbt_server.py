@@ -4,6 +4,7 @@ and its exit code comes back; without a server the client runs dbt itself."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -129,9 +130,16 @@ def test_dbt_closes_the_database_before_its_process_ends(server, tmp_path, serve
     (tmp_path / "models" / "answer.sql").write_text(
         "{{ config(materialized='table') }}\nselect 42 as x\n")
     path = server.path if served else str(tmp_path / "no-server.sock")
-    done = _run(CLIENT, path, "run", "--profiles-dir", str(tmp_path), cwd=tmp_path)
+    done = _run(CLIENT, path, "run", "--profiles-dir", str(tmp_path), cwd=tmp_path,
+                env={"DBT_TARGET_PATH": str(tmp_path / "target")})
     assert done.returncode == 0, done.stdout + done.stderr
     assert (tmp_path / "w.duckdb").exists()
     assert not (tmp_path / "w.duckdb.wal").exists()
     with duckdb.connect(str(tmp_path / "w.duckdb"), read_only=True) as con:
         assert con.execute("select x from main.answer").fetchall() == [(42,)]
+    # A served command records the macros it compiled, for the next server's warm-up
+    # (dbt_cli.warm_caches): the materialization and the statements it ran, at least.
+    used = tmp_path / "target" / "warm_macros.json"
+    assert used.exists() == served
+    if served:
+        assert len(json.loads(used.read_text())) >= 10

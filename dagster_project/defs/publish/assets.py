@@ -8,11 +8,10 @@ import shutil
 import dagster as dg
 
 from dagster_project import __version__
-from dagster_project.defs.transform.assets import ASSET, TARGET_DIR
 from dagster_project.defs.transform.project import MANIFEST_PATH
 from dagster_project.publish.publisher import publish
 from dagster_project.resources import WarehouseResource
-from dagster_project.settings import Settings
+from dagster_project.settings import DBT_BUILD_TARGET, Settings
 
 PUBLISH_KEY = dg.AssetKey(["serving", "published_marts"])
 
@@ -66,7 +65,7 @@ def build_publish_asset(settings: Settings, extra_deps: list[dg.AssetKey]) -> dg
             )
         # The definitions of the semantic layer as this build parsed them (its dbt vars), beside
         # the data they describe.
-        built = TARGET_DIR / ASSET / "semantic_manifest.json"
+        built = DBT_BUILD_TARGET / "semantic_manifest.json"
         if built.exists():
             settings.semantic_manifest_path.parent.mkdir(parents=True, exist_ok=True)
             tmp = settings.semantic_manifest_path.with_suffix(".json.tmp")

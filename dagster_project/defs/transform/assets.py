@@ -40,7 +40,7 @@ from dagster_project.defs.transform.project import (
 )
 from dagster_project.errors import MetricsError
 from dagster_project.resources import WarehouseResource, release
-from dagster_project.settings import DBT_PROJECT_DIR, Settings
+from dagster_project.settings import DBT_BUILD_TARGET, Settings
 from dagster_project.transform import incremental as incremental_plan
 from dagster_project.transform import rules_in_model, spark
 
@@ -197,7 +197,6 @@ def _defined_schema(context: Any, key: dg.AssetKey) -> Any:
 
 
 ASSET = "dbt_models"
-TARGET_DIR = DBT_PROJECT_DIR / "target"
 RUN_ENV = ("DBT_MIN_DATE", "DBT_MAX_DATE", "DBT_EXTRA_DAYS", "DBT_CHECK_SLICE",
            rules_in_model.ENV_VAR)
 
@@ -330,7 +329,7 @@ def _stream(context: dg.AssetExecutionContext, dbt: DbtCliResource,
     to run; the slice and the as-of date travel in environment variables, read at run
     time only)."""
     invocation = dbt.cli(args, context=context, raise_on_error=False,
-                         target_path=TARGET_DIR / ASSET)
+                         target_path=DBT_BUILD_TARGET)
     # Collect first: metadata that needs the warehouse can only be read once dbt
     # (a separate process holding the DuckDB file) has finished.
     events = list(invocation.stream())
