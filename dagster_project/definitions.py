@@ -10,7 +10,12 @@ import warnings
 
 import dagster as dg
 
-from dagster_project.compat import INTERNALS_AT_START_UP, LeanDbtCliResource, check
+from dagster_project.compat import (
+    INTERNALS_AT_START_UP,
+    LeanDbtCliResource,
+    check,
+    pooled_sqlite_event_log,
+)
 from dagster_project.defs.ingest.assets import build_ingestion_assets
 from dagster_project.defs.ingest.sensors import build_landing_sensor
 from dagster_project.defs.publish.assets import build_publish_asset
@@ -44,6 +49,8 @@ def _dbt_executable() -> str:
 def build_definitions(settings: Settings) -> dg.Definitions:
     # the library versions our patches of their internals target
     check(internals=INTERNALS_AT_START_UP)
+    # Dagster's SQLite event log (a Dagster home) without an engine per statement.
+    pooled_sqlite_event_log()
     # backfill_policy and code references are marked beta/preview; their warnings would
     # be printed by every command that loads the definitions.
     with warnings.catch_warnings():

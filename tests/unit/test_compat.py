@@ -13,7 +13,8 @@ def test_the_installed_versions_are_the_ones_the_patches_target() -> None:
     compat.check(tuple(compat.TARGETS))
 
 
-@pytest.mark.parametrize(("package", "found"), [("dbt-duckdb", "1.12.0"),
+@pytest.mark.parametrize(("package", "found"), [("dagster", "1.14.0"),
+                                                ("dbt-duckdb", "1.12.0"),
                                                 ("dagster-dbt", "0.30.1"),
                                                 ("great-expectations", "1.25.0")])
 def test_another_version_stops_with_the_patch_to_review(package: str, found: str) -> None:
@@ -155,3 +156,42 @@ def test_a_build_writes_its_artifacts_once_and_parse_still_writes_the_manifest(t
     parsed = tmp_path / "parsed"
     assert dbtRunner().invoke(["parse", *common, "--target-path", str(parsed)]).success
     assert (parsed / "manifest.json").is_file() and (parsed / "semantic_manifest.json").is_file()
+
+
+def test_a_dagster_home_event_log_keeps_one_engine_per_file_and_stays_shared(tmp_path) -> None:
+    # Dagster's SQLite event log (a Dagster home) made an engine and a connection per
+    # statement; patched, it keeps one engine (with its pool) per database file. The files
+    # stay readable and writable by another instance (the UI, the daemon) meanwhile.
+    import dagster as dg
+    from dagster._core.storage.event_log.sqlite.sqlite_event_log import SqliteEventLogStorage
+
+    compat.pooled_sqlite_event_log()
+    compat.pooled_sqlite_event_log()  # idempotent
+    assert SqliteEventLogStorage._connect._product_metrics
+
+    @dg.asset
+    def one():  # unannotated: Dagster resolves annotations, and this module's are strings
+        return 1
+
+    @dg.asset_check(asset=one)
+    def one_is_one():
+        return dg.AssetCheckResult(passed=True)
+
+    home = tmp_path / "home"
+    home.mkdir()
+    with dg.DagsterInstance.from_config(str(home)) as ours:
+        assert isinstance(ours.event_log_storage, SqliteEventLogStorage)
+        first = dg.materialize([one, one_is_one], instance=ours)
+        assert first.success
+        engines = ours.event_log_storage._product_metrics_engines
+        assert set(engines) == {first.run_id, "index"}  # the run's file and the index
+        with dg.DagsterInstance.from_config(str(home)) as other:
+            # the other instance reads everything ours wrote, and writes while ours holds
+            # its pooled connections
+            assert len(other.all_logs(first.run_id)) == len(ours.all_logs(first.run_id))
+            second = dg.materialize([one, one_is_one], instance=other)
+            assert second.success
+        assert len(ours.fetch_materializations(dg.AssetKey("one"), limit=5).records) == 2
+        check = ours.event_log_storage.get_latest_asset_check_execution_by_key(
+            [dg.AssetCheckKey(dg.AssetKey("one"), "one_is_one")])
+        assert check[dg.AssetCheckKey(dg.AssetKey("one"), "one_is_one")].run_id == second.run_id
