@@ -14,6 +14,7 @@ from dagster_project.compat import (
     INTERNALS_AT_START_UP,
     LeanDbtCliResource,
     check,
+    held_connection_event_log,
     pooled_sqlite_event_log,
 )
 from dagster_project.defs.ingest.assets import build_ingestion_assets
@@ -49,8 +50,9 @@ def _dbt_executable() -> str:
 def build_definitions(settings: Settings) -> dg.Definitions:
     # the library versions our patches of their internals target
     check(internals=INTERNALS_AT_START_UP)
-    # Dagster's SQLite event log (a Dagster home) without an engine per statement.
+    # Dagster's event logs without a new engine or connection per statement.
     pooled_sqlite_event_log()
+    held_connection_event_log()
     # backfill_policy and code references are marked beta/preview; their warnings would
     # be printed by every command that loads the definitions.
     with warnings.catch_warnings():

@@ -195,3 +195,49 @@ def test_a_dagster_home_event_log_keeps_one_engine_per_file_and_stays_shared(tmp
         check = ours.event_log_storage.get_latest_asset_check_execution_by_key(
             [dg.AssetCheckKey(dg.AssetKey("one"), "one_is_one")])
         assert check[dg.AssetCheckKey(dg.AssetKey("one"), "one_is_one")].run_id == second.run_id
+
+
+def test_the_in_memory_event_log_runs_on_its_held_connection_in_its_own_thread() -> None:
+    # An instance without a Dagster home opened a new SQLite connection (and ran two
+    # PRAGMAs) per statement; patched, it uses the connection it holds, from the thread
+    # that made it, and a new one as before from any other thread.
+    import threading
+
+    import dagster as dg
+
+    compat.held_connection_event_log()
+    compat.held_connection_event_log()  # idempotent
+
+    @dg.asset
+    def one():  # unannotated: Dagster resolves annotations, and this module's are strings
+        return 1
+
+    @dg.asset_check(asset=one)
+    def one_is_one():
+        return dg.AssetCheckResult(passed=True)
+
+    with dg.DagsterInstance.ephemeral() as instance:
+        storage = instance.event_log_storage
+        with storage._connect() as conn:
+            assert conn is storage._held_conn
+            assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+        result = dg.materialize([one, one_is_one], instance=instance)
+        assert result.success
+        stored = instance.all_logs(result.run_id)
+        kept = [(e.dagster_event.event_type_value, e.dagster_event.step_key)
+                for e in stored if e.is_dagster_event]
+        # every event of the run was stored (the instance also stores its "planned" events)
+        assert sorted((e.event_type_value, e.step_key) for e in result.all_events) == sorted(
+            k for k in kept if not k[0].endswith("_PLANNED"))
+        assert instance.get_latest_materialization_event(dg.AssetKey("one")) is not None
+        seen: dict[str, object] = {}
+
+        def elsewhere() -> None:
+            with storage._connect() as other:
+                seen["held"] = other is storage._held_conn
+            seen["logs"] = len(instance.all_logs(result.run_id))
+
+        thread = threading.Thread(target=elsewhere)
+        thread.start()
+        thread.join()
+        assert seen == {"held": False, "logs": len(stored)}
