@@ -12,8 +12,11 @@ skips everything downstream, as after a failed test. This module prepares that t
 reads it back as dbt run results and as the tests' Dagster checks.
 
 The tests stay dbt tests: their definitions, names and Dagster checks do not change, and a
-bare ``dbt build`` (or Spark, or a run that selects a rules check without its model) runs
-them as test nodes.
+bare ``dbt build`` (or Spark, or a run that selects a rules check without its model, or a
+model without its rules check) runs them as test nodes. So does every run when a
+``model_rules`` test configures more than its severity (``where``, ``error_if``,
+``warn_if``, ``limit``, ``store_failures``), which the post-hook does not apply, or tests a
+seed or a source, which have no post-hook.
 """
 
 from __future__ import annotations
@@ -73,6 +76,23 @@ def rules_tests(manifest: Mapping[str, Any]) -> dict[str, str]:
         if node["resource_type"] == "test"
         and (node.get("test_metadata") or {}).get("name") == TEST_NAME
     }
+
+
+# A test's configuration the post-hook applies as a test node would: only its severity.
+_DEFAULTS = {"where": None, "limit": None, "warn_if": "!= 0", "error_if": "!= 0",
+             "store_failures": None}
+
+
+def unsupported(manifest: Mapping[str, Any]) -> list[str]:
+    """The ``model_rules`` tests the post-hook would not run as their test node does: one
+    configured beyond its severity, or one on a seed or a source (only models have the
+    post-hook). While there is one, every run runs the rules as test nodes."""
+    return sorted(
+        manifest["nodes"][uid]["name"] for uid, attached in rules_tests(manifest).items()
+        if not attached.startswith("model.")
+        or any((manifest["nodes"][uid].get("config") or {}).get(key, default) != default
+               for key, default in _DEFAULTS.items())
+    )
 
 
 def runs_in_model(rule_checks: Mapping[Any, Any], selected_checks: Iterable[Any],

@@ -195,6 +195,8 @@ def test_a_dagster_home_event_log_keeps_one_engine_per_file_and_stays_shared(tmp
         check = ours.event_log_storage.get_latest_asset_check_execution_by_key(
             [dg.AssetCheckKey(dg.AssetKey("one"), "one_is_one")])
         assert check[dg.AssetCheckKey(dg.AssetKey("one"), "one_is_one")].run_id == second.run_id
+    # the engines close with the instance
+    assert "_product_metrics_engines" not in ours.event_log_storage.__dict__
 
 
 def test_the_in_memory_event_log_runs_on_its_held_connection_in_its_own_thread() -> None:

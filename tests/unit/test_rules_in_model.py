@@ -95,3 +95,30 @@ def test_the_summary_names_the_failed_test_not_the_node_it_failed():
     assert _failure_summary(invocation, {}, _outcomes()) == (
         "c: Runtime Error: no such table; "
         "rules_b: 3 failing [failing rules: not_null(x) (2), unique(month) (1)]")
+
+
+def test_a_rules_test_the_post_hook_would_not_run_alike_keeps_every_run_on_test_nodes():
+    def node(name: str, **config: object) -> dict:
+        return {"resource_type": "test", "name": name, "attached_node": "model.p.a",
+                "test_metadata": {"name": "model_rules"},
+                "config": {"severity": "warn", "where": None, "error_if": "!= 0", **config}}
+
+    on_seed = {**node("rules_d"), "attached_node": "seed.p.plans"}
+    manifest = {"nodes": {"test.p.rules_a.1": node("rules_a"),
+                          "test.p.rules_b.2": node("rules_b", error_if="> 10"),
+                          "test.p.rules_c.3": node("rules_c", where="day > 1"),
+                          "test.p.rules_d.4": on_seed}}
+    assert rim.unsupported(manifest) == ["rules_b", "rules_c", "rules_d"]
+    for uid in ("test.p.rules_b.2", "test.p.rules_c.3", "test.p.rules_d.4"):
+        del manifest["nodes"][uid]
+    assert rim.unsupported(manifest) == []
+
+
+def test_the_projects_rules_tests_all_run_in_their_models():
+    import json
+
+    from dagster_project.transform.manifest import ensure_manifest
+
+    manifest = json.loads(ensure_manifest().read_text())
+    assert len(rim.rules_tests(manifest)) >= 60
+    assert rim.unsupported(manifest) == []

@@ -432,6 +432,8 @@ def build_dbt_assets(settings: Settings) -> list[dg.AssetsDefinition]:
     rule_checks: dict[str, dg.AssetCheckKey] = {}
     rule_models: dict[dg.AssetCheckKey, dg.AssetKey] = {}
     model_keys: dict[str, dg.AssetKey] = {}
+    # A rules test configured beyond its severity runs as a test node (rules_in_model.py).
+    rules_as_tests = bool(rules_in_model.unsupported(manifest))
     for uid, model_id in rules_in_model.rules_tests(manifest).items():
         check = get_asset_check_key_for_test(manifest, TRANSLATOR, uid, project=project)
         if check is not None and model_id in manifest["nodes"]:
@@ -483,7 +485,7 @@ def build_dbt_assets(settings: Settings) -> list[dg.AssetsDefinition]:
         args = [*base_args, "--full-refresh"] if planned and planned.full_refresh else base_args
         # The rules tests in their models' pass (transform/rules_in_model.py), DuckDB only.
         in_model = None
-        if not on_spark and rules_in_model.runs_in_model(
+        if not on_spark and not rules_as_tests and rules_in_model.runs_in_model(
                 rule_models, context.selected_asset_check_keys, context.selected_asset_keys):
             selected = set(context.selected_asset_check_keys)
             in_model = RulesInModel(
