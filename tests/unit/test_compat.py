@@ -158,6 +158,20 @@ def test_a_build_writes_its_artifacts_once_and_parse_still_writes_the_manifest(t
     assert (parsed / "manifest.json").is_file() and (parsed / "semantic_manifest.json").is_file()
 
 
+def _one_asset_and_its_check() -> tuple:
+    import dagster as dg
+
+    @dg.asset
+    def one():  # unannotated: Dagster resolves annotations, and this module's are strings
+        return 1
+
+    @dg.asset_check(asset=one)
+    def one_is_one():
+        return dg.AssetCheckResult(passed=True)
+
+    return one, one_is_one
+
+
 def test_a_dagster_home_event_log_keeps_one_engine_per_file_and_stays_shared(tmp_path) -> None:
     # Dagster's SQLite event log (a Dagster home) made an engine and a connection per
     # statement; patched, it keeps one engine (with its pool) per database file. The files
@@ -169,13 +183,7 @@ def test_a_dagster_home_event_log_keeps_one_engine_per_file_and_stays_shared(tmp
     compat.pooled_sqlite_event_log()  # idempotent
     assert SqliteEventLogStorage._connect._product_metrics
 
-    @dg.asset
-    def one():  # unannotated: Dagster resolves annotations, and this module's are strings
-        return 1
-
-    @dg.asset_check(asset=one)
-    def one_is_one():
-        return dg.AssetCheckResult(passed=True)
+    one, one_is_one = _one_asset_and_its_check()
 
     home = tmp_path / "home"
     home.mkdir()
@@ -210,13 +218,7 @@ def test_the_in_memory_event_log_runs_on_its_held_connection_in_its_own_thread()
     compat.held_connection_event_log()
     compat.held_connection_event_log()  # idempotent
 
-    @dg.asset
-    def one():  # unannotated: Dagster resolves annotations, and this module's are strings
-        return 1
-
-    @dg.asset_check(asset=one)
-    def one_is_one():
-        return dg.AssetCheckResult(passed=True)
+    one, one_is_one = _one_asset_and_its_check()
 
     with dg.DagsterInstance.ephemeral() as instance:
         storage = instance.event_log_storage
