@@ -238,21 +238,18 @@
 
 {% macro default__record_model_rules(rules_sql, test_id, test_name, model_id, severity) -%}
     {%- do run_query(model_rules_outcome_insert(rules_sql, test_id, test_name, model_id, severity)) -%}
-    {%- set recorded = run_query("select status, failures, failing_rules from checks.model_rule_results where test_id = '"
-            ~ (test_id | replace("'", "''")) ~ "'") -%}
+    {%- set recorded = run_query("select status, failures, failing_rules from checks.model_rule_results where test_id = "
+            ~ sql_literal(test_id)) -%}
     {{ return(recorded.rows[-1]) }}
 {%- endmacro %}
 
 {% macro model_rules_outcome_insert(rules_sql, test_id, test_name, model_id, severity) -%}
     {%- set failing_status = 'warn' if severity == 'warn' else 'fail' -%}
-    {%- set quoted = [] -%}
-    {%- for value in (test_id, test_name, model_id, severity) -%}
-        {%- do quoted.append("'" ~ (value | string | replace("'", "''")) ~ "'") -%}
-    {%- endfor -%}
     insert into checks.model_rule_results
         (test_id, test_name, model_id, severity, status, failures, failing_rules)
     select
-        {{ quoted | join(', ') }},
+        {{ sql_literal(test_id) }}, {{ sql_literal(test_name) }}, {{ sql_literal(model_id) }},
+        {{ sql_literal(severity) }},
         case when coalesce(sum(failures), 0) > 0 then '{{ failing_status }}' else 'pass' end,
         coalesce(sum(failures), 0),
         coalesce({{ dbt.listagg("failing_rule || ' (' || cast(failures as " ~ dbt.type_string() ~ ") || ')'",
