@@ -44,11 +44,13 @@ import duckdb
 
 from dagster_project.contract import (
     LINEAGE_COLUMNS,
+    NATIVE_TYPES,
     SOURCES,
     quote_literal,
     typed_expression,
     typed_select_sql,
 )
+from dagster_project.ingest import kept
 from dagster_project.ingest.fx import coverage_sql
 from dagster_project.ingest.schema import landed_table, raw_table, scalar
 
@@ -63,6 +65,7 @@ DERIVATION_VERSION = "1"
 _CLS = "_ingest_cls"
 _DUP = "_ingest_dup"
 _DUP_KEYS = "_ingest_dup_keys"
+_DUP_SLICES = 4
 _OWNER = "_ingest_owner"
 _REASON = "_ingest_reason"
 _SCOPE = "_ingest_scope"  # landed rows (text) re-derived by an incremental derive
@@ -124,7 +127,8 @@ def _loc(struct: str) -> str:
 
 
 def derivation_statements(source: str, relation: str | None = None,
-                          fx: FxRule | None = None) -> list[str]:
+                          fx: FxRule | None = None,
+                          branches: list[tuple[str, frozenset[str]]] | None = None) -> list[str]:
     """The SQL statements (in order) that classify the rows: the typed rows with their
     row-rule reasons, and the temp tables of the other rules' reasons.
 
@@ -134,21 +138,30 @@ def derivation_statements(source: str, relation: str | None = None,
     ``raw.<source>``, which :func:`publish_statements` then trims to the accepted rows and
     the contract's columns: one write of the rows instead of a temp copy and a second
     write (at 10 million events ~12 s instead of ~16 s, back to back). ``fx`` enables rule
-    1b on money sources (without it, no row is judged on its rate).
+    1b on money sources (without it, no row is judged on its rate). ``branches`` (a full
+    derive; ``kept.typed_branches``) are the parts of the landed view, each typed on its
+    own so that a kept Parquet file's timestamps and dates are taken as they are: the same
+    rows as typing the view's text.
     """
     src = SOURCES[source]
     landed = landed_table(source)
+    passed = ("_read_error", "_rid")
     if relation is None:
-        relation = f"(select * from {landed}) as l"
         cls = raw_table(source)
         create = f"create or replace table {cls} as"
+        parts = branches or [(f"select * from {landed}", frozenset())]
+        typed = "\nunion all\n".join(
+            f"({typed_select_sql(source, f'({sql}) as l', passed, native)})"
+            for sql, native in parts)
     else:
         cls = _CLS
         create = f"create or replace temp table {cls} as"
-    typed = typed_select_sql(source, relation, extra_columns=("_read_error", "_rid"))
+        typed = typed_select_sql(source, relation, extra_columns=passed)
     stmts = [f"{create}\n{typed}", _fx_statement(source, fx, cls)]
-    passing = (f"select * from {cls} where _read_error is null and _reason is null "
-               f"and _rid not in (select _rid from {_FX})")
+    # Rule 1b's rows are left out where it can have any (a money source judged on its rates).
+    by_rate = (f" and _rid not in (select _rid from {_FX})"
+               if src.fx_date is not None and fx is not None else "")
+    passing = f"select * from {cls} where _read_error is null and _reason is null{by_rate}"
 
     keys = list(src.key)
     if keys and src.on_conflict == "quarantine":
@@ -169,13 +182,18 @@ def derivation_statements(source: str, relation: str | None = None,
         # memory limit in one run of two, and took ~12 s against ~10 s); only the rows of a
         # hash held more than once are then grouped by the key itself, which is exact. (As
         # a CTE next to a second reference to the passing rows, DuckDB materialised a copy
-        # of every passing row first.)
+        # of every passing row first.) The hashes are grouped in _DUP_SLICES slices of the
+        # hash space, one aggregate each: one aggregate of 10 million distinct hashes took
+        # ~0.9 s in most runs but ~2.5-3 s in one of three (DuckDB's radix table switching
+        # modes on 2 threads), the slices ~1.0 s every time, for three more reads of the key.
         p_k = ", ".join("p." + _q(c) for c in keys)
+        slices = "\n    union all\n    ".join(
+            f"(select hash({k}) as _h from ({passing}) q where hash({k}) % {_DUP_SLICES} = {i} "
+            "group by _h having count(*) > 1)" for i in range(_DUP_SLICES))
         stmts.append(
             f"create or replace temp table {_DUP_KEYS} as\n"
             f"select {k} from ({passing}) p\n"
-            f"semi join (select hash({k}) as _h from ({passing}) q group by _h "
-            f"having count(*) > 1) d on hash({p_k}) = d._h\n"
+            f"semi join (\n    {slices}\n) d on hash({p_k}) = d._h\n"
             f"group by {k} having count(*) > 1"
         )
         stmts.append(
@@ -292,7 +310,10 @@ def derivation_fingerprint(source: str, fx: FxRule | None = None) -> str:
     """Changes whenever the SQL of the derivation changes (new contract, new rules, another
     reporting currency or time zone) or, for a money source, the rates' coverage."""
     coverage = fx.coverage if fx is not None and SOURCES[source].fx_date else ""
+    # The typing of kept files' native values (kept.typed_branches) is part of it too.
+    native = frozenset(c.name for c in SOURCES[source].columns if c.type in NATIVE_TYPES)
     text = "\n;\n".join([DERIVATION_VERSION, *derivation_statements(source, fx=fx),
+                         typed_select_sql(source, "l", native=native),
                          *publish_statements(source), coverage])
     return "derived:" + hashlib.sha256(text.encode()).hexdigest()[:16]
 
@@ -320,7 +341,8 @@ def derive(con: duckdb.DuckDBPyConnection, source: str, fx: FxRule | None = None
     before = scalar(con, "select current_setting('preserve_insertion_order')")
     con.execute("set preserve_insertion_order = false")
     try:
-        for stmt in derivation_statements(source, fx=fx):
+        for stmt in derivation_statements(source, fx=fx,
+                                          branches=kept.typed_branches(con, source)):
             con.execute(stmt)
         for stmt in publish_statements(source):
             con.execute(stmt)

@@ -197,13 +197,30 @@ def view_sql(source: str, kept: list[tuple[str, str]], folder: Path | None) -> s
     of each schema. ``kept``: the source's (copy, columns) in ``first_rid`` order;
     ``folder``: the warehouse's folder of kept files (raises
     :class:`KeptFilesMissingError` when a copy is not in it)."""
-    from dagster_project.ingest.readers import kept_select
+    return "\nunion all\n".join(sql for sql, _ in _branches(source, kept, folder))
+
+
+def typed_branches(con: duckdb.DuckDBPyConnection, source: str
+                   ) -> list[tuple[str, frozenset[str]]]:
+    """The parts of ``landed.<source>`` (the rows table, then the kept files of each
+    schema), each as a SELECT with the names of the contract columns it gives as their
+    typed values rather than as text (``readers.native_columns``): what a full derive
+    types, without writing and parsing the text of those columns."""
+    kept = [(str(copy), str(columns)) for copy, columns in con.execute(
+        f"select copy, columns from {REGISTRY} where source = ? order by first_rid",
+        [source]).fetchall()]
+    return _branches(source, kept, kept_dir(con) if kept else None, native=True)
+
+
+def _branches(source: str, kept: list[tuple[str, str]], folder: Path | None,
+              native: bool = False) -> list[tuple[str, frozenset[str]]]:
+    from dagster_project.ingest.readers import kept_select, native_columns
 
     cols = landed_columns(source)
     quoted = ", ".join(f'"{c}"' for c in cols)
-    parts = [f"select {quoted}, rowid as _rid from {landed_rows_table(source)}"]
+    parts = [(f"select {quoted}, rowid as _rid from {landed_rows_table(source)}", frozenset())]
     if not kept or folder is None:
-        return parts[0]
+        return parts
     folder = folder / source
     missing = [c for c, _ in kept if not (folder / c).is_file()]
     if missing:
@@ -219,14 +236,14 @@ def view_sql(source: str, kept: list[tuple[str, str]], folder: Path | None) -> s
               f"from {REGISTRY} where source = {quote_literal(source)}) r")
     for key, paths in groups.items():
         schema = [(str(n), str(t)) for n, t in json.loads(key)]
-        values = kept_select(source, schema)
+        values = kept_select(source, schema, native)
         select = ", ".join(f"{values[c]} as \"{c}\"" for c in cols)
         listed = "[" + ", ".join(quote_literal(p) for p in paths) + "]"
-        parts.append(
-            f"select {select}, -(r.first_rid + p.file_row_number) - 1 as _rid\n"
-            f"from read_parquet({listed}, hive_partitioning=false, file_row_number=true, "
-            f"filename=true) p\njoin {owners} on r._path = p.filename")
-    return "\nunion all\n".join(parts)
+        sql = (f"select {select}, -(r.first_rid + p.file_row_number) - 1 as _rid\n"
+               f"from read_parquet({listed}, hive_partitioning=false, file_row_number=true, "
+               f"filename=true) p\njoin {owners} on r._path = p.filename")
+        parts.append((sql, native_columns(source, schema) if native else frozenset()))
+    return parts
 
 
 def refresh_views(con: duckdb.DuckDBPyConnection, sources: list[str],
@@ -258,4 +275,4 @@ def refresh_views(con: duckdb.DuckDBPyConnection, sources: list[str],
 
 
 __all__ = ["REGISTRY", "CorruptParquetError", "KeptFilesMissingError", "copy_warehouse", "forget",
-           "keep", "kept_dir", "refresh_views", "sweep", "view_sql"]
+           "keep", "kept_dir", "refresh_views", "sweep", "typed_branches", "view_sql"]

@@ -44,7 +44,7 @@ from pathlib import Path
 
 import duckdb
 
-from dagster_project.contract import SOURCES, quote_literal
+from dagster_project.contract import SOURCES, quote_literal, reads_natively
 from dagster_project.ingest import kept
 from dagster_project.ingest.files import Fingerprint, LandingFile, write_with_lf_line_ends
 from dagster_project.ingest.redact import redact_sql
@@ -542,13 +542,31 @@ def keepable(schema: list[tuple[str, str]], cmap: ColumnMap) -> bool:
     return not ({"file_row_number", "filename"} & names) and not cmap.missing_required
 
 
-def kept_select(source: str, schema: list[tuple[str, str]]) -> dict[str, str]:
+def native_columns(source: str, schema: list[tuple[str, str]]) -> frozenset[str]:
+    """The contract columns that a kept file of this schema holds as their typed values
+    (``contract.reads_natively``): the column that lands as each (the first of its name)
+    has that type."""
+    src = SOURCES[source]
+    first: dict[str, str] = {}
+    for name, sql_type in schema:
+        first.setdefault(name.strip().lower(), sql_type)
+    return frozenset(c.name for c in src.columns
+                     if c.name.lower() in first and reads_natively(c, first[c.name.lower()]))
+
+
+def kept_select(source: str, schema: list[tuple[str, str]], native: bool = False
+                ) -> dict[str, str]:
     """SQL of each landed column for a kept file of this schema, over its read ``p``
     (with file_row_number) and its ``landed.parquet_files`` row ``r``: the same values
-    :func:`load_parquet` would land as text."""
+    :func:`load_parquet` would land as text; with ``native``, the :func:`native_columns`
+    as the file holds them (for ``contract.typed_select_sql``)."""
     cmap = map_columns(source, _parquet_found(schema))
     null = "cast(NULL as varchar)"
     values = {c: cmap.exprs.get(c, null) for c in SOURCES[source].column_names}
+    if native:
+        names = {name.strip().lower(): name for name, _ in reversed(schema)}
+        for c in native_columns(source, schema):
+            values[c] = f"p.{ident(names[c.lower()])}"
     extra = _extra_object(cmap.extra)
     values.update({
         "_file": "r.file",

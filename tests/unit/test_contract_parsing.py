@@ -9,7 +9,13 @@ from datetime import datetime
 
 import duckdb
 
-from dagster_project.contract import Column, plain_timestamp_guard, typed_expression
+from dagster_project.contract import (
+    NATIVE_TYPES,
+    Column,
+    plain_timestamp_guard,
+    reads_natively,
+    typed_expression,
+)
 
 SHAPES = [
     "2024-01-01 00:16:29", "2024-1-1 1:2:3", "2024-01-01T00:16:29", "2024-01-01T00:16:29Z",
@@ -86,3 +92,35 @@ def test_timestamps_parse_as_the_timestamptz_parse_does() -> None:
     assert at["2024-01-01 24:00:00"] == datetime(2024, 1, 2)
     assert at["2023-02-29 12:00:00"] is None
     assert at["epoch"] == datetime(1970, 1, 1)  # strptime alone gives 1900-01-01
+
+
+def test_native_values_are_what_their_text_would_be_typed_as() -> None:
+    """A kept Parquet file's TIMESTAMP and DATE values are taken as they are
+    (contract.NATIVE_TYPES): for every value of those types (both ends of the range,
+    infinities, years before 1000 and after 9999, BC, fractions, 200,000 random instants)
+    typing DuckDB's text of the value gives the value itself, and the rules see a missing
+    value where the text would be missing."""
+    con = duckdb.connect()
+    con.execute("set TimeZone='UTC'")
+    con.execute("""create table t as select * from (values
+        (timestamp '0001-01-01 00:00:00'), (timestamp '0999-12-31 23:59:59.999999'),
+        (timestamp '9999-12-31 23:59:59.999999'), (timestamp '2024-01-01 00:00:00.5'),
+        (timestamp '2024-02-29 12:00:00.000001'), (timestamp '1970-01-01'),
+        (timestamp '10000-01-01'), (timestamp 'infinity'), (timestamp '-infinity'),
+        (timestamp '0044-03-15 (BC)'), (timestamp '294246-12-31 23:59:59'), (null)) v(x)
+        union all select timestamp '0001-01-01' + to_microseconds(
+            cast(random() * 315537897599999999 as bigint)) from range(200000)""")
+    con.execute("create table d as select cast(x as date) as x from t")
+    for kind, table in (("timestamp", "t"), ("date", "d")):
+        col = Column("x", kind, required=True)
+        assert reads_natively(col, NATIVE_TYPES[kind])
+        assert not reads_natively(col, "VARCHAR")
+        text, native = typed_expression(col), typed_expression(col, native=True)
+        assert "x" in native and "varchar" not in native.lower()
+        differ, nulls, total = con.execute(
+            f"select count(*) filter (where {text} is distinct from {native} "
+            f"or {native} is distinct from x), count(*) filter (where {native} is null), "
+            f"count(*) from {table}").fetchone()
+        assert (differ, nulls, total) == (0, 1, 200_012), kind
+    assert not reads_natively(Column("x", "timestamp"), "TIMESTAMP_NS")
+    assert not reads_natively(Column("x", "text"), "VARCHAR")

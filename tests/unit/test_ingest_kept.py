@@ -60,9 +60,20 @@ def test_kept_files_read_as_the_text_rows_they_would_have_landed(
     parquet(tmp_path, "dt=2024-01-04/d.parquet", "select 'e4_0' as event_id, '' as event_name, "
             "timestamp '2024-01-04 00:00:00' as occurred_at, NULL as user_id, "
             "NULL as anonymous_id, 'not json' as properties")
+    # A missing timestamp in a file that holds timestamps, and timestamps as text.
+    parquet(tmp_path, "dt=2024-01-05/e.parquet", events(5, 1) + " union all select 'e5_9', "
+            "'logged_in', NULL, 'u9', NULL, NULL")
+    parquet(tmp_path, "dt=2024-01-05/f.parquet", "select 'e5_8' as event_id, 'logged_in' as "
+            "event_name, '2024-01-05T10:00:00+01:00' as occurred_at, 'u8' as user_id, "
+            "NULL as anonymous_id, NULL as properties")
 
     keeping = duckdb.connect()
     ingest_source(keeping, tmp_path, "product_events", now=NOW)
+    # The derive types a kept file's timestamps as the file holds them (not their text):
+    # the rows table, then one part per schema, the text timestamps of f.parquet as text.
+    assert [native for _, native in kept.typed_branches(keeping, "product_events")] == [
+        frozenset(), frozenset({"occurred_at"}), frozenset({"occurred_at"}),
+        frozenset({"occurred_at"}), frozenset()]
     monkeypatch.setattr(readers, "keepable", lambda schema, cmap: False)
     text = duckdb.connect()
     ingest_source(text, tmp_path, "product_events", now=NOW)
@@ -74,18 +85,29 @@ def test_kept_files_read_as_the_text_rows_they_would_have_landed(
     assert registered(keeping) == [("product_events/dt=2024-01-01/a.parquet", 4, 0),
                                    ("product_events/dt=2024-01-02/b.parquet", 4, 4),
                                    ("product_events/dt=2024-01-03/c.parquet", 2, 8),
-                                   ("product_events/dt=2024-01-04/d.parquet", 1, 10)]
-    assert len(copies(keeping)) == 4
-    assert text.execute("select count(*) from landed.product_events_rows").fetchall() == [(11,)]
+                                   ("product_events/dt=2024-01-04/d.parquet", 1, 10),
+                                   ("product_events/dt=2024-01-05/e.parquet", 2, 11),
+                                   ("product_events/dt=2024-01-05/f.parquet", 1, 13)]
+    assert len(copies(keeping)) == 6
+    assert text.execute("select count(*) from landed.product_events_rows").fetchall() == [(14,)]
     assert registered(text) == []
-    # The numbers, by hand: 11 landed; e1_0 twice with different content (both out); d's
-    # one row has no event_name and a properties value that is not JSON.
+    # The numbers, by hand: 14 landed; e1_0 twice with different content (both out); d's
+    # one row has no event_name and a properties value that is not JSON; e5_9 has no
+    # occurred_at.
     assert keeping.execute(LOG).fetchall() == [
         ("product_events/dt=2024-01-01/a.parquet", 4, 3, 1, "ingested"),
         ("product_events/dt=2024-01-02/b.parquet", 4, 3, 1, "ingested"),
         ("product_events/dt=2024-01-03/c.parquet", 2, 2, 0, "ingested"),
         ("product_events/dt=2024-01-04/d.parquet", 1, 0, 1, "ingested"),
+        ("product_events/dt=2024-01-05/e.parquet", 2, 1, 1, "ingested"),
+        ("product_events/dt=2024-01-05/f.parquet", 1, 1, 0, "ingested"),
     ]
+    assert keeping.execute(
+        "select line, reason from ops.quarantine where file like '%e.parquet'").fetchall() == [
+        (2, "missing required value in column occurred_at")]
+    assert keeping.execute(
+        "select occurred_at from raw.product_events where event_id = 'e5_8'").fetchall() == [
+        (datetime(2024, 1, 5, 9, 0, 0),)]
     assert keeping.execute(
         "select _line, occurred_at, anonymous_id, _extra from landed.product_events "
         "where _file like '%c.parquet' order by _line").fetchall() == [
