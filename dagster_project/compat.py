@@ -67,6 +67,15 @@ The patches:
   in-memory bytecode cache. GX makes a new environment for every Data Docs page it
   renders and compiles its templates again each time (~0.1 s a page, ~20 pages a build);
   Jinja checks each cached template against its source, so a cached one is never stale.
+- altair 6.3, ``lean_chart_copies()`` (applied when the KPI report is drawn, checked
+  there): Altair's deep copy of a chart (``altair.utils.schemapi._deep_copy``, on every
+  layer, ``properties`` and ``to_dict``) made each copied object by calling its class again,
+  and a ``LayerChart``'s constructor copies its layers and lifts their parameters once more,
+  so a copy of nested layers redid that work at every level (~390,000 calls a report).
+  The patched copy makes the same objects (their arguments deep-copied the same way, those
+  in ``by_ref`` shared) without calling the constructors: a chart being copied has been
+  constructed already. The report's 36 specs are the same (tested); its drawing ~0.5 ->
+  ~0.3 s.
 """
 
 from __future__ import annotations
@@ -81,7 +90,7 @@ from dagster_project.errors import MetricsError
 
 # package -> the release line the patches were written and checked for
 TARGETS = {"dagster": "1.13", "dagster-dbt": "0.29", "dbt-duckdb": "1.11", "dbt-core": "1.11",
-           "great-expectations": "1.24"}
+           "great-expectations": "1.24", "altair": "6.3"}
 # Versions checked when the definitions load, with the internals of INTERNALS_AT_START_UP;
 # dbt-duckdb's internals in the dbt processes; great-expectations when GX is first used.
 AT_START_UP = ("dagster", "dagster-dbt", "dbt-duckdb", "dbt-core")
@@ -101,6 +110,7 @@ PATCHES = {
     "dbt-core": "prepare_dbt (dbt.cli.requires.parse_manifest, dbt.task.runnable.write_manifest, "
                 "Compiler.write_graph_file)",
     "great-expectations": "cache_gx_templates (DefaultJinjaView.__init__)",
+    "altair": "lean_chart_copies (altair.utils.schemapi._deep_copy)",
 }
 
 
@@ -157,6 +167,10 @@ def _internals(package: str) -> list[tuple[Any, str]]:
         from great_expectations.render.view.view import DefaultJinjaView
 
         return [(DefaultJinjaView, "__init__"), (DefaultJinjaView, "_get_template")]
+    if package == "altair":
+        from altair.utils import schemapi
+
+        return [(schemapi, "_deep_copy"), (schemapi.SchemaBase, "copy")]
     if package == "dbt-core":
         import dbt.cli.requires
         import dbt.parser.manifest
@@ -457,3 +471,33 @@ def cache_gx_templates() -> None:
     __init__._product_metrics = True  # type: ignore[attr-defined]
     __init__.__wrapped__ = original  # type: ignore[attr-defined]
     DefaultJinjaView.__init__ = __init__  # type: ignore[method-assign]
+
+
+def lean_chart_copies() -> None:
+    """Altair's deep copy of charts without calling their constructors (idempotent)."""
+    from altair.utils import schemapi
+
+    if getattr(schemapi._deep_copy, "_product_metrics", False):
+        return
+    schema_base = schemapi.SchemaBase
+
+    def _deep_copy(obj: Any, by_ref: set[str]) -> Any:
+        if isinstance(obj, schema_base):
+            copier = getattr(obj, "__deepcopy__", None)
+            if copier:
+                with schemapi.debug_mode(False):
+                    return copier(obj)
+            new = object.__new__(obj.__class__)
+            object.__setattr__(new, "_args", tuple(_deep_copy(a, by_ref) for a in obj._args))
+            object.__setattr__(new, "_kwds", {
+                k: (v if k in by_ref else _deep_copy(v, by_ref)) for k, v in obj._kwds.items()})
+            return new
+        if isinstance(obj, list):
+            return [_deep_copy(v, by_ref) for v in obj]
+        if isinstance(obj, dict):
+            return {k: (v if k in by_ref else _deep_copy(v, by_ref)) for k, v in obj.items()}
+        return obj
+
+    _deep_copy._product_metrics = True  # type: ignore[attr-defined]
+    _deep_copy.__wrapped__ = schemapi._deep_copy  # type: ignore[attr-defined]
+    schemapi._deep_copy = _deep_copy

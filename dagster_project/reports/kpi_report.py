@@ -124,6 +124,10 @@ def render_report(
     manifest) let the page's filters slice the rates by the semantic layer's definitions."""
     import altair as alt
 
+    from dagster_project.compat import check, lean_chart_copies
+
+    check(["altair"])
+    lean_chart_copies()
     # Altair checks every chart object against the Vega-Lite schema as it is made (its
     # "debug mode": ~0.2 s a report); the tests check every finished spec instead
     # (charts.schema_errors).

@@ -143,3 +143,40 @@ def test_dbt_closes_the_database_before_its_process_ends(server, tmp_path, serve
     assert used.exists() == served
     if served:
         assert len(json.loads(used.read_text())) >= 10
+
+
+def _cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def test_a_waiting_server_imports_dbt_when_told_or_when_a_command_comes(tmp_path):
+    """With ``after``, the server imports nothing of dbt until ``after`` returns (its CPU
+    time stays that of a bare Python start while it waits; dbt's import costs seconds),
+    then serves as before; a command that comes while it still waits is served at once."""
+    import threading
+    import time
+
+    release = threading.Event()
+    called = threading.Event()
+
+    def after() -> None:
+        called.set()
+        release.wait(60)
+
+    with dbt_server.running(after=after) as running:
+        assert running is not None
+        assert called.wait(10)
+        time.sleep(1.0)
+        assert _cpu_seconds(running._proc.pid) < 0.6  # waiting, dbt not imported
+        release.set()
+        listed = _run(SERVED, running.path, "--help")
+        assert listed.returncode == 0 and "Commands:" in listed.stdout
+        assert _cpu_seconds(running._proc.pid) > 0.6  # dbt imported
+
+    never = threading.Event()
+    with dbt_server.running(after=lambda: never.wait(60)) as waiting:
+        assert waiting is not None
+        listed = _run(SERVED, waiting.path, "--help")  # before ``after`` returned
+        assert listed.returncode == 0 and "Commands:" in listed.stdout
+    never.set()

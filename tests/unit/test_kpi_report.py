@@ -601,3 +601,37 @@ def test_mrr_by_plan_tier_stacks_the_tiers_and_the_plan_filter_keeps_one_plan(
         ("Feb 24", "Growth", "Growth monthly", 120.0),
         ("Jan 24", "Growth", "Growth annual", 50.0),
         ("Jan 24", "Growth", "Growth monthly", 100.0)]
+
+
+
+def test_altairs_lean_copies_give_the_same_charts(tmp_path: Path,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """compat.lean_chart_copies (Altair's deep copy without calling constructors) changes no
+    chart of the report: every spec equals the one Altair's own copy makes, but for the
+    names Altair hashes for its views and parameters (which differ from one rendering to
+    the next even with its own copy), compared by order of appearance."""
+    import json
+    import re
+
+    from altair.utils import schemapi
+
+    from dagster_project import compat
+
+    serving = _serving(tmp_path / "serving.duckdb")
+
+    def specs() -> list[str]:
+        report = _report(serving)
+        figures = [c for p in report.panels for c in p.svgs if isinstance(c, Figure)]
+        figures += [t.spark for t in report.tiles if isinstance(t.spark, Figure)]
+        names: dict[str, str] = {}
+        return [re.sub(r"(?:view|param)_[0-9a-f]{16}|(?:view|param)_\d+",
+                       lambda m: names.setdefault(m.group(0), f"name{len(names)}"),
+                       json.dumps(f.spec, sort_keys=True, default=str)) for f in figures]
+
+    lean = specs()  # rendering applies the patch
+    assert schemapi._deep_copy._product_metrics
+    monkeypatch.setattr(schemapi, "_deep_copy", schemapi._deep_copy.__wrapped__)
+    monkeypatch.setattr(compat, "lean_chart_copies", lambda: None)
+    own = specs()
+    assert not getattr(schemapi._deep_copy, "_product_metrics", False)
+    assert len(own) >= 15 and lean == own
