@@ -365,23 +365,9 @@ def _run_build_locked(settings: Settings, full_refresh: bool,
     # of the next (~1.5 s off a build that writes the report); and dbt, whose command then
     # starts as a fork of that warm process (~3 s off every build).
     # The server also warms dbt's caches from the dbt step's partial parse.
-    # The server imports dbt once GX's worker has imported GX (or when the dbt step comes
-    # first): two imports and the build's start-up on 2 cores, one at a time.
-    with gx_worker.running() as gx, dbt_server.running(
-            DBT_BUILD_TARGET / "partial_parse.msgpack", after=lambda: _ready(gx)), (
+    with dbt_server.running(DBT_BUILD_TARGET / "partial_parse.msgpack"), gx_worker.running(), (
             svg_worker.running() if settings.kpi_report else contextlib.nullcontext()):
         return _execute(settings, full_refresh, backfill, echo, progress)
-
-
-def _ready(worker: object) -> None:
-    """Wait until a worker has started (it answers once its imports are done)."""
-    import contextlib
-
-    from dagster_project.workers import PipeWorker, WorkerGone
-
-    if isinstance(worker, PipeWorker):
-        with contextlib.suppress(WorkerGone):
-            worker.call("ping")
 
 
 def _execute(settings: Settings, full_refresh: bool, backfill: tuple[str, str] | None,

@@ -39,7 +39,7 @@ import socket
 import sys
 import tempfile
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 from dagster_project.workers import STOP_TIMEOUT, exit_now
@@ -48,7 +48,12 @@ ENV_VAR = "METRICS_DBT_SERVER"
 # The partial parse the server warms dbt's caches from (dbt_cli.warm_caches): the one the
 # build's dbt step will read.
 WARM_FROM_VAR = "METRICS_DBT_WARM_FROM"
-AFTER_GO_VAR = "METRICS_DBT_IMPORT_AFTER_GO"
+# The niceness of the thread that imports dbt and warms its caches. On 2 cores the build's
+# start-up and ingestion, Great Expectations' import in its worker and this import would
+# share them three ways; at a lower priority the import takes what the others leave and is
+# still done before the dbt step (a small build ~12.7 -> ~11.7 s, A/B alternations).
+# The dbt commands, forked from the main thread, run at the build's priority.
+WARM_NICENESS = 10
 _HEADER = 8
 _POLL_SECONDS = 0.2
 
@@ -209,20 +214,28 @@ def _serve_one(conn: socket.socket, listener: socket.socket) -> None:
 
 
 def serve(listener_fd: int) -> None:
-    """Import dbt, then run each command that arrives on the listening socket
-    ``listener_fd`` in a child, one at a time, until stdin closes."""
+    """Import dbt (on a thread of lower priority: ``WARM_NICENESS``), then run each command
+    that arrives on the listening socket ``listener_fd`` in a child, one at a time, until
+    stdin closes."""
     listener = socket.socket(fileno=listener_fd)
     stdin = sys.stdin.fileno()
-    if os.environ.get(AFTER_GO_VAR):
-        readable, _, _ = select.select([listener, stdin], [], [])
-        if stdin in readable and not os.read(stdin, 1024):
-            return  # the build ended before it needed dbt
-    from dagster_project.dbt_cli import warm_caches, warm_up
 
-    warm_up()
-    warm_from = os.environ.get(WARM_FROM_VAR)
-    warm_caches(Path(warm_from) if warm_from else None,
-                pending=lambda: bool(select.select([listener, stdin], [], [], 0)[0]))
+    def warm() -> None:
+        # This thread only, at a lower priority: a command forks from the main thread,
+        # whose priority is the build's.
+        with contextlib.suppress(OSError):
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), WARM_NICENESS)
+        from dagster_project.dbt_cli import warm_caches, warm_up
+
+        warm_up()
+        warm_from = os.environ.get(WARM_FROM_VAR)
+        warm_caches(Path(warm_from) if warm_from else None,
+                    pending=lambda: bool(select.select([listener, stdin], [], [], 0)[0]))
+
+    # Joined before the first fork: the server forks only while it runs no other thread.
+    warming = threading.Thread(target=warm, name="dbt import")
+    warming.start()
+    warming.join()
     while True:
         readable, _, _ = select.select([listener, stdin], [], [])
         if stdin in readable and not os.read(stdin, 1024):
@@ -234,10 +247,9 @@ def serve(listener_fd: int) -> None:
 
 
 class Server:
-    """The server process of one build (:func:`running`); with ``wait``, it imports dbt
-    only once told to (:meth:`go`) or when a command comes, whichever is first."""
+    """The server process of one build (:func:`running`)."""
 
-    def __init__(self, warm_from: Path | None = None, wait: bool = False) -> None:
+    def __init__(self, warm_from: Path | None = None) -> None:
         import subprocess
 
         self._dir = tempfile.mkdtemp(prefix="pm-dbt-")
@@ -254,19 +266,11 @@ class Server:
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,
                 env={**os.environ, "PYTHONWARNINGS": "ignore",
-                     **({WARM_FROM_VAR: str(warm_from)} if warm_from else {}),
-                     **({AFTER_GO_VAR: "1"} if wait else {})},
+                     **({WARM_FROM_VAR: str(warm_from)} if warm_from else {})},
                 pass_fds=(listener.fileno(),),
             )
         finally:
             listener.close()
-
-    def go(self) -> None:
-        """Let a server started to ``wait`` import dbt now (no-op otherwise)."""
-        with contextlib.suppress(OSError, ValueError):
-            assert self._proc.stdin is not None
-            self._proc.stdin.write(b"g")
-            self._proc.stdin.flush()
 
     def stop(self) -> None:
         import shutil
@@ -284,33 +288,16 @@ class Server:
 
 
 @contextlib.contextmanager
-def running(warm_from: Path | None = None,
-            after: Callable[[], object] | None = None) -> Iterator[Server | None]:
+def running(warm_from: Path | None = None) -> Iterator[Server | None]:
     """A dbt server for the commands this process launches while inside (their
     ``product-metrics-dbt`` finds it through ``METRICS_DBT_SERVER``); nothing where the
     platform has none (:func:`available`) or it is turned off (``METRICS_DBT_SERVER=off``).
     Once it has imported dbt, and until a command comes, it warms dbt's caches from the
-    partial parse ``warm_from`` (:func:`dagster_project.dbt_cli.warm_caches`).
-
-    ``after``: the server imports dbt once ``after()`` has returned (called on a thread of
-    this process; an exception counts as returned), or as soon as a command comes. The
-    build waits for Great Expectations' worker to be ready: on 2 cores, the two imports
-    (~2 s and ~2.3 s of CPU) and the build's own start-up no longer share them three ways
-    (~1 s off a small build, four A/B alternations)."""
+    partial parse ``warm_from`` (:func:`dagster_project.dbt_cli.warm_caches`)."""
     if not available() or os.environ.get(ENV_VAR) == "off":
         yield None
         return
-    server = Server(warm_from, wait=after is not None)
-    if after is not None:
-        import threading
-
-        def go_after() -> None:
-            try:
-                after()
-            finally:
-                server.go()
-
-        threading.Thread(target=go_after, name="dbt server start", daemon=True).start()
+    server = Server(warm_from)
     before = os.environ.get(ENV_VAR)
     os.environ[ENV_VAR] = server.path
     try:

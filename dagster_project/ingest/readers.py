@@ -379,7 +379,7 @@ def _json_lines_sql(files: list[LandingFile]) -> str:
     listed = "[" + ", ".join(quote_literal(str(f.path)) for f in files) + "]"
     return f"""create or replace temp table {_ROWS} as
         select line, {"filename, " if several else ""}ordinality,
-               case when json_valid(line) then json_type(line) end as jtype
+               try(json_type(line)) as jtype
         from read_csv({listed}, columns={{'line': 'VARCHAR'}}, header=false,
             auto_detect=false, delim=chr(1), quote='', escape='', strict_mode=false,
             new_line='\\r\\n', encoding='utf-8', filename={str(several).lower()},

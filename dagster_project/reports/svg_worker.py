@@ -49,6 +49,11 @@ def ahead(spec_json: str, vl_version: str) -> Callable[[], str | None] | None:
 
 
 def main() -> None:
+    import os
+
+    # Its engine starts while the build starts and ingests, and it draws only at the end:
+    # at a lower priority it takes only the CPU the build leaves.
+    os.nice(10)
     import vl_convert
 
     from dagster_project.reports.charts import VL_VERSION

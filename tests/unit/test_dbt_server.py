@@ -145,38 +145,34 @@ def test_dbt_closes_the_database_before_its_process_ends(server, tmp_path, serve
         assert len(json.loads(used.read_text())) >= 10
 
 
-def _cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+def _niceness(pid: int, tid: int) -> int:
+    fields = Path(f"/proc/{pid}/task/{tid}/stat").read_text().rsplit(")", 1)[1].split()
+    return int(fields[16])
 
 
-def test_a_waiting_server_imports_dbt_when_told_or_when_a_command_comes(tmp_path):
-    """With ``after``, the server imports nothing of dbt until ``after`` returns (its CPU
-    time stays that of a bare Python start while it waits; dbt's import costs seconds),
-    then serves as before; a command that comes while it still waits is served at once."""
-    import threading
+def test_dbt_is_imported_at_a_lower_priority_and_commands_run_at_the_builds():
+    """The server imports dbt on a thread of its own at niceness WARM_NICENESS (taking only
+    the CPU the build leaves), while its main thread, from which every command forks (a
+    child has its parent thread's priority), keeps the build's; a command is served."""
     import time
 
-    release = threading.Event()
-    called = threading.Event()
-
-    def after() -> None:
-        called.set()
-        release.wait(60)
-
-    with dbt_server.running(after=after) as running:
+    with dbt_server.running() as running:
         assert running is not None
-        assert called.wait(10)
-        time.sleep(1.0)
-        assert _cpu_seconds(running._proc.pid) < 0.6  # waiting, dbt not imported
-        release.set()
+        pid = running._proc.pid
+        seen: dict[int, int] = {}
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and not any(t != pid for t in seen):
+            for task in Path(f"/proc/{pid}/task").iterdir():
+                try:
+                    seen[int(task.name)] = _niceness(pid, int(task.name))
+                except (OSError, IndexError):
+                    pass
+            time.sleep(0.01)
+        importing = {nice for tid, nice in seen.items() if tid != pid}
+        assert importing == {dbt_server.WARM_NICENESS}
+        assert seen[pid] == os.getpriority(os.PRIO_PROCESS, 0)
         listed = _run(SERVED, running.path, "--help")
         assert listed.returncode == 0 and "Commands:" in listed.stdout
-        assert _cpu_seconds(running._proc.pid) > 0.6  # dbt imported
-
-    never = threading.Event()
-    with dbt_server.running(after=lambda: never.wait(60)) as waiting:
-        assert waiting is not None
-        listed = _run(SERVED, waiting.path, "--help")  # before ``after`` returned
-        assert listed.returncode == 0 and "Commands:" in listed.stdout
-    never.set()
+        assert [t.name for t in Path(f"/proc/{pid}/task").iterdir()] == [str(pid)]
+        assert _niceness(pid, pid) == os.getpriority(os.PRIO_PROCESS, 0)

@@ -5,6 +5,7 @@ that died half-way, is the report drawn without."""
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 
@@ -57,6 +58,9 @@ def test_an_error_in_the_worker_reaches_the_caller_and_the_worker_goes_on() -> N
         with pytest.raises(ValueError, match="unknown operation 'nope'"):
             worker.call("nope")
         assert worker.call("ping") == "pong" and svg_worker.current() is worker
+        # It draws at a lower priority than the build (it warms up while the build runs).
+        assert os.getpriority(os.PRIO_PROCESS, worker._proc.pid) == min(
+            19, os.getpriority(os.PRIO_PROCESS, 0) + 10)
     assert not worker.alive and svg_worker.current() is None
 
 
