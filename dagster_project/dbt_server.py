@@ -220,22 +220,29 @@ def serve(listener_fd: int) -> None:
     listener = socket.socket(fileno=listener_fd)
     stdin = sys.stdin.fileno()
 
+    failed: list[BaseException] = []
+
     def warm() -> None:
         # This thread only, at a lower priority: a command forks from the main thread,
         # whose priority is the build's.
         with contextlib.suppress(OSError):
             os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), WARM_NICENESS)
-        from dagster_project.dbt_cli import warm_caches, warm_up
+        try:
+            from dagster_project.dbt_cli import warm_caches, warm_up
 
-        warm_up()
-        warm_from = os.environ.get(WARM_FROM_VAR)
-        warm_caches(Path(warm_from) if warm_from else None,
-                    pending=lambda: bool(select.select([listener, stdin], [], [], 0)[0]))
+            warm_up()
+            warm_from = os.environ.get(WARM_FROM_VAR)
+            warm_caches(Path(warm_from) if warm_from else None,
+                        pending=lambda: bool(select.select([listener, stdin], [], [], 0)[0]))
+        except BaseException as exc:  # noqa: BLE001 - raised below, on the main thread
+            failed.append(exc)
 
     # Joined before the first fork: the server forks only while it runs no other thread.
     warming = threading.Thread(target=warm, name="dbt import")
     warming.start()
     warming.join()
+    if failed:  # e.g. a dbt-duckdb the patches do not know: no server, the client runs dbt
+        raise failed[0]
     while True:
         readable, _, _ = select.select([listener, stdin], [], [])
         if stdin in readable and not os.read(stdin, 1024):
