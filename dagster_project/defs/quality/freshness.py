@@ -93,8 +93,13 @@ def build_freshness_checks(sources: list[str]) -> list[dg.AssetChecksDefinition]
                           description="Freshness of every landing source (warnings)")
     def landing_freshness(context: dg.AssetCheckExecutionContext):
         now = time.time()
-        for check_key in context.selected_asset_check_keys:
-            source = check_key.asset_key.path[-1]
+        selected = context.selected_asset_check_keys
+        # In the sources' order (a set's order changes from process to process, and the
+        # build summary lists the warnings in the order they came).
+        for source in sources:
+            check_key = dg.AssetCheckKey(dg.AssetKey(["raw", source]), CHECK)
+            if check_key not in selected:
+                continue
             passed, description, meta = judge(
                 source, _updated(context.instance, check_key.asset_key), now)
             yield dg.AssetCheckResult(passed=passed, description=description, metadata=meta,
