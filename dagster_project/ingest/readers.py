@@ -542,16 +542,20 @@ def keepable(schema: list[tuple[str, str]], cmap: ColumnMap) -> bool:
     return not ({"file_row_number", "filename"} & names) and not cmap.missing_required
 
 
-def native_columns(source: str, schema: list[tuple[str, str]]) -> frozenset[str]:
-    """The contract columns that a kept file of this schema holds as their typed values
-    (``contract.reads_natively``): the column that lands as each (the first of its name)
-    has that type."""
-    src = SOURCES[source]
-    first: dict[str, str] = {}
+def _native_found(source: str, schema: list[tuple[str, str]]) -> dict[str, str]:
+    """Contract column -> the file's column that lands as it (the first of its name, as in
+    :func:`map_columns`), for those the file holds as their typed values
+    (``contract.reads_natively``)."""
+    first: dict[str, tuple[str, str]] = {}
     for name, sql_type in schema:
-        first.setdefault(name.strip().lower(), sql_type)
-    return frozenset(c.name for c in src.columns
-                     if c.name.lower() in first and reads_natively(c, first[c.name.lower()]))
+        first.setdefault(name.strip().lower(), (name, sql_type))
+    return {c.name: first[c.name.lower()][0] for c in SOURCES[source].columns
+            if c.name.lower() in first and reads_natively(c, first[c.name.lower()][1])}
+
+
+def native_columns(source: str, schema: list[tuple[str, str]]) -> frozenset[str]:
+    """The contract columns that a kept file of this schema holds as their typed values."""
+    return frozenset(_native_found(source, schema))
 
 
 def kept_select(source: str, schema: list[tuple[str, str]], native: bool = False
@@ -564,9 +568,8 @@ def kept_select(source: str, schema: list[tuple[str, str]], native: bool = False
     null = "cast(NULL as varchar)"
     values = {c: cmap.exprs.get(c, null) for c in SOURCES[source].column_names}
     if native:
-        names = {name.strip().lower(): name for name, _ in reversed(schema)}
-        for c in native_columns(source, schema):
-            values[c] = f"p.{ident(names[c.lower()])}"
+        for c, found in _native_found(source, schema).items():
+            values[c] = f"p.{ident(found)}"
     extra = _extra_object(cmap.extra)
     values.update({
         "_file": "r.file",

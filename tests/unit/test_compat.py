@@ -16,7 +16,8 @@ def test_the_installed_versions_are_the_ones_the_patches_target() -> None:
 @pytest.mark.parametrize(("package", "found"), [("dagster", "1.14.0"),
                                                 ("dbt-duckdb", "1.12.0"),
                                                 ("dagster-dbt", "0.30.1"),
-                                                ("great-expectations", "1.25.0")])
+                                                ("great-expectations", "1.25.0"),
+                                                ("altair", "6.4.0")])
 def test_another_version_stops_with_the_patch_to_review(package: str, found: str) -> None:
     with pytest.raises(compat.CompatibilityError) as raised:
         compat.check([package], installed={package: found})

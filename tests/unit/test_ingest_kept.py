@@ -60,9 +60,11 @@ def test_kept_files_read_as_the_text_rows_they_would_have_landed(
     parquet(tmp_path, "dt=2024-01-04/d.parquet", "select 'e4_0' as event_id, '' as event_name, "
             "timestamp '2024-01-04 00:00:00' as occurred_at, NULL as user_id, "
             "NULL as anonymous_id, 'not json' as properties")
-    # A missing timestamp in a file that holds timestamps, and timestamps as text.
-    parquet(tmp_path, "dt=2024-01-05/e.parquet", events(5, 1) + " union all select 'e5_9', "
-            "'logged_in', NULL, 'u9', NULL, NULL")
+    # A missing timestamp in a file that holds timestamps (under a name in other case),
+    # and timestamps as text.
+    parquet(tmp_path, "dt=2024-01-05/e.parquet", "select * rename (occurred_at as "
+            "\" Occurred_At\") from (" + events(5, 1) + " union all select 'e5_9', "
+            "'logged_in', NULL, 'u9', NULL, NULL)")
     parquet(tmp_path, "dt=2024-01-05/f.parquet", "select 'e5_8' as event_id, 'logged_in' as "
             "event_name, '2024-01-05T10:00:00+01:00' as occurred_at, 'u8' as user_id, "
             "NULL as anonymous_id, NULL as properties")
@@ -73,7 +75,7 @@ def test_kept_files_read_as_the_text_rows_they_would_have_landed(
     # the rows table, then one part per schema, the text timestamps of f.parquet as text.
     assert [native for _, native in kept.typed_branches(keeping, "product_events")] == [
         frozenset(), frozenset({"occurred_at"}), frozenset({"occurred_at"}),
-        frozenset({"occurred_at"}), frozenset()]
+        frozenset({"occurred_at"}), frozenset({"occurred_at"}), frozenset()]
     monkeypatch.setattr(readers, "keepable", lambda schema, cmap: False)
     text = duckdb.connect()
     ingest_source(text, tmp_path, "product_events", now=NOW)
