@@ -46,3 +46,17 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log):
             return _scope(nodeid)
 
     return FolderScheduling(config, log)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _temporary_folders_under_pytest_s(tmp_path_factory: pytest.TempPathFactory):
+    """Temporary folders made with ``tempfile`` during the tests (the dbt harness's parse
+    target, the kept files of an in-memory warehouse) go under pytest's own folder, which
+    pytest prunes, rather than pile up in the system's: an xdist worker's process ends
+    without running the ``atexit`` handlers that would remove them."""
+    import tempfile
+
+    before = tempfile.tempdir
+    tempfile.tempdir = str(tmp_path_factory.mktemp("tempfile"))
+    yield
+    tempfile.tempdir = before

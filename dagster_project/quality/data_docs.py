@@ -2,11 +2,12 @@
 
 Every suite a check validates is stored in the process's GX context under a run name
 saying what was validated (``raw_invoices batch 12``, ``marts_nps_monthly``) and a batch
-label for the frame (``rows 1 of 3``, ``references customer_id``); the check then renders
-the pages of its own validations (GX's ``build_data_docs`` for those results only) and
-rewrites ``index.html``, a plain list of the newest validations with PASS/FAIL and a link
-to each page, that opens offline (GX's own index, not built, draws its list with scripts
-from public CDNs and is empty offline). A page shows each expectation with its observed value and
+label for the frame (``rows 1 of 3``, ``references customer_id``). Their pages are then
+rendered (GX's ``build_data_docs`` for those results only: by the check itself, or in a
+build by its GX worker once it has nothing else to do, the check naming the pages to come)
+and ``index.html`` is rewritten, a plain list of the newest validations with PASS/FAIL and
+a link to each page, that opens offline (GX's own index, not built, draws its list with
+scripts from public CDNs and is empty offline). A page shows each expectation with its observed value and
 examples of unexpected values; suites never read personal columns, so none appear.
 
 GX's pages take their styles and icons from public CDNs too: offline, the pass/fail
@@ -47,13 +48,22 @@ class Pending:
     success: bool
     failed: list[str]
     time: str
+    rendered: bool = False  # its page is written
+    reported: bool = False  # its page's path was handed out (take_pages)
+    released: bool = False  # it may be rendered at leisure (release)
+
+    @property
+    def page(self) -> str:
+        return _page_path(self.key)
 
 
 @dataclass
 class DataDocs:
-    """The Data Docs site of one folder; ``record`` results, then ``publish`` them."""
+    """The Data Docs site of one folder; ``record`` results, then ``publish`` them (or
+    ``take_pages`` now and ``render`` later)."""
 
     folder: Path
+    # recorded validations whose page is not written or whose path was not handed out yet
     pending: list[Pending] = field(default_factory=list)
     # validations recorded for this folder by the build's GX worker (gx_worker), rendered
     # there by gx_runner.publish_docs
@@ -62,6 +72,11 @@ class DataDocs:
     @property
     def has_pending(self) -> bool:
         return bool(self.pending) or self.recorded_elsewhere > 0
+
+    @property
+    def waiting(self) -> bool:
+        """Released validations whose page is not written yet."""
+        return any(p.released and not p.rendered for p in self.pending)
 
     def record(self, context: Any, suite: str, run: str, label: str, result: Any) -> None:
         """Store one GX validation result under (suite, run, label)."""
@@ -87,26 +102,48 @@ class DataDocs:
     def publish(self, context: Any) -> list[str]:
         """Render the pending validations' pages and the offline index; the pages'
         paths relative to the folder, in the order recorded."""
-        if not self.pending:
-            return []
+        self.render(context)
+        return self.take_pages()
+
+    def take_pages(self) -> list[str]:
+        """The paths (relative to the folder) of the pages of the validations recorded
+        since the last call, in the order recorded, written or not yet (``render``)."""
+        pages = [p.page for p in self.pending if not p.reported]
+        for p in self.pending:
+            p.reported = True
+        self._drop_done()
+        return pages
+
+    def release(self) -> None:
+        """Let the validations recorded so far be rendered at leisure (``render(...,
+        released_only=True)``, which a worker runs when it has nothing else to do)."""
+        for p in self.pending:
+            p.released = True
+
+    def render(self, context: Any, released_only: bool = False) -> bool:
+        """Write the pages of the validations recorded (and released) that have none yet,
+        then the offline index; False when there were none."""
+        todo = [p for p in self.pending if not p.rendered and (p.released or not released_only)]
+        if not todo:
+            return False
         ensure_site(context, self.folder)
-        keys = [p.key for p in self.pending]
-        context.build_data_docs(site_names=[SITE], resource_identifiers=keys, build_index=False)
+        context.build_data_docs(site_names=[SITE], resource_identifiers=[p.key for p in todo],
+                                build_index=False)
         records = self.folder / RECORDS
         records.mkdir(parents=True, exist_ok=True)
-        pages = []
-        for p in self.pending:
-            page = _page_path(p.key)
-            pages.append(page)
+        for p in todo:
             (records / (_safe(f"{p.time}_{p.suite}_{p.run}_{p.label}") + ".json")).write_text(
                 json.dumps({"suite": p.suite, "run": p.run, "label": p.label,
                             "success": p.success, "failed": p.failed, "time": p.time,
-                            "page": page}), encoding="utf-8")
-        for page in pages:
-            style_offline(self.folder / page)
-        self.pending.clear()
+                            "page": p.page}), encoding="utf-8")
+            style_offline(self.folder / p.page)
+            p.rendered = True
+        self._drop_done()
         prune_and_index(self.folder)
-        return pages
+        return True
+
+    def _drop_done(self) -> None:
+        self.pending = [p for p in self.pending if not (p.rendered and p.reported)]
 
 
 # Readable without network (see the module's docstring); selectors are GX 1.x's classes.

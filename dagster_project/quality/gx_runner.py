@@ -220,9 +220,11 @@ def validate_frame(
     )
 
 
-def publish_docs(docs: DataDocs) -> list[str]:
+def publish_docs(docs: DataDocs, later: bool = False) -> list[str]:
     """Render the Data Docs pages of the validations recorded for ``docs`` (in the worker,
-    in this process or both); their paths relative to the folder."""
+    in this process or both); their paths relative to the folder. ``later``: the worker
+    renders its pages once it has nothing else to do (before it stops at the latest), so
+    that a build does not wait for them; their paths are the same."""
     from dagster_project.quality import gx_worker
 
     pages: list[str] = []
@@ -230,7 +232,7 @@ def publish_docs(docs: DataDocs) -> list[str]:
         worker = gx_worker.current()
         if worker is not None:
             try:
-                pages += worker.call("publish", str(docs.folder))
+                pages += worker.call("publish", str(docs.folder), later)
             except gx_worker.WorkerGone:
                 gx_worker.forget()  # its recorded results are gone with it: no pages
         docs.recorded_elsewhere = 0

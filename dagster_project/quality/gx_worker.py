@@ -8,7 +8,9 @@ build`` starts this worker before Dagster starts, so the import runs on the seco
 while the build starts, ingests and runs dbt; by the first check it is done.
 
 The worker owns the GX context: it validates the frames the checks send it and stores the
-results for the Data Docs, and it renders the Data Docs pages on request. The build
+results for the Data Docs, and it renders the Data Docs pages: on request, or, for a
+build's checks, when no request waits (a check gets its pages' paths at once, and the
+build does not wait for GX to write them; ``running`` waits for the last at its end). The build
 process never imports GX. Everything else (reading the warehouse, what to validate, how
 the outcomes become Dagster check results) stays in the build process.
 
@@ -52,11 +54,21 @@ def main() -> None:
             target = gx_runner.DocsTarget(site(folder), run) if folder is not None else None
             return gx_runner.run_gx_here(df, name, expectations, parameters, target, label)
         if operation == "publish":
-            (folder,) = args
+            folder, later = args
+            if later:  # rendered when no request waits (idle), or at the end of input
+                site(folder).release()
+                return site(folder).take_pages()
             return site(folder).publish(gx_runner.gx_context()[0])
         raise ValueError(f"unknown operation {operation!r}")
 
-    serve(handle)
+    def idle() -> bool:
+        """Render one site's released pages; False when none wait."""
+        for folder in docs.values():
+            if folder.waiting:
+                return folder.render(gx_runner.gx_context()[0], released_only=True)
+        return False
+
+    serve(handle, idle)
 
 
 if __name__ == "__main__":

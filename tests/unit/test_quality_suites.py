@@ -173,6 +173,51 @@ def test_quality_new_batch_is_judged_against_earlier_batches(batches, gx_where,
         p for p in pages if "distinct_plan_id" in p)).read_text()
 
 
+def test_quality_a_build_s_pages_are_written_by_the_worker_when_it_has_nothing_to_do(
+        batches, tmp_path: Path) -> None:
+    """A build's check gets its pages' paths at once (publish_docs later=True); the worker
+    writes them when no request waits, and has written them all when it stops."""
+    folder = tmp_path / "quality"
+    with gx_worker.running() as worker:
+        assert worker is not None
+        docs = DataDocs(folder)
+        validate_batch(batches, "subscription_events", load_suite("raw_subscription_events"),
+                       docs=docs)
+        pages = publish_docs(docs, later=True)
+        assert len(pages) == 5 and docs.recorded_elsewhere == 0
+        assert worker.call("flush") is None  # answered once nothing is left to write
+        assert all((folder / p).exists() for p in pages)
+        index = (folder / "index.html").read_text()
+        assert index.count(">FAIL<") == 4 and index.count(">PASS<") == 1
+        # Another batch's pages, not waited for: written before the worker stops.
+        docs = DataDocs(folder)
+        validate_batch(batches, "subscription_events", load_suite("raw_subscription_events"),
+                       docs=docs)
+        more = publish_docs(docs, later=True)
+    assert len(more) == 5 and not set(more) & set(pages)
+    assert all((folder / p).exists() for p in more)
+
+
+def test_quality_data_docs_hand_out_paths_before_the_pages_are_written(
+        batches, tmp_path: Path) -> None:
+    """take_pages names each recorded page once, rendered or not; render(released_only)
+    writes only what was released; a validation leaves ``pending`` once both are done."""
+    docs = DataDocs(tmp_path / "quality")
+    validate_batch(batches, "subscription_events", load_suite("raw_subscription_events"),
+                   docs=docs)
+    from dagster_project.quality.gx_runner import gx_context
+
+    context = gx_context()[0]
+    assert docs.render(context, released_only=True) is False  # nothing released
+    pages = docs.take_pages()
+    assert len(pages) == 5 and docs.take_pages() == []
+    assert not any((docs.folder / p).exists() for p in pages) and len(docs.pending) == 5
+    docs.release()
+    assert docs.waiting and docs.render(context, released_only=True) is True
+    assert all((docs.folder / p).exists() for p in pages)
+    assert docs.pending == [] and not docs.waiting and docs.publish(context) == []
+
+
 def test_quality_a_dead_worker_leaves_gx_to_this_process(batches, tmp_path: Path) -> None:
     with gx_worker.running() as worker:
         assert worker is not None

@@ -50,6 +50,30 @@ def test_large_requests_sent_ahead_come_back_in_order() -> None:
         assert worker.call("ping") == "pong"
 
 
+def test_a_worker_that_reads_nothing_does_not_stop_the_sender() -> None:
+    """Requests wait in the sending process for a thread that writes them: a caller sending
+    more than a pipe holds to a worker that reads nothing yet (here: stopped) goes on at
+    once, and the answers come once the worker runs."""
+    import signal
+    import threading
+
+    with svg_worker.running() as worker:
+        assert worker is not None and worker.call("ping") == "pong"
+        os.kill(worker._proc.pid, signal.SIGSTOP)
+        try:
+            tickets: list[int] = []
+            sender = threading.Thread(target=lambda: tickets.extend(
+                worker.submit("svg", _spec(800, f"#00000{i}"), charts.VL_VERSION)
+                for i in range(8)))  # ~100 kB: more than a pipe holds
+            sender.start()
+            sender.join(timeout=30)
+            assert not sender.is_alive() and len(tickets) == 8
+        finally:
+            os.kill(worker._proc.pid, signal.SIGCONT)
+        assert worker.result(tickets[-1]).count('fill="#000007') == 800
+        assert worker.call("ping") == "pong"
+
+
 def test_an_error_in_the_worker_reaches_the_caller_and_the_worker_goes_on() -> None:
     with svg_worker.running() as worker:
         assert worker is not None

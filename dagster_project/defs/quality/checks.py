@@ -168,14 +168,15 @@ def _docs(settings: Settings) -> Any:
 
 
 def _with_pages(result: Any, docs: Any) -> Any:
-    """The result with the paths of its Data Docs pages (rendered now) in ``extra``."""
+    """The result with the paths of its Data Docs pages in ``extra`` (rendered now, or by
+    the build's GX worker when it has nothing else to do)."""
     import dataclasses
 
     from dagster_project.quality.gx_runner import publish_docs
 
     if not docs.has_pending:
         return result
-    pages = [str(docs.folder / page) for page in publish_docs(docs)]
+    pages = [str(docs.folder / page) for page in publish_docs(docs, later=True)]
     return dataclasses.replace(result, extra={**result.extra, "data_docs": pages})
 
 
