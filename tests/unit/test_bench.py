@@ -96,6 +96,22 @@ def test_a_missed_target_names_its_bottleneck(bench, tmp_path: Path) -> None:
     assert "not measured" in lines[6]
     text = bench.render([small, m])
     assert "| M | 10,000 | 12,000,000 |" in text and "| 30.0x | 6.0 s, 300 MiB | 5% |" in text
+    # Alternated runs at the small scale: the medians are compared (13.0 / 3.2 = 4.06x: a
+    # single pair, 11.5 / 3.4, would read 3.4x), and every run is listed.
+    small.full_runs = [M(11.5, 400, True), M(13.0, 400, True), M(14.0, 400, True)]
+    small.bare_runs = [M(3.4, 200, True), M(3.0, 200, True), M(3.2, 200, True)]
+    small.full, small.bare_dbt = small.full_runs[0], bench.median_run(small.bare_runs)
+    assert bench.verdicts([small])[1].startswith(
+        bench.TARGETS["small"] + ": 13.0 s against 3.2 s (medians of 3 and 3 alternated "
+        "runs), 4.1x: MISSED")
+    small.full_runs[2] = M(12.5, 400, True)  # 12.5 / 3.2 = 3.9x
+    assert ": 12.5 s against 3.2 s (medians of 3 and 3 alternated runs), 3.9x: met" in (
+        bench.verdicts([small])[1])
+    small.full_runs[1] = M(2.0, 400, False)  # a failed build never meets a target
+    assert "MISSED" in bench.verdicts([small])[1]
+    text = bench.render([small])
+    assert "the median of 3.4 s, 3.0 s, 3.2 s." in text
+    assert "alternated with the bare dbt builds: 11.5 s, 2.0 s (failed), 12.5 s" in text
 
 
 def test_a_build_whose_dbt_step_did_not_run_gets_no_dbt_figures(bench, tmp_path: Path) -> None:
