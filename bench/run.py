@@ -666,7 +666,7 @@ def verdicts(results: list[ScaleResult], race: RaceResult | None = None) -> list
         of = (f" (medians of {len(small.full_runs)} and {len(small.bare_runs)} alternated runs)"
               if len(small.full_runs) > 1 else "")
         out.append(_build_verdict(
-            "small", f"{full.seconds:.1f} s against {small.bare_dbt.seconds:.1f} s{of}, {x:.1f}x",
+            "small", f"{full.seconds:.2f} s against {small.bare_dbt.seconds:.2f} s{of}, {x:.2f}x",
             all(m.ok for m in small.full_runs or [full]) and x <= 4, small.full_stages,
             small.full_dbt))
     else:

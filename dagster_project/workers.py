@@ -223,11 +223,13 @@ class WorkerSlot:
         try:
             yield worker
         finally:
-            # Work the worker does when idle (Data Docs pages) is finished before it stops.
-            if worker is not None and worker.alive and worker.sent:
-                with contextlib.suppress(WorkerGone):
-                    worker.call("flush")
-            self.forget()
+            try:
+                # What the worker does when idle (Data Docs pages) is done before it stops.
+                if worker is not None and worker.alive and worker.sent:
+                    with contextlib.suppress(WorkerGone):
+                        worker.call("flush")
+            finally:
+                self.forget()
 
 
 # ---------------------------------------------------------------------------------------
@@ -264,11 +266,13 @@ def serve(handle: Callable[[str, tuple[Any, ...]], Any],
         # Requests are read as bytes on a thread (which imports nothing), so that this
         # thread can tell whether one waits; they are unpickled here.
         def read() -> None:
-            while True:
-                frame = _read_frame(requests)
-                frames.put(frame)
-                if frame is None:
-                    return
+            frame: bytes | None = b""
+            try:
+                while frame is not None:
+                    frame = _read_frame(requests)
+                    frames.put(frame)
+            except (OSError, ValueError):
+                frames.put(None)  # a broken input ends it like its end
 
         threading.Thread(target=read, name="requests", daemon=True).start()
 

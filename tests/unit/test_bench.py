@@ -83,7 +83,7 @@ def test_a_missed_target_names_its_bottleneck(bench, tmp_path: Path) -> None:
     small.full, small.bare_dbt = M(30.0, 800, True), M(2.5, 200, True)
     lines = bench.verdicts([small, m])
     assert lines[0] == (f"{bench.TARGETS['nothing new']}: M 6.0 s of 120.0 s (5%): met")
-    assert lines[1].startswith(bench.TARGETS["small"] + ": 30.0 s against 2.5 s, 12.0x: MISSED")
+    assert lines[1].startswith(bench.TARGETS["small"] + ": 30.00 s against 2.50 s, 12.00x: MISSED")
     assert lines[2].startswith(bench.TARGETS["M full"] + ": 120.0 s, 2500 MiB against a plain "
                                "read of 4.00 s, 30.0x: MISSED")
     assert "bottleneck: dbt build (models + dbt tests), 80.0 s (67% of the steps)" in lines[2]
@@ -102,10 +102,10 @@ def test_a_missed_target_names_its_bottleneck(bench, tmp_path: Path) -> None:
     small.bare_runs = [M(3.4, 200, True), M(3.0, 200, True), M(3.2, 200, True)]
     small.full, small.bare_dbt = small.full_runs[0], bench.median_run(small.bare_runs)
     assert bench.verdicts([small])[1].startswith(
-        bench.TARGETS["small"] + ": 13.0 s against 3.2 s (medians of 3 and 3 alternated "
-        "runs), 4.1x: MISSED")
+        bench.TARGETS["small"] + ": 13.00 s against 3.20 s (medians of 3 and 3 alternated "
+        "runs), 4.06x: MISSED")
     small.full_runs[2] = M(12.5, 400, True)  # 12.5 / 3.2 = 3.9x
-    assert ": 12.5 s against 3.2 s (medians of 3 and 3 alternated runs), 3.9x: met" in (
+    assert ": 12.50 s against 3.20 s (medians of 3 and 3 alternated runs), 3.91x: met" in (
         bench.verdicts([small])[1])
     small.full_runs[1] = M(2.0, 400, False)  # a failed build never meets a target
     assert "MISSED" in bench.verdicts([small])[1]
