@@ -365,9 +365,13 @@ def _run_build_locked(settings: Settings, full_refresh: bool,
     # of the next (~1.5 s off a build that writes the report); and dbt, whose command then
     # starts as a fork of that warm process (~3 s off every build).
     # The server also warms dbt's caches from the dbt step's partial parse.
-    with dbt_server.running(DBT_BUILD_TARGET / "partial_parse.msgpack"), gx_worker.running(), (
+    with dbt_server.running(DBT_BUILD_TARGET / "partial_parse.msgpack"), \
+            gx_worker.running() as gx, (
             svg_worker.running() if settings.kpi_report else contextlib.nullcontext()):
-        return _execute(settings, full_refresh, backfill, echo, progress)
+        report = _execute(settings, full_refresh, backfill, echo, progress)
+        # The checks' Data Docs pages the GX worker writes when it has nothing else to do.
+        report.warnings += gx_worker.finish(gx)
+        return report
 
 
 def _execute(settings: Settings, full_refresh: bool, backfill: tuple[str, str] | None,

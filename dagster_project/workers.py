@@ -247,7 +247,8 @@ def _read_frame(stream: BinaryIO) -> bytes | None:
 
 
 def serve(handle: Callable[[str, tuple[Any, ...]], Any],
-          idle: Callable[[], bool] | None = None) -> None:
+          idle: Callable[[], bool] | None = None,
+          flushed: Callable[[], Any] | None = None) -> None:
     """Answer requests with ``handle(operation, args)`` until the input ends. Exceptions go
     back to the caller; those of a library's own classes as a RuntimeError with their name
     and message (the caller would have to import the library to unpickle them, and some
@@ -256,7 +257,8 @@ def serve(handle: Callable[[str, tuple[Any, ...]], Any],
     ``idle``, when given, is the worker's own work, done a piece at a time whenever no
     request waits: it returns False when there is nothing left. A request that comes
     meanwhile waits for the piece under way only. The request ``flush`` is answered once
-    nothing is left, and so is the end of input: the worker returns with its work done."""
+    nothing is left (with ``flushed()``, when given: what the caller should know of that
+    work), and so is the end of input: the worker returns with its work done."""
     # The protocol owns the original stdout; anything the libraries print goes to stderr.
     replies: BinaryIO = os.fdopen(os.dup(sys.stdout.fileno()), "wb")
     os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
@@ -298,7 +300,7 @@ def serve(handle: Callable[[str, tuple[Any, ...]], Any],
                 value: Any = "pong"
             elif operation == "flush":
                 finish()
-                value = None
+                value = flushed() if flushed is not None else None
             else:
                 value = handle(operation, args)
             reply: tuple[str, Any] = ("ok", value)

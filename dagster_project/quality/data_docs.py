@@ -142,6 +142,15 @@ class DataDocs:
         prune_and_index(self.folder)
         return True
 
+    def give_up(self) -> int:
+        """Stop trying to write the released validations' pages (their rendering failed);
+        how many there were."""
+        given = [p for p in self.pending if p.released and not p.rendered]
+        for p in given:
+            p.rendered = True
+        self._drop_done()
+        return len(given)
+
     def _drop_done(self) -> None:
         self.pending = [p for p in self.pending if not (p.rendered and p.reported)]
 

@@ -10,7 +10,8 @@ while the build starts, ingests and runs dbt; by the first check it is done.
 The worker owns the GX context: it validates the frames the checks send it and stores the
 results for the Data Docs, and it renders the Data Docs pages: on request, or, for a
 build's checks, when no request waits (a check gets its pages' paths at once, and the
-build does not wait for GX to write them; ``running`` waits for the last at its end). The build
+build does not wait for GX to write them; :func:`finish` waits for the last and names the
+pages that could not be written, for the build summary). The build
 process never imports GX. Everything else (reading the warehouse, what to validate, how
 the outcomes become Dagster check results) stays in the build process.
 
@@ -24,14 +25,29 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from dagster_project.workers import WorkerGone, WorkerSlot, exit_now, serve
+from dagster_project.workers import PipeWorker, WorkerGone, WorkerSlot, exit_now, serve
 
-__all__ = ["WorkerGone", "current", "forget", "running"]
+__all__ = ["WorkerGone", "current", "finish", "forget", "running"]
 
 _SLOT = WorkerSlot("dagster_project.quality.gx_worker", "Great Expectations")
 current = _SLOT.current
 forget = _SLOT.forget
 running = _SLOT.running
+
+
+def finish(worker: PipeWorker | None) -> list[str]:
+    """Wait until ``worker`` (``running``'s) has written every Data Docs page it was left
+    to write; a line for each rendering that failed (for the build summary)."""
+    if worker is None or not worker.sent:
+        return []
+    if not worker.alive:
+        return [("Data Docs: the Great Expectations worker stopped during the build; pages "
+                 "of checks it had validated may be missing")]
+    try:
+        return [f"Data Docs: {line}" for line in worker.call("flush") or []]
+    except WorkerGone:
+        return [("Data Docs: the Great Expectations worker stopped before writing its "
+                 "pages; some may be missing")]
 
 
 # ---------------------------------------------------------------------------------------
@@ -61,14 +77,28 @@ def main() -> None:
             return site(folder).publish(gx_runner.gx_context()[0])
         raise ValueError(f"unknown operation {operation!r}")
 
+    failures: list[str] = []
+
     def idle() -> bool:
-        """Render one site's released pages; False when none wait."""
+        """Render one site's released pages; False when none wait. A rendering that fails
+        is not tried again; the build hears of it at the flush (``finish``)."""
         for folder in docs.values():
             if folder.waiting:
-                return folder.render(gx_runner.gx_context()[0], released_only=True)
+                try:
+                    return folder.render(gx_runner.gx_context()[0], released_only=True)
+                except Exception as exc:  # noqa: BLE001 - reported by the flush
+                    n = folder.give_up()
+                    failures.append(f"{n} page(s) in {folder.folder} not written: "
+                                    f"{type(exc).__name__}: {exc}")
+                    return True
         return False
 
-    serve(handle, idle)
+    def flushed() -> list[str]:
+        out = list(failures)
+        failures.clear()
+        return out
+
+    serve(handle, idle, flushed)
 
 
 if __name__ == "__main__":

@@ -185,7 +185,7 @@ def test_quality_a_build_s_pages_are_written_by_the_worker_when_it_has_nothing_t
                        docs=docs)
         pages = publish_docs(docs, later=True)
         assert len(pages) == 5 and docs.recorded_elsewhere == 0
-        assert worker.call("flush") is None  # answered once nothing is left to write
+        assert worker.call("flush") == []  # answered once nothing is left: no failure
         assert all((folder / p).exists() for p in pages)
         index = (folder / "index.html").read_text()
         assert index.count(">FAIL<") == 4 and index.count(">PASS<") == 1
@@ -196,6 +196,25 @@ def test_quality_a_build_s_pages_are_written_by_the_worker_when_it_has_nothing_t
         more = publish_docs(docs, later=True)
     assert len(more) == 5 and not set(more) & set(pages)
     assert all((folder / p).exists() for p in more)
+
+
+def test_quality_pages_the_worker_cannot_write_are_named_at_the_end(
+        batches, tmp_path: Path) -> None:
+    """A rendering that fails in the worker (here: the folder's parent is a file) fails no
+    check: the worker goes on, and ``finish`` names the pages for the build summary."""
+    (tmp_path / "a_file").write_text("not a folder")
+    folder = tmp_path / "a_file" / "quality"
+    with gx_worker.running() as worker:
+        docs = DataDocs(folder)
+        result = validate_batch(batches, "subscription_events",
+                                load_suite("raw_subscription_events"), docs=docs)
+        assert len(result.failed) == 4 and len(publish_docs(docs, later=True)) == 5
+        lines = gx_worker.finish(worker)
+        assert len(lines) == 1 and lines[0].startswith(
+            f"Data Docs: 5 page(s) in {folder} not written: ")
+        assert gx_worker.finish(worker) == []  # named once
+        assert worker.call("ping") == "pong"  # the worker goes on
+    assert not folder.exists()
 
 
 def test_quality_data_docs_hand_out_paths_before_the_pages_are_written(
