@@ -20,26 +20,6 @@
 
 with
 
--- The events are read twice, each time reduced at once to what it needs (one row per id
--- pair, the step events), instead of resolving every event's actor first: that kept ~10 M
--- resolved events in memory at M scale, and the actor of a group of events with the same
--- ids is the actor of each of them.
-id_pairs as (
-    -- one row per (user_id, anonymous_id) seen, either or both NULL
-    select
-        user_id,
-        anonymous_id,
-        min(occurred_at) as first_seen_at,
-        min(occurred_date) as first_event_date
-    from {{ ref('stg_product__events') }}
-    where occurred_date <= (select as_of_date from {{ ref('int_as_of_date') }})
-    group by user_id, anonymous_id
-),
-
-users as (
-    select * from {{ ref('stg_product__users') }}
-),
-
 steps as (
     select
         step_order,
@@ -47,6 +27,35 @@ steps as (
         event_name,
         dense_rank() over (order by step_order) as step_rank
     from {{ ref('stg_reference__funnel_steps') }}
+),
+
+-- The events are read twice, each time reduced at once to what it needs (one row per id
+-- pair; the events of steps 2 and later), instead of resolving every event's actor first:
+-- that kept ~10 M resolved events in memory at M scale, and the actor of a group of events
+-- with the same ids is the actor of each of them. An actor's entry (its first step-1
+-- event) is the earliest of its id pairs' first step-1 events, so step 1, usually the
+-- commonest event, is taken in the same pass as the id pairs.
+id_pairs as (
+    -- one row per (user_id, anonymous_id) seen, either or both NULL, with its first event
+    -- and its first step-1 event
+    select
+        events.user_id,
+        events.anonymous_id,
+        min(events.occurred_at) as first_seen_at,
+        min(events.occurred_date) as first_event_date,
+        min(case when first_step.event_name is not null then events.occurred_at end)
+            as entered_at,
+        min(case when first_step.event_name is not null then events.occurred_date end)
+            as entered_date
+    from {{ ref('stg_product__events') }} as events
+    left join (select distinct event_name from steps where step_rank = 1) as first_step
+        on first_step.event_name = events.event_name
+    where events.occurred_date <= (select as_of_date from {{ ref('int_as_of_date') }})
+    group by events.user_id, events.anonymous_id
+),
+
+users as (
+    select * from {{ ref('stg_product__users') }}
 ),
 
 identity_links as (
@@ -72,7 +81,9 @@ actor_first_events as (
             else 'user'
         end as actor_type,
         coalesce(id_pairs.user_id, anonymous_owners.user_id, id_pairs.anonymous_id) as actor_id,
-        min(id_pairs.first_event_date) as first_event_date
+        min(id_pairs.first_event_date) as first_event_date,
+        min(id_pairs.entered_at) as entered_at,
+        min(id_pairs.entered_date) as entered_date
     from id_pairs
     left join anonymous_owners
         on anonymous_owners.anonymous_id = id_pairs.anonymous_id
@@ -94,6 +105,7 @@ actors as (
 ),
 
 step_events as (
+    -- the events of steps 2 and later, with their actors
     select
         case
             when coalesce(events.user_id, anonymous_owners.user_id) is null then 'anonymous'
@@ -106,6 +118,7 @@ step_events as (
     from {{ ref('stg_product__events') }} as events
     inner join steps
         on steps.event_name = events.event_name
+        and steps.step_rank > 1
     left join anonymous_owners
         on anonymous_owners.anonymous_id = events.anonymous_id
     where events.occurred_date <= (select as_of_date from {{ ref('int_as_of_date') }})
@@ -115,12 +128,11 @@ progress_1 as (
     select
         actor_type,
         actor_id,
-        min(occurred_at) as entered_at,
-        min(occurred_date) as entered_date,
-        min(occurred_at) as reached_at_1
-    from step_events
-    where step_rank = 1
-    group by actor_type, actor_id
+        entered_at,
+        entered_date,
+        entered_at as reached_at_1
+    from actor_first_events
+    where entered_at is not null
 ),
 
 {% for k in range(2, max_steps + 1) %}
