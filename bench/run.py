@@ -667,7 +667,8 @@ def verdicts(results: list[ScaleResult], race: RaceResult | None = None) -> list
               if len(small.full_runs) > 1 else "")
         out.append(_build_verdict(
             "small", f"{full.seconds:.2f} s against {small.bare_dbt.seconds:.2f} s{of}, {x:.2f}x",
-            all(m.ok for m in small.full_runs or [full]) and x <= 4, small.full_stages,
+            all(m.ok for m in [*(small.full_runs or [full]), *(small.bare_runs or [])])
+            and x <= 4, small.full_stages,
             small.full_dbt))
     else:
         out.append(_not_measured("small", "--scales small"))

@@ -107,6 +107,9 @@ def test_a_missed_target_names_its_bottleneck(bench, tmp_path: Path) -> None:
     small.full_runs[2] = M(12.5, 400, True)  # 12.5 / 3.2 = 3.9x
     assert ": 12.50 s against 3.20 s (medians of 3 and 3 alternated runs), 3.91x: met" in (
         bench.verdicts([small])[1])
+    small.bare_runs[0] = M(9.0, 200, False)  # nor a failed baseline
+    assert "MISSED" in bench.verdicts([small])[1]
+    small.bare_runs[0] = M(3.4, 200, True)
     small.full_runs[1] = M(2.0, 400, False)  # a failed build never meets a target
     assert "MISSED" in bench.verdicts([small])[1]
     text = bench.render([small])
