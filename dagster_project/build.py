@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
 import re
 import socket
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, fields
 from typing import IO, Any
 
@@ -353,8 +354,6 @@ def _run_build_locked(settings: Settings, full_refresh: bool,
                       backfill: tuple[str, str] | None,
                       echo: Callable[[str], None] | None,
                       progress: IO[str] | None) -> BuildReport:
-    import contextlib
-
     from dagster_project import dbt_server
     from dagster_project.quality import gx_worker
     from dagster_project.reports import svg_worker
@@ -374,9 +373,29 @@ def _run_build_locked(settings: Settings, full_refresh: bool,
         return report
 
 
+def _report_ahead(settings: Settings, defs: dg.Definitions, instance: dg.DagsterInstance,
+                  run_id: str) -> contextlib.AbstractContextManager[object]:
+    """Within a build's run: the KPI report drawn from the marts as soon as they are built
+    (defs/reports/ahead.py), when the build writes one."""
+    from dagster_project.defs.publish.assets import PUBLISH_KEY
+    from dagster_project.defs.reports import ahead
+
+    graph = defs.resolve_asset_graph()
+    if not settings.kpi_report or not graph.has(PUBLISH_KEY):
+        return contextlib.nullcontext()
+    drawing = ahead.drawing(settings, graph.get(PUBLISH_KEY).parent_keys)
+
+    @contextlib.contextmanager
+    def listening() -> Iterator[object]:
+        with drawing as listener:
+            instance.add_event_listener(run_id, listener)
+            yield listener
+
+    return listening()
+
+
 def _execute(settings: Settings, full_refresh: bool, backfill: tuple[str, str] | None,
              echo: Callable[[str], None] | None, progress: IO[str] | None) -> BuildReport:
-    import contextlib
     import time
     import uuid
 
@@ -415,8 +434,10 @@ def _execute(settings: Settings, full_refresh: bool, backfill: tuple[str, str] |
             instance.add_event_listener(run_id, shown)
         try:
             # The warehouse stays open between the steps (each open costs ~30 ms; a build
-            # opened it ~40 times), closed for dbt's process and at the end.
-            with holding_open(settings.warehouse_path):
+            # opened it ~40 times), closed for dbt's process and at the end. The KPI report
+            # is drawn while the marts' checks and the publish run (defs/reports/ahead.py).
+            with holding_open(settings.warehouse_path), \
+                    _report_ahead(settings, defs, instance, run_id):
                 result = job.execute_in_process(
                     instance=instance, raise_on_error=False,
                     run_config=run_config(full_refresh), run_id=run_id,

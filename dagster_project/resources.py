@@ -47,6 +47,13 @@ def release(database: str | Path) -> None:
         con.close()
 
 
+def held_cursor(database: str | Path) -> duckdb.DuckDBPyConnection | None:
+    """A cursor of the connection a build holds to ``database`` (None when none is held),
+    for a thread of the build that reads while the steps go on; the caller closes it."""
+    con = _HELD.get(_key(database))
+    return None if con is None else con.cursor()
+
+
 class WarehouseResource(DuckDBResource):
     """The working warehouse (DuckDB file): dagster-duckdb's ``DuckDBResource`` with the
     settings' limits as its ``connection_config``, and read-only opens besides (the library

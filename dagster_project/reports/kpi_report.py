@@ -72,6 +72,7 @@ class Report:
     scorecard_counts: dict[str, int] = field(default_factory=dict)
     off_track: list[str] = field(default_factory=list)
     path: Path | None = None  # where write_report put it
+    drawn_ahead: bool = False  # from a draft drawn before the publish (write_report)
 
     @property
     def headline_values(self) -> dict[str, float | None]:
@@ -122,6 +123,64 @@ def render_report(
     (:func:`load_metric_docs` of the published semantic manifest) name the KPIs and make
     the appendix's metric definitions; ``rates`` (:func:`load_rate_formulas` of the same
     manifest) let the page's filters slice the rates by the semantic layer's definitions."""
+    info = _build_info(Marts.open(con))
+    draft = draw_report(con, info, currency=currency, params=params, metrics=metrics,
+                        rates=rates)
+    return finish_report(draft, info, source_label=source_label)
+
+
+@dataclass
+class Draft:
+    """A report's drawn part (its panels, tiles and the range control, every chart sent to
+    be drawn), possibly from marts not yet published (defs/reports/ahead.py):
+    :func:`finish_report` makes the page once the build that published them is known
+    (``ops.build_info``: the time of the publish, the run, the version). ``drawn_for``:
+    what the drawing read besides the marts (:func:`draw_inputs`)."""
+
+    panels: list[Panel]
+    tiles: list[Tile]
+    overview: object
+    currency: str
+    as_of: dt.date | None
+    period: dt.date | None
+    period_quarter: dt.date | None
+    month_to_date: dt.date | None
+    params: dict[str, object]
+    metrics: list[MetricDoc]
+    scorecard_counts: dict[str, int]
+    off_track: list[str]
+    drawn_for: tuple[object, ...]  # draw_inputs() of what it was drawn from
+
+    def fits(self, info: Mapping[str, str], currency: str | None,
+             params: Mapping[str, object] | None, metrics: Sequence[MetricDoc],
+             rates: Mapping[str, RateFormula] | None) -> bool:
+        """Whether this draft is what :func:`draw_report` would draw for these arguments
+        (from the same marts)."""
+        return self.drawn_for == draw_inputs(info, currency, params, metrics, rates)
+
+
+def draw_inputs(info: Mapping[str, str], currency: str | None,
+                params: Mapping[str, object] | None, metrics: Sequence[MetricDoc],
+                rates: Mapping[str, RateFormula] | None) -> tuple[object, ...]:
+    """What a drawing reads besides the marts: the build info's as-of date and currency,
+    the currency and parameters asked for, the semantic layer's metrics and rates."""
+    return (info.get("as_of_date"), info.get("reporting_currency"), currency,
+            sorted((k, repr(v)) for k, v in (params or {}).items()), list(metrics),
+            sorted((rates or {}).items()))
+
+
+def draw_report(
+    con: duckdb.DuckDBPyConnection,
+    info: Mapping[str, str],
+    *,
+    currency: str | None = None,
+    params: Mapping[str, object] | None = None,
+    metrics: Sequence[MetricDoc] = (),
+    rates: Mapping[str, RateFormula] | None = None,
+) -> Draft:
+    """The report's panels and tiles from the marts of ``con`` (a serving database, or the
+    working warehouse before it publishes them), for the build info ``info`` (its as-of
+    date and reporting currency; the rest is only shown by :func:`finish_report`)."""
     import altair as alt
 
     from dagster_project.compat import check, lean_chart_copies
@@ -132,21 +191,20 @@ def render_report(
     # "debug mode": ~0.2 s a report); the tests check every finished spec instead
     # (charts.schema_errors).
     with alt.utils.schemapi.debug_mode(False):
-        return _render_report(con, currency=currency, params=params, source_label=source_label,
-                              metrics=metrics, rates=rates)
+        return _draw_report(con, info, currency=currency, params=params, metrics=metrics,
+                            rates=rates)
 
 
-def _render_report(
+def _draw_report(
     con: duckdb.DuckDBPyConnection,
+    info: Mapping[str, str],
     *,
     currency: str | None,
     params: Mapping[str, object] | None,
-    source_label: str,
     metrics: Sequence[MetricDoc],
     rates: Mapping[str, RateFormula] | None,
-) -> Report:
+) -> Draft:
     marts = Marts.open(con)
-    info = _build_info(marts)
     # The currency the data was published in wins over today's settings.
     cur = info.get("reporting_currency") or currency or "USD"
     merged = {**DEFAULT_PARAMS, **(params or {})}
@@ -160,22 +218,35 @@ def _render_report(
                                          label="MRR by month: drag to choose the months shown")
     except NoData:
         overview = None
-    as_of_text = f"{ctx.as_of.day} {fmt.month_label(ctx.as_of)}" if ctx.as_of else "unknown"
+    return Draft(
+        panels, tiles, overview, cur, ctx.as_of, ctx.period, ctx.period_quarter,
+        ctx.month_to_date, merged, list(metrics),
+        dict(ctx.cache.get("scorecard_counts") or {}),  # type: ignore[call-overload]
+        list(ctx.cache.get("off_track") or []),  # type: ignore[call-overload]
+        draw_inputs(info, currency, params, metrics, rates),
+    )
+
+
+def finish_report(draft: Draft, info: Mapping[str, str], *, source_label: str = "") -> Report:
+    """The page of ``draft`` for the published build ``info`` (its ``ops.build_info``)."""
+    cur = draft.currency
+    as_of_text = f"{draft.as_of.day} {fmt.month_label(draft.as_of)}" if draft.as_of else "unknown"
     meta = [f"Data through <b>{escape(as_of_text)}</b>"]
-    if ctx.period is not None:
+    if draft.period is not None:
         # one period rule for the whole page
-        rule = (f"figures for <b>{escape(fmt.month_label(ctx.period))}</b>, the last complete "
+        rule = (f"figures for <b>{escape(fmt.month_label(draft.period))}</b>, the last complete "
                 "month")
-        if ctx.period_quarter is not None:
-            rule += f" (quarterly targets: {escape(fmt.quarter_label(ctx.period_quarter))})"
-        if ctx.month_to_date is not None:
-            rule += f"; {escape(fmt.month_label(ctx.month_to_date))} to date drawn lighter, apart"
+        if draft.period_quarter is not None:
+            rule += f" (quarterly targets: {escape(fmt.quarter_label(draft.period_quarter))})"
+        if draft.month_to_date is not None:
+            rule += f"; {escape(fmt.month_label(draft.month_to_date))} to date drawn lighter, apart"
         meta.append(rule)
     meta.append(f"amounts in {escape(cur)}")
     if info.get("published_at"):
         meta.append(f"published {escape(info['published_at'].replace('T', ' '))} UTC")
     if info.get("reporting_timezone"):
         meta.append(f"days in {escape(info['reporting_timezone'])}")
+    panels = draft.panels
     drawn = sum(p.has_chart for p in panels)
     footer = (
         f"{drawn} of {len(panels)} charts drawn from the published marts"
@@ -190,23 +261,15 @@ def _render_report(
     html = render_page(
         title=TITLE,
         meta_html=" · ".join(meta),
-        tiles=tiles,
+        tiles=draft.tiles,
         panels=panels,
-        params=merged,
+        params=draft.params,
         footer=footer,
-        metrics=metrics,
-        overview=overview,
+        metrics=draft.metrics,
+        overview=draft.overview,
     )
-    return Report(
-        html,
-        panels,
-        tiles,
-        info,
-        cur,
-        ctx.as_of,
-        dict(ctx.cache.get("scorecard_counts") or {}),  # type: ignore[call-overload]
-        list(ctx.cache.get("off_track") or []),
-    )  # type: ignore[call-overload]
+    return Report(html, panels, draft.tiles, dict(info), cur, draft.as_of,
+                  dict(draft.scorecard_counts), list(draft.off_track))
 
 
 def write_report(
@@ -216,22 +279,30 @@ def write_report(
     currency: str | None = None,
     params: Mapping[str, object] | None = None,
     semantic_manifest: Path | None = None,
+    draft: Draft | None = None,
 ) -> Report:
     """Render the report of the serving database at ``serving_path`` into ``out_path``
     (written beside and renamed over, so a reader never sees half a file), naming and
-    defining the KPIs by the metrics of ``semantic_manifest`` (the one published with it)."""
+    defining the KPIs by the metrics of ``semantic_manifest`` (the one published with it).
+    ``draft``: the report already drawn from the marts this database was published from
+    (``report_ahead``), used when it was drawn for what was published (its as-of date,
+    currency and semantic layer); otherwise the report is drawn here."""
     serving_path, out_path = Path(serving_path), Path(out_path)
     if not serving_path.exists():
         raise MetricsError(
             f"no serving database at {serving_path}: run `product-metrics build` first"
         )
+    metrics = load_metric_docs(semantic_manifest)
+    rates = load_rate_formulas(semantic_manifest)
     con = duckdb.connect(str(serving_path), read_only=True)
     try:
-        report = render_report(
-            con, currency=currency, params=params, source_label=serving_path.name,
-            metrics=load_metric_docs(semantic_manifest),
-            rates=load_rate_formulas(semantic_manifest),
-        )
+        info = _build_info(Marts.open(con))
+        ahead = draft is not None and draft.fits(info, currency, params, metrics, rates)
+        if draft is None or not ahead:
+            draft = draw_report(con, info, currency=currency, params=params,
+                                metrics=metrics, rates=rates)
+        report = finish_report(draft, info, source_label=serving_path.name)
+        report.drawn_ahead = ahead
     finally:
         con.close()
     out_path.parent.mkdir(parents=True, exist_ok=True)
