@@ -279,6 +279,19 @@ def _current_setting(cursor, key: str) -> str | None:  # type: ignore[no-untyped
     return None if row is None or row[0] is None else str(row[0])
 
 
+def _current_settings(cursor, keys: list[str]) -> list[str | None]:  # type: ignore[no-untyped-def]
+    """The current values of ``keys``, in one query (dbt-duckdb opens a cursor for every
+    model and test); one by one when one of them is not a setting this DuckDB knows."""
+    import duckdb
+
+    try:
+        row = cursor.execute(
+            "SELECT " + ", ".join("current_setting(?)" for _ in keys), keys).fetchone()
+    except duckdb.Error:
+        return [_current_setting(cursor, key) for key in keys]
+    return [None if value is None else str(value) for value in row]
+
+
 def _settings_only_when_changed() -> None:
     try:
         from dbt.adapters.duckdb.environments import Environment
@@ -290,10 +303,11 @@ def _settings_only_when_changed() -> None:
 
     def initialize_cursor(cls, creds, cursor, plugins=None, registered_df={}):  # type: ignore[no-untyped-def]  # noqa: B006 (dbt-duckdb's signature)
         if creds.settings:
+            keys = list(creds.settings)
             needed = {
-                key: value
-                for key, value in creds.settings.items()
-                if _current_setting(cursor, key) != str(value)
+                key: creds.settings[key]
+                for key, current in zip(keys, _current_settings(cursor, keys), strict=True)
+                if current != str(creds.settings[key])
             }
             if len(needed) != len(creds.settings):
                 creds = copy.copy(creds)  # a shallow copy: the profile's object is shared
@@ -345,6 +359,24 @@ def _lean_build_artifacts() -> None:
     requires.parse_manifest = parse_manifest
     runnable.write_manifest = write_manifest
     Compiler.write_graph_file = write_graph_file  # type: ignore[method-assign]
+
+
+def freeze_env_secrets() -> None:
+    """dbt scrubs the values of the ``DBT_ENV_SECRET_*`` variables from every line it logs,
+    reading the whole environment again for each (``env_secrets``: ~2,200 events a small
+    build, each written to stdout and to dbt.log). For one command in a process of its own
+    (``product-metrics-dbt``, after the dbt server's fork has set the command's environment)
+    the environment is that of the command: read it once. (Not in :func:`prepare_dbt`: the
+    tests run several dbt commands in one process, each with its own environment.)"""
+    try:
+        from dbt_common.events import functions
+        from dbt_common.exceptions import env_secrets
+    except ImportError:
+        return
+    if not hasattr(functions, "env_secrets"):
+        return
+    secrets = env_secrets()
+    functions.env_secrets = lambda: list(secrets)
 
 
 def prepare_dbt() -> None:

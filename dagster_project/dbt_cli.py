@@ -136,6 +136,10 @@ def run_dbt() -> int:
     warm_up()
     from dbt.cli.main import cli
 
+    from dagster_project.compat import freeze_env_secrets
+
+    freeze_env_secrets()
+
     try:
         # The program's name as typed (in the dbt server, __main__ is the server's module).
         cli(prog_name=os.path.basename(sys.argv[0]))

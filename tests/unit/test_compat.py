@@ -246,3 +246,14 @@ def test_the_in_memory_event_log_runs_on_its_held_connection_in_its_own_thread()
         thread.start()
         thread.join()
         assert seen == {"held": False, "logs": len(stored)}
+
+
+def test_env_secrets_are_read_once_for_a_dbt_command(monkeypatch):
+    from dbt_common.events import functions
+
+    monkeypatch.setattr(functions, "env_secrets", functions.env_secrets)  # restored after
+    monkeypatch.setenv("DBT_ENV_SECRET_TOKEN", "s3cret-value")
+    compat.freeze_env_secrets()
+    assert functions.env_scrubber("token s3cret-value here") == "token ***** here"
+    monkeypatch.setenv("DBT_ENV_SECRET_OTHER", "later-value")  # the command's env is fixed
+    assert functions.env_scrubber("later-value") == "later-value"

@@ -78,3 +78,37 @@ def test_a_changed_setting_is_still_applied(tmp_path):
     cur.execute("select current_setting('TimeZone')")
     assert cur.fetchone() == ("UTC",)
     env.close()
+
+
+def test_the_settings_are_read_in_one_query_and_one_by_one_when_one_is_unknown(tmp_path):
+    import duckdb
+
+    from dagster_project.compat import _current_settings
+
+    con = duckdb.connect(config={"threads": 1, "temp_directory": str(tmp_path / "t")})
+    statements = []
+    cursor = con.cursor()
+
+    class Counting:
+        def execute(self, sql, params=None):
+            statements.append(sql)
+            return cursor.execute(sql, params)
+
+    assert _current_settings(Counting(), ["temp_directory", "threads"]) == [
+        str(tmp_path / "t"), "1"]
+    assert len(statements) == 1
+    statements.clear()
+    # a key this DuckDB does not know: the others still read, that one None (dbt-duckdb's
+    # own SET then names it)
+    assert _current_settings(Counting(), ["threads", "no_such_setting"]) == ["1", None]
+    assert len(statements) == 3
+    con.close()
+
+
+def test_a_profile_setting_this_duckdb_does_not_know_is_left_to_dbt_duckdb(tmp_path):
+    prepare()
+    env, _ = _environment(tmp_path)
+    env.creds.settings["no_such_setting"] = "1"
+    with pytest.raises(Exception, match="no_such_setting"):
+        env.handle()
+    env.close()
