@@ -146,3 +146,14 @@ def test_a_drawing_that_fails_leaves_the_report_to_its_step(tmp_path: Path) -> N
         listener(_event("STEP_SUCCESS"))
         assert listener.take() is None
         assert listener.error is not None and "int_as_of_date" in listener.error
+
+
+def test_with_no_mart_to_wait_for_nothing_is_drawn_ahead(tmp_path: Path) -> None:
+    # (it would draw the marts the warehouse holds from an earlier build)
+    warehouse = _warehouse(tmp_path / "warehouse.duckdb")
+    settings = load_settings(env={}, base_dir=tmp_path, warehouse_path=warehouse)
+    with holding_open(warehouse), ahead.drawing(settings, []) as listener:
+        with WarehouseResource.from_settings(settings).connect():
+            pass
+        listener(_event("STEP_SUCCESS"))
+        assert listener.take() is None and listener._thread is None

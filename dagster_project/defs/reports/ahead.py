@@ -45,7 +45,9 @@ class ReportAhead:
     def __init__(self, settings: Settings, needed: Iterable[dg.AssetKey]) -> None:
         self.settings = settings
         self.waiting = set(needed)
-        self.started = False
+        # Nothing to wait for would draw whatever the warehouse holds (the last build's
+        # marts): never start then.
+        self.started = not self.waiting
         self.error: str | None = None
         self._draft: Draft | None = None
         self._thread: threading.Thread | None = None
