@@ -285,8 +285,9 @@ def write_report(
     (written beside and renamed over, so a reader never sees half a file), naming and
     defining the KPIs by the metrics of ``semantic_manifest`` (the one published with it).
     ``draft``: the report already drawn from the marts this database was published from
-    (``report_ahead``), used when it was drawn for what was published (its as-of date,
-    currency and semantic layer); otherwise the report is drawn here."""
+    (a build's, defs/reports/ahead.py), used when it was drawn for what was published and
+    asked for here (``Draft.fits``: the as-of date, the currencies, the parameters, the
+    semantic layer); otherwise the report is drawn here."""
     serving_path, out_path = Path(serving_path), Path(out_path)
     if not serving_path.exists():
         raise MetricsError(
