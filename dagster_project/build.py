@@ -373,8 +373,9 @@ def _run_build_locked(settings: Settings, full_refresh: bool,
         return report
 
 
+@contextlib.contextmanager
 def _report_ahead(settings: Settings, defs: dg.Definitions, instance: dg.DagsterInstance,
-                  run_id: str) -> contextlib.AbstractContextManager[object]:
+                  run_id: str) -> Iterator[None]:
     """Within a build's run: the KPI report drawn from the marts as soon as they are built
     (defs/reports/ahead.py), when the build writes one."""
     from dagster_project.defs.publish.assets import PUBLISH_KEY
@@ -382,16 +383,11 @@ def _report_ahead(settings: Settings, defs: dg.Definitions, instance: dg.Dagster
 
     graph = defs.resolve_asset_graph()
     if not settings.kpi_report or not graph.has(PUBLISH_KEY):
-        return contextlib.nullcontext()
-    drawing = ahead.drawing(settings, graph.get(PUBLISH_KEY).parent_keys)
-
-    @contextlib.contextmanager
-    def listening() -> Iterator[object]:
-        with drawing as listener:
-            instance.add_event_listener(run_id, listener)
-            yield listener
-
-    return listening()
+        yield
+        return
+    with ahead.drawing(settings, graph.get(PUBLISH_KEY).parent_keys) as listener:
+        instance.add_event_listener(run_id, listener)
+        yield
 
 
 def _execute(settings: Settings, full_refresh: bool, backfill: tuple[str, str] | None,

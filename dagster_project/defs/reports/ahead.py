@@ -51,6 +51,7 @@ class ReportAhead:
         self.error: str | None = None
         self._draft: Draft | None = None
         self._thread: threading.Thread | None = None
+        self._interval = sys.getswitchinterval()  # restored when the drawing ends
 
     def __call__(self, entry: Any) -> None:
         event = getattr(entry, "dagster_event", None)
@@ -68,7 +69,7 @@ class ReportAhead:
         if con is None:  # the warehouse is not open in this process: draw at the end
             self.error = "the warehouse was not open"
             return
-        self._interval = sys.getswitchinterval()
+        self._interval = sys.getswitchinterval()  # as it is now
         sys.setswitchinterval(SWITCH_INTERVAL)
         self._thread = threading.Thread(target=self._draw, args=(con,),
                                         name="report-ahead", daemon=True)
