@@ -401,13 +401,22 @@ def _drop_files(con: duckdb.DuckDBPyConnection, source: str, names: list[str],
 def _log_file(con: duckdb.DuckDBPyConnection, source: str, f: LandingFile, fp: Fingerprint,
               rows: int, ingested_at: datetime, error: str | None = None) -> None:
     """Log a file: read (counts set by the derive) or unreadable (no rows, counts 0)."""
+    _log_files(con, source, [(f, fp, rows)], ingested_at, error)
+
+
+def _log_files(con: duckdb.DuckDBPyConnection, source: str,
+               files: list[tuple[LandingFile, Fingerprint, int]], ingested_at: datetime,
+               error: str | None = None) -> None:
+    """Log files (file, fingerprint, rows) with one statement (one per file cost ~1 ms
+    each: 25 files, a twentieth of their ingestion)."""
     counts = "NULL, NULL" if error is None else "0, 0"
+    status = INGESTED if error is None else UNREADABLE
     con.execute(
         "insert into ops.ingestion_log (source, file, content_hash, landed_rows, accepted_rows, "
-        f"quarantined_rows, ingested_at, file_bytes, status, error) values (?, ?, ?, ?, {counts}, "
-        "?, ?, ?, ?)",
-        [source, f.name, fp.content_hash, rows, ingested_at, f.size,
-         INGESTED if error is None else UNREADABLE, error],
+        "quarantined_rows, ingested_at, file_bytes, status, error) values "
+        + ", ".join(f"(?, ?, ?, ?, {counts}, ?, ?, ?, ?)" for _ in files),
+        [v for f, fp, rows in files
+         for v in (source, f.name, fp.content_hash, rows, ingested_at, f.size, status, error)],
     )
 
 
@@ -447,8 +456,8 @@ def _ingest_batch(con: duckdb.DuckDBPyConnection, source: str, files: list[Landi
             loads = load_parquet_batch(con, source, files, ingested_at)
         else:
             loads = load_jsonl_batch(con, source, files, prints, ingested_at)
-        for f, load in zip(files, loads, strict=True):
-            _log_file(con, source, f, prints[f.name], load.rows, ingested_at)
+        _log_files(con, source, [(f, prints[f.name], load.rows)
+                                 for f, load in zip(files, loads, strict=True)], ingested_at)
     except BaseException as exc:
         con.execute("rollback")
         if isinstance(exc, _FILE_ERRORS):

@@ -26,6 +26,9 @@ Line numbers (``_line``) are physical lines of the file:
   one schema are kept together (``load_parquet_batch``: one statement decodes them all),
   with the same rows as file by file. Any other Parquet file lands as text rows.
 
+JSON-lines files landed together (``load_jsonl_batch``) write their text rows as one
+Parquet file beside the kept ones (``kept.keep_rows``) instead of into the rows table.
+
 Malformed lines (CSV lines with too many or too few columns, unterminated quotes, invalid
 UTF-8, over-long lines; JSON lines that are not a JSON object) land as one row each with
 ``_read_error`` and ``_raw_line`` set, so that they are quarantined, never dropped.
@@ -60,6 +63,8 @@ _REJECTS = "_ingest_rejects"
 _REJECT_SCANS = "_ingest_reject_scans"
 _FIRSTS = "_ingest_firsts"  # per file of a batch: rows before its first, counts
 _TEMP_TABLES = (_ROWS, _BAD, _GAPS, _RECORDS, _RECMAP, _REJECTS, _REJECT_SCANS, _FIRSTS)
+
+_NULL = "cast(NULL as varchar)"
 
 # Above this many distinct unknown keys in one JSONL file, _extra keeps the whole object.
 _MAX_EXTRA_KEYS = 200
@@ -645,9 +650,10 @@ def jsonl_batches(files: list[LandingFile]) -> list[list[LandingFile]]:
 
 def load_jsonl_batch(con: duckdb.DuckDBPyConnection, source: str, files: list[LandingFile],
                      prints: dict[str, Fingerprint], ingested_at: datetime) -> list[FileLoad]:
-    """Append the rows of several JSON-lines files to ``landed.<source>`` with one read and
-    one insert (inside the caller's transaction), where :func:`load_jsonl` makes ~8
-    statements per file: the rows and line numbers are exactly those it lands file by file.
+    """Add the rows of several JSON-lines files to ``landed.<source>`` with one read and one
+    Parquet file of their text rows (``kept.keep_rows``; inside the caller's transaction),
+    where :func:`load_jsonl` makes ~8 statements per file and inserts into the rows table:
+    the rows and line numbers are exactly those it lands file by file (their ids differ).
     Raises :class:`UnnumberableFileError` (the caller then lands the files one by one, which
     reports each problem in its file's words) unless every line of every file was read (no
     malformed line), each file's lines came out together and match its physical line count,
@@ -666,9 +672,9 @@ def load_jsonl_batch(con: duckdb.DuckDBPyConnection, source: str, files: list[La
         from {_ROWS} group by filename"""
     )
     per_file = {
-        str(name): (int(n), int(span), int(objects), int(landed))
-        for name, n, span, objects, landed in con.execute(
-            f"select filename, n, span, objects, landed from {_FIRSTS}").fetchall()
+        str(name): (int(n), int(span), int(objects), int(landed), int(before))
+        for name, n, span, objects, landed, before in con.execute(
+            f"select filename, n, span, objects, landed, before from {_FIRSTS}").fetchall()
     }
     keys_of = {
         str(name): tuple(keys)
@@ -686,17 +692,23 @@ def load_jsonl_batch(con: duckdb.DuckDBPyConnection, source: str, files: list[La
     if len(key_sets) != 1:
         raise UnnumberableFileError("files with different keys: landed file by file")
     plan = _json_plan(source, next(iter(key_sets)))
-    values = {**plan.values, **_lineage(files[0], ingested_at, "r.ordinality - f.before"),
-              "_file": _file_name_sql(files, "r.filename")}
-    inserted = _insert(
-        con, source, values,
-        f"from {plan.rows} r join {_FIRSTS} f using (filename) "
-        f"where not ({_blank_line('r.line', 'r.jtype')}) order by r.ordinality")
+    first = kept.next_rid(con, source)
+    values = {**plan.values, "_file": _file_name_sql(files, "r.filename"),
+              "_line": "r.ordinality - f.before", "_rid": f"-({first} + r.ordinality)"}
+    columns = [c for c in landed_columns(source) if c != "_ingested_at"]
+    select = (f"select {', '.join(f'{values.get(c, _NULL)} as {ident(c)}' for c in columns)}, "
+              f"{values['_rid']} as _rid\n"
+              f"from {plan.rows} r join {_FIRSTS} f using (filename) "
+              f"where not ({_blank_line('r.line', 'r.jtype')})")
     loads = []
     for f in files:
-        _, _, objects, landed = per_file[str(f.path)]
+        _, _, objects, landed, _ = per_file[str(f.path)]
         loads.append(FileLoad(landed, plan.messages(f, objects)))
-    if sum(load.rows for load in loads) != inserted:
+    written = kept.keep_rows(
+        con, source, select, columns, first,
+        [(f.name, per_file[str(f.path)][4], per_file[str(f.path)][0]) for f in files],
+        ingested_at)
+    if sum(load.rows for load in loads) != written:
         raise UnnumberableFileError("row counts of the batch do not match its files")
     drop_temp_tables(con)
     return loads

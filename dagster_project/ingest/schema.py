@@ -84,9 +84,11 @@ FILE_HISTORY_DDL = create_table_sql("ops.file_history", (
     ("recorded_at", "TIMESTAMP"),
 ))
 
-# The Parquet files kept as they are (``kept``): one row per landed file, ``copy`` its name
-# in the warehouse's folder of kept files, ``columns`` its schema (JSON [[name, type]...]),
-# ``first_rid`` where its rows' ids start (the view's _rid).
+# The landing files kept in a file (``kept``): one row per landing file, ``copy`` the name
+# of that file in the warehouse's folder of kept files, ``columns`` its schema (JSON
+# [[name, type]...]; for JSON-lines text rows kept in one file for several landing files,
+# {"landed_rows": [columns]}), ``first_rid`` where its rows' ids start (the view's _rid) and
+# ``rows`` how many ids it holds from there (its rows; for JSON-lines text rows, its lines).
 KEPT_FILES_DDL = create_table_sql("landed.parquet_files", (
     ("source", "VARCHAR"),
     ("file", "VARCHAR"),

@@ -762,9 +762,15 @@ def test_jsonl_files_land_together_as_they_would_one_by_one(
     alone = duckdb.connect()
     result_alone = ingest_source(alone, tmp_path, "customers", now=NOW)
 
-    landed = ("select * exclude (_ingested_at) from landed.customers "
+    # The same rows (their ids differ: a and b are kept as one Parquet file of text rows).
+    landed = ("select * exclude (_ingested_at, _rid) from landed.customers "
               "order by _file, _line nulls first")
     assert together.execute(landed).fetchall() == alone.execute(landed).fetchall()
+    assert together.execute(
+        "select file, rows from landed.parquet_files order by file").fetchall() == [
+        ("customers/a.jsonl", 7), ("customers/b.jsonl", 7)]  # the ids of their 7 lines
+    assert together.execute("select count(distinct copy) from landed.parquet_files"
+                            ).fetchall() == [(1,)]
     assert result.messages == result_alone.messages
     quarantine = "select file, line, reason from ops.quarantine order by file, line"
     assert together.execute(quarantine).fetchall() == alone.execute(quarantine).fetchall()

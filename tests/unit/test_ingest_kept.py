@@ -203,3 +203,91 @@ def test_a_file_whose_pages_do_not_decode_is_logged_unreadable(tmp_path: Path) -
                    for m in result.messages), name
     assert len(copies(con)) == 1
     assert registered(con) == [("product_events/a.parquet", 2, 0)]
+
+
+def _invoice_lines(first: int, n: int, blank_tail: bool = False) -> str:
+    rows = "".join(
+        f'{{"invoice_id": "i{k}", "customer_id": "c{k % 3}", "issued_at": '
+        f'"2024-01-{1 + k % 28:02d} 10:00:00", "amount": "{k}.50", "currency": "USD"}}\n'
+        for k in range(first, first + n))
+    return rows + ("\n  \n" if blank_tail else "")
+
+
+def _invoices(con: duckdb.DuckDBPyConnection) -> list[tuple]:
+    return con.execute("select _file, _line, invoice_id, amount from landed.invoices "
+                       "order by _file, _line").fetchall()
+
+
+def test_jsonl_rows_kept_as_one_file_keep_their_ids_apart_and_follow_replacements(
+        tmp_path: Path) -> None:
+    """JSON-lines files landed together are written once, as one Parquet file of their text
+    rows, registered per landing file: rows of later batches never share an id with them
+    (also after blank last lines, whose ids are reserved too); a file changed in place has
+    its earlier rows left out though they stay in the shared file, which is deleted only
+    when no landing file of it is left."""
+    folder = tmp_path / "invoices"
+    folder.mkdir()
+    (folder / "a.jsonl").write_text(_invoice_lines(0, 3))
+    (folder / "b.jsonl").write_text(_invoice_lines(3, 2, blank_tail=True))  # lines 3, 4 blank
+    con = duckdb.connect()
+    ingest_source(con, tmp_path, "invoices", now=NOW)
+    assert con.execute("select file, first_rid, rows from landed.parquet_files "
+                       "order by file").fetchall() == [("invoices/a.jsonl", 0, 3),
+                                                       ("invoices/b.jsonl", 3, 4)]
+    assert con.execute("select count(*) from landed.invoices_rows").fetchall() == [(0,)]
+    first_copy = {r[0] for r in con.execute("select copy from landed.parquet_files").fetchall()}
+    assert len(first_copy) == 1
+
+    (folder / "c.jsonl").write_text(_invoice_lines(5, 2))
+    (folder / "d.jsonl").write_text(_invoice_lines(7, 1))
+    ingest_source(con, tmp_path, "invoices", now=NOW)
+    assert con.execute("select file, first_rid, rows from landed.parquet_files where file "
+                       "in ('invoices/c.jsonl', 'invoices/d.jsonl') order by file").fetchall() == [
+        ("invoices/c.jsonl", 7, 2), ("invoices/d.jsonl", 9, 1)]
+    rids = con.execute("select list(_rid order by _rid) from landed.invoices").fetchall()[0][0]
+    # a: -1..-3; b: -4, -5 (-6, -7: its blank lines); c: -8, -9; d: -10
+    assert rids == [-10, -9, -8, -5, -4, -3, -2, -1]
+    assert con.execute("select count(*) from raw.invoices").fetchall() == [(8,)]
+
+    (folder / "b.jsonl").write_text(_invoice_lines(30, 1))  # changed in place
+    result = ingest_source(con, tmp_path, "invoices", now=NOW)
+    assert result.replaced == ["invoices/b.jsonl"]
+    assert [r for r in _invoices(con) if r[0] in ("invoices/a.jsonl", "invoices/b.jsonl")] == [
+        ("invoices/a.jsonl", 1, "i0", "0.50"), ("invoices/a.jsonl", 2, "i1", "1.50"),
+        ("invoices/a.jsonl", 3, "i2", "2.50"), ("invoices/b.jsonl", 1, "i30", "30.50")]
+    assert con.execute("select invoice_id from raw.invoices where _file = 'invoices/b.jsonl'"
+                       ).fetchall() == [("i30",)]
+    check_invariants(con, "invoices")
+    folder_of_copies = kept.kept_dir(con) / "invoices"
+    assert first_copy <= {p.name for p in folder_of_copies.glob("*.parquet")}  # a still in it
+
+    (folder / "a.jsonl").write_text(_invoice_lines(40, 1))  # the shared file's last one
+    ingest_source(con, tmp_path, "invoices", now=NOW)
+    ingest_source(con, tmp_path, "invoices", now=NOW)  # the next run sweeps it
+    assert not first_copy & {p.name for p in folder_of_copies.glob("*.parquet")}
+    assert [r[2] for r in _invoices(con)] == ["i40", "i30", "i5", "i6", "i7"]
+
+
+def test_jsonl_rows_kept_before_a_contract_column_existed_read_it_as_missing(
+        tmp_path: Path) -> None:
+    """A file of kept text rows written when the contract had fewer columns reads the
+    columns it lacks as NULL, like the rows table given a new column."""
+    folder = tmp_path / "invoices"
+    folder.mkdir()
+    (folder / "a.jsonl").write_text(_invoice_lines(0, 2))
+    (folder / "b.jsonl").write_text(_invoice_lines(2, 1))
+    con = duckdb.connect()
+    ingest_source(con, tmp_path, "invoices", now=NOW)
+    (copy, key), = con.execute("select distinct copy, columns from landed.parquet_files"
+                               ).fetchall()
+    path = kept.kept_dir(con) / "invoices" / copy
+    older = [c for c in kept.json.loads(key)[kept.ROWS_KIND] if c != "product"]
+    con.execute(f"copy (select {', '.join(older)}, _rid from '{path}') to '{path}.old' "
+                "(format parquet)")
+    Path(f"{path}.old").replace(path)
+    con.execute("update landed.parquet_files set columns = ?", [kept.rows_key(older)])
+    kept.refresh_views(con, ["invoices"])
+    assert con.execute("select _file, _line, invoice_id, product from landed.invoices "
+                       "order by _file, _line").fetchall() == [
+        ("invoices/a.jsonl", 1, "i0", None), ("invoices/a.jsonl", 2, "i1", None),
+        ("invoices/b.jsonl", 1, "i2", None)]
