@@ -194,7 +194,7 @@ def keep_rows(con: duckdb.DuckDBPyConnection, source: str, select: str, columns:
     registers the ids of its lines. Written once, compressed, read back by the view:
     DuckDB writes a table's rows first to its log and then again, compressed, at the
     checkpoint, which cost more than the file (69 thousand invoices: ~0.13 s against
-    ~0.04 s). Raises :class:`MetricsError` when the folder cannot take the file."""
+    ~0.05 s). Raises :class:`MetricsError` when the folder cannot take the file."""
     folder = kept_dir(con) / source
     copy = f"{uuid.uuid4().hex}.parquet"
     path = folder / copy
