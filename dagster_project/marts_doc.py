@@ -54,11 +54,16 @@ def _python_marts() -> list[Mart]:
     )]
 
 
+# libyaml's loader where PyYAML has it: the marts' YAML (read by every publish, for the
+# comments BI tools see) in ~0.01 s instead of ~0.085 s; the same values.
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 def load_marts() -> list[Mart]:
     marts: list[Mart] = []
     for path in sorted(MARTS_DIR.glob("*/_*__models.yml")):
         area = path.parent.name
-        for model in (yaml.safe_load(path.read_text()) or {}).get("models", []):
+        for model in (yaml.load(path.read_text(), Loader=_LOADER) or {}).get("models", []):
             columns = [(c["name"], _text(c.get("description"))) for c in model.get("columns", [])]
             marts.append(Mart(model["name"], area, _text(model.get("description")), columns))
     marts += _python_marts()
