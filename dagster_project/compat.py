@@ -108,7 +108,7 @@ PATCHES = {
     "dbt-duckdb": "prepare_dbt (DuckDBCredentials._connection_keys, "
                   "Environment.initialize_cursor)",
     "dbt-core": "prepare_dbt (dbt.cli.requires.parse_manifest, dbt.task.runnable.write_manifest, "
-                "Compiler.write_graph_file)",
+                "Compiler.write_graph_file, dbt_common's EventManager.fire_event)",
     "great-expectations": "cache_gx_templates (DefaultJinjaView.__init__)",
     "altair": "lean_chart_copies (altair.utils.schemapi._deep_copy)",
 }
@@ -175,10 +175,16 @@ def _internals(package: str) -> list[tuple[Any, str]]:
         import dbt.cli.requires
         import dbt.parser.manifest
         import dbt.task.runnable
+        import dbt.tracking
         from dbt.compilation import Compiler
+        from dbt_common.events import logger
+        from dbt_common.events.event_manager import EventManager
 
+        manager = EventManager()
         return [(dbt.cli.requires, "parse_manifest"), (dbt.task.runnable, "write_manifest"),
-                (dbt.parser.manifest, "write_semantic_manifest"), (Compiler, "write_graph_file")]
+                (dbt.parser.manifest, "write_semantic_manifest"), (Compiler, "write_graph_file"),
+                (EventManager, "fire_event"), (manager, "loggers"), (manager, "callbacks"),
+                (logger.LoggerConfig, "level"), (dbt.tracking, "track_behavior_change_warn")]
     from dbt.adapters.duckdb.credentials import DuckDBCredentials
     from dbt.adapters.duckdb.environments import Environment
 
@@ -211,7 +217,8 @@ def check(packages: Iterable[str] = AT_START_UP,
             if not hasattr(owner, name):
                 raise CompatibilityError(
                     f"{package} {importlib.metadata.version(package)} has no "
-                    f"{owner.__name__}.{name}, which dagster_project/compat.py patches "
+                    f"{getattr(owner, '__name__', type(owner).__name__)}.{name}, which "
+                    "dagster_project/compat.py patches "
                     f"({PATCHES[package]}): review the patch for this version."
                 )
 
@@ -379,11 +386,47 @@ def freeze_env_secrets() -> None:
     functions.env_secrets = lambda: list(secrets)
 
 
+def _unwritten_debug_events_skipped() -> None:
+    """dbt turns every event it fires into a protobuf message and then into a line for each
+    of its loggers (JSON on stdout for dagster-dbt, text in dbt.log) before Python's logging
+    drops the lines below a logger's level. At info, dbt's level for both here, its debug
+    events (each SQL statement, connection, timing, ...: ~2,200 of ~2,400 a small build)
+    were built twice over and thrown away. An event is skipped before it is built only when
+    it is debug (or test) level, every logger writes info or above, no warning handling is
+    forced and the only callback is dbt's own, which reads behaviour-change warnings alone:
+    with ``DBT_LOG_LEVEL_FILE=debug``, ``--debug`` or a caller's callback, every event is
+    fired as before."""
+    try:
+        from dbt.tracking import track_behavior_change_warn
+        from dbt_common.events.base_types import EventLevel
+        from dbt_common.events.event_manager import EventManager
+    except ImportError:
+        return
+    fire = EventManager.fire_event
+    if getattr(fire, "_product_metrics", False):
+        return
+    unwritten = (EventLevel.DEBUG, EventLevel.TEST)
+
+    def fire_event(self, e, level=None, node=None,  # type: ignore[no-untyped-def]
+                   force_warn_or_error_handling=False):
+        if (not force_warn_or_error_handling
+                and (level if level is not None else e.level_tag()) in unwritten
+                and all(logger.level not in unwritten for logger in self.loggers)
+                and all(cb is track_behavior_change_warn for cb in self.callbacks)):
+            return
+        fire(self, e, level=level, node=node,
+             force_warn_or_error_handling=force_warn_or_error_handling)
+
+    fire_event._product_metrics = True  # type: ignore[attr-defined]
+    EventManager.fire_event = fire_event  # type: ignore[method-assign]
+
+
 def prepare_dbt() -> None:
     """Apply the dbt-duckdb and dbt-core patches in this process (idempotent)."""
     _stable_duckdb_profile_hash()
     _settings_only_when_changed()
     _lean_build_artifacts()
+    _unwritten_debug_events_skipped()
 
 
 def pooled_sqlite_event_log() -> None:

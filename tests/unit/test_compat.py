@@ -257,3 +257,51 @@ def test_env_secrets_are_read_once_for_a_dbt_command(monkeypatch):
     assert functions.env_scrubber("token s3cret-value here") == "token ***** here"
     monkeypatch.setenv("DBT_ENV_SECRET_OTHER", "later-value")  # the command's env is fixed
     assert functions.env_scrubber("later-value") == "later-value"
+
+
+def test_debug_events_no_logger_writes_are_not_built(monkeypatch, tmp_path) -> None:
+    """With every logger at info and only dbt's own callback, a debug event is dropped
+    before dbt builds its message; an info event is written; a debug logger, a caller's
+    callback or forced warning handling each get every event as before."""
+    from dbt.events.types import MainEncounteredError, TimingInfoCollected
+    from dbt.tracking import track_behavior_change_warn
+    from dbt_common.events import event_manager
+    from dbt_common.events.base_types import EventLevel
+    from dbt_common.events.logger import LineFormat, LoggerConfig
+
+    compat.prepare_dbt()
+    built: list[str] = []
+    real = event_manager.msg_from_base_event
+
+    def counting(e, level=None):  # type: ignore[no-untyped-def]
+        built.append(type(e).__name__)
+        return real(e, level=level)
+
+    monkeypatch.setattr(event_manager, "msg_from_base_event", counting)
+    manager = event_manager.EventManager()
+    log = tmp_path / "dbt.log"
+    manager.add_logger(LoggerConfig(name="t_info", level=EventLevel.INFO,
+                                    line_format=LineFormat.PlainText, output_file_name=str(log)))
+    manager.add_callback(track_behavior_change_warn)
+    debug_event = TimingInfoCollected(node_info={}, timing_info={})
+    assert debug_event.level_tag() == EventLevel.DEBUG
+    manager.fire_event(debug_event)
+    assert built == []
+    manager.fire_event(MainEncounteredError(exc="boom"))  # error level: written
+    assert built == ["MainEncounteredError"]
+    manager.flush()
+    assert "boom" in log.read_text()
+
+    manager.fire_event(debug_event, force_warn_or_error_handling=True)
+    assert built[-1] == "TimingInfoCollected"
+    calls: list[str] = []
+    manager.add_callback(lambda msg: calls.append(msg.info.name))
+    manager.fire_event(debug_event)
+    assert calls == ["TimingInfoCollected"]
+    manager.callbacks = [track_behavior_change_warn]
+    manager.add_logger(LoggerConfig(name="t_debug", level=EventLevel.DEBUG,
+                                    line_format=LineFormat.PlainText,
+                                    output_file_name=str(tmp_path / "debug.log")))
+    before = len(built)
+    manager.fire_event(debug_event)
+    assert len(built) == before + 1
