@@ -305,3 +305,29 @@ def test_debug_events_no_logger_writes_are_not_built(monkeypatch, tmp_path) -> N
     before = len(built)
     manager.fire_event(debug_event)
     assert len(built) == before + 1
+
+
+def test_a_dbt_event_parses_its_fields_when_first_read(monkeypatch) -> None:
+    """An event's protobuf message is made on its first read, by dbt's constructor: a
+    dropped debug event is never parsed; a read or a write of a field parses it once."""
+    from dbt.events.types import MainEncounteredError, TimingInfoCollected
+    from dbt_common.events import base_types
+
+    compat.prepare_dbt()
+    parsed: list[str] = []
+    real = base_types.ParseDict
+
+    def counting(js, message, *args, **kwargs):  # type: ignore[no-untyped-def]
+        parsed.append(type(message).__name__)
+        return real(js, message, *args, **kwargs)
+
+    monkeypatch.setattr(base_types, "ParseDict", counting)
+    TimingInfoCollected(node_info={}, timing_info={})
+    assert parsed == []
+    error = MainEncounteredError(exc="boom")
+    assert (error.exc, error.message(), parsed) == ("boom", "Encountered an error:\nboom",
+                                                    ["MainEncounteredError"])
+    error.exc = "bang"
+    assert (error.pb_msg.exc, len(parsed)) == ("bang", 1)
+    with pytest.raises(AttributeError):
+        error.no_such_field  # noqa: B018
