@@ -331,3 +331,35 @@ def test_a_dbt_event_parses_its_fields_when_first_read(monkeypatch) -> None:
     assert (error.pb_msg.exc, len(parsed)) == ("bang", 1)
     with pytest.raises(AttributeError):
         error.no_such_field  # noqa: B018
+
+
+def test_dbt_compiles_the_jinja_of_a_string_once_and_renders_it_as_before(monkeypatch) -> None:
+    """The same text (a post-hook on every ruled model, a model's SQL) is compiled once per
+    process and per kind of environment; each template renders in its own context, with its
+    node's undefined-variable handling, as jinja's from_string template does."""
+    import jinja2
+    from dbt.clients.jinja import get_rendered
+    from dbt_common.clients import jinja
+
+    compat.prepare_dbt()
+    compiles: list[str] = []
+    real = jinja2.Environment.compile
+
+    def counting(self, source, *args, **kwargs):  # type: ignore[no-untyped-def]
+        compiles.append(source)
+        return real(self, source, *args, **kwargs)
+
+    monkeypatch.setattr(jinja2.Environment, "compile", counting)
+    text = "select {{ n * 2 }} as x {% if flag %}where {{ col }} > 0{% endif %} -- probe 71"
+    assert get_rendered(text, {"n": 3, "flag": True, "col": "a"}) == \
+        "select 6 as x where a > 0 -- probe 71"
+    assert get_rendered(text, {"n": 5, "flag": False}) == "select 10 as x  -- probe 71"
+    assert compiles.count(text) == 1
+    for native in (True, False):  # two kinds of environment: compiled once each
+        expected = jinja.get_environment(None, native=native).from_string(
+            "{{ [1, 71] }}").render({})
+        assert get_rendered("{{ [1, 71] }}", {}, native=native) == expected
+    assert compiles.count("{{ [1, 71] }}") == 2 + 2  # and once each by from_string
+    env = jinja.get_environment(None)
+    assert env.from_string(text).render({"n": 1, "flag": False}) == get_rendered(
+        text, {"n": 1, "flag": False})
