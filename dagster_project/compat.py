@@ -102,7 +102,8 @@ PATCHES = {
                "SqliteEventLogStorage._initdb, SqliteEventLogStorage.conn_string_for_shard, "
                "SqliteEventLogStorage.dispose), "
                "held_connection_event_log (InMemoryEventLogStorage.__init__, "
-               "InMemoryEventLogStorage._connect)",
+               "InMemoryEventLogStorage._connect), unstamped_in_memory_storage (the in-memory "
+               "storages' stamp_alembic_rev)",
     "dagster-dbt": "LeanDbtCliResource (DbtCliResource._cli_version, "
                    "DbtCliResource._initialize_dbt_core_adapter)",
     "dbt-duckdb": "prepare_dbt (DuckDBCredentials._connection_keys, "
@@ -151,12 +152,15 @@ def import_dagster_dbt() -> ModuleType:
 
 def _internals(package: str) -> list[tuple[Any, str]]:
     if package == "dagster":
+        from dagster._core.storage.event_log import in_memory as event_log_in_memory
         from dagster._core.storage.event_log.in_memory import InMemoryEventLogStorage
         from dagster._core.storage.event_log.sqlite.sqlite_event_log import (
             SqliteEventLogStorage,
         )
+        from dagster._core.storage.runs import in_memory as runs_in_memory
 
-        return [(SqliteEventLogStorage, "_connect"), (SqliteEventLogStorage, "_initdb"),
+        return [(event_log_in_memory, "stamp_alembic_rev"), (runs_in_memory, "stamp_alembic_rev"),
+                (SqliteEventLogStorage, "_connect"), (SqliteEventLogStorage, "_initdb"),
                 (SqliteEventLogStorage, "conn_string_for_shard"), (SqliteEventLogStorage, "dispose"),
                 (InMemoryEventLogStorage, "__init__"), (InMemoryEventLogStorage, "_connect")]
     if package == "dagster-dbt":
@@ -622,6 +626,24 @@ def held_connection_event_log() -> None:
         patched.__wrapped__ = original  # type: ignore[attr-defined]
     InMemoryEventLogStorage.__init__ = __init__  # type: ignore[method-assign]
     InMemoryEventLogStorage._connect = _connect  # type: ignore[method-assign]
+
+
+def unstamped_in_memory_storage() -> None:
+    """An ephemeral instance's in-memory run storage and event log each stamped their new
+    database with Alembic's head revision, which loads and runs Alembic's ~90 migration
+    scripts (~0.15 s of a build's start, twice); the revision is only ever shown
+    (``DagsterInstance.schema_str``) and an in-memory database is never migrated, so they
+    are not stamped (idempotent)."""
+    from dagster._core.storage.event_log import in_memory as event_log
+    from dagster._core.storage.runs import in_memory as runs
+
+    for module in (event_log, runs):
+        if not getattr(module.stamp_alembic_rev, "_product_metrics", False):
+            def stamp_alembic_rev(*args, **kwargs):  # type: ignore[no-untyped-def]
+                return None
+
+            stamp_alembic_rev._product_metrics = True  # type: ignore[attr-defined]
+            module.stamp_alembic_rev = stamp_alembic_rev  # type: ignore[attr-defined]
 
 
 def cache_gx_templates() -> None:

@@ -16,6 +16,7 @@ from dagster_project.compat import (
     check,
     held_connection_event_log,
     pooled_sqlite_event_log,
+    unstamped_in_memory_storage,
 )
 from dagster_project.defs.ingest.assets import build_ingestion_assets
 from dagster_project.defs.ingest.sensors import build_landing_sensor
@@ -53,6 +54,7 @@ def build_definitions(settings: Settings) -> dg.Definitions:
     # Dagster's event logs without a new engine or connection per statement.
     pooled_sqlite_event_log()
     held_connection_event_log()
+    unstamped_in_memory_storage()
     # backfill_policy and code references are marked beta/preview; their warnings would
     # be printed by every command that loads the definitions.
     with warnings.catch_warnings():

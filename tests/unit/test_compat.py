@@ -363,3 +363,25 @@ def test_dbt_compiles_the_jinja_of_a_string_once_and_renders_it_as_before(monkey
     env = jinja.get_environment(None)
     assert env.from_string(text).render({"n": 1, "flag": False}) == get_rendered(
         text, {"n": 1, "flag": False})
+
+
+def test_an_ephemeral_instance_is_not_stamped_and_records_runs() -> None:
+    """The in-memory storages skip Alembic's stamp (no alembic_version table) and still
+    record a run's materialisations."""
+    import dagster as dg
+    import sqlalchemy as db
+
+    compat.held_connection_event_log()
+    compat.unstamped_in_memory_storage()
+
+    @dg.asset
+    def probe() -> int:
+        return 1
+
+    instance = dg.DagsterInstance.ephemeral()
+    assert dg.materialize([probe], instance=instance).success
+    record = instance.get_latest_materialization_event(dg.AssetKey("probe"))
+    assert record is not None and record.asset_materialization.asset_key == dg.AssetKey("probe")
+    for storage in (instance.run_storage, instance.event_log_storage):
+        tables = db.inspect(storage._held_conn).get_table_names()
+        assert "alembic_version" not in tables and tables
