@@ -277,7 +277,7 @@ def typed_branches(con: duckdb.DuckDBPyConnection, source: str
 
 def _branches(source: str, kept: list[tuple[str, str]], folder: Path | None,
               native: bool = False) -> list[tuple[str, frozenset[str]]]:
-    from dagster_project.ingest.readers import kept_select, native_columns
+    from dagster_project.ingest.readers import NULL_TEXT, kept_select, native_columns
 
     cols = landed_columns(source)
     quoted = ", ".join(f'"{c}"' for c in cols)
@@ -306,10 +306,9 @@ def _branches(source: str, kept: list[tuple[str, str]], folder: Path | None,
     if rows_files:
         # Text rows, as the rows table holds them; a file whose copy was replaced (its
         # registry row gone) is left out, though other files' rows share its copy.
-        null = "cast(NULL as varchar)"
         select = ", ".join(
             "r.ingested_at as \"_ingested_at\"" if c == "_ingested_at"
-            else f'p."{c}"' if c in rows_columns else f'{null} as "{c}"' for c in cols)
+            else f'p."{c}"' if c in rows_columns else f'{NULL_TEXT} as "{c}"' for c in cols)
         listed = "[" + ", ".join(quote_literal(p) for p in rows_files) + "]"
         sql = (f"select {select}, p._rid\n"
                f"from read_parquet({listed}, hive_partitioning=false, union_by_name=true, "

@@ -64,7 +64,7 @@ _REJECT_SCANS = "_ingest_reject_scans"
 _FIRSTS = "_ingest_firsts"  # per file of a batch: rows before its first, counts
 _TEMP_TABLES = (_ROWS, _BAD, _GAPS, _RECORDS, _RECMAP, _REJECTS, _REJECT_SCANS, _FIRSTS)
 
-_NULL = "cast(NULL as varchar)"
+NULL_TEXT = "cast(NULL as varchar)"
 
 # Above this many distinct unknown keys in one JSONL file, _extra keeps the whole object.
 _MAX_EXTRA_KEYS = 200
@@ -570,8 +570,7 @@ def kept_select(source: str, schema: list[tuple[str, str]], native: bool = False
     :func:`load_parquet` would land as text; with ``native``, the :func:`native_columns`
     as the file holds them (for ``contract.typed_select_sql``)."""
     cmap = map_columns(source, _parquet_found(schema))
-    null = "cast(NULL as varchar)"
-    values = {c: cmap.exprs.get(c, null) for c in SOURCES[source].column_names}
+    values = {c: cmap.exprs.get(c, NULL_TEXT) for c in SOURCES[source].column_names}
     if native:
         for c, found in _native_found(source, schema).items():
             values[c] = f"p.{ident(found)}"
@@ -580,9 +579,9 @@ def kept_select(source: str, schema: list[tuple[str, str]], native: bool = False
         "_file": "r.file",
         "_line": "p.file_row_number + 1",
         "_ingested_at": "r.ingested_at",
-        "_extra": null if extra == "NULL" else extra,
-        "_read_error": null,
-        "_raw_line": null,
+        "_extra": NULL_TEXT if extra == "NULL" else extra,
+        "_read_error": NULL_TEXT,
+        "_raw_line": NULL_TEXT,
     })
     return values
 
@@ -696,8 +695,8 @@ def load_jsonl_batch(con: duckdb.DuckDBPyConnection, source: str, files: list[La
     values = {**plan.values, "_file": _file_name_sql(files, "r.filename"),
               "_line": "r.ordinality - f.before", "_rid": f"-({first} + r.ordinality)"}
     columns = [c for c in landed_columns(source) if c != "_ingested_at"]
-    select = (f"select {', '.join(f'{values.get(c, _NULL)} as {ident(c)}' for c in columns)}, "
-              f"{values['_rid']} as _rid\n"
+    listed = ", ".join(f"{values.get(c, NULL_TEXT)} as {ident(c)}" for c in [*columns, "_rid"])
+    select = (f"select {listed}\n"
               f"from {plan.rows} r join {_FIRSTS} f using (filename) "
               f"where not ({_blank_line('r.line', 'r.jtype')})")
     loads = []
